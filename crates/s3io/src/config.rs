@@ -1,0 +1,272 @@
+//! Client and transfer settings, with their defaults.
+//!
+//! [`ClientConfig`] says where the store is and how to talk to it (endpoint, region, addressing
+//! style, credentials, connection pool, timeouts); [`TransferConfig`] says how transfers are cut up
+//! (part size, concurrency, memory limit, checksums). Both are plain data with documented
+//! defaults; [`ClientConfig::validate`] and [`TransferConfig::validate`] reject bad values once,
+//! before any request is sent.
+
+use std::time::Duration;
+
+use crate::auth::CredentialsSource;
+use crate::error::{Error, Result};
+use crate::retry::RetryConfig;
+
+/// One mebibyte, in bytes.
+pub const MIB: u64 = 1024 * 1024;
+
+/// Default part size for ranged downloads and multipart uploads: 8 MiB, the AWS CLI's and
+/// s5cmd's choice, large enough that per-request overhead is small on fast links.
+pub const DEFAULT_PART_SIZE: u64 = 8 * MIB;
+
+/// S3's smallest allowed part (except the last one) of a multipart upload: 5 MiB.
+pub const MIN_UPLOAD_PART_SIZE: u64 = 5 * MIB;
+
+/// S3's largest allowed part of a multipart upload: 5 GiB.
+pub const MAX_UPLOAD_PART_SIZE: u64 = 5 * 1024 * MIB;
+
+/// S3's limit on the number of parts of a multipart upload.
+pub const MAX_UPLOAD_PARTS: u64 = 10_000;
+
+/// Default number of requests in flight per transfer.
+pub const DEFAULT_CONCURRENCY: usize = 8;
+
+/// Default cap on the payload bytes a client holds in pooled buffers at once: 256 MiB.
+pub const DEFAULT_MEMORY_LIMIT: u64 = 256 * MIB;
+
+/// Default connect timeout: 10 s.
+pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Default read timeout: the longest wait for response headers or for the next body bytes: 30 s.
+pub const DEFAULT_READ_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// Default number of idle connections kept per host: 64 (at least the concurrency of a few
+/// transfers, so parallel parts never pay for a new handshake).
+pub const DEFAULT_MAX_IDLE_PER_HOST: usize = 64;
+
+/// Default idle-connection lifetime: 60 s (S3 closes idle connections after about 20 s of the
+/// client's silence; the pool drops ones the server closed on its own).
+pub const DEFAULT_IDLE_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// Default region when none is configured anywhere.
+pub const DEFAULT_REGION: &str = "us-east-1";
+
+/// How the bucket is named in request URLs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum AddressingStyle {
+    /// Virtual-hosted for AWS endpoints and DNS-compatible bucket names, path-style otherwise.
+    #[default]
+    Auto,
+    /// `https://endpoint/bucket/key`.
+    Path,
+    /// `https://bucket.endpoint/key`.
+    VirtualHosted,
+}
+
+/// When checksums are computed, sent and verified.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ChecksumMode {
+    /// Uploads send a checksum with every part and the object; downloads verify full-object
+    /// checksums where the object carries one.
+    #[default]
+    WhenSupported,
+    /// Only where an operation requires it (for stores that reject the newer checksum headers).
+    WhenRequired,
+}
+
+/// The checksum algorithm for uploads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ChecksumAlgorithm {
+    /// CRC64/NVME: the default of current AWS SDKs, a full-object checksum combinable from parts.
+    #[default]
+    Crc64Nvme,
+    /// CRC32C (Castagnoli).
+    Crc32c,
+    /// Content-MD5 per request, for stores that know no other.
+    Md5,
+}
+
+/// Connection pool settings.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PoolConfig {
+    /// Idle connections kept per host. By default [`DEFAULT_MAX_IDLE_PER_HOST`].
+    pub max_idle_per_host: usize,
+    /// How long an idle connection is kept. By default [`DEFAULT_IDLE_TIMEOUT`].
+    pub idle_timeout: Duration,
+}
+
+impl Default for PoolConfig {
+    fn default() -> Self {
+        Self { max_idle_per_host: DEFAULT_MAX_IDLE_PER_HOST, idle_timeout: DEFAULT_IDLE_TIMEOUT }
+    }
+}
+
+/// How transfers are cut into requests and how much memory they may hold.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TransferConfig {
+    /// Bytes per ranged GET or uploaded part. By default [`DEFAULT_PART_SIZE`].
+    pub part_size: u64,
+    /// Requests in flight per transfer. By default [`DEFAULT_CONCURRENCY`].
+    pub concurrency: usize,
+    /// Cap on pooled payload bytes held at once by the client. By default [`DEFAULT_MEMORY_LIMIT`].
+    pub memory_limit: u64,
+    /// Objects at most this large are uploaded with one PutObject. By default the part size.
+    pub multipart_threshold: Option<u64>,
+    /// When checksums are used. By default [`ChecksumMode::WhenSupported`].
+    pub checksum_mode: ChecksumMode,
+    /// The upload checksum algorithm. By default [`ChecksumAlgorithm::Crc64Nvme`].
+    pub checksum_algorithm: ChecksumAlgorithm,
+}
+
+impl Default for TransferConfig {
+    fn default() -> Self {
+        Self {
+            part_size: DEFAULT_PART_SIZE,
+            concurrency: DEFAULT_CONCURRENCY,
+            memory_limit: DEFAULT_MEMORY_LIMIT,
+            multipart_threshold: None,
+            checksum_mode: ChecksumMode::default(),
+            checksum_algorithm: ChecksumAlgorithm::default(),
+        }
+    }
+}
+
+impl TransferConfig {
+    /// Rejects settings no transfer can run with.
+    pub fn validate(&self) -> Result<()> {
+        if self.part_size == 0 {
+            return Err(Error::InvalidConfig("part size must be at least 1 byte".into()));
+        }
+        if self.part_size > MAX_UPLOAD_PART_SIZE {
+            return Err(Error::InvalidConfig(format!(
+                "part size {} is above S3's 5 GiB limit",
+                self.part_size
+            )));
+        }
+        if self.concurrency == 0 {
+            return Err(Error::InvalidConfig("concurrency must be at least 1".into()));
+        }
+        if self.memory_limit < self.part_size {
+            return Err(Error::InvalidConfig(format!(
+                "memory limit {} is smaller than one part ({} bytes)",
+                self.memory_limit, self.part_size
+            )));
+        }
+        Ok(())
+    }
+
+    /// The size up to which uploads go as one PutObject.
+    pub fn multipart_threshold(&self) -> u64 {
+        self.multipart_threshold.unwrap_or(self.part_size)
+    }
+}
+
+/// Everything a [`Client`](crate::Client) needs to reach a store.
+#[derive(Debug, Clone)]
+pub struct ClientConfig {
+    /// The endpoint URL, e.g. `http://127.0.0.1:9000`. By default AWS S3 for the region.
+    pub endpoint: Option<String>,
+    /// The signing region. By default `AWS_REGION`, `AWS_DEFAULT_REGION`, then [`DEFAULT_REGION`].
+    pub region: Option<String>,
+    /// Path-style or virtual-hosted URLs. By default [`AddressingStyle::Auto`].
+    pub addressing_style: AddressingStyle,
+    /// Where credentials come from. By default the standard AWS chain.
+    pub credentials: CredentialsSource,
+    /// The connection pool. By default [`PoolConfig::default`].
+    pub pool: PoolConfig,
+    /// TCP connect timeout. By default [`DEFAULT_CONNECT_TIMEOUT`].
+    pub connect_timeout: Duration,
+    /// Longest wait for response headers or for more body bytes. By default [`DEFAULT_READ_TIMEOUT`].
+    pub read_timeout: Duration,
+    /// Accept any TLS certificate (`--no-verify-ssl`). By default `false`.
+    pub accept_invalid_certs: bool,
+    /// Default transfer settings. By default [`TransferConfig::default`].
+    pub transfer: TransferConfig,
+    /// Retry settings. By default [`RetryConfig::default`].
+    pub retry: RetryConfig,
+}
+
+impl Default for ClientConfig {
+    fn default() -> Self {
+        Self {
+            endpoint: None,
+            region: None,
+            addressing_style: AddressingStyle::Auto,
+            credentials: CredentialsSource::default(),
+            pool: PoolConfig::default(),
+            connect_timeout: DEFAULT_CONNECT_TIMEOUT,
+            read_timeout: DEFAULT_READ_TIMEOUT,
+            accept_invalid_certs: false,
+            transfer: TransferConfig::default(),
+            retry: RetryConfig::default(),
+        }
+    }
+}
+
+impl ClientConfig {
+    /// Rejects settings no client can run with.
+    pub fn validate(&self) -> Result<()> {
+        if let Some(endpoint) = &self.endpoint {
+            let url = url::Url::parse(endpoint)
+                .map_err(|e| Error::InvalidConfig(format!("endpoint URL {endpoint:?}: {e}")))?;
+            if !matches!(url.scheme(), "http" | "https") {
+                return Err(Error::InvalidConfig(format!(
+                    "endpoint URL {endpoint:?}: scheme must be http or https"
+                )));
+            }
+            if url.host_str().is_none() {
+                return Err(Error::InvalidConfig(format!("endpoint URL {endpoint:?} has no host")));
+            }
+        }
+        if self.connect_timeout.is_zero() || self.read_timeout.is_zero() {
+            return Err(Error::InvalidConfig("timeouts must be above zero".into()));
+        }
+        self.transfer.validate()?;
+        self.retry.validate()
+    }
+
+    /// The region to sign with, resolved from the config and the environment.
+    pub fn resolved_region(&self) -> String {
+        self.region
+            .clone()
+            .or_else(|| std::env::var("AWS_REGION").ok())
+            .or_else(|| std::env::var("AWS_DEFAULT_REGION").ok())
+            .filter(|r| !r.is_empty())
+            .unwrap_or_else(|| DEFAULT_REGION.to_owned())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_are_valid() {
+        ClientConfig::default().validate().unwrap();
+        assert_eq!(TransferConfig::default().multipart_threshold(), DEFAULT_PART_SIZE);
+    }
+
+    #[test]
+    fn rejects_zero_part_size_and_concurrency() {
+        let t = TransferConfig { part_size: 0, ..Default::default() };
+        assert!(t.validate().is_err());
+        let t = TransferConfig { concurrency: 0, ..Default::default() };
+        assert!(t.validate().is_err());
+    }
+
+    #[test]
+    fn rejects_memory_limit_below_one_part() {
+        let t = TransferConfig { memory_limit: MIB, ..Default::default() };
+        assert!(t.validate().unwrap_err().to_string().contains("smaller than one part"));
+    }
+
+    #[test]
+    fn rejects_bad_endpoints() {
+        for bad in ["not a url", "ftp://host", "http://"] {
+            let c = ClientConfig { endpoint: Some(bad.into()), ..Default::default() };
+            assert!(c.validate().is_err(), "{bad} accepted");
+        }
+        let c = ClientConfig { endpoint: Some("http://127.0.0.1:9000".into()), ..Default::default() };
+        c.validate().unwrap();
+    }
+}

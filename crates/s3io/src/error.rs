@@ -1,0 +1,325 @@
+//! The library's one error type.
+//!
+//! Every failure carries what was being done ([`Operation`]), on which bucket and key, and why.
+//! Service errors (the store answered with an S3 error document or an error status) are kept
+//! apart from client-side errors (transport, timeouts, local I/O, bad input), so callers and the
+//! retry classifier can tell "the server said no" from "we never got an answer".
+
+use std::fmt;
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// A boxed error source.
+pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
+
+/// The result type of this crate.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// The S3 operation (or transfer step) an error belongs to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+#[allow(missing_docs)] // The variant names are the S3 API's operation names.
+pub enum Operation {
+    CreateBucket,
+    DeleteBucket,
+    HeadBucket,
+    ListBuckets,
+    HeadObject,
+    GetObject,
+    PutObject,
+    DeleteObject,
+    DeleteObjects,
+    ListObjectsV2,
+    CreateMultipartUpload,
+    UploadPart,
+    CompleteMultipartUpload,
+    AbortMultipartUpload,
+    ListMultipartUploads,
+    CopyObject,
+    /// A whole download (several GetObject requests and the local writes).
+    Download,
+    /// A whole upload (one PutObject or a multipart upload and the local reads).
+    Upload,
+    /// Creating a presigned URL.
+    Presign,
+}
+
+impl Operation {
+    /// The operation's name as the S3 API spells it.
+    pub fn name(self) -> &'static str {
+        match self {
+            Operation::CreateBucket => "CreateBucket",
+            Operation::DeleteBucket => "DeleteBucket",
+            Operation::HeadBucket => "HeadBucket",
+            Operation::ListBuckets => "ListBuckets",
+            Operation::HeadObject => "HeadObject",
+            Operation::GetObject => "GetObject",
+            Operation::PutObject => "PutObject",
+            Operation::DeleteObject => "DeleteObject",
+            Operation::DeleteObjects => "DeleteObjects",
+            Operation::ListObjectsV2 => "ListObjectsV2",
+            Operation::CreateMultipartUpload => "CreateMultipartUpload",
+            Operation::UploadPart => "UploadPart",
+            Operation::CompleteMultipartUpload => "CompleteMultipartUpload",
+            Operation::AbortMultipartUpload => "AbortMultipartUpload",
+            Operation::ListMultipartUploads => "ListMultipartUploads",
+            Operation::CopyObject => "CopyObject",
+            Operation::Download => "download",
+            Operation::Upload => "upload",
+            Operation::Presign => "presign",
+        }
+    }
+}
+
+impl fmt::Display for Operation {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// What an error is about: the operation, the bucket and (for object operations) the key.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ErrorContext {
+    /// The operation that failed.
+    pub operation: Operation,
+    /// The bucket, empty for ListBuckets.
+    pub bucket: String,
+    /// The key, for object operations.
+    pub key: Option<String>,
+}
+
+impl ErrorContext {
+    /// Context for an operation on a bucket or an object.
+    pub fn new(operation: Operation, bucket: &str, key: Option<&str>) -> Self {
+        Self { operation, bucket: bucket.to_owned(), key: key.map(str::to_owned) }
+    }
+}
+
+impl fmt::Display for ErrorContext {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match (&self.key, self.bucket.is_empty()) {
+            (Some(key), _) => write!(f, "{} s3://{}/{}", self.operation, self.bucket, key),
+            (None, false) => write!(f, "{} s3://{}", self.operation, self.bucket),
+            (None, true) => write!(f, "{}", self.operation),
+        }
+    }
+}
+
+/// An error answer from the S3 service: an error status or an error document in a 200 body.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ServiceError {
+    /// The HTTP status code (200 for an error document inside a successful response).
+    pub status: u16,
+    /// The S3 error code, e.g. `NoSuchKey`, `SlowDown`; derived from the status when the body had none.
+    pub code: String,
+    /// The human-readable message, when the service sent one.
+    pub message: Option<String>,
+    /// The request id (`x-amz-request-id` or `<RequestId>`), for support tickets.
+    pub request_id: Option<String>,
+}
+
+impl fmt::Display for ServiceError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} (HTTP {})", self.code, self.status)?;
+        if let Some(message) = &self.message {
+            write!(f, ": {message}")?;
+        }
+        if let Some(id) = &self.request_id {
+            write!(f, " [request id {id}]")?;
+        }
+        Ok(())
+    }
+}
+
+/// The error type of every fallible operation in this crate.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// The service answered with an error.
+    #[error("{context} failed: {error}")]
+    Service {
+        /// What failed.
+        context: Box<ErrorContext>,
+        /// The service's answer.
+        error: Box<ServiceError>,
+    },
+    /// The request could not be sent or its response not read (connect error, reset, early EOF).
+    #[error("{context} failed: {message}: {source}")]
+    Transport {
+        /// What failed.
+        context: Box<ErrorContext>,
+        /// What the client was doing.
+        message: &'static str,
+        /// The underlying error.
+        #[source]
+        source: BoxError,
+    },
+    /// No answer (or no further body bytes) within the configured time.
+    #[error("{context} failed: {what} timed out after {after:?}")]
+    Timeout {
+        /// What failed.
+        context: Box<ErrorContext>,
+        /// Which timeout fired, e.g. "connect", "first byte", "body read".
+        what: &'static str,
+        /// The configured limit.
+        after: Duration,
+    },
+    /// The transfer was cancelled by its caller.
+    #[error("{context} cancelled")]
+    Cancelled {
+        /// What was cancelled.
+        context: Box<ErrorContext>,
+    },
+    /// A local file could not be read or written.
+    #[error("{context} failed: {action} {}: {source}", path.display())]
+    Io {
+        /// What failed.
+        context: Box<ErrorContext>,
+        /// What was being done to the file, e.g. "writing", "renaming into place".
+        action: &'static str,
+        /// The local path.
+        path: PathBuf,
+        /// The OS error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The service's answer could not be understood (bad XML, missing header).
+    #[error("{context} failed: unexpected response: {detail}")]
+    InvalidResponse {
+        /// What failed.
+        context: Box<ErrorContext>,
+        /// What was wrong with it.
+        detail: String,
+    },
+    /// The downloaded or uploaded bytes do not match the checksum the object carries.
+    #[error("{context} failed: {algorithm} checksum mismatch: expected {expected}, computed {computed}")]
+    ChecksumMismatch {
+        /// What failed.
+        context: Box<ErrorContext>,
+        /// The algorithm, e.g. "CRC64NVME".
+        algorithm: &'static str,
+        /// The value the object carries (base64).
+        expected: String,
+        /// The value computed over the bytes (base64).
+        computed: String,
+    },
+    /// Credentials could not be loaded, or a request could not be signed.
+    #[error("{context} failed: credentials: {message}")]
+    Credentials {
+        /// What failed.
+        context: Box<ErrorContext>,
+        /// Why.
+        message: String,
+    },
+    /// A setting or argument was rejected before any request was sent.
+    #[error("invalid configuration: {0}")]
+    InvalidConfig(String),
+}
+
+impl Error {
+    /// The context (operation, bucket, key) of the error, if it has one.
+    pub fn context(&self) -> Option<&ErrorContext> {
+        match self {
+            Error::Service { context, .. }
+            | Error::Transport { context, .. }
+            | Error::Timeout { context, .. }
+            | Error::Cancelled { context }
+            | Error::Io { context, .. }
+            | Error::InvalidResponse { context, .. }
+            | Error::ChecksumMismatch { context, .. }
+            | Error::Credentials { context, .. } => Some(context),
+            Error::InvalidConfig(_) => None,
+        }
+    }
+
+    /// The service's answer, for [`Error::Service`].
+    pub fn service_error(&self) -> Option<&ServiceError> {
+        match self {
+            Error::Service { error, .. } => Some(error),
+            _ => None,
+        }
+    }
+
+    /// The S3 error code (`NoSuchKey`, `SlowDown`, …) for service errors.
+    pub fn code(&self) -> Option<&str> {
+        self.service_error().map(|e| e.code.as_str())
+    }
+
+    /// The HTTP status for service errors.
+    pub fn status(&self) -> Option<u16> {
+        self.service_error().map(|e| e.status)
+    }
+
+    /// Whether the service said the bucket or key does not exist (404).
+    pub fn is_not_found(&self) -> bool {
+        matches!(self.code(), Some("NoSuchKey" | "NoSuchBucket" | "NotFound" | "NoSuchUpload"))
+    }
+
+    /// Whether the error is a cancellation.
+    pub fn is_cancelled(&self) -> bool {
+        matches!(self, Error::Cancelled { .. })
+    }
+
+    pub(crate) fn service(context: ErrorContext, error: ServiceError) -> Self {
+        Error::Service { context: Box::new(context), error: Box::new(error) }
+    }
+
+    pub(crate) fn transport(
+        context: ErrorContext,
+        message: &'static str,
+        source: impl Into<BoxError>,
+    ) -> Self {
+        Error::Transport { context: Box::new(context), message, source: source.into() }
+    }
+
+    pub(crate) fn invalid_response(context: ErrorContext, detail: impl Into<String>) -> Self {
+        Error::InvalidResponse { context: Box::new(context), detail: detail.into() }
+    }
+
+    pub(crate) fn io(
+        context: ErrorContext,
+        action: &'static str,
+        path: impl Into<PathBuf>,
+        source: std::io::Error,
+    ) -> Self {
+        Error::Io { context: Box::new(context), action, path: path.into(), source }
+    }
+
+    pub(crate) fn cancelled(context: ErrorContext) -> Self {
+        Error::Cancelled { context: Box::new(context) }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn service_error_names_operation_bucket_key_and_code() {
+        let err = Error::service(
+            ErrorContext::new(Operation::GetObject, "photos", Some("2026/cat.jpg")),
+            ServiceError {
+                status: 404,
+                code: "NoSuchKey".into(),
+                message: Some("The specified key does not exist.".into()),
+                request_id: Some("abc".into()),
+            },
+        );
+        assert_eq!(
+            err.to_string(),
+            "GetObject s3://photos/2026/cat.jpg failed: NoSuchKey (HTTP 404): \
+             The specified key does not exist. [request id abc]"
+        );
+        assert!(err.is_not_found());
+        assert_eq!(err.status(), Some(404));
+    }
+
+    #[test]
+    fn context_without_key_or_bucket() {
+        assert_eq!(ErrorContext::new(Operation::ListBuckets, "", None).to_string(), "ListBuckets");
+        assert_eq!(
+            ErrorContext::new(Operation::CreateBucket, "b", None).to_string(),
+            "CreateBucket s3://b"
+        );
+    }
+}
