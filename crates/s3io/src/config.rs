@@ -138,10 +138,7 @@ impl TransferConfig {
             return Err(Error::InvalidConfig("part size must be at least 1 byte".into()));
         }
         if self.part_size > MAX_UPLOAD_PART_SIZE {
-            return Err(Error::InvalidConfig(format!(
-                "part size {} is above S3's 5 GiB limit",
-                self.part_size
-            )));
+            return Err(Error::InvalidConfig(format!("part size {} is above S3's 5 GiB limit", self.part_size)));
         }
         if self.concurrency == 0 {
             return Err(Error::InvalidConfig("concurrency must be at least 1".into()));
@@ -210,9 +207,7 @@ impl ClientConfig {
             let url = url::Url::parse(endpoint)
                 .map_err(|e| Error::InvalidConfig(format!("endpoint URL {endpoint:?}: {e}")))?;
             if !matches!(url.scheme(), "http" | "https") {
-                return Err(Error::InvalidConfig(format!(
-                    "endpoint URL {endpoint:?}: scheme must be http or https"
-                )));
+                return Err(Error::InvalidConfig(format!("endpoint URL {endpoint:?}: scheme must be http or https")));
             }
             if url.host_str().is_none() {
                 return Err(Error::InvalidConfig(format!("endpoint URL {endpoint:?} has no host")));

@@ -264,11 +264,7 @@ impl Error {
         Error::Service { context: Box::new(context), error: Box::new(error) }
     }
 
-    pub(crate) fn transport(
-        context: ErrorContext,
-        message: &'static str,
-        source: impl Into<BoxError>,
-    ) -> Self {
+    pub(crate) fn transport(context: ErrorContext, message: &'static str, source: impl Into<BoxError>) -> Self {
         Error::Transport { context: Box::new(context), message, source: source.into() }
     }
 
@@ -317,9 +313,6 @@ mod tests {
     #[test]
     fn context_without_key_or_bucket() {
         assert_eq!(ErrorContext::new(Operation::ListBuckets, "", None).to_string(), "ListBuckets");
-        assert_eq!(
-            ErrorContext::new(Operation::CreateBucket, "b", None).to_string(),
-            "CreateBucket s3://b"
-        );
+        assert_eq!(ErrorContext::new(Operation::CreateBucket, "b", None).to_string(), "CreateBucket s3://b");
     }
 }

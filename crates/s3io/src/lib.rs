@@ -1,1 +1,53 @@
-//! s3io
+//! s3io: a fast S3 transfer engine with bounded, reused memory.
+//!
+//! A [`Client`] talks to one S3-compatible store (AWS S3, MinIO, Ceph, R2, the embedded
+//! `s3io-server`) over a pooled hyper connection pool, signing every request with SigV4 and
+//! retrying what is worth retrying. The typed operations (`get_object`, `put_object`,
+//! `list_objects_v2`, the multipart calls, …) are methods on the client.
+//!
+//! ```no_run
+//! # async fn demo() -> s3io::Result<()> {
+//! let client = s3io::Client::builder()
+//!     .endpoint("http://127.0.0.1:9000")
+//!     .credentials(s3io::CredentialsSource::static_keys("key", "secret"))
+//!     .build()
+//!     .await?;
+//! client.put_object("bucket", "hello.txt", "hello".into(), &Default::default()).await?;
+//! let object = client.get_object("bucket", "hello.txt", &Default::default()).await?;
+//! assert_eq!(&object.collect().await?[..], b"hello");
+//! # Ok(())
+//! # }
+//! ```
+
+mod auth;
+mod checksum;
+mod client;
+mod config;
+mod error;
+mod http;
+mod retry;
+mod s3;
+mod throttle;
+
+pub use auth::CredentialsSource;
+pub use checksum::{checksum, ChecksumValue, Hasher};
+pub use client::{Client, ClientBuilder};
+pub use config::{
+    AddressingStyle, ChecksumAlgorithm, ChecksumMode, ClientConfig, PoolConfig, TransferConfig, DEFAULT_CONCURRENCY,
+    DEFAULT_CONNECT_TIMEOUT, DEFAULT_IDLE_TIMEOUT, DEFAULT_MAX_IDLE_PER_HOST, DEFAULT_MEMORY_LIMIT, DEFAULT_PART_SIZE,
+    DEFAULT_READ_TIMEOUT, DEFAULT_REGION, MAX_UPLOAD_PARTS, MAX_UPLOAD_PART_SIZE, MIB, MIN_UPLOAD_PART_SIZE,
+};
+pub use error::{BoxError, Error, ErrorContext, Operation, Result, ServiceError};
+pub use http::{ConnectionMetrics, ResponseBody, DRAIN_THRESHOLD};
+pub use retry::{
+    classify, Backoff, RetryBudget, RetryConfig, RetryCounters, RetryReason, DEFAULT_BASE_DELAY,
+    DEFAULT_BUDGET_CAPACITY, DEFAULT_MAX_ATTEMPTS, DEFAULT_MAX_DELAY, RETRY_COST, RETRY_COST_TRANSPORT,
+};
+pub use s3::bucket::BucketInfo;
+pub use s3::list::{ListObjectsOptions, ListObjectsPage, ObjectSummary};
+pub use s3::multipart::{CompleteMultipartUploadOutput, CompletedPart, ListMultipartUploadsPage, MultipartUploadInfo};
+pub use s3::object::{
+    ByteRange, ContentRange, DeleteError, DeleteObjectsOutput, GetObjectOptions, GetObjectOutput, ObjectInfo,
+    PutObjectOptions, PutObjectOutput, ServerSideEncryption, MAX_DELETE_KEYS, MAX_PRESIGN_EXPIRY,
+};
+pub use throttle::{Throttle, ThrottlePermit, DEFAULT_MAX_IN_FLIGHT, MIN_LIMIT};

@@ -1,0 +1,191 @@
+//! The [`Client`]: one per store, shared by every transfer.
+//!
+//! A client owns what transfers share: the connection pool, the credentials cache, the retry
+//! budget, the throttling governor and the metrics. It is cheap to clone (an `Arc`), and every
+//! clone uses the same pool, so a service doing thousands of small downloads reuses connections
+//! and budgets across all of them.
+
+use std::sync::Arc;
+
+use aws_credential_types::Credentials;
+
+use crate::auth::{CredentialsProvider, CredentialsSource};
+use crate::config::{AddressingStyle, ClientConfig, PoolConfig, TransferConfig};
+use crate::error::{Error, ErrorContext, Result};
+use crate::http::{ConnectionMetrics, HttpClient};
+use crate::retry::{RetryBudget, RetryConfig, RetryCounters};
+use crate::throttle::{Throttle, DEFAULT_MAX_IN_FLIGHT};
+
+/// A client of one S3-compatible store.
+#[derive(Clone)]
+pub struct Client {
+    inner: Arc<ClientInner>,
+}
+
+struct ClientInner {
+    config: ClientConfig,
+    region: String,
+    endpoint: url::Url,
+    http: HttpClient,
+    credentials: CredentialsProvider,
+    budget: RetryBudget,
+    retries: RetryCounters,
+    throttle: Throttle,
+}
+
+impl std::fmt::Debug for Client {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Client")
+            .field("endpoint", &self.inner.endpoint.as_str())
+            .field("region", &self.inner.region)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Client {
+    /// A builder with the defaults of [`ClientConfig::default`].
+    pub fn builder() -> ClientBuilder {
+        ClientBuilder::default()
+    }
+
+    /// A client from a complete config.
+    pub async fn from_config(config: ClientConfig) -> Result<Self> {
+        config.validate()?;
+        let region = config.resolved_region();
+        let endpoint = match &config.endpoint {
+            Some(endpoint) => url::Url::parse(endpoint)
+                .map_err(|e| Error::InvalidConfig(format!("endpoint URL {endpoint:?}: {e}")))?,
+            None => url::Url::parse(&format!("https://s3.{region}.amazonaws.com"))
+                .map_err(|e| Error::InvalidConfig(format!("region {region:?}: {e}")))?,
+        };
+        let http = HttpClient::new(&config)?;
+        let credentials = CredentialsProvider::new(&config.credentials, &region).await;
+        let budget = RetryBudget::new(config.retry.budget_capacity);
+        let inner = ClientInner {
+            region,
+            endpoint,
+            http,
+            credentials,
+            budget,
+            retries: RetryCounters::default(),
+            throttle: Throttle::new(DEFAULT_MAX_IN_FLIGHT),
+            config,
+        };
+        Ok(Self { inner: Arc::new(inner) })
+    }
+
+    /// The client's settings.
+    pub fn config(&self) -> &ClientConfig {
+        &self.inner.config
+    }
+
+    /// The region requests are signed for.
+    pub fn region(&self) -> &str {
+        &self.inner.region
+    }
+
+    /// The endpoint requests go to.
+    pub fn endpoint(&self) -> &url::Url {
+        &self.inner.endpoint
+    }
+
+    /// Connection counters (opened, closed, requests, reused).
+    pub fn connection_metrics(&self) -> &ConnectionMetrics {
+        self.inner.http.metrics()
+    }
+
+    /// Retries so far, by reason.
+    pub fn retry_counters(&self) -> &RetryCounters {
+        &self.inner.retries
+    }
+
+    /// The client-wide throttling governor.
+    pub fn throttle(&self) -> &Throttle {
+        &self.inner.throttle
+    }
+
+    pub(crate) fn retry_budget(&self) -> &RetryBudget {
+        &self.inner.budget
+    }
+
+    pub(crate) fn http(&self) -> &HttpClient {
+        &self.inner.http
+    }
+
+    pub(crate) async fn credentials(&self, context: &ErrorContext) -> Result<Option<Credentials>> {
+        self.inner.credentials.credentials(context).await
+    }
+}
+
+/// Builds a [`Client`]; every setter says its default.
+#[derive(Debug, Default, Clone)]
+pub struct ClientBuilder {
+    config: ClientConfig,
+}
+
+impl ClientBuilder {
+    /// The endpoint URL, e.g. `http://127.0.0.1:9000`. By default AWS S3 in the region.
+    pub fn endpoint(mut self, url: impl Into<String>) -> Self {
+        self.config.endpoint = Some(url.into());
+        self
+    }
+
+    /// The signing region. By default `AWS_REGION`, `AWS_DEFAULT_REGION`, then `us-east-1`.
+    pub fn region(mut self, region: impl Into<String>) -> Self {
+        self.config.region = Some(region.into());
+        self
+    }
+
+    /// Path-style or virtual-hosted URLs. By default [`AddressingStyle::Auto`].
+    pub fn addressing_style(mut self, style: AddressingStyle) -> Self {
+        self.config.addressing_style = style;
+        self
+    }
+
+    /// Where credentials come from. By default the standard AWS chain.
+    pub fn credentials(mut self, source: CredentialsSource) -> Self {
+        self.config.credentials = source;
+        self
+    }
+
+    /// Connection pool settings. By default [`PoolConfig::default`].
+    pub fn pool(mut self, pool: PoolConfig) -> Self {
+        self.config.pool = pool;
+        self
+    }
+
+    /// Connect timeout. By default 10 s.
+    pub fn connect_timeout(mut self, timeout: std::time::Duration) -> Self {
+        self.config.connect_timeout = timeout;
+        self
+    }
+
+    /// Longest wait for response headers or more body bytes. By default 30 s.
+    pub fn read_timeout(mut self, timeout: std::time::Duration) -> Self {
+        self.config.read_timeout = timeout;
+        self
+    }
+
+    /// Accept any TLS certificate. By default `false`.
+    pub fn accept_invalid_certs(mut self, accept: bool) -> Self {
+        self.config.accept_invalid_certs = accept;
+        self
+    }
+
+    /// Default transfer settings. By default [`TransferConfig::default`].
+    pub fn transfer(mut self, transfer: TransferConfig) -> Self {
+        self.config.transfer = transfer;
+        self
+    }
+
+    /// Retry settings. By default [`RetryConfig::default`].
+    pub fn retry(mut self, retry: RetryConfig) -> Self {
+        self.config.retry = retry;
+        self
+    }
+
+    /// Validates the settings and builds the client (reading credential profiles if needed).
+    pub async fn build(self) -> Result<Client> {
+        Client::from_config(self.config).await
+    }
+}

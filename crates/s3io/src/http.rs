@@ -1,0 +1,403 @@
+//! The HTTP layer: hyper's pooled client, request bodies, response bodies, connection metrics.
+//!
+//! One [`HttpClient`] per s3io client holds hyper-util's connection pool (HTTP/1.1 keep-alive,
+//! plain TCP for `http://` endpoints, rustls for `https://`). Its connector counts connections
+//! opened and closed, so tests and benchmarks can see whether keep-alive works.
+//!
+//! Response bodies are read frame by frame ([`ResponseBody::next_chunk`]) with a per-read timeout,
+//! so a stalled body is noticed. A body dropped before its end follows the drain-or-close rule:
+//! when at most [`DRAIN_THRESHOLD`] bytes remain it is read to the end in the background, so its
+//! connection goes back to the pool; when more remain, the connection is closed (dropping hyper's
+//! body does that), because reading megabytes nobody wants costs more than a new handshake.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use bytes::Bytes;
+use http_body::{Body, Frame, SizeHint};
+use http_body_util::BodyExt;
+use hyper::body::Incoming;
+use hyper::rt::{Read, ReadBufCursor, Write};
+use hyper_util::client::legacy::connect::{Connected, Connection, HttpConnector};
+use hyper_util::client::legacy::Client;
+use hyper_util::rt::{TokioExecutor, TokioIo};
+use tokio::net::TcpStream;
+
+use crate::config::ClientConfig;
+use crate::error::{BoxError, Error, ErrorContext};
+
+/// A dropped response body with at most this many bytes left is drained so its connection can be
+/// reused; with more left, its connection is closed. 256 KiB takes well under a millisecond to
+/// read on a fast link, less than a new TCP (and TLS) handshake costs.
+pub const DRAIN_THRESHOLD: u64 = 256 * 1024;
+
+/// Connection counters of one client.
+#[derive(Debug, Default)]
+pub struct ConnectionMetrics {
+    opened: AtomicU64,
+    closed: AtomicU64,
+    requests: AtomicU64,
+}
+
+impl ConnectionMetrics {
+    /// TCP connections opened so far.
+    pub fn opened(&self) -> u64 {
+        self.opened.load(Ordering::Relaxed)
+    }
+
+    /// TCP connections closed so far.
+    pub fn closed(&self) -> u64 {
+        self.closed.load(Ordering::Relaxed)
+    }
+
+    /// Connections open now (in use or idle in the pool).
+    pub fn open(&self) -> u64 {
+        self.opened().saturating_sub(self.closed())
+    }
+
+    /// HTTP requests sent so far (every attempt counts).
+    pub fn requests(&self) -> u64 {
+        self.requests.load(Ordering::Relaxed)
+    }
+
+    /// Requests that went out on an already open connection.
+    pub fn reused(&self) -> u64 {
+        self.requests().saturating_sub(self.opened())
+    }
+}
+
+/// The body of an outgoing request: empty, or bytes that can be sent again on a retry.
+#[derive(Debug, Default)]
+pub(crate) struct RequestBody {
+    data: Option<Bytes>,
+}
+
+impl RequestBody {
+    pub(crate) fn bytes(data: Bytes) -> Self {
+        Self { data: (!data.is_empty()).then_some(data) }
+    }
+}
+
+impl Body for RequestBody {
+    type Data = Bytes;
+    type Error = std::convert::Infallible;
+
+    fn poll_frame(mut self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<Option<Result<Frame<Bytes>, Self::Error>>> {
+        Poll::Ready(self.data.take().map(|d| Ok(Frame::data(d))))
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.data.is_none()
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        SizeHint::with_exact(self.data.as_ref().map_or(0, |d| d.len() as u64))
+    }
+}
+
+/// A TCP connector that counts the connections it opens and that close.
+#[derive(Clone)]
+struct CountingConnector {
+    inner: HttpConnector,
+    metrics: Arc<ConnectionMetrics>,
+}
+
+impl tower_service::Service<http::Uri> for CountingConnector {
+    type Response = CountedStream;
+    type Error = BoxError;
+    type Future = Pin<Box<dyn Future<Output = Result<CountedStream, BoxError>> + Send>>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        self.inner.poll_ready(cx).map_err(Into::into)
+    }
+
+    fn call(&mut self, uri: http::Uri) -> Self::Future {
+        let connecting = self.inner.call(uri);
+        let metrics = self.metrics.clone();
+        Box::pin(async move {
+            let stream = connecting.await?;
+            metrics.opened.fetch_add(1, Ordering::Relaxed);
+            Ok(CountedStream { inner: stream, metrics })
+        })
+    }
+}
+
+/// A TCP stream that counts itself closed when dropped.
+struct CountedStream {
+    inner: TokioIo<TcpStream>,
+    metrics: Arc<ConnectionMetrics>,
+}
+
+impl Drop for CountedStream {
+    fn drop(&mut self) {
+        self.metrics.closed.fetch_add(1, Ordering::Relaxed);
+    }
+}
+
+impl Connection for CountedStream {
+    fn connected(&self) -> Connected {
+        self.inner.connected()
+    }
+}
+
+impl Read for CountedStream {
+    fn poll_read(mut self: Pin<&mut Self>, cx: &mut Context<'_>, buf: ReadBufCursor<'_>) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.inner).poll_read(cx, buf)
+    }
+}
+
+impl Write for CountedStream {
+    fn poll_write(mut self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &[u8]) -> Poll<std::io::Result<usize>> {
+        Pin::new(&mut self.inner).poll_write(cx, buf)
+    }
+
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.inner).poll_flush(cx)
+    }
+
+    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.inner).poll_shutdown(cx)
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        self.inner.is_write_vectored()
+    }
+
+    fn poll_write_vectored(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[std::io::IoSlice<'_>],
+    ) -> Poll<std::io::Result<usize>> {
+        Pin::new(&mut self.inner).poll_write_vectored(cx, bufs)
+    }
+}
+
+type Connector = hyper_rustls::HttpsConnector<CountingConnector>;
+
+/// The pooled HTTP client.
+pub(crate) struct HttpClient {
+    client: Client<Connector, RequestBody>,
+    metrics: Arc<ConnectionMetrics>,
+    read_timeout: Duration,
+}
+
+impl HttpClient {
+    pub(crate) fn new(config: &ClientConfig) -> Result<Self, Error> {
+        let mut http = HttpConnector::new();
+        http.enforce_http(false);
+        http.set_nodelay(true);
+        http.set_connect_timeout(Some(config.connect_timeout));
+        http.set_keepalive(Some(Duration::from_secs(30)));
+        let metrics = Arc::new(ConnectionMetrics::default());
+        let counting = CountingConnector { inner: http, metrics: metrics.clone() };
+        let tls = tls_config(config.accept_invalid_certs)?;
+        let connector = hyper_rustls::HttpsConnectorBuilder::new()
+            .with_tls_config(tls)
+            .https_or_http()
+            .enable_http1()
+            .wrap_connector(counting);
+        let client = Client::builder(TokioExecutor::new())
+            .pool_max_idle_per_host(config.pool.max_idle_per_host)
+            .pool_idle_timeout(config.pool.idle_timeout)
+            .pool_timer(hyper_util::rt::TokioTimer::new())
+            .build(connector);
+        Ok(Self { client, metrics, read_timeout: config.read_timeout })
+    }
+
+    pub(crate) fn metrics(&self) -> &Arc<ConnectionMetrics> {
+        &self.metrics
+    }
+
+    pub(crate) fn read_timeout(&self) -> Duration {
+        self.read_timeout
+    }
+
+    /// Sends one request and waits for its response headers, at most the read timeout.
+    pub(crate) async fn send(
+        &self,
+        request: http::Request<RequestBody>,
+        context: &ErrorContext,
+    ) -> Result<http::Response<Incoming>, Error> {
+        self.metrics.requests.fetch_add(1, Ordering::Relaxed);
+        match tokio::time::timeout(self.read_timeout, self.client.request(request)).await {
+            Ok(Ok(response)) => Ok(response),
+            Ok(Err(e)) => {
+                let message = if e.is_connect() { "connecting" } else { "sending the request" };
+                Err(Error::transport(context.clone(), message, e))
+            }
+            Err(_) => Err(Error::Timeout {
+                context: Box::new(context.clone()),
+                what: "waiting for response headers",
+                after: self.read_timeout,
+            }),
+        }
+    }
+}
+
+fn tls_config(accept_invalid_certs: bool) -> Result<rustls::ClientConfig, Error> {
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let builder = rustls::ClientConfig::builder_with_provider(provider.clone())
+        .with_safe_default_protocol_versions()
+        .map_err(|e| Error::InvalidConfig(format!("TLS set-up: {e}")))?;
+    let config = if accept_invalid_certs {
+        builder
+            .dangerous()
+            .with_custom_certificate_verifier(Arc::new(AcceptAnyCertificate(provider)))
+            .with_no_client_auth()
+    } else {
+        let mut roots = rustls::RootCertStore::empty();
+        for cert in rustls_native_certs::load_native_certs().certs {
+            // A system certificate rustls cannot parse is skipped, as browsers do.
+            let _ = roots.add(cert);
+        }
+        builder.with_root_certificates(roots).with_no_client_auth()
+    };
+    Ok(config)
+}
+
+/// The `--no-verify-ssl` verifier: accepts any certificate, still checks handshake signatures.
+#[derive(Debug)]
+struct AcceptAnyCertificate(Arc<rustls::crypto::CryptoProvider>);
+
+impl rustls::client::danger::ServerCertVerifier for AcceptAnyCertificate {
+    fn verify_server_cert(
+        &self,
+        _end_entity: &rustls::pki_types::CertificateDer<'_>,
+        _intermediates: &[rustls::pki_types::CertificateDer<'_>],
+        _server_name: &rustls::pki_types::ServerName<'_>,
+        _ocsp_response: &[u8],
+        _now: rustls::pki_types::UnixTime,
+    ) -> Result<rustls::client::danger::ServerCertVerified, rustls::Error> {
+        Ok(rustls::client::danger::ServerCertVerified::assertion())
+    }
+
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &rustls::pki_types::CertificateDer<'_>,
+        dss: &rustls::DigitallySignedStruct,
+    ) -> Result<rustls::client::danger::HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls12_signature(message, cert, dss, &self.0.signature_verification_algorithms)
+    }
+
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &rustls::pki_types::CertificateDer<'_>,
+        dss: &rustls::DigitallySignedStruct,
+    ) -> Result<rustls::client::danger::HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls13_signature(message, cert, dss, &self.0.signature_verification_algorithms)
+    }
+
+    fn supported_verify_schemes(&self) -> Vec<rustls::SignatureScheme> {
+        self.0.signature_verification_algorithms.supported_schemes()
+    }
+}
+
+/// A streaming response body with a per-read timeout and the drain-or-close rule on drop.
+pub struct ResponseBody {
+    body: Option<Incoming>,
+    remaining: Option<u64>,
+    read_timeout: Duration,
+    context: ErrorContext,
+}
+
+impl std::fmt::Debug for ResponseBody {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ResponseBody").field("remaining", &self.remaining).finish_non_exhaustive()
+    }
+}
+
+impl ResponseBody {
+    pub(crate) fn new(body: Incoming, read_timeout: Duration, context: ErrorContext) -> Self {
+        let remaining = body.size_hint().exact();
+        Self { body: Some(body), remaining, read_timeout, context }
+    }
+
+    /// Bytes still to come, when the response said (Content-Length).
+    pub fn remaining(&self) -> Option<u64> {
+        self.remaining
+    }
+
+    /// The next chunk of the body, `None` at its end. A body that ends before its Content-Length,
+    /// a reset, or no bytes within the read timeout is an error.
+    pub async fn next_chunk(&mut self) -> Result<Option<Bytes>, Error> {
+        let Some(body) = self.body.as_mut() else { return Ok(None) };
+        loop {
+            let frame = match tokio::time::timeout(self.read_timeout, body.frame()).await {
+                Err(_) => {
+                    // The connection is in an unknown state: close it.
+                    self.body = None;
+                    return Err(Error::Timeout {
+                        context: Box::new(self.context.clone()),
+                        what: "waiting for body bytes",
+                        after: self.read_timeout,
+                    });
+                }
+                Ok(None) => {
+                    self.body = None;
+                    return match self.remaining {
+                        Some(left) if left > 0 => Err(Error::transport(
+                            self.context.clone(),
+                            "reading the response body",
+                            format!("body ended {left} bytes early"),
+                        )),
+                        _ => Ok(None),
+                    };
+                }
+                Ok(Some(Err(e))) => {
+                    self.body = None;
+                    return Err(Error::transport(self.context.clone(), "reading the response body", e));
+                }
+                Ok(Some(Ok(frame))) => frame,
+            };
+            if let Ok(data) = frame.into_data() {
+                if let Some(left) = self.remaining.as_mut() {
+                    *left = left.saturating_sub(data.len() as u64);
+                }
+                if !data.is_empty() {
+                    return Ok(Some(data));
+                }
+            }
+        }
+    }
+
+    /// Reads the whole body into one buffer (for small XML answers).
+    pub(crate) async fn collect(mut self, limit: usize) -> Result<Bytes, Error> {
+        let mut out = bytes::BytesMut::with_capacity(self.remaining.unwrap_or(0).min(limit as u64) as usize);
+        while let Some(chunk) = self.next_chunk().await? {
+            if out.len() + chunk.len() > limit {
+                return Err(Error::invalid_response(
+                    self.context.clone(),
+                    format!("response body larger than {limit} bytes"),
+                ));
+            }
+            out.extend_from_slice(&chunk);
+        }
+        Ok(out.freeze())
+    }
+}
+
+impl Drop for ResponseBody {
+    fn drop(&mut self) {
+        let Some(mut body) = self.body.take() else { return };
+        if body.is_end_stream() {
+            return;
+        }
+        let small = self.remaining.is_some_and(|left| left <= DRAIN_THRESHOLD);
+        if !small {
+            // Dropping an unfinished hyper body closes its connection.
+            return;
+        }
+        let Ok(runtime) = tokio::runtime::Handle::try_current() else { return };
+        let timeout = self.read_timeout;
+        runtime.spawn(async move {
+            let drain = async { while let Some(Ok(_)) = body.frame().await {} };
+            let _ = tokio::time::timeout(timeout, drain).await;
+        });
+    }
+}

@@ -1,0 +1,191 @@
+//! Multipart upload operations: Create, UploadPart, Complete, Abort, ListMultipartUploads.
+
+use std::time::SystemTime;
+
+use bytes::Bytes;
+use http::Method;
+
+use super::object::PutObjectOptions;
+use super::request::{header_str, S3Request};
+use super::{parse_iso8601, xml};
+use crate::checksum::ChecksumValue;
+use crate::client::Client;
+use crate::config::ChecksumAlgorithm;
+use crate::error::{Error, ErrorContext, Operation, Result};
+
+/// A part uploaded, as CompleteMultipartUpload needs it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CompletedPart {
+    /// The part number, 1 to 10,000.
+    pub part_number: u32,
+    /// The ETag UploadPart returned.
+    pub etag: String,
+    /// The checksum sent with the part, if any.
+    pub checksum: Option<ChecksumValue>,
+}
+
+/// What CompleteMultipartUpload returned.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CompleteMultipartUploadOutput {
+    /// The object's ETag (`"…-N"` for multipart objects).
+    pub etag: Option<String>,
+    /// The full-object CRC64NVME the store reports, if any.
+    pub checksum_crc64nvme: Option<String>,
+}
+
+/// A multipart upload in progress.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MultipartUploadInfo {
+    /// The key being uploaded.
+    pub key: String,
+    /// The upload id.
+    pub upload_id: String,
+    /// When it was started.
+    pub initiated: Option<SystemTime>,
+}
+
+/// One page of ListMultipartUploads.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ListMultipartUploadsPage {
+    /// Uploads in progress, by key.
+    pub uploads: Vec<MultipartUploadInfo>,
+    /// Where the next page starts (key marker, upload id marker), when truncated.
+    pub next_marker: Option<(String, String)>,
+}
+
+fn checksum_element(algorithm: ChecksumAlgorithm) -> Option<&'static str> {
+    match algorithm {
+        ChecksumAlgorithm::Crc64Nvme => Some("ChecksumCRC64NVME"),
+        ChecksumAlgorithm::Crc32c => Some("ChecksumCRC32C"),
+        ChecksumAlgorithm::Md5 => None,
+    }
+}
+
+impl Client {
+    /// CreateMultipartUpload: starts an upload and returns its id. `checksum_algorithm` announces
+    /// the algorithm every part will carry (not for MD5).
+    pub async fn create_multipart_upload(
+        &self,
+        bucket: &str,
+        key: &str,
+        options: &PutObjectOptions,
+        checksum_algorithm: Option<ChecksumAlgorithm>,
+    ) -> Result<String> {
+        let context = ErrorContext::new(Operation::CreateMultipartUpload, bucket, Some(key));
+        let mut request = options
+            .apply(S3Request::new(Method::POST, bucket, Some(key), context.clone()).query("uploads", ""), false)?;
+        if let Some(algorithm) = checksum_algorithm.filter(|a| *a != ChecksumAlgorithm::Md5) {
+            request = request.header("x-amz-checksum-algorithm", algorithm.name())?;
+            if algorithm == ChecksumAlgorithm::Crc64Nvme {
+                request = request.header("x-amz-checksum-type", "FULL_OBJECT")?;
+            }
+        }
+        let (_, body) = self.send_for_xml(&request).await?;
+        let parsed: xml::InitiateMultipartUploadResult = quick_xml::de::from_reader(&body[..])
+            .map_err(|e| Error::invalid_response(context.clone(), format!("CreateMultipartUpload XML: {e}")))?;
+        if parsed.upload_id.is_empty() {
+            return Err(Error::invalid_response(context, "no UploadId in the answer"));
+        }
+        Ok(parsed.upload_id)
+    }
+
+    /// UploadPart: sends one part (resent whole on a retry) and returns what Complete needs.
+    pub async fn upload_part(
+        &self,
+        bucket: &str,
+        key: &str,
+        upload_id: &str,
+        part_number: u32,
+        body: Bytes,
+        checksum: Option<ChecksumValue>,
+    ) -> Result<CompletedPart> {
+        let context = ErrorContext::new(Operation::UploadPart, bucket, Some(key));
+        let mut request = S3Request::new(Method::PUT, bucket, Some(key), context.clone())
+            .query("partNumber", part_number.to_string())
+            .query("uploadId", upload_id)
+            .body(body);
+        if let Some(checksum) = &checksum {
+            request = request.header(checksum.algorithm.header(), &checksum.value)?;
+        }
+        let response = self.send(&request).await?;
+        let etag = header_str(&response.headers, "etag")
+            .map(str::to_owned)
+            .ok_or_else(|| Error::invalid_response(context, format!("UploadPart {part_number} answer has no ETag")))?;
+        Ok(CompletedPart { part_number, etag, checksum })
+    }
+
+    /// CompleteMultipartUpload: joins the parts (in part-number order) into the object. A 200
+    /// answer carrying an error document is an error (and retried when S3 says it may be).
+    pub async fn complete_multipart_upload(
+        &self,
+        bucket: &str,
+        key: &str,
+        upload_id: &str,
+        parts: &[CompletedPart],
+        full_object_checksum: Option<&ChecksumValue>,
+    ) -> Result<CompleteMultipartUploadOutput> {
+        let context = ErrorContext::new(Operation::CompleteMultipartUpload, bucket, Some(key));
+        let document = xml::complete_multipart_upload(parts.iter().map(|p| xml::CompletePart {
+            part_number: p.part_number,
+            etag: &p.etag,
+            checksum: p.checksum.as_ref().and_then(|c| Some((checksum_element(c.algorithm)?, c.value.as_str()))),
+        }));
+        let mut request = S3Request::new(Method::POST, bucket, Some(key), context.clone())
+            .query("uploadId", upload_id)
+            .header("content-type", "application/xml")?
+            .body(Bytes::from(document));
+        if let Some(checksum) = full_object_checksum {
+            request = request
+                .header(checksum.algorithm.header(), &checksum.value)?
+                .header("x-amz-checksum-type", "FULL_OBJECT")?;
+        }
+        let (_, body) = self.send_for_xml(&request).await?;
+        let parsed: xml::CompleteMultipartUploadResult = quick_xml::de::from_reader(&body[..])
+            .map_err(|e| Error::invalid_response(context, format!("CompleteMultipartUpload XML: {e}")))?;
+        Ok(CompleteMultipartUploadOutput { etag: parsed.etag, checksum_crc64nvme: parsed.checksum_crc64nvme })
+    }
+
+    /// AbortMultipartUpload: discards the upload and its parts.
+    pub async fn abort_multipart_upload(&self, bucket: &str, key: &str, upload_id: &str) -> Result<()> {
+        let context = ErrorContext::new(Operation::AbortMultipartUpload, bucket, Some(key));
+        let request = S3Request::new(Method::DELETE, bucket, Some(key), context).query("uploadId", upload_id);
+        self.send_for_xml(&request).await?;
+        Ok(())
+    }
+
+    /// ListMultipartUploads: one page of uploads in progress under `prefix`.
+    pub async fn list_multipart_uploads(
+        &self,
+        bucket: &str,
+        prefix: Option<&str>,
+        marker: Option<(&str, &str)>,
+    ) -> Result<ListMultipartUploadsPage> {
+        let context = ErrorContext::new(Operation::ListMultipartUploads, bucket, None);
+        let mut request = S3Request::new(Method::GET, bucket, None, context.clone()).query("uploads", "");
+        if let Some((key_marker, upload_id_marker)) = marker {
+            request = request.query("key-marker", key_marker).query("upload-id-marker", upload_id_marker);
+        }
+        if let Some(prefix) = prefix {
+            request = request.query("prefix", prefix);
+        }
+        let (_, body) = self.send_for_xml(&request).await?;
+        let parsed: xml::ListMultipartUploadsResult = quick_xml::de::from_reader(&body[..])
+            .map_err(|e| Error::invalid_response(context, format!("ListMultipartUploads XML: {e}")))?;
+        let next_marker = match (parsed.is_truncated, parsed.next_key_marker, parsed.next_upload_id_marker) {
+            (true, Some(key), Some(id)) => Some((key, id)),
+            _ => None,
+        };
+        Ok(ListMultipartUploadsPage {
+            uploads: parsed
+                .upload
+                .into_iter()
+                .map(|u| MultipartUploadInfo {
+                    initiated: u.initiated.as_deref().and_then(parse_iso8601),
+                    key: u.key,
+                    upload_id: u.upload_id,
+                })
+                .collect(),
+            next_marker,
+        })
+    }
+}

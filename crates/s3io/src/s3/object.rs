@@ -1,0 +1,415 @@
+//! Object operations: HeadObject, GetObject, PutObject, DeleteObject, DeleteObjects, CopyObject,
+//! and presigned URLs.
+
+use std::time::{Duration, SystemTime};
+
+use bytes::Bytes;
+use http::{HeaderMap, Method};
+
+use super::request::{header_str, request_url, S3Request};
+use super::{parse_http_date, xml};
+use crate::auth;
+use crate::checksum::ChecksumValue;
+use crate::client::Client;
+use crate::config::ChecksumAlgorithm;
+use crate::error::{Error, ErrorContext, Operation, Result};
+use crate::http::ResponseBody;
+
+/// Characters left as they are in `x-amz-copy-source`: unreserved plus `/`.
+const COPY_SOURCE_ENCODE: &percent_encoding::AsciiSet =
+    &percent_encoding::NON_ALPHANUMERIC.remove(b'/').remove(b'-').remove(b'_').remove(b'.').remove(b'~');
+
+/// S3's limit on keys per DeleteObjects request.
+pub const MAX_DELETE_KEYS: usize = 1000;
+
+/// Longest expiry S3 accepts for a presigned URL: 7 days.
+pub const MAX_PRESIGN_EXPIRY: Duration = Duration::from_secs(7 * 24 * 3600);
+
+/// What HeadObject (or a GetObject's headers) says about an object.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ObjectInfo {
+    /// Bytes in this response's body (the whole object for HEAD and whole GETs).
+    pub content_length: u64,
+    /// The ETag, with its quotes, as the store sent it.
+    pub etag: Option<String>,
+    /// Last modification time.
+    pub last_modified: Option<SystemTime>,
+    /// `Content-Type`.
+    pub content_type: Option<String>,
+    /// The storage class, when not STANDARD.
+    pub storage_class: Option<String>,
+    /// User metadata (`x-amz-meta-*`), names without the prefix.
+    pub metadata: Vec<(String, String)>,
+    /// Full-object checksums the store returned (`x-amz-checksum-*`).
+    pub checksums: Vec<ChecksumValue>,
+    /// The version id, on versioned buckets.
+    pub version_id: Option<String>,
+}
+
+impl ObjectInfo {
+    pub(crate) fn from_headers(headers: &HeaderMap) -> Self {
+        let text = |name| header_str(headers, name).map(str::to_owned);
+        let mut checksums = Vec::new();
+        for algorithm in [ChecksumAlgorithm::Crc64Nvme, ChecksumAlgorithm::Crc32c] {
+            if let Some(value) = text(algorithm.header()) {
+                // Composite checksums of multipart objects end in "-N": not a full-object value.
+                if !value.contains('-') {
+                    checksums.push(ChecksumValue { algorithm, value });
+                }
+            }
+        }
+        let metadata = headers
+            .iter()
+            .filter_map(|(name, value)| {
+                let name = name.as_str().strip_prefix("x-amz-meta-")?;
+                Some((name.to_owned(), value.to_str().ok()?.to_owned()))
+            })
+            .collect();
+        Self {
+            content_length: header_str(headers, "content-length").and_then(|v| v.parse().ok()).unwrap_or(0),
+            etag: text("etag"),
+            last_modified: header_str(headers, "last-modified").and_then(parse_http_date),
+            content_type: text("content-type"),
+            storage_class: text("x-amz-storage-class"),
+            metadata,
+            checksums,
+            version_id: text("x-amz-version-id"),
+        }
+    }
+}
+
+/// A byte range of an object, both ends included (`Range: bytes=start-end`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ByteRange {
+    /// First byte.
+    pub start: u64,
+    /// Last byte, included; `None` for "to the end".
+    pub end: Option<u64>,
+}
+
+impl ByteRange {
+    /// Bytes `start..=end`.
+    pub fn inclusive(start: u64, end: u64) -> Self {
+        Self { start, end: Some(end) }
+    }
+
+    /// Bytes from `start` to the end of the object.
+    pub fn from(start: u64) -> Self {
+        Self { start, end: None }
+    }
+
+    fn header_value(&self) -> String {
+        match self.end {
+            Some(end) => format!("bytes={}-{}", self.start, end),
+            None => format!("bytes={}-", self.start),
+        }
+    }
+}
+
+/// `Content-Range: bytes start-end/total` of a ranged GET.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ContentRange {
+    /// First byte of the body.
+    pub start: u64,
+    /// Last byte of the body, included.
+    pub end: u64,
+    /// The whole object's size.
+    pub total: u64,
+}
+
+impl ContentRange {
+    /// Parses `bytes 0-99/1000`.
+    pub fn parse(value: &str) -> Option<Self> {
+        let rest = value.trim().strip_prefix("bytes ")?;
+        let (range, total) = rest.split_once('/')?;
+        let (start, end) = range.split_once('-')?;
+        Some(Self { start: start.parse().ok()?, end: end.parse().ok()?, total: total.parse().ok()? })
+    }
+}
+
+/// Options of [`Client::get_object`].
+#[derive(Debug, Clone, Default)]
+pub struct GetObjectOptions {
+    /// Only these bytes. By default the whole object.
+    pub range: Option<ByteRange>,
+    /// Fail with 412 PreconditionFailed unless the object's ETag is this one. By default unset.
+    pub if_match: Option<String>,
+    /// Ask for the stored checksums (`x-amz-checksum-mode: ENABLED`). By default `false`.
+    pub checksum_mode: bool,
+}
+
+/// A GetObject answer: the object's headers and its streaming body.
+#[derive(Debug)]
+pub struct GetObjectOutput {
+    /// What the headers say.
+    pub info: ObjectInfo,
+    /// The range this body covers, for ranged GETs answered with 206.
+    pub content_range: Option<ContentRange>,
+    /// The body, read with [`ResponseBody::next_chunk`].
+    pub body: ResponseBody,
+}
+
+impl GetObjectOutput {
+    /// The whole object's size (from Content-Range, or the length of a whole-object answer).
+    pub fn object_size(&self) -> u64 {
+        self.content_range.map_or(self.info.content_length, |r| r.total)
+    }
+
+    /// Reads the rest of the body into one buffer.
+    pub async fn collect(mut self) -> Result<Bytes> {
+        let mut out = bytes::BytesMut::with_capacity(self.info.content_length as usize);
+        while let Some(chunk) = self.body.next_chunk().await? {
+            out.extend_from_slice(&chunk);
+        }
+        Ok(out.freeze())
+    }
+}
+
+/// Server-side encryption of an uploaded object.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ServerSideEncryption {
+    /// S3-managed keys (`AES256`).
+    Aes256,
+    /// KMS keys (`aws:kms`), with an optional key id (the bucket's default otherwise).
+    Kms {
+        /// The KMS key id or ARN.
+        key_id: Option<String>,
+    },
+}
+
+/// Options of [`Client::put_object`] and [`Client::create_multipart_upload`].
+#[derive(Debug, Clone, Default)]
+pub struct PutObjectOptions {
+    /// `Content-Type`. By default none (the store picks `application/octet-stream`).
+    pub content_type: Option<String>,
+    /// User metadata, sent as `x-amz-meta-NAME`. By default none.
+    pub metadata: Vec<(String, String)>,
+    /// The storage class, e.g. `STANDARD_IA`. By default the bucket's.
+    pub storage_class: Option<String>,
+    /// Server-side encryption. By default the bucket's.
+    pub sse: Option<ServerSideEncryption>,
+    /// A checksum of the body to send (and have the store verify). By default none.
+    pub checksum: Option<ChecksumValue>,
+}
+
+impl PutObjectOptions {
+    pub(crate) fn apply<'a>(&self, mut request: S3Request<'a>, with_checksum: bool) -> Result<S3Request<'a>> {
+        if let Some(content_type) = &self.content_type {
+            request = request.header("content-type", content_type)?;
+        }
+        for (name, value) in &self.metadata {
+            request = request.dynamic_header(&format!("x-amz-meta-{name}"), value)?;
+        }
+        if let Some(class) = &self.storage_class {
+            request = request.header("x-amz-storage-class", class)?;
+        }
+        match &self.sse {
+            Some(ServerSideEncryption::Aes256) => {
+                request = request.header("x-amz-server-side-encryption", "AES256")?;
+            }
+            Some(ServerSideEncryption::Kms { key_id }) => {
+                request = request.header("x-amz-server-side-encryption", "aws:kms")?;
+                if let Some(key_id) = key_id {
+                    request = request.header("x-amz-server-side-encryption-aws-kms-key-id", key_id)?;
+                }
+            }
+            None => {}
+        }
+        if with_checksum {
+            if let Some(checksum) = &self.checksum {
+                request = request.header(checksum.algorithm.header(), &checksum.value)?;
+            }
+        }
+        Ok(request)
+    }
+}
+
+/// A PutObject answer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PutObjectOutput {
+    /// The new object's ETag.
+    pub etag: Option<String>,
+    /// The version id, on versioned buckets.
+    pub version_id: Option<String>,
+}
+
+/// One key DeleteObjects could not delete.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeleteError {
+    /// The key.
+    pub key: String,
+    /// The S3 error code.
+    pub code: String,
+    /// The message.
+    pub message: Option<String>,
+}
+
+/// A DeleteObjects answer.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct DeleteObjectsOutput {
+    /// Keys deleted (empty in quiet mode).
+    pub deleted: Vec<String>,
+    /// Keys that failed, with why.
+    pub errors: Vec<DeleteError>,
+}
+
+impl Client {
+    /// HeadObject: the object's size, ETag, metadata and checksums.
+    pub async fn head_object(&self, bucket: &str, key: &str) -> Result<ObjectInfo> {
+        let context = ErrorContext::new(Operation::HeadObject, bucket, Some(key));
+        let request =
+            S3Request::new(Method::HEAD, bucket, Some(key), context).header("x-amz-checksum-mode", "ENABLED")?;
+        let response = self.send(&request).await?;
+        Ok(ObjectInfo::from_headers(&response.headers))
+    }
+
+    /// GetObject: the whole object or a range, with a streaming body.
+    pub async fn get_object(&self, bucket: &str, key: &str, options: &GetObjectOptions) -> Result<GetObjectOutput> {
+        let context = ErrorContext::new(Operation::GetObject, bucket, Some(key));
+        let mut request = S3Request::new(Method::GET, bucket, Some(key), context.clone());
+        if let Some(range) = &options.range {
+            request = request.header("range", &range.header_value())?;
+        }
+        if let Some(etag) = &options.if_match {
+            request = request.header("if-match", etag)?;
+        }
+        if options.checksum_mode {
+            request = request.header("x-amz-checksum-mode", "ENABLED")?;
+        }
+        let response = self.send(&request).await?;
+        let info = ObjectInfo::from_headers(&response.headers);
+        let content_range = match header_str(&response.headers, "content-range") {
+            Some(value) => Some(
+                ContentRange::parse(value)
+                    .ok_or_else(|| Error::invalid_response(context.clone(), format!("bad Content-Range {value:?}")))?,
+            ),
+            None if response.status == http::StatusCode::PARTIAL_CONTENT => {
+                return Err(Error::invalid_response(context, "206 answer without Content-Range"));
+            }
+            None => None,
+        };
+        Ok(GetObjectOutput { info, content_range, body: response.body })
+    }
+
+    /// PutObject: uploads `body` as one object. The body is sent again whole on a retry.
+    pub async fn put_object(
+        &self,
+        bucket: &str,
+        key: &str,
+        body: Bytes,
+        options: &PutObjectOptions,
+    ) -> Result<PutObjectOutput> {
+        let context = ErrorContext::new(Operation::PutObject, bucket, Some(key));
+        let request = options.apply(S3Request::new(Method::PUT, bucket, Some(key), context).body(body), true)?;
+        let (headers, _) = self.send_for_xml(&request).await?;
+        Ok(PutObjectOutput {
+            etag: header_str(&headers, "etag").map(str::to_owned),
+            version_id: header_str(&headers, "x-amz-version-id").map(str::to_owned),
+        })
+    }
+
+    /// DeleteObject. Deleting a key that does not exist succeeds, as in S3.
+    pub async fn delete_object(&self, bucket: &str, key: &str) -> Result<()> {
+        let context = ErrorContext::new(Operation::DeleteObject, bucket, Some(key));
+        self.send_for_xml(&S3Request::new(Method::DELETE, bucket, Some(key), context)).await?;
+        Ok(())
+    }
+
+    /// DeleteObjects: deletes up to [`MAX_DELETE_KEYS`] keys in one request. Per-key failures are
+    /// reported in the output, not as an error.
+    pub async fn delete_objects(&self, bucket: &str, keys: &[String]) -> Result<DeleteObjectsOutput> {
+        let context = ErrorContext::new(Operation::DeleteObjects, bucket, None);
+        if keys.len() > MAX_DELETE_KEYS {
+            return Err(Error::InvalidConfig(format!(
+                "DeleteObjects takes at most {MAX_DELETE_KEYS} keys, got {}",
+                keys.len()
+            )));
+        }
+        if keys.is_empty() {
+            return Ok(DeleteObjectsOutput::default());
+        }
+        let document = xml::delete_objects(keys.iter().map(String::as_str), false);
+        let md5 = crate::checksum::checksum(ChecksumAlgorithm::Md5, document.as_bytes());
+        let request = S3Request::new(Method::POST, bucket, None, context.clone())
+            .query("delete", "")
+            .header("content-md5", &md5.value)?
+            .header("content-type", "application/xml")?
+            .body(Bytes::from(document));
+        let (_, body) = self.send_for_xml(&request).await?;
+        let parsed: xml::DeleteResult = quick_xml::de::from_reader(&body[..])
+            .map_err(|e| Error::invalid_response(context, format!("DeleteObjects XML: {e}")))?;
+        Ok(DeleteObjectsOutput {
+            deleted: parsed.deleted.into_iter().map(|d| d.key).collect(),
+            errors: parsed
+                .error
+                .into_iter()
+                .map(|e| DeleteError { key: e.key, code: e.code, message: e.message })
+                .collect(),
+        })
+    }
+
+    /// CopyObject: a server-side copy (up to 5 GiB), keeping the source's metadata.
+    pub async fn copy_object(
+        &self,
+        source_bucket: &str,
+        source_key: &str,
+        bucket: &str,
+        key: &str,
+    ) -> Result<PutObjectOutput> {
+        let context = ErrorContext::new(Operation::CopyObject, bucket, Some(key));
+        let source = format!("{source_bucket}/{source_key}");
+        let source: String = percent_encoding::utf8_percent_encode(&source, COPY_SOURCE_ENCODE).collect();
+        let request =
+            S3Request::new(Method::PUT, bucket, Some(key), context.clone()).header("x-amz-copy-source", &source)?;
+        let (headers, body) = self.send_for_xml(&request).await?;
+        let parsed: xml::CopyObjectResult = quick_xml::de::from_reader(&body[..])
+            .map_err(|e| Error::invalid_response(context, format!("CopyObject XML: {e}")))?;
+        Ok(PutObjectOutput {
+            etag: parsed.etag,
+            version_id: header_str(&headers, "x-amz-version-id").map(str::to_owned),
+        })
+    }
+
+    /// A presigned GET URL for `bucket/key`, valid for `expires_in` (at most 7 days).
+    pub async fn presign_get(&self, bucket: &str, key: &str, expires_in: Duration) -> Result<String> {
+        self.presign(Method::GET, bucket, key, expires_in).await
+    }
+
+    /// A presigned PUT URL for `bucket/key`, valid for `expires_in` (at most 7 days).
+    pub async fn presign_put(&self, bucket: &str, key: &str, expires_in: Duration) -> Result<String> {
+        self.presign(Method::PUT, bucket, key, expires_in).await
+    }
+
+    async fn presign(&self, method: Method, bucket: &str, key: &str, expires_in: Duration) -> Result<String> {
+        let context = ErrorContext::new(Operation::Presign, bucket, Some(key));
+        if expires_in.is_zero() || expires_in > MAX_PRESIGN_EXPIRY {
+            return Err(Error::InvalidConfig(format!(
+                "presigned URL expiry must be between 1 s and 7 days, got {expires_in:?}"
+            )));
+        }
+        let url = request_url(self, bucket, Some(key), &[]);
+        let credentials = self.credentials(&context).await?.ok_or_else(|| Error::Credentials {
+            context: Box::new(context.clone()),
+            message: "anonymous clients cannot presign".into(),
+        })?;
+        auth::presign_url(&method, &url, &credentials, self.region(), SystemTime::now(), expires_in, &context)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_content_range() {
+        assert_eq!(ContentRange::parse("bytes 0-99/1000"), Some(ContentRange { start: 0, end: 99, total: 1000 }));
+        assert_eq!(ContentRange::parse("bytes */1000"), None);
+        assert_eq!(ContentRange::parse("garbage"), None);
+    }
+
+    #[test]
+    fn range_header_values() {
+        assert_eq!(ByteRange::inclusive(5, 9).header_value(), "bytes=5-9");
+        assert_eq!(ByteRange::from(7).header_value(), "bytes=7-");
+    }
+}

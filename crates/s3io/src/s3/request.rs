@@ -1,0 +1,279 @@
+//! Building, signing and sending one S3 request, with retries.
+//!
+//! An [`S3Request`] names the bucket, key, query and headers of an operation; its body is
+//! `Bytes`, so every attempt resends the whole body. [`Client::send`] and
+//! [`Client::send_for_xml`] build the URL (path-style or virtual-hosted), sign each attempt with
+//! fresh time, send it, turn error statuses and error documents into [`Error::Service`], and retry
+//! what [`retry::classify`] allows, within the attempt limit and the client's retry budget, waiting
+//! an exponential backoff with full jitter (or the server's `Retry-After`) between attempts.
+
+use std::time::{Duration, SystemTime};
+
+use bytes::Bytes;
+use http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode};
+use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
+
+use super::xml;
+use crate::auth;
+use crate::client::Client;
+use crate::config::AddressingStyle;
+use crate::error::{Error, ErrorContext, ServiceError};
+use crate::http::{RequestBody, ResponseBody};
+use crate::retry::{self, Backoff};
+
+/// Characters left as they are in a key's URL path: RFC 3986 unreserved plus `/`.
+const KEY_ENCODE: &AsciiSet = &NON_ALPHANUMERIC.remove(b'-').remove(b'_').remove(b'.').remove(b'~').remove(b'/');
+/// Characters left as they are in query values: RFC 3986 unreserved.
+const QUERY_ENCODE: &AsciiSet = &NON_ALPHANUMERIC.remove(b'-').remove(b'_').remove(b'.').remove(b'~');
+
+/// Largest error or XML answer read into memory: 16 MiB (a 1,000-key listing is about 300 KiB).
+const XML_BODY_LIMIT: usize = 16 * 1024 * 1024;
+
+/// One S3 request, before signing.
+pub(crate) struct S3Request<'a> {
+    pub(crate) method: Method,
+    pub(crate) bucket: &'a str,
+    pub(crate) key: Option<&'a str>,
+    pub(crate) query: Vec<(&'static str, String)>,
+    pub(crate) headers: HeaderMap,
+    pub(crate) body: Bytes,
+    pub(crate) context: ErrorContext,
+}
+
+impl<'a> S3Request<'a> {
+    pub(crate) fn new(method: Method, bucket: &'a str, key: Option<&'a str>, context: ErrorContext) -> Self {
+        Self { method, bucket, key, query: Vec::new(), headers: HeaderMap::new(), body: Bytes::new(), context }
+    }
+
+    pub(crate) fn query(mut self, name: &'static str, value: impl Into<String>) -> Self {
+        self.query.push((name, value.into()));
+        self
+    }
+
+    /// Adds a header; a value that is not a valid header is an `InvalidConfig` error.
+    pub(crate) fn header(mut self, name: &'static str, value: &str) -> Result<Self, Error> {
+        let value = HeaderValue::from_str(value)
+            .map_err(|_| Error::InvalidConfig(format!("invalid value for header {name}: {value:?}")))?;
+        self.headers.insert(HeaderName::from_static(name), value);
+        Ok(self)
+    }
+
+    /// Adds a header with a name built at run time (user metadata).
+    pub(crate) fn dynamic_header(mut self, name: &str, value: &str) -> Result<Self, Error> {
+        let header = HeaderName::from_bytes(name.as_bytes())
+            .map_err(|_| Error::InvalidConfig(format!("invalid header name {name:?}")))?;
+        let value = HeaderValue::from_str(value)
+            .map_err(|_| Error::InvalidConfig(format!("invalid value for header {name}: {value:?}")))?;
+        self.headers.insert(header, value);
+        Ok(self)
+    }
+
+    pub(crate) fn body(mut self, body: Bytes) -> Self {
+        self.body = body;
+        self
+    }
+}
+
+/// A response whose status was a success.
+pub(crate) struct S3Response {
+    pub(crate) status: StatusCode,
+    pub(crate) headers: HeaderMap,
+    pub(crate) body: ResponseBody,
+}
+
+/// The URL of a request, encoded as it is sent and signed.
+pub(crate) fn request_url(
+    client: &Client,
+    bucket: &str,
+    key: Option<&str>,
+    query: &[(&'static str, String)],
+) -> String {
+    let endpoint = client.endpoint();
+    let virtual_hosted = match client.config().addressing_style {
+        AddressingStyle::Path => false,
+        AddressingStyle::VirtualHosted => !bucket.is_empty(),
+        AddressingStyle::Auto => client.config().endpoint.is_none() && !bucket.is_empty() && is_dns_compatible(bucket),
+    };
+    let mut url = String::with_capacity(64 + key.map_or(0, str::len) * 3);
+    url.push_str(endpoint.scheme());
+    url.push_str("://");
+    if virtual_hosted {
+        url.push_str(bucket);
+        url.push('.');
+    }
+    url.push_str(endpoint.host_str().unwrap_or_default());
+    if let Some(port) = endpoint.port() {
+        url.push(':');
+        url.push_str(&port.to_string());
+    }
+    url.push_str(endpoint.path().trim_end_matches('/'));
+    url.push('/');
+    if !virtual_hosted && !bucket.is_empty() {
+        url.push_str(bucket);
+        if key.is_some() {
+            url.push('/');
+        }
+    }
+    if let Some(key) = key {
+        url.extend(utf8_percent_encode(key, KEY_ENCODE));
+    }
+    for (i, (name, value)) in query.iter().enumerate() {
+        url.push(if i == 0 { '?' } else { '&' });
+        url.push_str(name);
+        if !value.is_empty() {
+            url.push('=');
+            url.extend(utf8_percent_encode(value, QUERY_ENCODE));
+        }
+    }
+    url
+}
+
+/// Whether a bucket name can be a DNS label under a TLS wildcard certificate.
+fn is_dns_compatible(bucket: &str) -> bool {
+    (3..=63).contains(&bucket.len())
+        && bucket.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+        && !bucket.starts_with('-')
+        && !bucket.ends_with('-')
+}
+
+impl Client {
+    /// Sends `request` with retries; on success returns the response with its body unread.
+    pub(crate) async fn send(&self, request: &S3Request<'_>) -> Result<S3Response, Error> {
+        self.with_retries(|| self.send_once(request)).await
+    }
+
+    /// Sends `request` with retries and reads its (XML) body; a 200 answer whose body is an error
+    /// document is an error, and a body cut short is retried like any transport error.
+    pub(crate) async fn send_for_xml(&self, request: &S3Request<'_>) -> Result<(HeaderMap, Bytes), Error> {
+        self.with_retries(|| async {
+            let response = self.send_once(request).await?;
+            let body = response.body.collect(XML_BODY_LIMIT).await.map_err(|e| (e, None))?;
+            if let Some(error) = xml::parse_error(response.status.as_u16(), &body) {
+                return Err((Error::service(request.context.clone(), error), None));
+            }
+            Ok((response.headers, body))
+        })
+        .await
+    }
+
+    async fn with_retries<T, F, Fut>(&self, mut attempt: F) -> Result<T, Error>
+    where
+        F: FnMut() -> Fut,
+        Fut: std::future::Future<Output = Result<T, (Error, Option<Duration>)>>,
+    {
+        let policy = &self.config().retry;
+        let backoff = Backoff::new(policy);
+        let mut attempts = 0;
+        loop {
+            attempts += 1;
+            let (error, retry_after) = match attempt().await {
+                Ok(value) => {
+                    self.retry_budget().record_success();
+                    self.throttle().record_success();
+                    return Ok(value);
+                }
+                Err(failure) => failure,
+            };
+            let Some(reason) = retry::classify(&error) else { return Err(error) };
+            if reason == retry::RetryReason::Throttled {
+                self.throttle().record_throttle();
+            }
+            if attempts >= policy.max_attempts || !self.retry_budget().try_acquire(reason) {
+                return Err(error);
+            }
+            self.retry_counters().record(reason);
+            tracing::debug!(%error, attempt = attempts, reason = reason.name(), "retrying");
+            let delay = retry_after.unwrap_or_else(|| backoff.random_delay(attempts - 1)).min(policy.max_delay);
+            tokio::time::sleep(delay).await;
+        }
+    }
+
+    /// One attempt: build, sign, send, map error statuses. The error comes with the server's
+    /// `Retry-After`, if it sent one.
+    async fn send_once(&self, request: &S3Request<'_>) -> Result<S3Response, (Error, Option<Duration>)> {
+        let _permit = self.throttle().acquire().await;
+        let url = request_url(self, request.bucket, request.key, &request.query);
+        let mut http_request = http::Request::builder()
+            .method(request.method.clone())
+            .uri(&url)
+            .body(RequestBody::bytes(request.body.clone()))
+            .map_err(|e| {
+                (Error::invalid_response(request.context.clone(), format!("bad request URL {url}: {e}")), None)
+            })?;
+        let headers = http_request.headers_mut();
+        headers.reserve(request.headers.len() + 6);
+        for (name, value) in &request.headers {
+            headers.insert(name, value.clone());
+        }
+        if let Some(authority) = http_request.uri().authority() {
+            let host = HeaderValue::from_str(authority.as_str())
+                .map_err(|e| (Error::invalid_response(request.context.clone(), format!("bad host: {e}")), None))?;
+            http_request.headers_mut().insert(http::header::HOST, host);
+        }
+        if !request.body.is_empty() || matches!(request.method, Method::PUT | Method::POST) {
+            http_request.headers_mut().insert(http::header::CONTENT_LENGTH, HeaderValue::from(request.body.len()));
+        }
+        if let Some(credentials) = self.credentials(&request.context).await.map_err(|e| (e, None))? {
+            auth::sign_request(&mut http_request, &credentials, self.region(), SystemTime::now(), &request.context)
+                .map_err(|e| (e, None))?;
+        }
+        let response = self.http().send(http_request, &request.context).await.map_err(|e| (e, None))?;
+        let (parts, body) = response.into_parts();
+        let body = ResponseBody::new(body, self.http().read_timeout(), request.context.clone());
+        if parts.status.is_success() {
+            return Ok(S3Response { status: parts.status, headers: parts.headers, body });
+        }
+        let retry_after = parts
+            .headers
+            .get(http::header::RETRY_AFTER)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.trim().parse::<u64>().ok())
+            .map(Duration::from_secs);
+        let request_id = header_str(&parts.headers, "x-amz-request-id").map(str::to_owned);
+        let status = parts.status.as_u16();
+        // An error body is small; a body we cannot read still leaves the status to report.
+        let text = if request.method == Method::HEAD {
+            Bytes::new()
+        } else {
+            body.collect(XML_BODY_LIMIT).await.unwrap_or_default()
+        };
+        let mut error = xml::parse_error(status, &text).unwrap_or_else(|| ServiceError {
+            status,
+            code: xml::fallback_code(status).to_owned(),
+            message: None,
+            request_id: None,
+        });
+        if error.request_id.is_none() {
+            error.request_id = request_id;
+        }
+        if status == 404 && error.code == "NotFound" {
+            // HEAD answers carry no body: name what is missing as GET would.
+            error.code = if request.key.is_some() { "NoSuchKey" } else { "NoSuchBucket" }.to_owned();
+        }
+        Err((Error::service(request.context.clone(), error), retry_after))
+    }
+}
+
+/// A header's value as text, if present and valid.
+pub(crate) fn header_str<'h>(headers: &'h HeaderMap, name: &str) -> Option<&'h str> {
+    headers.get(name).and_then(|v| v.to_str().ok())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dns_compatible_bucket_names() {
+        assert!(is_dns_compatible("my-bucket-1"));
+        assert!(!is_dns_compatible("My_Bucket"));
+        assert!(!is_dns_compatible("a.b.c"));
+        assert!(!is_dns_compatible("ab"));
+    }
+
+    #[test]
+    fn key_encoding_keeps_slashes_and_unreserved() {
+        let encoded: String = utf8_percent_encode("dir/a b+c%d~é?.txt", KEY_ENCODE).collect();
+        assert_eq!(encoded, "dir/a%20b%2Bc%25d~%C3%A9%3F.txt");
+    }
+}
