@@ -10,6 +10,7 @@ use std::sync::Arc;
 use aws_credential_types::Credentials;
 
 use crate::auth::{CredentialsProvider, CredentialsSource};
+use crate::buffer::BufferPool;
 use crate::config::{AddressingStyle, ClientConfig, PoolConfig, TransferConfig};
 use crate::error::{Error, ErrorContext, Result};
 use crate::http::{ConnectionMetrics, HttpClient};
@@ -31,6 +32,7 @@ struct ClientInner {
     budget: RetryBudget,
     retries: RetryCounters,
     throttle: Throttle,
+    buffers: BufferPool,
 }
 
 impl std::fmt::Debug for Client {
@@ -69,6 +71,7 @@ impl Client {
             budget,
             retries: RetryCounters::default(),
             throttle: Throttle::new(DEFAULT_MAX_IN_FLIGHT),
+            buffers: BufferPool::new(config.transfer.memory_limit),
             config,
         };
         Ok(Self { inner: Arc::new(inner) })
@@ -102,6 +105,12 @@ impl Client {
     /// The client-wide throttling governor.
     pub fn throttle(&self) -> &Throttle {
         &self.inner.throttle
+    }
+
+    /// The payload buffer pool every transfer of this client shares (capped at the configured
+    /// memory limit).
+    pub fn buffer_pool(&self) -> &BufferPool {
+        &self.inner.buffers
     }
 
     pub(crate) fn retry_budget(&self) -> &RetryBudget {

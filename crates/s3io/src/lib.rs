@@ -20,6 +20,7 @@
 //! ```
 
 mod auth;
+mod buffer;
 mod checksum;
 mod client;
 mod config;
@@ -30,6 +31,7 @@ mod s3;
 mod throttle;
 
 pub use auth::CredentialsSource;
+pub use buffer::{BufferPool, PoolStats, PooledBuffer};
 pub use checksum::{checksum, ChecksumValue, Hasher};
 pub use client::{Client, ClientBuilder};
 pub use config::{
