@@ -95,6 +95,79 @@ impl Hasher {
     }
 }
 
+/// CRC64/NVME's polynomial, bit-reversed (the CRC is reflected).
+const CRC64_NVME_POLY_REFLECTED: u64 = 0x9a6c_9329_ac4b_c9b5;
+/// CRC32C's polynomial, bit-reversed.
+const CRC32C_POLY_REFLECTED: u64 = 0x82f6_3b78;
+
+/// GF(2) matrix times vector: the sum of the columns selected by `vec`'s bits.
+fn gf2_times(matrix: &[u64; 64], mut vec: u64) -> u64 {
+    let mut sum = 0;
+    let mut i = 0;
+    while vec != 0 {
+        if vec & 1 != 0 {
+            sum ^= matrix[i];
+        }
+        vec >>= 1;
+        i += 1;
+    }
+    sum
+}
+
+fn gf2_square(square: &mut [u64; 64], matrix: &[u64; 64], width: usize) {
+    for n in 0..width {
+        square[n] = gf2_times(matrix, matrix[n]);
+    }
+}
+
+/// zlib's `crc32_combine` for any reflected CRC whose init and final xor are all ones: the CRC of
+/// `A || B` from `crc(A)`, `crc(B)` and `len(B)`, in O(log len) without touching the data.
+fn crc_combine(crc_a: u64, crc_b: u64, mut len_b: u64, poly: u64, width: usize) -> u64 {
+    if len_b == 0 {
+        return crc_a;
+    }
+    let mut odd = [0u64; 64];
+    let mut even = [0u64; 64];
+    // The operator for one zero bit.
+    odd[0] = poly;
+    for (n, row) in odd.iter_mut().enumerate().take(width).skip(1) {
+        *row = 1 << (n - 1);
+    }
+    gf2_square(&mut even, &odd, width); // two zero bits
+    gf2_square(&mut odd, &even, width); // four zero bits
+    let mut crc = crc_a;
+    // Apply len_b zero bytes to crc_a, one squaring per bit of len_b.
+    loop {
+        gf2_square(&mut even, &odd, width);
+        if len_b & 1 != 0 {
+            crc = gf2_times(&even, crc);
+        }
+        len_b >>= 1;
+        if len_b == 0 {
+            break;
+        }
+        gf2_square(&mut odd, &even, width);
+        if len_b & 1 != 0 {
+            crc = gf2_times(&odd, crc);
+        }
+        len_b >>= 1;
+        if len_b == 0 {
+            break;
+        }
+    }
+    crc ^ crc_b
+}
+
+/// The CRC64/NVME of `A || B` from the CRCs of `A` and `B` and the length of `B`.
+pub fn crc64nvme_combine(crc_a: u64, crc_b: u64, len_b: u64) -> u64 {
+    crc_combine(crc_a, crc_b, len_b, CRC64_NVME_POLY_REFLECTED, 64)
+}
+
+/// The CRC32C of `A || B` from the CRCs of `A` and `B` and the length of `B`.
+pub fn crc32c_combine(crc_a: u32, crc_b: u32, len_b: u64) -> u32 {
+    crc_combine(u64::from(crc_a), u64::from(crc_b), len_b, CRC32C_POLY_REFLECTED, 32) as u32
+}
+
 /// The checksum of `data` in one call.
 pub fn checksum(algorithm: ChecksumAlgorithm, data: &[u8]) -> ChecksumValue {
     let mut hasher = Hasher::new(algorithm);
@@ -119,6 +192,25 @@ mod tests {
         );
         let md5 = checksum(ChecksumAlgorithm::Md5, b"");
         assert_eq!(md5.value, "1B2M2Y8AsgTpgAmY7PhCfg==");
+    }
+
+    #[test]
+    fn combine_equals_crc_of_concatenation() {
+        let data: Vec<u8> = (0..300_000u32).map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8).collect();
+        let crc64 = |d: &[u8]| {
+            let mut h = crc64fast_nvme::Digest::new();
+            h.write(d);
+            h.sum64()
+        };
+        for split in [0, 1, 7, 4096, 123_457, 299_999, 300_000] {
+            let (a, b) = data.split_at(split);
+            assert_eq!(crc64nvme_combine(crc64(a), crc64(b), b.len() as u64), crc64(&data), "split {split}");
+            assert_eq!(
+                crc32c_combine(crc32c::crc32c(a), crc32c::crc32c(b), b.len() as u64),
+                crc32c::crc32c(&data),
+                "split {split}"
+            );
+        }
     }
 
     #[test]

@@ -26,13 +26,14 @@ mod client;
 mod config;
 mod error;
 mod http;
+mod progress;
 mod retry;
 mod s3;
 mod throttle;
 
 pub use auth::CredentialsSource;
 pub use buffer::{BufferPool, PoolStats, PooledBuffer};
-pub use checksum::{checksum, ChecksumValue, Hasher};
+pub use checksum::{checksum, crc32c_combine, crc64nvme_combine, ChecksumValue, Hasher};
 pub use client::{Client, ClientBuilder};
 pub use config::{
     AddressingStyle, ChecksumAlgorithm, ChecksumMode, ClientConfig, PoolConfig, TransferConfig, DEFAULT_CONCURRENCY,
@@ -41,6 +42,7 @@ pub use config::{
 };
 pub use error::{BoxError, Error, ErrorContext, Operation, Result, ServiceError};
 pub use http::{ConnectionMetrics, ResponseBody, DRAIN_THRESHOLD};
+pub use progress::Progress;
 pub use retry::{
     classify, Backoff, RetryBudget, RetryConfig, RetryCounters, RetryReason, DEFAULT_BASE_DELAY,
     DEFAULT_BUDGET_CAPACITY, DEFAULT_MAX_ATTEMPTS, DEFAULT_MAX_DELAY, RETRY_COST, RETRY_COST_TRANSPORT,
