@@ -83,6 +83,25 @@ impl Hasher {
         }
     }
 
+    /// The raw CRC so far, for the CRC algorithms (for combining part CRCs).
+    pub fn crc(&self) -> Option<u64> {
+        match self {
+            Hasher::Crc64Nvme(d) => Some(d.sum64()),
+            Hasher::Crc32c(c) => Some(u64::from(*c)),
+            Hasher::Md5(_) => None,
+        }
+    }
+
+    /// The checksum value of a raw CRC of `algorithm` (CRC32C uses the low 32 bits).
+    pub fn value_from_crc(algorithm: ChecksumAlgorithm, crc: u64) -> ChecksumValue {
+        let engine = base64::engine::general_purpose::STANDARD;
+        let value = match algorithm {
+            ChecksumAlgorithm::Crc32c => engine.encode((crc as u32).to_be_bytes()),
+            _ => engine.encode(crc.to_be_bytes()),
+        };
+        ChecksumValue { algorithm, value }
+    }
+
     /// The checksum of everything added so far.
     pub fn finish(&self) -> ChecksumValue {
         let engine = base64::engine::general_purpose::STANDARD;

@@ -24,6 +24,7 @@ mod buffer;
 mod checksum;
 mod client;
 mod config;
+mod download;
 mod error;
 mod http;
 mod progress;
@@ -40,6 +41,7 @@ pub use config::{
     DEFAULT_CONNECT_TIMEOUT, DEFAULT_IDLE_TIMEOUT, DEFAULT_MAX_IDLE_PER_HOST, DEFAULT_MEMORY_LIMIT, DEFAULT_PART_SIZE,
     DEFAULT_READ_TIMEOUT, DEFAULT_REGION, MAX_UPLOAD_PARTS, MAX_UPLOAD_PART_SIZE, MIB, MIN_UPLOAD_PART_SIZE,
 };
+pub use download::{Download, DownloadOutput, STAGING_BUFFER_SIZE};
 pub use error::{BoxError, Error, ErrorContext, Operation, Result, ServiceError};
 pub use http::{ConnectionMetrics, ResponseBody, DRAIN_THRESHOLD};
 pub use progress::Progress;

@@ -1,0 +1,191 @@
+//! The parallel download engine.
+//!
+//! A download is planned from its first answer: the first request is a ranged GET of the first
+//! part (no HEAD round-trip), whose `Content-Range` gives the object's size and whose ETag pins
+//! the version; objects that fit in one part are done after that one request. The other parts go
+//! out as ranged GETs with `If-Match` on that ETag, so an object replaced mid-download fails with
+//! a clear error instead of yielding a file that mixes two versions.
+//!
+//! Parts are fetched by a fixed set of worker tasks (as many as the concurrency, fewer for small
+//! objects) that take part numbers from a shared counter and own their buffers — no task and no
+//! buffer per part. Where the bytes go is the [`sink`]: a file (positional writes through two small
+//! staging buffers per worker, off the runtime's threads, into a temporary file renamed into place
+//! when complete), memory (one buffer of the exact size, filled in place), or an in-order stream
+//! (parts in pooled buffers, within a reordering window bounded by the memory limit).
+//!
+//! A body that breaks off mid-part is resumed: the retry asks only for the bytes still missing, and
+//! the bytes already written are kept. Where the object carries a full-object CRC64NVME or CRC32C,
+//! each part's CRC is computed as its bytes stream past and the part CRCs are combined at the end
+//! (no second pass over the data); a mismatch fails the download.
+
+mod sink;
+mod worker;
+
+use std::path::Path;
+use std::sync::Arc;
+
+use bytes::{Bytes, BytesMut};
+use tokio::io::AsyncWrite;
+use tokio_util::sync::CancellationToken;
+
+use crate::checksum::ChecksumValue;
+use crate::client::Client;
+use crate::config::{ChecksumMode, TransferConfig};
+use crate::error::{Error, ErrorContext, Operation, Result};
+use crate::progress::Progress;
+
+pub use sink::STAGING_BUFFER_SIZE;
+
+/// What a finished download reports.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DownloadOutput {
+    /// The object's size, in bytes.
+    pub size: u64,
+    /// The ETag the download was pinned to.
+    pub etag: Option<String>,
+    /// GET requests the plan needed (retries not counted).
+    pub parts: u64,
+    /// The full-object checksum that was verified, if the object carried one.
+    pub verified_checksum: Option<ChecksumValue>,
+}
+
+/// A download being set up: per-transfer overrides, then one of the `to_*` methods runs it.
+#[derive(Debug, Clone)]
+pub struct Download {
+    client: Client,
+    bucket: String,
+    key: String,
+    transfer: TransferConfig,
+    cancel: CancellationToken,
+    progress: Option<Arc<Progress>>,
+}
+
+impl Client {
+    /// Starts setting up a download of `bucket/key`, with the client's transfer settings.
+    pub fn download(&self, bucket: impl Into<String>, key: impl Into<String>) -> Download {
+        Download {
+            client: self.clone(),
+            bucket: bucket.into(),
+            key: key.into(),
+            transfer: self.config().transfer.clone(),
+            cancel: CancellationToken::new(),
+            progress: None,
+        }
+    }
+}
+
+/// The shape of one download, fixed by its first answer.
+#[derive(Debug, Clone)]
+pub(crate) struct Plan {
+    pub(crate) bucket: String,
+    pub(crate) key: String,
+    pub(crate) size: u64,
+    pub(crate) part_size: u64,
+    pub(crate) etag: Option<String>,
+    pub(crate) context: ErrorContext,
+}
+
+impl Plan {
+    pub(crate) fn part_count(&self) -> u64 {
+        self.size.div_ceil(self.part_size).max(1)
+    }
+
+    /// Byte range `[start, end)` of part `index`.
+    pub(crate) fn part_range(&self, index: u64) -> (u64, u64) {
+        let start = index * self.part_size;
+        (start, (start + self.part_size).min(self.size))
+    }
+}
+
+impl Download {
+    /// Bytes per ranged GET. By default the client's [`TransferConfig::part_size`].
+    pub fn part_size(mut self, bytes: u64) -> Self {
+        self.transfer.part_size = bytes;
+        self
+    }
+
+    /// Ranged GETs in flight. By default the client's [`TransferConfig::concurrency`].
+    pub fn concurrency(mut self, requests: usize) -> Self {
+        self.transfer.concurrency = requests;
+        self
+    }
+
+    /// Cap on this download's pooled memory (the in-order stream's reordering window). By default
+    /// the client's [`TransferConfig::memory_limit`]; the client-wide pool cap always applies too.
+    pub fn memory_limit(mut self, bytes: u64) -> Self {
+        self.transfer.memory_limit = bytes;
+        self
+    }
+
+    /// Verify full-object checksums or not. By default the client's [`TransferConfig::checksum_mode`].
+    pub fn checksum_mode(mut self, mode: ChecksumMode) -> Self {
+        self.transfer.checksum_mode = mode;
+        self
+    }
+
+    /// Cancels the download when this token is cancelled. By default a token nobody cancels;
+    /// dropping the download's future cancels it too.
+    pub fn cancel_token(mut self, token: CancellationToken) -> Self {
+        self.cancel = token;
+        self
+    }
+
+    /// Counts bytes into `progress` as they arrive (and sets its total once known).
+    pub fn progress(mut self, progress: Arc<Progress>) -> Self {
+        self.progress = Some(progress);
+        self
+    }
+
+    fn context(&self) -> ErrorContext {
+        ErrorContext::new(Operation::Download, &self.bucket, Some(&self.key))
+    }
+
+    /// Downloads into the file at `path`: written to a temporary file in the same directory and
+    /// renamed over `path` only when complete and verified, so a failed or cancelled download
+    /// never leaves a truncated file under the final name.
+    pub async fn to_file(self, path: impl AsRef<Path>) -> Result<DownloadOutput> {
+        self.transfer.validate()?;
+        let path = path.as_ref().to_owned();
+        let cancel = self.cancel.clone();
+        let context = self.context();
+        with_cancel(&cancel, context, sink::download_to_file(self, path)).await
+    }
+
+    /// Downloads into memory, into one freshly allocated buffer of the object's exact size.
+    pub async fn to_bytes(self) -> Result<Bytes> {
+        let (buffer, _) = self.into_buffer(BytesMut::new()).await?;
+        Ok(buffer.freeze())
+    }
+
+    /// Downloads into `buffer`, reusing its memory: the buffer is cleared and filled with the
+    /// object. A caller that passes the same buffer back for each download (after dropping any
+    /// clones) allocates no payload memory once the buffer is large enough.
+    pub async fn into_buffer(self, buffer: BytesMut) -> Result<(BytesMut, DownloadOutput)> {
+        self.transfer.validate()?;
+        let cancel = self.cancel.clone();
+        let context = self.context();
+        with_cancel(&cancel, context, sink::download_to_memory(self, buffer)).await
+    }
+
+    /// Downloads into `writer` in order (stdout in the CLI). Parts may arrive out of order; they
+    /// wait in pooled buffers, at most the memory limit's worth, and a part is not requested until
+    /// the reordering window has room for it.
+    pub async fn to_writer<W: AsyncWrite + Unpin + Send>(self, writer: W) -> Result<DownloadOutput> {
+        self.transfer.validate()?;
+        let cancel = self.cancel.clone();
+        let context = self.context();
+        with_cancel(&cancel, context, sink::download_to_writer(self, writer)).await
+    }
+}
+
+async fn with_cancel<T>(
+    cancel: &CancellationToken,
+    context: ErrorContext,
+    work: impl std::future::Future<Output = Result<T>>,
+) -> Result<T> {
+    tokio::select! {
+        biased;
+        _ = cancel.cancelled() => Err(Error::cancelled(context)),
+        result = work => result,
+    }
+}
