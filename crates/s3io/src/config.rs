@@ -40,6 +40,10 @@ pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 /// Default read timeout: the longest wait for response headers or for the next body bytes: 30 s.
 pub const DEFAULT_READ_TIMEOUT: Duration = Duration::from_secs(30);
 
+/// Default stall timeout: a response body that delivers no bytes for this long is abandoned and
+/// its request retried (resuming where it stopped): 10 s.
+pub const DEFAULT_STALL_TIMEOUT: Duration = Duration::from_secs(10);
+
 /// Default number of idle connections kept per host: 64 (at least the concurrency of a few
 /// transfers, so parallel parts never pay for a new handshake).
 pub const DEFAULT_MAX_IDLE_PER_HOST: usize = 64;
@@ -173,8 +177,11 @@ pub struct ClientConfig {
     pub pool: PoolConfig,
     /// TCP connect timeout. By default [`DEFAULT_CONNECT_TIMEOUT`].
     pub connect_timeout: Duration,
-    /// Longest wait for response headers or for more body bytes. By default [`DEFAULT_READ_TIMEOUT`].
+    /// Longest wait for response headers. By default [`DEFAULT_READ_TIMEOUT`]; requests without a
+    /// body wait less once latencies have been observed (a multiple of the recent p90).
     pub read_timeout: Duration,
+    /// Longest wait for more bytes of a response body. By default [`DEFAULT_STALL_TIMEOUT`].
+    pub stall_timeout: Duration,
     /// Accept any TLS certificate (`--no-verify-ssl`). By default `false`.
     pub accept_invalid_certs: bool,
     /// Default transfer settings. By default [`TransferConfig::default`].
@@ -193,6 +200,7 @@ impl Default for ClientConfig {
             pool: PoolConfig::default(),
             connect_timeout: DEFAULT_CONNECT_TIMEOUT,
             read_timeout: DEFAULT_READ_TIMEOUT,
+            stall_timeout: DEFAULT_STALL_TIMEOUT,
             accept_invalid_certs: false,
             transfer: TransferConfig::default(),
             retry: RetryConfig::default(),
@@ -213,7 +221,7 @@ impl ClientConfig {
                 return Err(Error::InvalidConfig(format!("endpoint URL {endpoint:?} has no host")));
             }
         }
-        if self.connect_timeout.is_zero() || self.read_timeout.is_zero() {
+        if self.connect_timeout.is_zero() || self.read_timeout.is_zero() || self.stall_timeout.is_zero() {
             return Err(Error::InvalidConfig("timeouts must be above zero".into()));
         }
         self.transfer.validate()?;
