@@ -1,0 +1,241 @@
+//! The command line as clap sees it: raw flags and arguments, before any validation.
+//!
+//! Everything here is plain data parsed by clap's derive API. Turning it into validated settings
+//! (a [`s3io::ClientConfig`], parsed `s3://` locations, byte sizes) happens in
+//! [`crate::settings`] and in each command, before any request is sent — the raw-then-validated
+//! split ripgrep uses (`lowargs` → `hiargs`).
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+use crate::size::ByteSize;
+
+/// `s3io`: move bytes between S3-compatible stores and local files, fast, with bounded memory.
+#[derive(Debug, Parser)]
+#[command(name = "s3io", version, about, long_about = None, propagate_version = true)]
+pub(crate) struct Cli {
+    /// Flags every command accepts.
+    #[command(flatten)]
+    pub(crate) global: GlobalArgs,
+    /// The command to run.
+    #[command(subcommand)]
+    pub(crate) command: Command,
+}
+
+/// How the bucket goes into request URLs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(crate) enum Addressing {
+    /// Virtual-hosted on AWS, path-style for custom endpoints.
+    Auto,
+    /// `https://endpoint/bucket/key`.
+    Path,
+    /// `https://bucket.endpoint/key`.
+    Virtual,
+}
+
+/// Flags shared by every command (they may appear before or after the command name).
+#[derive(Debug, Args)]
+pub(crate) struct GlobalArgs {
+    /// The S3 endpoint, e.g. http://127.0.0.1:9000. Falls back to AWS_ENDPOINT_URL_S3, then
+    /// AWS_ENDPOINT_URL; by default AWS S3 in the region.
+    #[arg(long, global = true, env = "S3IO_ENDPOINT_URL", value_name = "URL", help_heading = "Connection")]
+    pub(crate) endpoint_url: Option<String>,
+
+    /// The signing region. By default AWS_REGION, AWS_DEFAULT_REGION, then us-east-1.
+    #[arg(long, global = true, value_name = "REGION", help_heading = "Connection")]
+    pub(crate) region: Option<String>,
+
+    /// A named profile of ~/.aws/credentials and ~/.aws/config. By default AWS_PROFILE or
+    /// `default`, through the standard credentials chain.
+    #[arg(long, global = true, value_name = "NAME", help_heading = "Connection")]
+    pub(crate) profile: Option<String>,
+
+    /// Send unsigned requests (public buckets).
+    #[arg(long, global = true, conflicts_with = "profile", help_heading = "Connection")]
+    pub(crate) no_sign_request: bool,
+
+    /// Accept any TLS certificate (self-signed test endpoints only).
+    #[arg(long, global = true, help_heading = "Connection")]
+    pub(crate) no_verify_ssl: bool,
+
+    /// Use path-style URLs (https://endpoint/bucket/key); same as `--addressing-style path`.
+    #[arg(long, global = true, conflicts_with = "addressing_style", help_heading = "Connection")]
+    pub(crate) path_style: bool,
+
+    /// How the bucket goes into request URLs.
+    #[arg(long, global = true, value_enum, default_value_t = Addressing::Auto, help_heading = "Connection")]
+    pub(crate) addressing_style: Addressing,
+
+    /// Bytes per ranged GET or uploaded part, e.g. 8MiB. By default 8 MiB.
+    #[arg(long, global = true, value_name = "SIZE", help_heading = "Transfer")]
+    pub(crate) part_size: Option<ByteSize>,
+
+    /// Requests in flight per transfer. By default 8.
+    #[arg(long, global = true, value_name = "N", help_heading = "Transfer")]
+    pub(crate) concurrency: Option<usize>,
+
+    /// Cap on payload bytes held in memory at once, e.g. 256MiB. By default 256 MiB.
+    #[arg(long, global = true, value_name = "SIZE", help_heading = "Transfer")]
+    pub(crate) memory_limit: Option<ByteSize>,
+
+    /// Print nothing but errors (and the data asked for: listings, `cat`, presigned URLs).
+    #[arg(long, short, global = true, help_heading = "Output")]
+    pub(crate) quiet: bool,
+
+    /// Log to stderr: -v info, -vv debug, -vvv trace (S3IO_LOG overrides, e.g. `s3io=debug`).
+    #[arg(long, short, global = true, action = clap::ArgAction::Count, help_heading = "Output")]
+    pub(crate) verbose: u8,
+}
+
+/// The commands.
+#[derive(Debug, Subcommand)]
+pub(crate) enum Command {
+    /// Copy a file to S3, an object to a file or stdout (`-`), or an object to another object.
+    Cp(CpArgs),
+    /// List buckets, or the objects and prefixes under s3://bucket[/prefix].
+    Ls(LsArgs),
+    /// Delete an object, or every object under a prefix with --recursive.
+    Rm(RmArgs),
+    /// Create a bucket.
+    Mb(BucketArgs),
+    /// Delete a bucket (it must be empty unless --force).
+    Rb(RbArgs),
+    /// Write an object to stdout.
+    Cat(CatArgs),
+    /// Print a presigned URL for an object.
+    Presign(PresignArgs),
+    /// Run the embedded S3-compatible server over a local directory.
+    Serve(ServeArgs),
+}
+
+/// `s3io cp SRC DST`.
+#[derive(Debug, Args)]
+pub(crate) struct CpArgs {
+    /// A local file, `-` (stdin), or s3://bucket/key.
+    pub(crate) source: String,
+    /// s3://bucket/key (or s3://bucket/prefix/), a local file or directory, or `-` (stdout).
+    pub(crate) destination: String,
+}
+
+/// `s3io ls [s3://bucket[/prefix]]`.
+#[derive(Debug, Args)]
+pub(crate) struct LsArgs {
+    /// s3://bucket[/prefix]; without it, the buckets are listed.
+    pub(crate) target: Option<String>,
+    /// List every key under the prefix, not one level.
+    #[arg(long, short)]
+    pub(crate) recursive: bool,
+    /// Sizes as KiB, MiB, GiB.
+    #[arg(long, short = 'H')]
+    pub(crate) human_readable: bool,
+    /// End with the number of objects and their total size.
+    #[arg(long)]
+    pub(crate) summarize: bool,
+}
+
+/// `s3io rm s3://bucket/key`.
+#[derive(Debug, Args)]
+pub(crate) struct RmArgs {
+    /// s3://bucket/key, or s3://bucket/prefix with --recursive.
+    pub(crate) target: String,
+    /// Delete every object under the prefix (in batches of up to 1,000 keys).
+    #[arg(long, short)]
+    pub(crate) recursive: bool,
+    /// Print what would be deleted, delete nothing.
+    #[arg(long)]
+    pub(crate) dry_run: bool,
+}
+
+/// `s3io mb s3://bucket`.
+#[derive(Debug, Args)]
+pub(crate) struct BucketArgs {
+    /// s3://bucket.
+    pub(crate) bucket: String,
+}
+
+/// `s3io rb s3://bucket`.
+#[derive(Debug, Args)]
+pub(crate) struct RbArgs {
+    /// s3://bucket.
+    pub(crate) bucket: String,
+    /// Delete every object in the bucket first.
+    #[arg(long)]
+    pub(crate) force: bool,
+}
+
+/// `s3io cat s3://bucket/key`.
+#[derive(Debug, Args)]
+pub(crate) struct CatArgs {
+    /// s3://bucket/key.
+    pub(crate) object: String,
+}
+
+/// The HTTP method a presigned URL allows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(crate) enum PresignMethod {
+    /// Download the object.
+    Get,
+    /// Upload the object.
+    Put,
+}
+
+/// `s3io presign s3://bucket/key`.
+#[derive(Debug, Args)]
+pub(crate) struct PresignArgs {
+    /// s3://bucket/key.
+    pub(crate) object: String,
+    /// Seconds the URL stays valid (1 to 604800, 7 days).
+    #[arg(long, default_value_t = 3600, value_name = "SECONDS")]
+    pub(crate) expires_in: u64,
+    /// What the URL allows.
+    #[arg(long, value_enum, default_value_t = PresignMethod::Get)]
+    pub(crate) method: PresignMethod,
+}
+
+/// `s3io serve`.
+#[derive(Debug, Args)]
+pub(crate) struct ServeArgs {
+    /// The directory holding the buckets (one subdirectory each); created if missing.
+    #[arg(long, value_name = "DIR")]
+    pub(crate) root: PathBuf,
+    /// Where to listen. Loopback by default: pass 0.0.0.0:PORT deliberately to expose it.
+    #[arg(long, default_value = "127.0.0.1:9000", value_name = "HOST:PORT")]
+    pub(crate) addr: String,
+    /// The access key clients must sign with. By default the server's local-only default.
+    #[arg(long, env = "S3IO_ACCESS_KEY", value_name = "KEY")]
+    pub(crate) access_key: Option<String>,
+    /// The secret key clients must sign with. By default the server's local-only default.
+    #[arg(long, env = "S3IO_SECRET_KEY", value_name = "SECRET", hide_env_values = true)]
+    pub(crate) secret_key: Option<String>,
+    /// Inject faults for testing retry handling (see the README for the syntax).
+    #[arg(long, value_name = "SPEC")]
+    pub(crate) faults: Option<String>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn clap_definition_is_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn global_flags_go_after_the_command() {
+        let cli =
+            Cli::try_parse_from(["s3io", "ls", "--endpoint-url", "http://x:1", "--path-style", "--part-size", "16MiB"])
+                .unwrap();
+        assert_eq!(cli.global.endpoint_url.as_deref(), Some("http://x:1"));
+        assert!(cli.global.path_style);
+        assert_eq!(cli.global.part_size.map(|s| s.bytes()), Some(16 << 20));
+    }
+
+    #[test]
+    fn bad_size_is_a_usage_error() {
+        let err = Cli::try_parse_from(["s3io", "--memory-limit", "lots", "ls"]).unwrap_err();
+        assert_eq!(err.exit_code(), 2);
+    }
+}

@@ -1,0 +1,106 @@
+//! `s3io ls`: buckets, or one level (or, `--recursive`, all) of the keys under a prefix.
+//!
+//! The output is `aws s3 ls`'s: `PRE name/` lines for common prefixes and `DATE TIME SIZE NAME`
+//! lines for objects, names relative to the listed "directory" unless recursive. Times are UTC.
+//! Every page of the listing is followed (continuation tokens), printed as it arrives, so a
+//! listing of millions of keys runs in constant memory.
+
+use std::time::SystemTime;
+
+use futures::TryStreamExt as _;
+use s3io::{Client, ListObjectsOptions, ObjectSummary};
+
+use super::Printer;
+use crate::args::LsArgs;
+use crate::location::S3Url;
+
+/// `2026-11-23 10:00:00`.
+const DATE_FORMAT: &[time::format_description::FormatItem<'static>] =
+    time::macros::format_description!("[year]-[month]-[day] [hour]:[minute]:[second]");
+
+/// Runs `s3io ls`.
+pub(crate) async fn run(client: &Client, args: LsArgs, out: &mut Printer) -> anyhow::Result<()> {
+    let Some(target) = &args.target else {
+        for bucket in client.list_buckets().await? {
+            out.data(&format!("{} {}", format_date(bucket.creation_date), bucket.name)).await?;
+        }
+        return Ok(());
+    };
+    let url = S3Url::parse(target)?;
+    // Names are shown relative to the last `/` of the prefix, as aws s3 ls does.
+    let base_len = if args.recursive { 0 } else { url.key.rfind('/').map_or(0, |i| i + 1) };
+    let options = ListObjectsOptions {
+        prefix: Some(url.key.clone()).filter(|p| !p.is_empty()),
+        delimiter: (!args.recursive).then(|| "/".to_owned()),
+        ..Default::default()
+    };
+    let (mut objects, mut total) = (0u64, 0u64);
+    let mut pages = std::pin::pin!(client.list_objects_v2_pages(&url.bucket, options));
+    while let Some(page) = pages.try_next().await? {
+        for prefix in &page.common_prefixes {
+            out.data(&format!("{:>30} {}", "PRE", relative(prefix, base_len))).await?;
+        }
+        for object in &page.objects {
+            objects += 1;
+            total += object.size;
+            out.data(&object_line(object, base_len, args.human_readable)).await?;
+        }
+    }
+    if args.summarize {
+        out.data("").await?;
+        out.data(&format!("Total Objects: {objects}")).await?;
+        out.data(&format!("   Total Size: {}", format_size(total, args.human_readable))).await?;
+    }
+    Ok(())
+}
+
+fn relative(name: &str, base_len: usize) -> &str {
+    name.get(base_len..).unwrap_or(name)
+}
+
+fn object_line(object: &ObjectSummary, base_len: usize, human: bool) -> String {
+    format!(
+        "{} {:>10} {}",
+        format_date(object.last_modified),
+        format_size(object.size, human),
+        relative(&object.key, base_len)
+    )
+}
+
+fn format_size(size: u64, human: bool) -> String {
+    if human {
+        indicatif::HumanBytes(size).to_string()
+    } else {
+        size.to_string()
+    }
+}
+
+fn format_date(date: Option<SystemTime>) -> String {
+    date.and_then(|d| time::OffsetDateTime::from(d).format(DATE_FORMAT).ok()).unwrap_or_else(|| format!("{:>19}", "-"))
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+
+    #[test]
+    fn object_lines_look_like_aws_s3_ls() {
+        let object = ObjectSummary {
+            key: "logs/2026/app.log".into(),
+            size: 1234,
+            etag: None,
+            last_modified: Some(SystemTime::UNIX_EPOCH + Duration::from_secs(1_795_428_000)),
+            storage_class: None,
+        };
+        assert_eq!(object_line(&object, 5, false), "2026-11-23 10:00:00       1234 2026/app.log");
+        assert_eq!(object_line(&object, 0, true), "2026-11-23 10:00:00   1.21 KiB logs/2026/app.log");
+        assert_eq!(format!("{:>30} {}", "PRE", relative("logs/2026/", 5)), format!("{}PRE 2026/", " ".repeat(27)));
+    }
+
+    #[test]
+    fn missing_dates_keep_the_columns() {
+        assert_eq!(format_date(None).len(), 19);
+    }
+}

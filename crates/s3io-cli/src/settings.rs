@@ -1,0 +1,115 @@
+//! Validated settings built from the raw [`GlobalArgs`]: the client configuration.
+//!
+//! The endpoint comes from `--endpoint-url`, then `S3IO_ENDPOINT_URL` (both through clap), then
+//! the aws CLI's `AWS_ENDPOINT_URL_S3` and `AWS_ENDPOINT_URL`. Credentials come from the
+//! library's [`CredentialsSource`]: the standard AWS chain (environment, `~/.aws` files, SSO, web
+//! identity, ECS, IMDS), a named `--profile`, or none with `--no-sign-request`.
+
+use s3io::{AddressingStyle, Client, ClientConfig, CredentialsSource, TransferConfig};
+
+use crate::args::{Addressing, GlobalArgs};
+use crate::exit::UsageError;
+
+/// The endpoint URL: the flag or `S3IO_ENDPOINT_URL`, else the aws CLI's variables.
+fn endpoint(global: &GlobalArgs) -> Option<String> {
+    global
+        .endpoint_url
+        .clone()
+        .or_else(|| std::env::var("AWS_ENDPOINT_URL_S3").ok())
+        .or_else(|| std::env::var("AWS_ENDPOINT_URL").ok())
+        .filter(|url| !url.is_empty())
+}
+
+/// The client configuration the flags ask for, validated.
+pub(crate) fn client_config(global: &GlobalArgs) -> Result<ClientConfig, UsageError> {
+    let defaults = TransferConfig::default();
+    let part_size = global.part_size.map_or(defaults.part_size, |s| s.bytes());
+    let transfer = TransferConfig {
+        part_size,
+        concurrency: global.concurrency.unwrap_or(defaults.concurrency),
+        // An explicit part size above the default memory limit raises the limit to one part
+        // per request in flight rather than failing validation.
+        memory_limit: global.memory_limit.map_or(defaults.memory_limit.max(part_size), |s| s.bytes()),
+        ..defaults
+    };
+    let credentials = match (&global.profile, global.no_sign_request) {
+        (_, true) => CredentialsSource::Anonymous,
+        (Some(profile), false) => CredentialsSource::Profile(profile.clone()),
+        (None, false) => CredentialsSource::DefaultChain,
+    };
+    let addressing_style = match (global.path_style, global.addressing_style) {
+        (true, _) | (false, Addressing::Path) => AddressingStyle::Path,
+        (false, Addressing::Virtual) => AddressingStyle::VirtualHosted,
+        (false, Addressing::Auto) => AddressingStyle::Auto,
+    };
+    let config = ClientConfig {
+        endpoint: endpoint(global),
+        region: global.region.clone(),
+        addressing_style,
+        credentials,
+        accept_invalid_certs: global.no_verify_ssl,
+        transfer,
+        ..ClientConfig::default()
+    };
+    config.validate().map_err(|e| UsageError::new(e.to_string()))?;
+    Ok(config)
+}
+
+/// A client for the flags' store.
+pub(crate) async fn client(global: &GlobalArgs) -> anyhow::Result<Client> {
+    let config = client_config(global)?;
+    Ok(Client::from_config(config).await?)
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::Parser as _;
+
+    use super::*;
+    use crate::args::Cli;
+
+    fn config(args: &[&str]) -> Result<ClientConfig, UsageError> {
+        let cli = Cli::try_parse_from(["s3io"].iter().chain(args).chain(&["ls"])).unwrap();
+        client_config(&cli.global)
+    }
+
+    #[test]
+    fn flags_reach_the_config() {
+        let c = config(&[
+            "--endpoint-url",
+            "http://127.0.0.1:9000",
+            "--region",
+            "eu-west-1",
+            "--path-style",
+            "--part-size",
+            "16MiB",
+            "--concurrency",
+            "4",
+            "--memory-limit",
+            "64M",
+            "--profile",
+            "dev",
+        ])
+        .unwrap();
+        assert_eq!(c.endpoint.as_deref(), Some("http://127.0.0.1:9000"));
+        assert_eq!(c.region.as_deref(), Some("eu-west-1"));
+        assert_eq!(c.addressing_style, AddressingStyle::Path);
+        assert_eq!(c.transfer.part_size, 16 << 20);
+        assert_eq!(c.transfer.concurrency, 4);
+        assert_eq!(c.transfer.memory_limit, 64 << 20);
+        assert!(matches!(c.credentials, CredentialsSource::Profile(ref p) if p == "dev"));
+    }
+
+    #[test]
+    fn large_part_size_raises_the_default_memory_limit() {
+        let c = config(&["--part-size", "512MiB"]).unwrap();
+        assert_eq!(c.transfer.memory_limit, 512 << 20);
+    }
+
+    #[test]
+    fn invalid_settings_are_usage_errors() {
+        assert!(config(&["--concurrency", "0"]).is_err());
+        assert!(config(&["--part-size", "64M", "--memory-limit", "8M"]).is_err());
+        assert!(config(&["--endpoint-url", "ftp://x"]).is_err());
+    }
+}
