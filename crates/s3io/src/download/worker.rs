@@ -114,6 +114,10 @@ pub(crate) async fn fetch_part<W: PartWriter>(
             ));
         }
         let failure = loop {
+            if start + received == end {
+                // Empty objects: nothing to read.
+                break None;
+            }
             match answer.body.next_chunk().await {
                 Ok(Some(mut chunk)) => {
                     let wanted = end - (start + received);
@@ -128,9 +132,6 @@ pub(crate) async fn fetch_part<W: PartWriter>(
                     received += len;
                     if let Some(progress) = progress {
                         progress.add(len);
-                    }
-                    if start + received == end {
-                        break None;
                     }
                 }
                 Ok(None) => {
