@@ -214,6 +214,25 @@ pub enum Error {
     /// A setting or argument was rejected before any request was sent.
     #[error("invalid configuration: {0}")]
     InvalidConfig(String),
+    /// A multipart upload failed or was cancelled, and its upload was aborted so that no parts
+    /// stay stored (or the abort failed as well, which the message says).
+    #[error("{source}; {}", abort_outcome(upload_id, abort_error.as_deref()))]
+    UploadAborted {
+        /// The multipart upload's id.
+        upload_id: String,
+        /// Why AbortMultipartUpload failed, when it did (the parts may still be stored).
+        abort_error: Option<Box<Error>>,
+        /// Why the upload stopped.
+        #[source]
+        source: Box<Error>,
+    },
+}
+
+fn abort_outcome(upload_id: &str, abort_error: Option<&Error>) -> String {
+    match abort_error {
+        None => format!("multipart upload {upload_id} aborted"),
+        Some(e) => format!("aborting multipart upload {upload_id} failed too: {e}"),
+    }
 }
 
 impl Error {
@@ -229,6 +248,7 @@ impl Error {
             | Error::ChecksumMismatch { context, .. }
             | Error::Credentials { context, .. } => Some(context),
             Error::InvalidConfig(_) => None,
+            Error::UploadAborted { source, .. } => source.context(),
         }
     }
 
@@ -236,6 +256,7 @@ impl Error {
     pub fn service_error(&self) -> Option<&ServiceError> {
         match self {
             Error::Service { error, .. } => Some(error),
+            Error::UploadAborted { source, .. } => source.service_error(),
             _ => None,
         }
     }
@@ -257,7 +278,11 @@ impl Error {
 
     /// Whether the error is a cancellation.
     pub fn is_cancelled(&self) -> bool {
-        matches!(self, Error::Cancelled { .. })
+        match self {
+            Error::Cancelled { .. } => true,
+            Error::UploadAborted { source, .. } => source.is_cancelled(),
+            _ => false,
+        }
     }
 
     pub(crate) fn service(context: ErrorContext, error: ServiceError) -> Self {

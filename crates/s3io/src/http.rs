@@ -70,32 +70,66 @@ impl ConnectionMetrics {
     }
 }
 
-/// The body of an outgoing request: empty, or bytes that can be sent again on a retry.
-#[derive(Debug, Default)]
+/// A request payload that is read again from its start for every attempt (a range of a local
+/// file), so a retry resends the whole body without the payload being held in memory.
+pub(crate) trait ReplayablePayload: Send + Sync + 'static {
+    /// The payload's length in bytes (sent as Content-Length).
+    fn len(&self) -> u64;
+
+    /// A fresh body yielding the whole payload, for one attempt.
+    fn open(&self) -> StreamingBody;
+}
+
+/// The body one attempt of a [`ReplayablePayload`] streams.
+pub(crate) type StreamingBody = Pin<Box<dyn Body<Data = Bytes, Error = BoxError> + Send>>;
+
+/// The body of an outgoing request: empty, bytes that can be sent again on a retry, or one
+/// attempt's stream of a [`ReplayablePayload`].
+#[derive(Default)]
 pub(crate) struct RequestBody {
     data: Option<Bytes>,
+    stream: Option<StreamingBody>,
+}
+
+impl std::fmt::Debug for RequestBody {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RequestBody").field("data", &self.data).field("streaming", &self.stream.is_some()).finish()
+    }
 }
 
 impl RequestBody {
     pub(crate) fn bytes(data: Bytes) -> Self {
-        Self { data: (!data.is_empty()).then_some(data) }
+        Self { data: (!data.is_empty()).then_some(data), stream: None }
+    }
+
+    pub(crate) fn stream(payload: &dyn ReplayablePayload) -> Self {
+        Self { data: None, stream: Some(payload.open()) }
     }
 }
 
 impl Body for RequestBody {
     type Data = Bytes;
-    type Error = std::convert::Infallible;
+    type Error = BoxError;
 
-    fn poll_frame(mut self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<Option<Result<Frame<Bytes>, Self::Error>>> {
+    fn poll_frame(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Result<Frame<Bytes>, Self::Error>>> {
+        if let Some(stream) = self.stream.as_mut() {
+            return stream.as_mut().poll_frame(cx);
+        }
         Poll::Ready(self.data.take().map(|d| Ok(Frame::data(d))))
     }
 
     fn is_end_stream(&self) -> bool {
-        self.data.is_none()
+        match &self.stream {
+            Some(stream) => stream.is_end_stream(),
+            None => self.data.is_none(),
+        }
     }
 
     fn size_hint(&self) -> SizeHint {
-        SizeHint::with_exact(self.data.as_ref().map_or(0, |d| d.len() as u64))
+        match &self.stream {
+            Some(stream) => stream.size_hint(),
+            None => SizeHint::with_exact(self.data.as_ref().map_or(0, |d| d.len() as u64)),
+        }
     }
 }
 

@@ -31,6 +31,7 @@ mod progress;
 mod retry;
 mod s3;
 mod throttle;
+mod upload;
 
 pub use auth::CredentialsSource;
 pub use buffer::{BufferPool, PoolStats, PooledBuffer};
@@ -57,3 +58,4 @@ pub use s3::object::{
     PutObjectOptions, PutObjectOutput, ServerSideEncryption, MAX_DELETE_KEYS, MAX_PRESIGN_EXPIRY,
 };
 pub use throttle::{Throttle, ThrottlePermit, DEFAULT_MAX_IN_FLIGHT, MIN_LIMIT};
+pub use upload::{Upload, UploadOutput, FILE_CHUNK_SIZE, MAX_OBJECT_SIZE};

@@ -7,6 +7,7 @@
 //! what [`retry::classify`] allows, within the attempt limit and the client's retry budget, waiting
 //! an exponential backoff with full jitter (or the server's `Retry-After`) between attempts.
 
+use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use bytes::Bytes;
@@ -18,7 +19,7 @@ use crate::auth;
 use crate::client::Client;
 use crate::config::AddressingStyle;
 use crate::error::{Error, ErrorContext, ServiceError};
-use crate::http::{RequestBody, ResponseBody};
+use crate::http::{ReplayablePayload, RequestBody, ResponseBody};
 use crate::retry::{self, Backoff};
 
 /// Characters left as they are in a key's URL path: RFC 3986 unreserved plus `/`.
@@ -37,12 +38,23 @@ pub(crate) struct S3Request<'a> {
     pub(crate) query: Vec<(&'static str, String)>,
     pub(crate) headers: HeaderMap,
     pub(crate) body: Bytes,
+    /// A streamed body, re-read for every attempt; when set it replaces `body`.
+    pub(crate) payload: Option<Arc<dyn ReplayablePayload>>,
     pub(crate) context: ErrorContext,
 }
 
 impl<'a> S3Request<'a> {
     pub(crate) fn new(method: Method, bucket: &'a str, key: Option<&'a str>, context: ErrorContext) -> Self {
-        Self { method, bucket, key, query: Vec::new(), headers: HeaderMap::new(), body: Bytes::new(), context }
+        Self {
+            method,
+            bucket,
+            key,
+            query: Vec::new(),
+            headers: HeaderMap::new(),
+            body: Bytes::new(),
+            payload: None,
+            context,
+        }
     }
 
     pub(crate) fn query(mut self, name: &'static str, value: impl Into<String>) -> Self {
@@ -70,6 +82,12 @@ impl<'a> S3Request<'a> {
 
     pub(crate) fn body(mut self, body: Bytes) -> Self {
         self.body = body;
+        self
+    }
+
+    /// A streamed body, read again from its start for every attempt.
+    pub(crate) fn payload(mut self, payload: Arc<dyn ReplayablePayload>) -> Self {
+        self.payload = Some(payload);
         self
     }
 }
@@ -196,7 +214,10 @@ impl Client {
         let mut http_request = http::Request::builder()
             .method(request.method.clone())
             .uri(&url)
-            .body(RequestBody::bytes(request.body.clone()))
+            .body(match &request.payload {
+                Some(payload) => RequestBody::stream(payload.as_ref()),
+                None => RequestBody::bytes(request.body.clone()),
+            })
             .map_err(|e| {
                 (Error::invalid_response(request.context.clone(), format!("bad request URL {url}: {e}")), None)
             })?;
@@ -210,8 +231,9 @@ impl Client {
                 .map_err(|e| (Error::invalid_response(request.context.clone(), format!("bad host: {e}")), None))?;
             http_request.headers_mut().insert(http::header::HOST, host);
         }
-        if !request.body.is_empty() || matches!(request.method, Method::PUT | Method::POST) {
-            http_request.headers_mut().insert(http::header::CONTENT_LENGTH, HeaderValue::from(request.body.len()));
+        let length = request.payload.as_ref().map_or(request.body.len() as u64, |p| p.len());
+        if length > 0 || matches!(request.method, Method::PUT | Method::POST) {
+            http_request.headers_mut().insert(http::header::CONTENT_LENGTH, HeaderValue::from(length));
         }
         if let Some(credentials) = self.credentials(&request.context).await.map_err(|e| (e, None))? {
             auth::sign_request(&mut http_request, &credentials, self.region(), SystemTime::now(), &request.context)

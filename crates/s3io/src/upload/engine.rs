@@ -1,0 +1,386 @@
+//! The upload executor: PutObject and UploadPart requests, the workers, and the multipart
+//! upload's life cycle (create, parts, complete — or abort).
+//!
+//! A multipart upload runs a fixed set of `concurrency` workers, joined in the caller's task. For
+//! sources of known size (a file, `Bytes`) the workers take part numbers from a shared counter;
+//! for a stream they take filled buffers from a channel its reader feeds (see `stream`). Each
+//! worker owns its scratch state (the file source's checksum buffer) and keeps it across parts;
+//! nothing is spawned or allocated per part beyond the request itself.
+//!
+//! Once CreateMultipartUpload has answered, the upload is aborted unless it completes: on an
+//! error or a cancellation the executor sends AbortMultipartUpload itself and reports the
+//! outcome in [`Error::UploadAborted`]; if the whole future is dropped, an [`AbortOnDrop`] guard
+//! spawns the abort on the runtime, so no parts stay stored (and billed).
+
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::Arc;
+
+use base64::Engine as _;
+use bytes::Bytes;
+use http::Method;
+
+use super::file::{checksum_range, FileRange, SharedFile};
+use super::plan::PartLayout;
+use super::{Upload, UploadOutput};
+use crate::checksum::{checksum, crc32c_combine, crc64nvme_combine, ChecksumValue};
+use crate::client::Client;
+use crate::config::ChecksumAlgorithm;
+use crate::error::{Error, ErrorContext, Operation, Result};
+use crate::s3::multipart::CompletedPart;
+use crate::s3::request::{header_str, S3Request};
+
+/// Part checksums of parts at most this large are computed inline; larger ones on the blocking
+/// pool (MD5 runs at well under 1 GB/s, so an 8 MiB part would hold a runtime thread ~15 ms).
+const INLINE_CHECKSUM_LIMIT: usize = 256 * 1024;
+
+/// The body of one PutObject or UploadPart.
+pub(crate) enum PartBody {
+    /// Bytes in memory (a slice of the caller's `Bytes`, or a pooled buffer).
+    Bytes(Bytes),
+    /// A range of a file, streamed and re-read per attempt.
+    File(FileRange),
+}
+
+impl PartBody {
+    fn attach<'a>(self, request: S3Request<'a>) -> S3Request<'a> {
+        match self {
+            PartBody::Bytes(bytes) => request.body(bytes),
+            PartBody::File(range) if range.len == 0 => request,
+            PartBody::File(range) => request.payload(Arc::new(range)),
+        }
+    }
+}
+
+/// A part uploaded, with its length (for the combined checksum).
+#[derive(Debug)]
+pub(crate) struct PartDone {
+    pub(crate) part: CompletedPart,
+    pub(crate) len: u64,
+}
+
+/// Where the parts of a source of known size come from.
+pub(crate) enum KnownSource {
+    Bytes(Bytes),
+    File(SharedFile),
+}
+
+impl Upload {
+    pub(crate) fn context(&self) -> ErrorContext {
+        ErrorContext::new(Operation::Upload, &self.bucket, Some(&self.key))
+    }
+
+    /// The checksum algorithm to send, `None` in when-required mode.
+    pub(crate) fn algorithm(&self) -> Option<ChecksumAlgorithm> {
+        match self.config.checksum_mode {
+            crate::config::ChecksumMode::WhenSupported => Some(self.config.checksum_algorithm),
+            crate::config::ChecksumMode::WhenRequired => None,
+        }
+    }
+
+    /// Fails with `Cancelled` if the caller's token is cancelled.
+    pub(crate) fn check_cancelled(&self) -> Result<()> {
+        match &self.cancel {
+            Some(token) if token.is_cancelled() => Err(Error::cancelled(self.context())),
+            _ => Ok(()),
+        }
+    }
+
+    /// Runs `work` unless the caller's token is cancelled first.
+    pub(crate) async fn cancellable<T>(&self, work: impl std::future::Future<Output = Result<T>>) -> Result<T> {
+        match &self.cancel {
+            Some(token) => tokio::select! {
+                biased;
+                _ = token.cancelled() => Err(Error::cancelled(self.context())),
+                result = work => result,
+            },
+            None => work.await,
+        }
+    }
+
+    fn record_progress(&self, bytes: u64) {
+        if let Some(progress) = &self.progress {
+            progress.add(bytes);
+        }
+    }
+
+    /// One PutObject of the whole object.
+    pub(crate) async fn put(&self, body: PartBody, size: u64, checksum: Option<ChecksumValue>) -> Result<UploadOutput> {
+        let context = ErrorContext::new(Operation::PutObject, &self.bucket, Some(&self.key));
+        let mut request =
+            self.options.apply(S3Request::new(Method::PUT, &self.bucket, Some(&self.key), context), false)?;
+        if let Some(checksum) = &checksum {
+            request = request.header(checksum.algorithm.header(), &checksum.value)?;
+        }
+        let request = body.attach(request);
+        let (headers, _) = self.cancellable(self.client.send_for_xml(&request)).await?;
+        self.record_progress(size);
+        Ok(UploadOutput {
+            size,
+            etag: header_str(&headers, "etag").map(str::to_owned),
+            parts: 0,
+            // MD5 is a per-request check, not a checksum the object keeps.
+            checksum: checksum.filter(|c| c.algorithm != ChecksumAlgorithm::Md5),
+            version_id: header_str(&headers, "x-amz-version-id").map(str::to_owned),
+        })
+    }
+
+    /// One UploadPart (retried whole under the retry policy).
+    async fn upload_part(
+        &self,
+        upload_id: &str,
+        number: u32,
+        body: PartBody,
+        checksum: Option<ChecksumValue>,
+    ) -> Result<CompletedPart> {
+        let context = ErrorContext::new(Operation::UploadPart, &self.bucket, Some(&self.key));
+        let mut request = S3Request::new(Method::PUT, &self.bucket, Some(&self.key), context.clone())
+            .query("partNumber", number.to_string())
+            .query("uploadId", upload_id);
+        if let Some(checksum) = &checksum {
+            request = request.header(checksum.algorithm.header(), &checksum.value)?;
+        }
+        let request = body.attach(request);
+        let response = self.client.send(&request).await?;
+        let etag = header_str(&response.headers, "etag")
+            .map(str::to_owned)
+            .ok_or_else(|| Error::invalid_response(context, format!("UploadPart {number} answer has no ETag")))?;
+        Ok(CompletedPart { part_number: number, etag, checksum })
+    }
+
+    /// Uploads part `number` of `bytes` (checksummed first) and records it.
+    pub(crate) async fn upload_bytes_part(&self, upload_id: &str, number: u32, bytes: Bytes) -> Result<PartDone> {
+        let len = bytes.len() as u64;
+        let checksum = match self.algorithm() {
+            None => None,
+            Some(algorithm) => Some(bytes_checksum(algorithm, bytes.clone(), &self.context()).await?),
+        };
+        let part = self.upload_part(upload_id, number, PartBody::Bytes(bytes), checksum).await?;
+        self.record_progress(len);
+        Ok(PartDone { part, len })
+    }
+
+    /// The workers of a source of known size: `concurrency` of them take part numbers from a
+    /// shared counter until none are left; the first error stops them all.
+    pub(crate) async fn upload_known_parts(
+        &self,
+        upload_id: &str,
+        layout: PartLayout,
+        source: &KnownSource,
+    ) -> Result<Vec<PartDone>> {
+        let next = AtomicU32::new(1);
+        let workers = self.config.concurrency.min(layout.parts as usize).max(1);
+        let worker = || async {
+            let mut done = Vec::new();
+            // The file source's checksum buffer, owned by this worker for all its parts.
+            let mut scratch = Vec::new();
+            loop {
+                let number = next.fetch_add(1, Ordering::Relaxed);
+                if number > layout.parts {
+                    return Ok::<_, Error>(done);
+                }
+                let (offset, len) = layout.range(number);
+                match source {
+                    KnownSource::Bytes(bytes) => {
+                        let slice = bytes.slice(offset as usize..(offset + len) as usize);
+                        done.push(self.upload_bytes_part(upload_id, number, slice).await?);
+                    }
+                    KnownSource::File(file) => {
+                        let checksum = match self.algorithm() {
+                            None => None,
+                            Some(algorithm) => {
+                                let (returned, result) = checksum_range(file, offset, len, algorithm, scratch).await;
+                                scratch = returned;
+                                Some(result.map_err(|e| Error::io(self.context(), "reading", &*file.path, e))?)
+                            }
+                        };
+                        let range =
+                            FileRange { file: file.clone(), offset, len, pool: self.client.buffer_pool().clone() };
+                        let part = self.upload_part(upload_id, number, PartBody::File(range), checksum).await?;
+                        self.record_progress(len);
+                        done.push(PartDone { part, len });
+                    }
+                }
+            }
+        };
+        let results = futures::future::try_join_all((0..workers).map(|_| worker())).await?;
+        Ok(results.into_iter().flatten().collect())
+    }
+
+    /// A whole multipart upload: create it, run `work` (which uploads the parts), complete it
+    /// with the combined full-object checksum — or abort it if anything fails or the caller
+    /// cancels, and say so in the error.
+    pub(crate) async fn multipart<F, Fut>(&self, work: F) -> Result<UploadOutput>
+    where
+        F: FnOnce(String) -> Fut,
+        Fut: std::future::Future<Output = Result<Vec<PartDone>>>,
+    {
+        self.check_cancelled()?;
+        let algorithm = self.algorithm();
+        let upload_id = self
+            .cancellable(self.client.create_multipart_upload(&self.bucket, &self.key, &self.options, algorithm))
+            .await?;
+        let mut guard = AbortOnDrop {
+            client: self.client.clone(),
+            bucket: self.bucket.clone(),
+            key: self.key.clone(),
+            upload_id: Some(upload_id.clone()),
+        };
+        let run = async {
+            let mut parts = work(upload_id.clone()).await?;
+            parts.sort_unstable_by_key(|p| p.part.part_number);
+            let size = parts.iter().map(|p| p.len).sum();
+            let full = combined_checksum(&parts, &self.context())?;
+            let completed: Vec<CompletedPart> = parts.into_iter().map(|p| p.part).collect();
+            // S3 accepts a full-object checksum on Complete for CRC64NVME uploads (announced as
+            // FULL_OBJECT at create); CRC32C uploads are composite, their value is only reported.
+            let sent = full.as_ref().filter(|c| c.algorithm == ChecksumAlgorithm::Crc64Nvme);
+            let output =
+                self.client.complete_multipart_upload(&self.bucket, &self.key, &upload_id, &completed, sent).await?;
+            if let (Some(ours), Some(stored)) = (sent, output.checksum_crc64nvme.as_deref()) {
+                if !stored.contains('-') && stored != ours.value {
+                    return Err(Error::ChecksumMismatch {
+                        context: Box::new(self.context()),
+                        algorithm: "CRC64NVME",
+                        expected: ours.value.clone(),
+                        computed: stored.to_owned(),
+                    });
+                }
+            }
+            Ok(UploadOutput {
+                size,
+                etag: output.etag,
+                parts: completed.len() as u32,
+                checksum: full,
+                version_id: None,
+            })
+        };
+        match self.cancellable(run).await {
+            Ok(output) => {
+                guard.upload_id = None;
+                Ok(output)
+            }
+            Err(source) => {
+                tracing::debug!(%source, upload_id, "aborting the multipart upload");
+                let abort = self.client.abort_multipart_upload(&self.bucket, &self.key, &upload_id).await;
+                guard.upload_id = None;
+                Err(Error::UploadAborted {
+                    upload_id,
+                    abort_error: abort.err().map(Box::new),
+                    source: Box::new(source),
+                })
+            }
+        }
+    }
+}
+
+/// The checksum of in-memory part bytes, off the runtime threads when the part is large.
+pub(crate) async fn bytes_checksum(
+    algorithm: ChecksumAlgorithm,
+    bytes: Bytes,
+    context: &ErrorContext,
+) -> Result<ChecksumValue> {
+    if bytes.len() <= INLINE_CHECKSUM_LIMIT {
+        return Ok(checksum(algorithm, &bytes));
+    }
+    tokio::task::spawn_blocking(move || checksum(algorithm, &bytes))
+        .await
+        .map_err(|e| Error::invalid_response(context.clone(), format!("checksum task failed: {e}")))
+}
+
+/// The full-object checksum of the parts (in order), combined from the part CRCs without a
+/// second pass over the data; `None` for MD5 or when no checksums were sent.
+pub(crate) fn combined_checksum(parts: &[PartDone], context: &ErrorContext) -> Result<Option<ChecksumValue>> {
+    let Some(algorithm) = parts.first().and_then(|p| p.part.checksum.as_ref()).map(|c| c.algorithm) else {
+        return Ok(None);
+    };
+    let engine = base64::engine::general_purpose::STANDARD;
+    let decode = |value: &ChecksumValue| -> Result<u64> {
+        let raw = engine
+            .decode(&value.value)
+            .map_err(|e| Error::invalid_response(context.clone(), format!("bad part checksum: {e}")))?;
+        Ok(raw.iter().fold(0u64, |acc, b| (acc << 8) | u64::from(*b)))
+    };
+    let mut crc: Option<u64> = None;
+    for part in parts {
+        let Some(value) = part.part.checksum.as_ref() else { return Ok(None) };
+        let part_crc = decode(value)?;
+        crc = Some(match (crc, algorithm) {
+            (None, _) => part_crc,
+            (Some(acc), ChecksumAlgorithm::Crc64Nvme) => crc64nvme_combine(acc, part_crc, part.len),
+            (Some(acc), ChecksumAlgorithm::Crc32c) => u64::from(crc32c_combine(acc as u32, part_crc as u32, part.len)),
+            (Some(_), ChecksumAlgorithm::Md5) => return Ok(None),
+        });
+    }
+    let value = match (algorithm, crc) {
+        (ChecksumAlgorithm::Crc64Nvme, Some(crc)) => engine.encode(crc.to_be_bytes()),
+        (ChecksumAlgorithm::Crc32c, Some(crc)) => engine.encode((crc as u32).to_be_bytes()),
+        _ => return Ok(None),
+    };
+    Ok(Some(ChecksumValue { algorithm, value }))
+}
+
+/// Aborts a multipart upload when dropped while armed (the upload future was dropped midway).
+pub(crate) struct AbortOnDrop {
+    client: Client,
+    bucket: String,
+    key: String,
+    /// `Some` while armed.
+    upload_id: Option<String>,
+}
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        let Some(upload_id) = self.upload_id.take() else { return };
+        let Ok(runtime) = tokio::runtime::Handle::try_current() else {
+            tracing::warn!(
+                bucket = self.bucket,
+                key = self.key,
+                upload_id,
+                "upload dropped outside a runtime: not aborted"
+            );
+            return;
+        };
+        let client = self.client.clone();
+        let bucket = std::mem::take(&mut self.bucket);
+        let key = std::mem::take(&mut self.key);
+        runtime.spawn(async move {
+            match client.abort_multipart_upload(&bucket, &key, &upload_id).await {
+                Ok(()) => tracing::debug!(bucket, key, upload_id, "dropped upload aborted"),
+                Err(error) => tracing::warn!(%error, upload_id, "aborting a dropped upload failed"),
+            }
+        });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parts(data: &[u8], part_size: usize, algorithm: ChecksumAlgorithm) -> Vec<PartDone> {
+        data.chunks(part_size)
+            .enumerate()
+            .map(|(i, chunk)| PartDone {
+                part: CompletedPart {
+                    part_number: i as u32 + 1,
+                    etag: String::new(),
+                    checksum: Some(checksum(algorithm, chunk)),
+                },
+                len: chunk.len() as u64,
+            })
+            .collect()
+    }
+
+    #[test]
+    fn combined_part_checksums_equal_the_whole_objects() {
+        let context = ErrorContext::new(Operation::Upload, "b", Some("k"));
+        let data: Vec<u8> = (0..1_000_003u32).map(|i| (i.wrapping_mul(2_654_435_761) >> 11) as u8).collect();
+        for algorithm in [ChecksumAlgorithm::Crc64Nvme, ChecksumAlgorithm::Crc32c] {
+            for part_size in [1, 1000, 65_536, 333_333, 1_000_003] {
+                let data = if part_size == 1 { &data[..5000] } else { &data[..] };
+                let combined = combined_checksum(&parts(data, part_size, algorithm), &context).unwrap();
+                assert_eq!(combined, Some(checksum(algorithm, data)), "{algorithm:?} parts of {part_size}");
+            }
+        }
+        assert_eq!(combined_checksum(&parts(&data, 100_000, ChecksumAlgorithm::Md5), &context).unwrap(), None);
+    }
+}

@@ -1,0 +1,265 @@
+//! The upload engine: local files, memory and streams to S3, in parallel parts with checksums.
+//!
+//! [`Client::upload`] returns an [`Upload`] builder with per-transfer overrides; its
+//! [`from_file`](Upload::from_file), [`from_bytes`](Upload::from_bytes) and
+//! [`from_reader`](Upload::from_reader) run the transfer:
+//!
+//! - **Planning** (`plan`): objects up to the multipart threshold (by default the part size) go
+//!   as one PutObject; larger ones as a multipart upload, the part size grown so that no upload
+//!   needs more than 10,000 parts. A part size under S3's 5 MiB minimum is rejected up front.
+//! - **Workers** (`engine`): `concurrency` workers, joined in the caller's task, take parts from a
+//!   shared queue; each owns its scratch state. A file part streams from disk through small
+//!   pooled chunks and is re-read for a retry (`file`); a `Bytes` part is a zero-copy slice; a
+//!   stream is read part by part into pooled buffers, never more than the memory limit at once
+//!   (`stream`).
+//! - **Integrity**: every request carries a checksum of its body (CRC64NVME by default, CRC32C,
+//!   or Content-MD5) unless [`ChecksumMode::WhenRequired`]; a multipart upload's full-object
+//!   CRC is combined from the part CRCs, sent with CompleteMultipartUpload (CRC64NVME) and
+//!   returned in [`UploadOutput::checksum`].
+//! - **Cleanup**: a multipart upload that fails for good, is cancelled, or whose future is
+//!   dropped is aborted ([`Error::UploadAborted`](crate::Error::UploadAborted) says so);
+//!   [`Client::abort_stale_uploads`] sweeps up after clients that died (`stale`).
+//!
+//! ```no_run
+//! # async fn demo(client: s3io::Client) -> s3io::Result<()> {
+//! let progress = std::sync::Arc::new(s3io::Progress::new());
+//! let output = client
+//!     .upload("bucket", "backups/db.tar")
+//!     .concurrency(16)
+//!     .progress(progress.clone())
+//!     .from_file("/var/backups/db.tar")
+//!     .await?;
+//! println!("{} bytes in {} parts, {:?}", output.size, output.parts, output.checksum);
+//! # Ok(())
+//! # }
+//! ```
+
+mod engine;
+mod file;
+mod plan;
+mod stale;
+mod stream;
+
+use std::path::Path;
+use std::sync::Arc;
+
+use bytes::Bytes;
+use tokio::io::AsyncRead;
+use tokio_util::sync::CancellationToken;
+
+use self::engine::{bytes_checksum, KnownSource, PartBody};
+use self::file::{checksum_range, FileRange, SharedFile};
+use self::plan::UploadPlan;
+use crate::checksum::ChecksumValue;
+use crate::client::Client;
+use crate::config::{ChecksumAlgorithm, ChecksumMode, TransferConfig};
+use crate::error::{Error, Result};
+use crate::progress::Progress;
+use crate::s3::object::PutObjectOptions;
+
+pub use self::file::FILE_CHUNK_SIZE;
+pub use self::plan::MAX_OBJECT_SIZE;
+
+/// What an upload did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct UploadOutput {
+    /// Bytes uploaded.
+    pub size: u64,
+    /// The new object's ETag, as the store sent it (`"…-N"` for multipart objects).
+    pub etag: Option<String>,
+    /// Parts of the multipart upload; 0 when the object went as one PutObject.
+    pub parts: u32,
+    /// The full-object checksum computed by the client (CRC64NVME or CRC32C, combined from the
+    /// parts for multipart uploads), `None` for MD5 and in when-required mode. For CRC64NVME it
+    /// is also what the store was told to verify and keep.
+    pub checksum: Option<ChecksumValue>,
+    /// The version id, on versioned buckets (PutObject answers only).
+    pub version_id: Option<String>,
+}
+
+/// One upload, configured by its setters and run by `from_file`, `from_bytes` or `from_reader`.
+///
+/// Settings not overridden come from the client's [`TransferConfig`].
+#[derive(Debug, Clone)]
+#[must_use = "an upload does nothing until one of its `from_*` methods is awaited"]
+pub struct Upload {
+    client: Client,
+    bucket: String,
+    key: String,
+    config: TransferConfig,
+    options: PutObjectOptions,
+    cancel: Option<CancellationToken>,
+    progress: Option<Arc<Progress>>,
+}
+
+impl Client {
+    /// An upload to `bucket`/`key`, with the client's transfer settings.
+    pub fn upload(&self, bucket: impl Into<String>, key: impl Into<String>) -> Upload {
+        Upload {
+            client: self.clone(),
+            bucket: bucket.into(),
+            key: key.into(),
+            config: self.config().transfer.clone(),
+            options: PutObjectOptions::default(),
+            cancel: None,
+            progress: None,
+        }
+    }
+}
+
+impl Upload {
+    /// Bytes per part of a multipart upload (at least 5 MiB; grown automatically to stay within
+    /// 10,000 parts for sources of known size). By default the client's part size.
+    pub fn part_size(mut self, bytes: u64) -> Self {
+        self.config.part_size = bytes;
+        self
+    }
+
+    /// Parts in flight at once. By default the client's concurrency.
+    pub fn concurrency(mut self, concurrency: usize) -> Self {
+        self.config.concurrency = concurrency;
+        self
+    }
+
+    /// Most payload bytes this upload holds in memory at once (streams only; files and `Bytes`
+    /// need no part buffers); the client's shared pool cap applies too. By default the client's
+    /// memory limit.
+    pub fn memory_limit(mut self, bytes: u64) -> Self {
+        self.config.memory_limit = bytes;
+        self
+    }
+
+    /// Objects at most this large go as one PutObject (for streams, the part size is the
+    /// threshold). By default the client's threshold (the part size unless set).
+    pub fn multipart_threshold(mut self, bytes: u64) -> Self {
+        self.config.multipart_threshold = Some(bytes);
+        self
+    }
+
+    /// Whether checksums are sent. By default the client's mode ([`ChecksumMode::WhenSupported`]).
+    pub fn checksum_mode(mut self, mode: ChecksumMode) -> Self {
+        self.config.checksum_mode = mode;
+        self
+    }
+
+    /// The checksum algorithm. By default the client's ([`ChecksumAlgorithm::Crc64Nvme`]).
+    pub fn checksum_algorithm(mut self, algorithm: ChecksumAlgorithm) -> Self {
+        self.config.checksum_algorithm = algorithm;
+        self
+    }
+
+    /// Content type, metadata, storage class and server-side encryption of the new object (its
+    /// `checksum` field is ignored: the upload computes its own). By default none.
+    pub fn options(mut self, options: PutObjectOptions) -> Self {
+        self.options = options;
+        self
+    }
+
+    /// A token that cancels the upload (its multipart upload is aborted). By default none;
+    /// dropping the upload's future cancels it too.
+    pub fn cancel(mut self, token: CancellationToken) -> Self {
+        self.cancel = Some(token);
+        self
+    }
+
+    /// Counters of bytes uploaded and the total, readable from another task while the upload
+    /// runs. A part counts when its request succeeds. By default none.
+    pub fn progress(mut self, progress: Arc<Progress>) -> Self {
+        self.progress = Some(progress);
+        self
+    }
+
+    fn validate(&self) -> Result<()> {
+        if self.bucket.is_empty() || self.key.is_empty() {
+            return Err(Error::InvalidConfig(format!(
+                "an upload needs a bucket and a key, got s3://{}/{}",
+                self.bucket, self.key
+            )));
+        }
+        self.config.validate()
+    }
+
+    /// Uploads `data` (parts are zero-copy slices of it).
+    pub async fn from_bytes(self, data: Bytes) -> Result<UploadOutput> {
+        self.validate()?;
+        self.check_cancelled()?;
+        let size = data.len() as u64;
+        if let Some(progress) = &self.progress {
+            progress.set_total(size);
+        }
+        match plan::plan(size, &self.config)? {
+            UploadPlan::Single { .. } => {
+                let checksum = match self.algorithm() {
+                    Some(algorithm) => Some(bytes_checksum(algorithm, data.clone(), &self.context()).await?),
+                    None => None,
+                };
+                self.put(PartBody::Bytes(data), size, checksum).await
+            }
+            UploadPlan::Multipart(layout) => {
+                let source = KnownSource::Bytes(data);
+                let (this, source) = (&self, &source);
+                self.multipart(|upload_id| async move { this.upload_known_parts(&upload_id, layout, source).await })
+                    .await
+            }
+        }
+    }
+
+    /// Uploads the file at `path`, reading parts positionally on the blocking pool; no part is
+    /// held in memory whole.
+    pub async fn from_file(self, path: impl AsRef<Path>) -> Result<UploadOutput> {
+        self.validate()?;
+        self.check_cancelled()?;
+        let path: Arc<Path> = path.as_ref().into();
+        let opened = {
+            let path = path.clone();
+            tokio::task::spawn_blocking(move || {
+                let file = std::fs::File::open(&path)?;
+                let metadata = file.metadata()?;
+                if metadata.is_dir() {
+                    return Err(std::io::Error::other("is a directory"));
+                }
+                Ok((file, metadata.len()))
+            })
+            .await
+        };
+        let (file, size) = opened
+            .map_err(std::io::Error::other)
+            .and_then(|r| r)
+            .map_err(|e| Error::io(self.context(), "opening", &*path, e))?;
+        if let Some(progress) = &self.progress {
+            progress.set_total(size);
+        }
+        let file = SharedFile { file: Arc::new(file), path };
+        match plan::plan(size, &self.config)? {
+            UploadPlan::Single { size } => {
+                let checksum = match self.algorithm() {
+                    Some(algorithm) => {
+                        let (_, result) = self
+                            .cancellable(async { Ok(checksum_range(&file, 0, size, algorithm, Vec::new()).await) })
+                            .await?;
+                        Some(result.map_err(|e| Error::io(self.context(), "reading", &*file.path, e))?)
+                    }
+                    None => None,
+                };
+                let range = FileRange { file, offset: 0, len: size, pool: self.client.buffer_pool().clone() };
+                self.put(PartBody::File(range), size, checksum).await
+            }
+            UploadPlan::Multipart(layout) => {
+                let source = KnownSource::File(file);
+                let (this, source) = (&self, &source);
+                self.multipart(|upload_id| async move { this.upload_known_parts(&upload_id, layout, source).await })
+                    .await
+            }
+        }
+    }
+
+    /// Uploads everything `reader` yields, a stream of unknown length, read part by part into
+    /// pooled buffers (never more than the memory limit at once). A stream that ends within the
+    /// first part goes as one PutObject. Streams longer than 10,000 parts fail: raise the part
+    /// size for them.
+    pub async fn from_reader<R: AsyncRead + Unpin + Send>(self, reader: R) -> Result<UploadOutput> {
+        self.validate()?;
+        self.upload_stream(reader).await
+    }
+}

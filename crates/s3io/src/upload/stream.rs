@@ -1,0 +1,163 @@
+//! Uploading from a stream of unknown length (any `AsyncRead`, stdin in the CLI).
+//!
+//! A stream cannot be re-read, so each part must sit in memory until its UploadPart succeeds
+//! (a retry resends it). A reader fills part-sized buffers from the client's [`BufferPool`]
+//! in order and hands them to the workers over a channel of one slot; a buffer goes back to the
+//! pool when its part is uploaded. The reader waits for a buffer when the pool's cap is reached
+//! (and for a slot of this transfer's own memory limit), so no more than the memory limit of
+//! payload is ever held, however fast the stream and however slow the store.
+//!
+//! If the stream ends within the first part, the object goes as one PutObject. To tell "exactly
+//! one part" from "more to come" without a second buffer, the reader reads one byte past the
+//! first part and carries it into the second.
+//!
+//! [`BufferPool`]: crate::BufferPool
+
+use std::sync::Arc;
+
+use bytes::Bytes;
+use tokio::io::{AsyncRead, AsyncReadExt};
+use tokio::sync::{mpsc, Mutex, OwnedSemaphorePermit, Semaphore};
+
+use super::engine::{bytes_checksum, PartBody, PartDone};
+use super::plan::check_part_size;
+use super::{Upload, UploadOutput};
+use crate::buffer::PooledBuffer;
+use crate::config::MAX_UPLOAD_PARTS;
+use crate::error::{Error, Result};
+
+/// A part read from the stream, with this transfer's memory slot (freed with the buffer).
+struct StreamPart {
+    number: u32,
+    bytes: Bytes,
+    _slot: OwnedSemaphorePermit,
+}
+
+impl Upload {
+    /// Reads the stream into `buffer` (after any carried byte) until it is full or the stream
+    /// ends; returns whether the stream ended.
+    async fn fill<R: AsyncRead + Unpin>(&self, reader: &mut R, buffer: &mut PooledBuffer) -> Result<bool> {
+        let start = buffer.len();
+        let capacity = buffer.capacity();
+        let slice = buffer.fill_slice(capacity);
+        let mut filled = start;
+        let result = loop {
+            if filled == capacity {
+                break Ok(false);
+            }
+            match reader.read(&mut slice[filled..]).await {
+                Ok(0) => break Ok(true),
+                Ok(n) => filled += n,
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                Err(e) => break Err(Error::io(self.context(), "reading", "the input stream", e)),
+            }
+        };
+        buffer.truncate(filled);
+        result
+    }
+
+    /// Reads one byte to see whether the stream goes on.
+    async fn peek_byte<R: AsyncRead + Unpin>(&self, reader: &mut R) -> Result<Option<u8>> {
+        let mut byte = [0u8; 1];
+        loop {
+            match reader.read(&mut byte).await {
+                Ok(0) => return Ok(None),
+                Ok(_) => return Ok(Some(byte[0])),
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(Error::io(self.context(), "reading", "the input stream", e)),
+            }
+        }
+    }
+
+    /// Uploads everything `reader` yields.
+    pub(crate) async fn upload_stream<R: AsyncRead + Unpin + Send>(&self, mut reader: R) -> Result<UploadOutput> {
+        self.check_cancelled()?;
+        let part_size = self.config.part_size;
+        let pool = self.client.buffer_pool().clone();
+        let context = &self.context();
+        // This transfer's own share of memory, in whole parts (at least one).
+        let slots = Arc::new(Semaphore::new((self.config.memory_limit / part_size).max(1) as usize));
+        let acquire = || async {
+            let slot = slots.clone().acquire_owned().await.map_err(|_| Error::cancelled(context.clone()))?;
+            let buffer = pool.acquire(part_size as usize).await?;
+            Ok::<_, Error>((slot, buffer))
+        };
+
+        let (first_slot, mut first) = self.cancellable(acquire()).await?;
+        let ended = self.cancellable(self.fill(&mut reader, &mut first)).await?;
+        let acquire = &acquire;
+        let carry = if ended { None } else { self.cancellable(self.peek_byte(&mut reader)).await? };
+        let Some(carry) = carry else {
+            // The whole stream fit in one part: one PutObject.
+            let size = first.len() as u64;
+            if let Some(progress) = &self.progress {
+                progress.set_total(size);
+            }
+            let bytes = first.freeze();
+            let checksum = match self.algorithm() {
+                Some(algorithm) => Some(bytes_checksum(algorithm, bytes.clone(), context).await?),
+                None => None,
+            };
+            let output = self.put(PartBody::Bytes(bytes), size, checksum).await;
+            drop(first_slot);
+            return output;
+        };
+        check_part_size(part_size)?;
+
+        self.multipart(|upload_id| async move {
+            let (sender, receiver) = mpsc::channel::<StreamPart>(1);
+            let reader_task = async {
+                let mut total = first.len() as u64;
+                sender
+                    .send(StreamPart { number: 1, bytes: first.freeze(), _slot: first_slot })
+                    .await
+                    .map_err(|_| Error::cancelled(context.clone()))?;
+                let mut carry = Some(carry);
+                let mut number = 1u32;
+                loop {
+                    let (slot, mut buffer) = acquire().await?;
+                    if let Some(byte) = carry.take() {
+                        buffer.extend_from_slice(&[byte]);
+                    }
+                    let ended = self.fill(&mut reader, &mut buffer).await?;
+                    if buffer.is_empty() {
+                        break;
+                    }
+                    if u64::from(number) >= MAX_UPLOAD_PARTS {
+                        return Err(Error::InvalidConfig(format!(
+                            "the stream is longer than {MAX_UPLOAD_PARTS} parts of {part_size} bytes; raise the part size"
+                        )));
+                    }
+                    number += 1;
+                    total += buffer.len() as u64;
+                    sender
+                        .send(StreamPart { number, bytes: buffer.freeze(), _slot: slot })
+                        .await
+                        .map_err(|_| Error::cancelled(context.clone()))?;
+                    if ended {
+                        break;
+                    }
+                }
+                drop(sender);
+                if let Some(progress) = &self.progress {
+                    progress.set_total(total);
+                }
+                Ok::<_, Error>(())
+            };
+            let receiver = Mutex::new(receiver);
+            let worker = || async {
+                let mut done = Vec::new();
+                loop {
+                    let next = receiver.lock().await.recv().await;
+                    let Some(part) = next else { return Ok::<_, Error>(done) };
+                    done.push(self.upload_bytes_part(&upload_id, part.number, part.bytes).await?);
+                    // `part._slot` is released here, with the buffer.
+                }
+            };
+            let workers = futures::future::try_join_all((0..self.config.concurrency.max(1)).map(|_| worker()));
+            let ((), parts) = futures::future::try_join(reader_task, workers).await?;
+            Ok::<Vec<PartDone>, Error>(parts.into_iter().flatten().collect())
+        })
+        .await
+    }
+}
