@@ -97,6 +97,12 @@ impl Client {
         self.inner.http.metrics()
     }
 
+    /// The connection counters as a shared handle that outlives the client (to check that
+    /// dropping the client closes its connections).
+    pub fn connection_metrics_handle(&self) -> Arc<ConnectionMetrics> {
+        self.inner.http.metrics().clone()
+    }
+
     /// Retries so far, by reason.
     pub fn retry_counters(&self) -> &RetryCounters {
         &self.inner.retries

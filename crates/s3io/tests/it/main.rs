@@ -3,5 +3,6 @@
 
 mod common;
 mod download;
+mod retry;
 mod s3_ops;
 mod upload;

@@ -1,0 +1,203 @@
+//! Retries, timeouts and connection reuse, proven against the embedded server's fault injection.
+
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use s3io::{RetryConfig, RetryReason, TransferConfig};
+
+use crate::common::{test_data, TestServer, MIB};
+
+/// The fault mix of the issue: 10% 503 SlowDown, 5% connections reset mid-body, 2% bodies that
+/// stall for 5 s, with a stall timeout of 1 s.
+const FAULT_MIX: &str = "seed=7,503=0.10,reset=0.05,reset-after=1MiB,stall=0.02,stall-for=5s";
+
+fn report(label: &str, server: &TestServer, elapsed: Duration) {
+    let retries = server.client.retry_counters();
+    let connections = server.client.connection_metrics();
+    let by_reason: Vec<String> = RetryReason::ALL.iter().map(|r| format!("{}={}", r.name(), retries.get(*r))).collect();
+    println!(
+        "{label}: {:.2} s, retries {} ({}), connections opened {} reused {}, faults {:?}",
+        elapsed.as_secs_f64(),
+        retries.total(),
+        by_reason.join(" "),
+        connections.opened(),
+        connections.reused(),
+        server.server.fault_stats()
+    );
+}
+
+#[tokio::test]
+async fn fault_mix_upload_and_download_complete_byte_exact() {
+    let server = TestServer::start_with(Some(FAULT_MIX), |b| {
+        b.stall_timeout(Duration::from_secs(1)).retry(RetryConfig { max_attempts: 8, ..Default::default() })
+    })
+    .await;
+    let client = &server.client;
+
+    let upload_data = Bytes::from(test_data(300 * MIB, 11));
+    let started = Instant::now();
+    client.upload(&server.bucket, "faulty/up").from_bytes(upload_data.clone()).await.expect("upload under faults");
+    report("300 MiB upload under faults", &server, started.elapsed());
+
+    let download_data = test_data(257 * MIB, 12);
+    client.upload(&server.bucket, "faulty/down").from_bytes(Bytes::from(download_data.clone())).await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("down.bin");
+    let retries_before = client.retry_counters().total();
+    let started = Instant::now();
+    client.download(&server.bucket, "faulty/down").to_file(&path).await.expect("download under faults");
+    report("257 MiB download under faults", &server, started.elapsed());
+    assert!(std::fs::read(&path).unwrap() == download_data, "downloaded bytes differ");
+    let uploaded = client.download(&server.bucket, "faulty/up").to_bytes().await.unwrap();
+    assert!(uploaded == upload_data, "uploaded bytes differ");
+
+    let stats = server.server.fault_stats();
+    assert!(stats.slow_downs > 0 && stats.resets > 0, "the fault mix injected too little: {stats:?}");
+    let retries = client.retry_counters();
+    assert!(retries.total() > 0 && client.retry_counters().total() >= retries_before);
+    // Bounded: no more retries than faults injected (each fault costs at most one retry).
+    assert!(retries.total() <= stats.total_faults(), "{} retries for {} faults", retries.total(), stats.total_faults());
+    assert!(retries.get(RetryReason::Throttled) > 0);
+    assert!(client.throttle().throttled() > 0, "503s did not reach the throttle");
+    // Reconnections are bounded by the resets plus the pool's working set.
+    let opened = client.connection_metrics().opened();
+    assert!(opened <= stats.resets + stats.stalls + stats.truncations + 2 * 8 + 2, "{opened} connections opened");
+}
+
+#[tokio::test]
+async fn constant_503_fails_after_the_configured_attempts_naming_the_code() {
+    // Only GETs fail, so the set-up (PUTs) goes through.
+    let server = TestServer::start_with(Some("seed=1,503=1.0,methods=GET"), |b| {
+        b.retry(RetryConfig { max_attempts: 3, base_delay: Duration::from_millis(1), ..Default::default() })
+    })
+    .await;
+    server.put("always-busy", b"data").await;
+    let before = server.server.fault_stats().requests;
+    let err = server.client.download(&server.bucket, "always-busy").to_bytes().await.unwrap_err();
+    assert_eq!(err.code(), Some("SlowDown"), "{err}");
+    assert!(err.to_string().contains("always-busy"), "{err}");
+    assert_eq!(server.server.fault_stats().requests - before, 3, "attempts");
+    assert!(!err.is_not_found(), "throttling reported as not found: {err}");
+}
+
+#[tokio::test]
+async fn not_found_and_forbidden_are_not_retried() {
+    let server = TestServer::start_with(None, |b| b.retry(RetryConfig { max_attempts: 5, ..Default::default() })).await;
+    let before = server.server.fault_stats().requests;
+    let err = server.client.get_object(&server.bucket, "missing", &Default::default()).await.unwrap_err();
+    assert_eq!(err.status(), Some(404));
+    assert_eq!(server.server.fault_stats().requests - before, 1, "a 404 was retried");
+    let forbidden =
+        server.client_with(|b| b.credentials(s3io::CredentialsSource::static_keys("nobody", "wrong"))).await;
+    let before = server.server.fault_stats().requests;
+    let err = forbidden.head_object(&server.bucket, "missing").await.unwrap_err();
+    assert_eq!(err.status(), Some(403));
+    assert_eq!(server.server.fault_stats().requests - before, 1, "a 403 was retried");
+}
+
+#[tokio::test]
+async fn stalled_body_is_abandoned_and_resumed() {
+    // Every GET stalls for 3 s before its first body byte; the stall timeout is 200 ms, so each
+    // attempt is abandoned and the part resumed — until the attempts run out.
+    let server = TestServer::start_with(Some("seed=3,stall=1.0,stall-for=3s,methods=GET"), |b| {
+        b.stall_timeout(Duration::from_millis(200)).retry(RetryConfig {
+            max_attempts: 2,
+            base_delay: Duration::from_millis(1),
+            ..Default::default()
+        })
+    })
+    .await;
+    server.put("slow", &test_data(1000, 1)).await;
+    let started = Instant::now();
+    let err = server.client.download(&server.bucket, "slow").to_bytes().await.unwrap_err();
+    assert!(started.elapsed() < Duration::from_secs(2), "stall not detected: {:?}", started.elapsed());
+    assert!(matches!(err, s3io::Error::Timeout { .. }), "{err}");
+    assert_eq!(server.client.retry_counters().get(RetryReason::Timeout), 1);
+}
+
+#[tokio::test]
+async fn cancelled_download_stops_fast_and_leaves_nothing() {
+    let server = TestServer::start_with(Some("seed=5,stall=1.0,stall-for=20s,methods=GET"), |b| b).await;
+    server.put("big", &test_data(4 * MIB, 2)).await;
+    let dir = tempfile::tempdir().unwrap();
+    let token = tokio_util::sync::CancellationToken::new();
+    let download = server
+        .client
+        .download(&server.bucket, "big")
+        .part_size(MIB as u64)
+        .cancel_token(token.clone())
+        .to_file(dir.path().join("big.bin"));
+    let task = tokio::spawn(download);
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let cancelled_at = Instant::now();
+    token.cancel();
+    let err = task.await.unwrap().unwrap_err();
+    assert!(cancelled_at.elapsed() < Duration::from_millis(100), "cancel took {:?}", cancelled_at.elapsed());
+    assert!(err.is_cancelled(), "{err}");
+    assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0, "temporary file left behind");
+    assert_eq!(server.client.buffer_pool().stats().in_use_bytes, 0, "pooled buffers not released");
+    // The stalled connections were closed, not kept: at most the pool's idle ones stay open.
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let open = server.client.connection_metrics().open();
+    assert!(open <= TransferConfig::default().concurrency as u64, "{open} connections still open");
+}
+
+#[tokio::test]
+async fn abandoned_bodies_are_drained_when_small_and_closed_when_large() {
+    let server = TestServer::start().await;
+    server.put("small", &test_data(100 * 1024, 1)).await;
+    server.put("large", &test_data(8 * MIB, 2)).await;
+    let client = &server.client;
+    let opened = client.connection_metrics().opened();
+    for _ in 0..5 {
+        let mut answer = client.get_object(&server.bucket, "small", &Default::default()).await.unwrap();
+        answer.body.next_chunk().await.unwrap();
+        drop(answer);
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert_eq!(client.connection_metrics().opened(), opened, "small remainders were not drained for reuse");
+    let closed = client.connection_metrics().closed();
+    let mut answer = client.get_object(&server.bucket, "large", &Default::default()).await.unwrap();
+    answer.body.next_chunk().await.unwrap();
+    drop(answer);
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    assert_eq!(client.connection_metrics().closed(), closed + 1, "a large remainder was not closed");
+}
+
+#[tokio::test]
+async fn concurrent_small_downloads_reuse_connections() {
+    let server = TestServer::start().await;
+    server.put("small", &test_data(64 * 1024, 3)).await;
+    let concurrency = 16;
+    let started = server.client.connection_metrics().opened();
+    let mut tasks = tokio::task::JoinSet::new();
+    for worker in 0..concurrency {
+        let client = server.client.clone();
+        let bucket = server.bucket.clone();
+        tasks.spawn(async move {
+            for _ in 0..(1000 / concurrency + usize::from(worker < 1000 % concurrency)) {
+                client.download(&bucket, "small").to_bytes().await.unwrap();
+            }
+        });
+    }
+    while let Some(done) = tasks.join_next().await {
+        done.unwrap();
+    }
+    let opened = server.client.connection_metrics().opened() - started;
+    assert!(opened <= concurrency as u64, "{opened} connections for {concurrency} concurrent workers");
+}
+
+#[tokio::test]
+async fn client_drop_closes_idle_connections() {
+    let server = TestServer::start().await;
+    server.put("k", b"x").await;
+    let client = server.client_with(|b| b).await;
+    for _ in 0..3 {
+        client.get_object(&server.bucket, "k", &Default::default()).await.unwrap().collect().await.unwrap();
+    }
+    let metrics = std::sync::Arc::clone(&client.connection_metrics_handle());
+    assert!(metrics.open() >= 1);
+    drop(client);
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    assert_eq!(metrics.open(), 0, "idle connections outlived the client");
+}
