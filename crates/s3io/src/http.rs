@@ -217,6 +217,71 @@ pub(crate) struct HttpClient {
     client: Client<Connector, RequestBody>,
     metrics: Arc<ConnectionMetrics>,
     read_timeout: Duration,
+    stall_timeout: Duration,
+    latency: LatencyTracker,
+}
+
+/// Recent first-byte latencies, for the adaptive first-byte timeout.
+///
+/// Body-less requests (GET, HEAD, DELETE) wait for their headers at most [`ADAPTIVE_MULTIPLIER`]
+/// times the p90 of the last [`LATENCY_SAMPLES`] such latencies, never less than
+/// [`ADAPTIVE_FLOOR`] nor more than the read timeout. A connection that hangs is then abandoned
+/// after a few seconds instead of the full read timeout, while a store that is slow across the
+/// board raises its own limit.
+struct LatencyTracker {
+    samples: std::sync::Mutex<LatencyRing>,
+    /// The current p90, in microseconds (0 until enough samples).
+    p90_micros: AtomicU64,
+}
+
+struct LatencyRing {
+    values: [u32; LATENCY_SAMPLES],
+    next: usize,
+    filled: usize,
+}
+
+/// Latencies kept for the p90.
+pub const LATENCY_SAMPLES: usize = 128;
+/// The adaptive first-byte timeout is this many times the recent p90.
+pub const ADAPTIVE_MULTIPLIER: u32 = 10;
+/// The adaptive first-byte timeout is never below this.
+pub const ADAPTIVE_FLOOR: Duration = Duration::from_secs(2);
+/// Samples needed before the timeout adapts.
+const MIN_SAMPLES: usize = 16;
+
+impl LatencyTracker {
+    fn new() -> Self {
+        Self {
+            samples: std::sync::Mutex::new(LatencyRing { values: [0; LATENCY_SAMPLES], next: 0, filled: 0 }),
+            p90_micros: AtomicU64::new(0),
+        }
+    }
+
+    fn record(&self, latency: Duration) {
+        let micros = latency.as_micros().min(u32::MAX as u128) as u32;
+        let mut ring = self.samples.lock().unwrap_or_else(|p| p.into_inner());
+        let at = ring.next;
+        ring.values[at] = micros;
+        ring.next = (at + 1) % LATENCY_SAMPLES;
+        ring.filled = (ring.filled + 1).min(LATENCY_SAMPLES);
+        // Recompute every 16 samples: a copy and a selection of at most 128 values.
+        if ring.filled >= MIN_SAMPLES && ring.next % 16 == 0 {
+            let mut sorted = ring.values;
+            let filled = ring.filled;
+            drop(ring);
+            let values = &mut sorted[..filled];
+            let rank = (filled * 9 / 10).min(filled - 1);
+            let (_, p90, _) = values.select_nth_unstable(rank);
+            self.p90_micros.store(u64::from(*p90), Ordering::Relaxed);
+        }
+    }
+
+    fn timeout(&self, ceiling: Duration) -> Duration {
+        match self.p90_micros.load(Ordering::Relaxed) {
+            0 => ceiling,
+            p90 => (Duration::from_micros(p90) * ADAPTIVE_MULTIPLIER).max(ADAPTIVE_FLOOR).min(ceiling),
+        }
+    }
 }
 
 impl HttpClient {
@@ -239,15 +304,21 @@ impl HttpClient {
             .pool_idle_timeout(config.pool.idle_timeout)
             .pool_timer(hyper_util::rt::TokioTimer::new())
             .build(connector);
-        Ok(Self { client, metrics, read_timeout: config.read_timeout })
+        Ok(Self {
+            client,
+            metrics,
+            read_timeout: config.read_timeout,
+            stall_timeout: config.stall_timeout,
+            latency: LatencyTracker::new(),
+        })
     }
 
     pub(crate) fn metrics(&self) -> &Arc<ConnectionMetrics> {
         &self.metrics
     }
 
-    pub(crate) fn read_timeout(&self) -> Duration {
-        self.read_timeout
+    pub(crate) fn stall_timeout(&self) -> Duration {
+        self.stall_timeout
     }
 
     /// Sends one request and waits for its response headers, at most the read timeout.
@@ -257,8 +328,17 @@ impl HttpClient {
         context: &ErrorContext,
     ) -> Result<http::Response<Incoming>, Error> {
         self.metrics.requests.fetch_add(1, Ordering::Relaxed);
-        match tokio::time::timeout(self.read_timeout, self.client.request(request)).await {
-            Ok(Ok(response)) => Ok(response),
+        // Requests with a body wait for it to be sent too: only body-less ones adapt.
+        let adaptive = request.body().is_end_stream();
+        let timeout = if adaptive { self.latency.timeout(self.read_timeout) } else { self.read_timeout };
+        let started = std::time::Instant::now();
+        match tokio::time::timeout(timeout, self.client.request(request)).await {
+            Ok(Ok(response)) => {
+                if adaptive {
+                    self.latency.record(started.elapsed());
+                }
+                Ok(response)
+            }
             Ok(Err(e)) => {
                 let message = if e.is_connect() { "connecting" } else { "sending the request" };
                 Err(Error::transport(context.clone(), message, e))
@@ -266,7 +346,7 @@ impl HttpClient {
             Err(_) => Err(Error::Timeout {
                 context: Box::new(context.clone()),
                 what: "waiting for response headers",
-                after: self.read_timeout,
+                after: timeout,
             }),
         }
     }

@@ -40,11 +40,14 @@ pub use client::{Client, ClientBuilder};
 pub use config::{
     AddressingStyle, ChecksumAlgorithm, ChecksumMode, ClientConfig, PoolConfig, TransferConfig, DEFAULT_CONCURRENCY,
     DEFAULT_CONNECT_TIMEOUT, DEFAULT_IDLE_TIMEOUT, DEFAULT_MAX_IDLE_PER_HOST, DEFAULT_MEMORY_LIMIT, DEFAULT_PART_SIZE,
-    DEFAULT_READ_TIMEOUT, DEFAULT_REGION, MAX_UPLOAD_PARTS, MAX_UPLOAD_PART_SIZE, MIB, MIN_UPLOAD_PART_SIZE,
+    DEFAULT_READ_TIMEOUT, DEFAULT_REGION, DEFAULT_STALL_TIMEOUT, MAX_UPLOAD_PARTS, MAX_UPLOAD_PART_SIZE, MIB,
+    MIN_UPLOAD_PART_SIZE,
 };
 pub use download::{Download, DownloadOutput, STAGING_BUFFER_SIZE};
 pub use error::{BoxError, Error, ErrorContext, Operation, Result, ServiceError};
-pub use http::{ConnectionMetrics, ResponseBody, DRAIN_THRESHOLD};
+pub use http::{
+    ConnectionMetrics, ResponseBody, ADAPTIVE_FLOOR, ADAPTIVE_MULTIPLIER, DRAIN_THRESHOLD, LATENCY_SAMPLES,
+};
 pub use progress::Progress;
 pub use retry::{
     classify, Backoff, RetryBudget, RetryConfig, RetryCounters, RetryReason, DEFAULT_BASE_DELAY,

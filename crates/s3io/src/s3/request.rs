@@ -241,7 +241,7 @@ impl Client {
         }
         let response = self.http().send(http_request, &request.context).await.map_err(|e| (e, None))?;
         let (parts, body) = response.into_parts();
-        let body = ResponseBody::new(body, self.http().read_timeout(), request.context.clone());
+        let body = ResponseBody::new(body, self.http().stall_timeout(), request.context.clone());
         if parts.status.is_success() {
             return Ok(S3Response { status: parts.status, headers: parts.headers, body });
         }

@@ -21,7 +21,10 @@ impl TestServer {
     }
 
     /// Starts a server with `faults` (a fault spec) and a client shaped by `configure`.
-    pub(crate) async fn start_with(faults: Option<&str>, configure: impl FnOnce(ClientBuilder) -> ClientBuilder) -> Self {
+    pub(crate) async fn start_with(
+        faults: Option<&str>,
+        configure: impl FnOnce(ClientBuilder) -> ClientBuilder,
+    ) -> Self {
         let root = tempfile::tempdir().expect("temp dir");
         let mut config = ServerConfig::new(root.path());
         if let Some(spec) = faults {
