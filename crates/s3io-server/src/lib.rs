@@ -1,1 +1,49 @@
-//! server
+//! The embedded S3-compatible endpoint of s3io: a real S3 server over a local
+//! directory, running inside the caller's tokio runtime.
+//!
+//! It serves path-style S3 over HTTP/1.1 with SigV4 authentication (routing,
+//! signature checks and XML come from the [`s3s`] crate) on top of [`FsStore`],
+//! a filesystem backend built for speed: GET bodies are read in 1 MiB blocks
+//! off the async threads, uploads are hashed once while they are written and
+//! renamed into place atomically, multipart uploads are joined with in-kernel
+//! copies, and all metadata (ETag, checksums, content type, user metadata) is
+//! recorded at write time, never recomputed on read.
+//!
+//! With a [`FaultSpec`] it also injects deterministic faults — 503 SlowDown,
+//! 500 InternalError, connection resets, stalls, truncated bodies — for testing
+//! clients' retry handling; see [`fault`].
+//!
+//! # Example
+//!
+//! ```no_run
+//! # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
+//! use s3io_server::{ServerConfig, start};
+//!
+//! let dir = std::env::temp_dir().join("s3io-demo");
+//! let server = start(ServerConfig::new(&dir).with_faults("seed=1,503=0.1".parse()?)).await?;
+//! println!("S3 endpoint at {}", server.endpoint_url());
+//! // ... point a client at it, with s3io_server::DEFAULT_ACCESS_KEY / DEFAULT_SECRET_KEY ...
+//! println!("{:?}", server.fault_stats());
+//! server.shutdown().await;
+//! # Ok(()) }
+//! ```
+//!
+//! # Layout on disk
+//!
+//! Buckets are directories of the root and objects are files below them (a
+//! key's `/` are directories), so the data can be inspected and served by other
+//! tools. Metadata, uploads in progress and temp files live under `root/.s3io/`.
+//! Keys a file cannot represent (`..` or `.` components, `a//b`, a leading or
+//! trailing `/`) are refused with `InvalidArgument`.
+
+mod config;
+mod error;
+pub mod fault;
+mod server;
+mod store;
+
+pub use config::{ServerConfig, DEFAULT_ACCESS_KEY, DEFAULT_SECRET_KEY};
+pub use error::ServerError;
+pub use fault::{FaultSpec, FaultSpecError, FaultStats};
+pub use server::{start, RunningServer, GRACE};
+pub use store::FsStore;

@@ -1,0 +1,101 @@
+//! [`ServerConfig`]: what [`start`](crate::start) needs.
+
+use std::net::{Ipv4Addr, SocketAddr};
+use std::path::PathBuf;
+
+use crate::fault::FaultSpec;
+
+/// Access key the server accepts by default. For local use only: anyone who
+/// reads this crate knows it.
+pub const DEFAULT_ACCESS_KEY: &str = "s3io-local";
+
+/// Secret key the server accepts by default. For local use only: anyone who
+/// reads this crate knows it.
+pub const DEFAULT_SECRET_KEY: &str = "s3io-local-secret";
+
+/// Settings of an embedded server.
+///
+/// Fields are public; [`ServerConfig::new`] fills the defaults and the `with_*`
+/// methods change one field at a time.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct ServerConfig {
+    /// Directory holding the buckets (created if missing). Required.
+    pub root: PathBuf,
+    /// Address to listen on. By default `127.0.0.1:0`: loopback, on a port the
+    /// OS picks (read it back with [`RunningServer::local_addr`](crate::RunningServer::local_addr)).
+    pub addr: SocketAddr,
+    /// The one access key requests must be signed with (SigV4). By default [`DEFAULT_ACCESS_KEY`].
+    pub access_key: String,
+    /// Its secret key. By default [`DEFAULT_SECRET_KEY`].
+    pub secret_key: String,
+    /// Faults to inject. By default none.
+    pub faults: Option<FaultSpec>,
+}
+
+impl ServerConfig {
+    /// A configuration serving `root` with all defaults.
+    pub fn new(root: impl Into<PathBuf>) -> Self {
+        Self {
+            root: root.into(),
+            addr: SocketAddr::from((Ipv4Addr::LOCALHOST, 0)),
+            access_key: DEFAULT_ACCESS_KEY.to_owned(),
+            secret_key: DEFAULT_SECRET_KEY.to_owned(),
+            faults: None,
+        }
+    }
+
+    /// Sets the listening address (by default `127.0.0.1:0`).
+    #[must_use]
+    pub fn with_addr(mut self, addr: SocketAddr) -> Self {
+        self.addr = addr;
+        self
+    }
+
+    /// Sets the credentials (by default [`DEFAULT_ACCESS_KEY`] / [`DEFAULT_SECRET_KEY`]).
+    #[must_use]
+    pub fn with_credentials(mut self, access_key: impl Into<String>, secret_key: impl Into<String>) -> Self {
+        self.access_key = access_key.into();
+        self.secret_key = secret_key.into();
+        self
+    }
+
+    /// Sets the faults to inject (by default none).
+    #[must_use]
+    pub fn with_faults(mut self, faults: FaultSpec) -> Self {
+        self.faults = Some(faults);
+        self
+    }
+
+    /// Checks the values that cannot work.
+    pub(crate) fn validate(&self) -> Result<(), crate::ServerError> {
+        if self.access_key.is_empty() {
+            return Err(crate::ServerError::Config("the access key is empty"));
+        }
+        if self.secret_key.is_empty() {
+            return Err(crate::ServerError::Config("the secret key is empty"));
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults() {
+        let c = ServerConfig::new("/tmp/x");
+        assert_eq!(c.addr, "127.0.0.1:0".parse().unwrap());
+        assert_eq!(c.access_key, DEFAULT_ACCESS_KEY);
+        assert_eq!(c.secret_key, DEFAULT_SECRET_KEY);
+        assert!(c.faults.is_none());
+        assert!(c.validate().is_ok());
+    }
+
+    #[test]
+    fn rejects_empty_credentials() {
+        assert!(ServerConfig::new("/x").with_credentials("", "s").validate().is_err());
+        assert!(ServerConfig::new("/x").with_credentials("a", "").validate().is_err());
+    }
+}

@@ -1,0 +1,32 @@
+//! Errors of starting the server. (Errors of S3 requests are S3 error
+//! responses, made by the store; they never surface here.)
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+/// Why the server could not start.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ServerError {
+    /// The root directory could not be created or opened.
+    #[error("cannot use {path} as the server root: {source}")]
+    Root {
+        /// The configured root.
+        path: PathBuf,
+        /// The underlying error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The listening socket could not be bound.
+    #[error("cannot listen on {addr}: {source}")]
+    Bind {
+        /// The configured address.
+        addr: SocketAddr,
+        /// The underlying error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// A configuration value is unusable.
+    #[error("invalid server configuration: {0}")]
+    Config(&'static str),
+}

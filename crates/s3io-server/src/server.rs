@@ -1,0 +1,135 @@
+//! The listener: accepts connections and serves HTTP/1.1 (keep-alive) with
+//! hyper, each connection on a task of its own, until shut down.
+//!
+//! [`start`] binds and returns at once; the accept loop runs on the caller's
+//! tokio runtime. [`RunningServer::shutdown`] stops accepting, lets requests in
+//! flight finish for up to [`GRACE`] (idle keep-alive connections close at
+//! once), then aborts what is left. Dropping the [`RunningServer`] aborts the
+//! loop and every connection immediately.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use hyper_util::rt::{TokioIo, TokioTimer};
+use s3s::auth::SimpleAuth;
+use s3s::service::S3ServiceBuilder;
+use tokio::net::TcpListener;
+use tokio::task::{JoinHandle, JoinSet};
+use tokio_util::sync::CancellationToken;
+
+use crate::fault::{FaultCounters, FaultService, FaultStats};
+use crate::{FsStore, ServerConfig, ServerError};
+
+/// How long [`RunningServer::shutdown`] waits for requests in flight.
+pub const GRACE: Duration = Duration::from_secs(5);
+
+/// Pause after a failed `accept` (e.g. out of file descriptors) before the next.
+const ACCEPT_BACKOFF: Duration = Duration::from_millis(20);
+
+/// A server started by [`start`]. Dropping it stops the server.
+#[derive(Debug)]
+pub struct RunningServer {
+    addr: SocketAddr,
+    counters: Arc<FaultCounters>,
+    stop: CancellationToken,
+    task: Option<JoinHandle<()>>,
+}
+
+/// Starts serving `config.root` on `config.addr`; returns once the socket is bound.
+///
+/// Must be called within a tokio runtime (multi-threaded or current-thread),
+/// which then runs the server.
+///
+/// # Errors
+/// [`ServerError::Root`] when the root directory cannot be used,
+/// [`ServerError::Bind`] when the address cannot be bound,
+/// [`ServerError::Config`] for unusable settings.
+pub async fn start(config: ServerConfig) -> Result<RunningServer, ServerError> {
+    config.validate()?;
+    let root = config.root.clone();
+    let store = tokio::task::spawn_blocking(move || FsStore::new(&root))
+        .await
+        .map_err(|e| ServerError::Root { path: config.root.clone(), source: std::io::Error::other(e) })?
+        .map_err(|source| ServerError::Root { path: config.root.clone(), source })?;
+
+    let mut builder = S3ServiceBuilder::new(store);
+    builder.set_auth(SimpleAuth::from_single(config.access_key.clone(), config.secret_key.clone()));
+    let counters = Arc::new(FaultCounters::default());
+    let service = FaultService::new(builder.build(), config.faults.clone(), counters.clone());
+
+    let listener =
+        TcpListener::bind(config.addr).await.map_err(|source| ServerError::Bind { addr: config.addr, source })?;
+    let addr = listener.local_addr().map_err(|source| ServerError::Bind { addr: config.addr, source })?;
+    let stop = CancellationToken::new();
+    let task = tokio::spawn(accept_loop(listener, service, stop.clone()));
+    tracing::info!(%addr, root = %config.root.display(), faults = ?config.faults, "s3io server listening");
+    Ok(RunningServer { addr, counters, stop, task: Some(task) })
+}
+
+async fn accept_loop(listener: TcpListener, service: FaultService, stop: CancellationToken) {
+    let graceful = hyper_util::server::graceful::GracefulShutdown::new();
+    let mut http = hyper::server::conn::http1::Builder::new();
+    http.keep_alive(true).timer(TokioTimer::new());
+    let mut conns = JoinSet::new();
+    loop {
+        tokio::select! {
+            () = stop.cancelled() => break,
+            accepted = listener.accept() => match accepted {
+                Ok((socket, _)) => {
+                    let _ = socket.set_nodelay(true);
+                    let conn = http.serve_connection(TokioIo::new(socket), service.clone());
+                    let conn = graceful.watch(conn);
+                    conns.spawn(async move {
+                        if let Err(e) = conn.await {
+                            tracing::debug!(error = %e, "connection ended with an error");
+                        }
+                    });
+                }
+                Err(e) => {
+                    tracing::warn!(error = %e, "accept failed");
+                    tokio::time::sleep(ACCEPT_BACKOFF).await;
+                }
+            },
+            Some(_) = conns.join_next(), if !conns.is_empty() => {}
+        }
+    }
+    drop(listener);
+    let _ = tokio::time::timeout(GRACE, graceful.shutdown()).await;
+    conns.shutdown().await;
+}
+
+impl RunningServer {
+    /// The address the server listens on (with the OS-chosen port).
+    pub fn local_addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// The endpoint URL for clients, `http://127.0.0.1:PORT` (path-style addressing).
+    pub fn endpoint_url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// Requests served and faults injected so far.
+    pub fn fault_stats(&self) -> FaultStats {
+        self.counters.snapshot()
+    }
+
+    /// Stops accepting connections, waits up to [`GRACE`] for requests in
+    /// flight, then closes every connection.
+    pub async fn shutdown(mut self) {
+        self.stop.cancel();
+        if let Some(task) = self.task.take() {
+            let _ = task.await;
+        }
+    }
+}
+
+impl Drop for RunningServer {
+    fn drop(&mut self) {
+        self.stop.cancel();
+        if let Some(task) = self.task.take() {
+            task.abort();
+        }
+    }
+}

@@ -1,0 +1,270 @@
+//! Smoke tests over real HTTP: the server on `127.0.0.1:0`, SigV4-signed
+//! requests from a plain hyper client. The client library's behaviour tests
+//! cover S3 semantics in depth; these check the server works end to end.
+
+use std::time::SystemTime;
+
+use aws_sigv4::http_request::{
+    sign, PayloadChecksumKind, PercentEncodingMode, SignableBody, SignableRequest, SigningSettings,
+    UriPathNormalizationMode,
+};
+use aws_sigv4::sign::v4;
+use bytes::Bytes;
+use http::{HeaderMap, Method, Request, StatusCode};
+use http_body_util::{BodyExt as _, Full};
+use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::client::legacy::Client as HyperClient;
+use hyper_util::rt::TokioExecutor;
+use md5::{Digest as _, Md5};
+use s3io_server::{start, RunningServer, ServerConfig, DEFAULT_ACCESS_KEY, DEFAULT_SECRET_KEY};
+
+struct Client {
+    http: HyperClient<HttpConnector, Full<Bytes>>,
+    endpoint: String,
+}
+
+struct Reply {
+    status: StatusCode,
+    headers: HeaderMap,
+    body: Bytes,
+}
+
+impl Reply {
+    fn header(&self, name: &str) -> &str {
+        self.headers.get(name).and_then(|v| v.to_str().ok()).unwrap_or("")
+    }
+
+    fn text(&self) -> String {
+        String::from_utf8_lossy(&self.body).into_owned()
+    }
+}
+
+impl Client {
+    fn new(server: &RunningServer) -> Self {
+        Self { http: HyperClient::builder(TokioExecutor::new()).build_http(), endpoint: server.endpoint_url() }
+    }
+
+    /// Sends a SigV4-signed request; `sign_payload` signs the body's SHA-256
+    /// (otherwise `UNSIGNED-PAYLOAD`).
+    async fn send(
+        &self,
+        method: Method,
+        path: &str,
+        headers: &[(&str, &str)],
+        body: Bytes,
+        sign_payload: bool,
+    ) -> Reply {
+        let url = format!("{}{}", self.endpoint, path);
+        let identity =
+            aws_credential_types::Credentials::new(DEFAULT_ACCESS_KEY, DEFAULT_SECRET_KEY, None, None, "test").into();
+        let mut settings = SigningSettings::default();
+        settings.payload_checksum_kind = PayloadChecksumKind::XAmzSha256;
+        settings.percent_encoding_mode = PercentEncodingMode::Single;
+        settings.uri_path_normalization_mode = UriPathNormalizationMode::Disabled;
+        let params = v4::SigningParams::builder()
+            .identity(&identity)
+            .region("us-east-1")
+            .name("s3")
+            .time(SystemTime::now())
+            .settings(settings)
+            .build()
+            .unwrap()
+            .into();
+        let signable_body = if sign_payload { SignableBody::Bytes(&body) } else { SignableBody::UnsignedPayload };
+        let signable = SignableRequest::new(method.as_str(), &url, headers.iter().copied(), signable_body).unwrap();
+        let (instructions, _) = sign(signable, &params).unwrap().into_parts();
+
+        let mut req = Request::builder().method(method).uri(&url);
+        for (k, v) in headers {
+            req = req.header(*k, *v);
+        }
+        let mut req = req.body(Full::new(body)).unwrap();
+        instructions.apply_to_request_http1x(&mut req);
+        let resp = self.http.request(req).await.unwrap();
+        let (parts, body) = resp.into_parts();
+        let body = body.collect().await.unwrap().to_bytes();
+        Reply { status: parts.status, headers: parts.headers, body }
+    }
+
+    async fn get(&self, path: &str, headers: &[(&str, &str)]) -> Reply {
+        self.send(Method::GET, path, headers, Bytes::new(), true).await
+    }
+}
+
+fn data(len: usize, seed: u32) -> Bytes {
+    let mut x = seed.wrapping_mul(2_654_435_761).wrapping_add(1);
+    (0..len)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 17;
+            x ^= x << 5;
+            (x >> 24) as u8
+        })
+        .collect::<Vec<u8>>()
+        .into()
+}
+
+fn md5_hex(b: &[u8]) -> String {
+    hex::encode(Md5::digest(b))
+}
+
+fn xml_value<'a>(xml: &'a str, tag: &str) -> &'a str {
+    let open = format!("<{tag}>");
+    let start = xml.find(&open).map(|i| i + open.len()).expect(tag);
+    let end = xml[start..].find(&format!("</{tag}>")).expect(tag);
+    &xml[start..start + end]
+}
+
+#[tokio::test]
+async fn put_get_range_multipart_over_http() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = start(ServerConfig::new(dir.path())).await.unwrap();
+    assert!(server.endpoint_url().starts_with("http://127.0.0.1:"));
+    let c = Client::new(&server);
+
+    // Bucket.
+    let r = c.send(Method::PUT, "/bkt", &[], Bytes::new(), true).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+
+    // PUT with a CRC32C the server verifies and stores, unsigned payload.
+    let body = data(3 * 1024 * 1024 + 17, 1);
+    let crc = {
+        use base64::Engine as _;
+        base64::engine::general_purpose::STANDARD.encode(crc32c::crc32c(&body).to_be_bytes())
+    };
+    let r = c
+        .send(
+            Method::PUT,
+            "/bkt/dir/obj.bin",
+            &[("x-amz-checksum-crc32c", &crc), ("content-type", "application/x-test")],
+            body.clone(),
+            false,
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    assert_eq!(r.header("etag"), format!("\"{}\"", md5_hex(&body)));
+
+    // A wrong checksum is BadDigest and leaves nothing behind.
+    let r = c.send(Method::PUT, "/bkt/bad", &[("x-amz-checksum-crc32c", "AAAAAA==")], data(10, 2), false).await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST);
+    assert!(r.text().contains("BadDigest"), "{}", r.text());
+    assert_eq!(c.get("/bkt/bad", &[]).await.status, StatusCode::NOT_FOUND);
+
+    // Whole GET: bytes, ETag, stored checksum and content type.
+    let r = c.get("/bkt/dir/obj.bin", &[("x-amz-checksum-mode", "ENABLED")]).await;
+    assert_eq!(r.status, StatusCode::OK);
+    assert_eq!(r.body, body);
+    assert_eq!(r.header("x-amz-checksum-crc32c"), crc);
+    assert_eq!(r.header("content-type"), "application/x-test");
+    let etag = r.header("etag").to_owned();
+
+    // Ranged GETs.
+    let r = c.get("/bkt/dir/obj.bin", &[("range", "bytes=100-199")]).await;
+    assert_eq!(r.status, StatusCode::PARTIAL_CONTENT);
+    assert_eq!(r.header("content-range"), format!("bytes 100-199/{}", body.len()));
+    assert_eq!(r.body, body.slice(100..200));
+    assert_eq!(r.header("x-amz-checksum-crc32c"), "");
+    let r = c.get("/bkt/dir/obj.bin", &[("range", "bytes=-10")]).await;
+    assert_eq!(r.body, body.slice(body.len() - 10..));
+    let r = c.get("/bkt/dir/obj.bin", &[("range", "bytes=1048570-")]).await;
+    assert_eq!(r.body, body.slice(1_048_570..));
+    let past = format!("bytes={}-", body.len());
+    let r = c.get("/bkt/dir/obj.bin", &[("range", &past)]).await;
+    assert_eq!(r.status, StatusCode::RANGE_NOT_SATISFIABLE);
+
+    // Conditional GETs.
+    assert_eq!(c.get("/bkt/dir/obj.bin", &[("if-none-match", &etag)]).await.status, StatusCode::NOT_MODIFIED);
+    assert_eq!(c.get("/bkt/dir/obj.bin", &[("if-match", "\"nope\"")]).await.status, StatusCode::PRECONDITION_FAILED);
+
+    // A directory is not an object; missing keys and escaping keys are clear errors.
+    let r = c.get("/bkt/dir", &[]).await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND);
+    assert!(r.text().contains("NoSuchKey"));
+    let r = c.send(Method::HEAD, "/bkt/dir", &[], Bytes::new(), true).await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND);
+    let r = c.get("/nobucket/x", &[]).await;
+    assert!(r.text().contains("NoSuchBucket"), "{}", r.text());
+    let r = c.send(Method::PUT, "/bkt/a/../../escape", &[], data(1, 3), true).await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST, "{}", r.text());
+    assert!(!dir.path().join("escape").exists());
+
+    // Multipart: 5 MiB + 1 MiB, signed payloads.
+    let r = c.send(Method::POST, "/bkt/big?uploads", &[], Bytes::new(), true).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    let text = r.text();
+    let upload_id = xml_value(&text, "UploadId").to_owned();
+    let parts = [data(5 * 1024 * 1024, 4), data(1024 * 1024 + 5, 5)];
+    let mut etags = Vec::new();
+    for (i, part) in parts.iter().enumerate() {
+        let path = format!("/bkt/big?partNumber={}&uploadId={upload_id}", i + 1);
+        let r = c.send(Method::PUT, &path, &[], part.clone(), true).await;
+        assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+        assert_eq!(r.header("etag"), format!("\"{}\"", md5_hex(part)));
+        etags.push(r.header("etag").to_owned());
+    }
+    let r = c.get(&format!("/bkt/big?uploadId={upload_id}"), &[]).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    assert_eq!(r.text().matches("<Part>").count(), 2);
+    let complete = format!(
+        "<CompleteMultipartUpload><Part><PartNumber>1</PartNumber><ETag>{}</ETag></Part><Part><PartNumber>2</PartNumber><ETag>{}</ETag></Part></CompleteMultipartUpload>",
+        etags[0], etags[1]
+    );
+    let r =
+        c.send(Method::POST, &format!("/bkt/big?uploadId={upload_id}"), &[], Bytes::from(complete.clone()), true).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    let mut joined = Vec::new();
+    for part in &parts {
+        joined.extend_from_slice(&Md5::digest(part));
+    }
+    let expected_etag = format!("{}-2", md5_hex(&joined));
+    assert!(r.text().contains(&expected_etag), "{}", r.text());
+    // A retried completion (first response lost) gets the same answer.
+    let r = c.send(Method::POST, &format!("/bkt/big?uploadId={upload_id}"), &[], Bytes::from(complete), true).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    let r = c.get("/bkt/big", &[]).await;
+    assert_eq!(r.status, StatusCode::OK);
+    assert_eq!(r.header("etag"), format!("\"{expected_etag}\""));
+    assert_eq!(r.body.len(), parts[0].len() + parts[1].len());
+    assert_eq!(r.body.slice(..parts[0].len()), parts[0]);
+    assert_eq!(r.body.slice(parts[0].len()..), parts[1]);
+
+    // Listing, in byte order, with the internal directory hidden.
+    let r = c.get("/bkt?list-type=2", &[]).await;
+    let text = r.text();
+    let keys: Vec<&str> = text.split("<Key>").skip(1).map(|s| &s[..s.find("</Key>").unwrap()]).collect();
+    assert_eq!(keys, ["big", "dir/obj.bin"]);
+    let r = c.get("/", &[]).await;
+    assert!(r.text().contains("<Name>bkt</Name>") && !r.text().contains(".s3io"), "{}", r.text());
+
+    // A bucket with objects cannot be deleted.
+    let r = c.send(Method::DELETE, "/bkt", &[], Bytes::new(), true).await;
+    assert!(r.text().contains("BucketNotEmpty"), "{}", r.text());
+
+    // Unsigned or wrongly signed requests are refused.
+    let resp = c
+        .http
+        .request(Request::get(format!("{}/bkt/big", c.endpoint)).body(Full::new(Bytes::new())).unwrap())
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::FORBIDDEN);
+
+    assert!(server.fault_stats().requests >= 20);
+    server.shutdown().await;
+}
+
+#[tokio::test]
+async fn injected_slow_down_is_an_s3_error_without_side_effects() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = start(ServerConfig::new(dir.path()).with_faults("503=1,methods=PUT".parse().unwrap())).await.unwrap();
+    let c = Client::new(&server);
+    let r = c.send(Method::PUT, "/bkt", &[], Bytes::new(), true).await;
+    assert_eq!(r.status, StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(xml_value(&r.text(), "Code"), "SlowDown");
+    assert!(!xml_value(&r.text(), "RequestId").is_empty());
+    // The bucket was not created: GETs are not faulted and see no bucket.
+    let r = c.get("/bkt?list-type=2", &[]).await;
+    assert!(r.text().contains("NoSuchBucket"), "{}", r.text());
+    let stats = server.fault_stats();
+    assert_eq!((stats.requests, stats.slow_downs, stats.total_faults()), (2, 1, 1));
+    drop(server);
+}
