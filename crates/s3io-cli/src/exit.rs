@@ -8,7 +8,8 @@
 //! | 130 | interrupted by Ctrl-C; the transfer was cancelled and no partial file is left |
 //!
 //! The library's [`s3io::Error`] already says "`GetObject s3://b/k failed: NoSuchKey (HTTP 404):
-//! …`", including its source, so the report prints it as it is instead of a chain of causes.
+//! …`", including its direct source; the report adds only the deeper causes it does not repeat,
+//! all on one line.
 
 use std::fmt;
 use std::io;
@@ -48,18 +49,21 @@ pub(crate) fn is_broken_pipe(err: &anyhow::Error) -> bool {
     err.chain().any(|cause| cause.downcast_ref::<io::Error>().is_some_and(|e| e.kind() == io::ErrorKind::BrokenPipe))
 }
 
-/// The error as one line: the causes joined by `: `, stopping after an [`s3io::Error`] (whose
-/// message already includes its source), with line breaks from servers' messages flattened.
+/// The error as one line: the causes joined by `: `, skipping a cause whose text is already there
+/// (errors such as [`s3io::Error`] print their direct source themselves), with line breaks from
+/// servers' messages flattened. The deeper causes stay: "client error (Connect)" alone would hide
+/// the "Connection refused" under it.
 pub(crate) fn one_line(err: &anyhow::Error) -> String {
     let mut line = String::new();
     for cause in err.chain() {
+        let text = cause.to_string();
+        if line.contains(&text) {
+            continue;
+        }
         if !line.is_empty() {
             line.push_str(": ");
         }
-        line.push_str(&cause.to_string());
-        if cause.is::<s3io::Error>() {
-            break;
-        }
+        line.push_str(&text);
     }
     line.split_whitespace().collect::<Vec<_>>().join(" ")
 }
@@ -85,6 +89,24 @@ mod tests {
     }
 
     #[test]
+    fn skips_causes_already_in_the_message() {
+        #[derive(Debug)]
+        struct Outer(io::Error);
+        impl fmt::Display for Outer {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                write!(f, "cannot listen on 127.0.0.1:9000: {}", self.0)
+            }
+        }
+        impl std::error::Error for Outer {
+            fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+                Some(&self.0)
+            }
+        }
+        let err = anyhow::Error::new(Outer(io::Error::other("address in use"))).context("s3io serve");
+        assert_eq!(one_line(&err), "s3io serve: cannot listen on 127.0.0.1:9000: address in use");
+    }
+
+    #[test]
     fn broken_pipe_is_found_under_context() {
         let err = anyhow::Error::new(io::Error::from(io::ErrorKind::BrokenPipe)).context("writing to stdout");
         assert!(is_broken_pipe(&err));
@@ -92,7 +114,7 @@ mod tests {
     }
 
     #[test]
-    fn stops_after_a_library_error() {
+    fn library_errors_print_as_they_are() {
         let err: anyhow::Error = s3io::Error::InvalidConfig("part size must be at least 1 byte".into()).into();
         assert_eq!(one_line(&err), "invalid configuration: part size must be at least 1 byte");
     }

@@ -34,7 +34,7 @@ pub(crate) async fn run(client: &Client, args: CpArgs, out: &mut Printer) -> any
             if destination.basename().is_none() {
                 return Err(UsageError::new(format!("uploading stdin needs a full key, not {destination}")).into());
             }
-            transfer::upload_reader(client, &mut tokio::io::stdin(), &destination).await?;
+            transfer::upload_reader(client, tokio::io::stdin(), &destination).await?;
             out.status(&format!("upload: - to {destination}")).await
         }
         (Location::S3(source), Location::Local(path)) => {

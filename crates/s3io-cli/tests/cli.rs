@@ -1,0 +1,514 @@
+//! The `s3io` binary against the embedded S3 server, over real HTTP.
+//!
+//! Each test starts its own server (`s3io_server::start` on 127.0.0.1:0, in a temporary
+//! directory, on a runtime of its own) and runs the built binary against it with a clean
+//! environment: static credentials in `AWS_*`, no profile files, no endpoint variables.
+
+use std::io::{Read as _, Write as _};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use s3io_server::{ServerConfig, DEFAULT_ACCESS_KEY, DEFAULT_SECRET_KEY};
+
+/// An embedded server on its own runtime, and a scratch directory for local files.
+struct Harness {
+    runtime: tokio::runtime::Runtime,
+    server: Option<s3io_server::RunningServer>,
+    endpoint: String,
+    /// The server's root (buckets live here).
+    _root: tempfile::TempDir,
+    /// Local files of the test.
+    work: tempfile::TempDir,
+}
+
+impl Harness {
+    fn start() -> Self {
+        Self::start_with(|config| config)
+    }
+
+    fn start_with(configure: impl FnOnce(ServerConfig) -> ServerConfig) -> Self {
+        let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+        let root = tempfile::tempdir().unwrap();
+        let server = runtime.block_on(s3io_server::start(configure(ServerConfig::new(root.path())))).unwrap();
+        let endpoint = server.endpoint_url();
+        Self { runtime, server: Some(server), endpoint, _root: root, work: tempfile::tempdir().unwrap() }
+    }
+
+    /// `s3io ARGS` with the server's endpoint and default credentials.
+    fn s3io(&self, args: &[&str]) -> Command {
+        self.s3io_as(DEFAULT_ACCESS_KEY, DEFAULT_SECRET_KEY, args)
+    }
+
+    fn s3io_as(&self, access_key: &str, secret_key: &str, args: &[&str]) -> Command {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_s3io"));
+        clean_env(&mut command);
+        command
+            .env("AWS_ACCESS_KEY_ID", access_key)
+            .env("AWS_SECRET_ACCESS_KEY", secret_key)
+            .env("S3IO_ENDPOINT_URL", &self.endpoint)
+            .args(args)
+            .stdin(Stdio::null());
+        command
+    }
+
+    /// Runs `s3io ARGS` to completion.
+    fn run(&self, args: &[&str]) -> Output {
+        self.s3io(args).output().unwrap()
+    }
+
+    /// Runs `s3io ARGS` and requires success.
+    fn ok(&self, args: &[&str]) -> Output {
+        let output = self.run(args);
+        assert!(output.status.success(), "s3io {args:?} failed: {}", String::from_utf8_lossy(&output.stderr));
+        output
+    }
+
+    fn path(&self, name: &str) -> PathBuf {
+        self.work.path().join(name)
+    }
+
+    fn path_str(&self, name: &str) -> String {
+        self.path(name).to_str().unwrap().to_owned()
+    }
+
+    /// Writes `data` to a local file of the work directory.
+    fn file(&self, name: &str, data: &[u8]) -> String {
+        std::fs::write(self.path(name), data).unwrap();
+        self.path_str(name)
+    }
+
+    /// A library client of the server, for setting up many objects quickly.
+    fn client(&self) -> s3io::Client {
+        self.runtime
+            .block_on(
+                s3io::Client::builder()
+                    .endpoint(&self.endpoint)
+                    .credentials(s3io::CredentialsSource::static_keys(DEFAULT_ACCESS_KEY, DEFAULT_SECRET_KEY))
+                    .build(),
+            )
+            .unwrap()
+    }
+}
+
+impl Drop for Harness {
+    fn drop(&mut self) {
+        if let Some(server) = self.server.take() {
+            self.runtime.block_on(server.shutdown());
+        }
+    }
+}
+
+/// Keeps the developer's own AWS settings out of the child.
+fn clean_env(command: &mut Command) {
+    for name in [
+        "AWS_PROFILE",
+        "AWS_DEFAULT_PROFILE",
+        "AWS_SESSION_TOKEN",
+        "AWS_ENDPOINT_URL",
+        "AWS_ENDPOINT_URL_S3",
+        "S3IO_ENDPOINT_URL",
+        "S3IO_LOG",
+        "AWS_DEFAULT_REGION",
+    ] {
+        command.env_remove(name);
+    }
+    command
+        .env("AWS_REGION", "us-east-1")
+        .env("AWS_CONFIG_FILE", "/nonexistent/s3io-test/config")
+        .env("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent/s3io-test/credentials")
+        .env("AWS_EC2_METADATA_DISABLED", "true");
+}
+
+/// Deterministic, incompressible-looking bytes (xorshift64*).
+fn data(len: usize, seed: u64) -> Vec<u8> {
+    let mut state = seed | 1;
+    let mut out = Vec::with_capacity(len + 8);
+    while out.len() < len {
+        state ^= state >> 12;
+        state ^= state << 25;
+        state ^= state >> 27;
+        out.extend_from_slice(&state.wrapping_mul(0x2545_F491_4F6C_DD1D).to_le_bytes());
+    }
+    out.truncate(len);
+    out
+}
+
+fn stdout(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+fn stderr(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
+/// Asserts exit code 1 and exactly one line on stderr, containing every `needle`.
+fn assert_one_line_failure(output: &Output, needles: &[&str]) {
+    let err = stderr(output);
+    assert_eq!(output.status.code(), Some(1), "stderr: {err}");
+    assert_eq!(err.lines().count(), 1, "expected one line, got: {err:?}");
+    for needle in needles {
+        assert!(err.contains(needle), "{needle:?} missing from {err:?}");
+    }
+}
+
+/// Names in a directory.
+fn entries(dir: &Path) -> Vec<String> {
+    let mut names: Vec<String> =
+        std::fs::read_dir(dir).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
+    names.sort();
+    names
+}
+
+#[test]
+fn cp_round_trip_is_byte_exact() {
+    let h = Harness::start();
+    h.ok(&["mb", "s3://data"]);
+    // Above the 8 MiB multipart threshold (two parts up) and not a multiple of any part size;
+    // downloaded in 1 MiB ranged parts.
+    let original = data(12 * 1024 * 1024 + 12_345, 1);
+    let source = h.file("original.bin", &original);
+    let up = h.ok(&["cp", &source, "s3://data/dir/object.bin"]);
+    assert!(stdout(&up).contains("upload:"), "{}", stdout(&up));
+    let target = h.path_str("copy.bin");
+    h.ok(&["--part-size", "1MiB", "cp", "s3://data/dir/object.bin", &target]);
+    assert!(std::fs::read(&target).unwrap() == original, "downloaded bytes differ");
+    // Nothing but the two files: no temporary file left next to the download.
+    assert_eq!(entries(h.work.path()), ["copy.bin", "original.bin"]);
+}
+
+#[test]
+fn cp_empty_object_round_trips() {
+    let h = Harness::start();
+    h.ok(&["mb", "s3://data"]);
+    let source = h.file("empty", b"");
+    h.ok(&["cp", &source, "s3://data/empty"]);
+    let target = h.path_str("empty.out");
+    h.ok(&["cp", "s3://data/empty", &target]);
+    assert_eq!(std::fs::read(&target).unwrap(), b"");
+}
+
+#[test]
+fn cp_to_prefix_and_directory_append_the_name() {
+    let h = Harness::start();
+    h.ok(&["mb", "s3://data"]);
+    let source = h.file("report.csv", b"a,b\n1,2\n");
+    h.ok(&["cp", &source, "s3://data/reports/"]);
+    let listing = stdout(&h.ok(&["ls", "s3://data/reports/"]));
+    assert!(listing.contains(" report.csv"), "{listing}");
+    std::fs::create_dir(h.path("out")).unwrap();
+    h.ok(&["cp", "s3://data/reports/report.csv", &h.path_str("out")]);
+    assert_eq!(std::fs::read(h.path("out/report.csv")).unwrap(), b"a,b\n1,2\n");
+    h.ok(&["cp", "s3://data/reports/report.csv", &format!("{}/", h.path_str("new"))]);
+    assert_eq!(std::fs::read(h.path("new/report.csv")).unwrap(), b"a,b\n1,2\n");
+}
+
+#[test]
+fn cp_to_stdout_and_cat_write_the_object() {
+    let h = Harness::start();
+    h.ok(&["mb", "s3://data"]);
+    let original = data(3 * 1024 * 1024 + 7, 2);
+    let source = h.file("o.bin", &original);
+    h.ok(&["cp", &source, "s3://data/o.bin"]);
+    let out = h.ok(&["--part-size", "1MiB", "cp", "s3://data/o.bin", "-"]);
+    assert!(out.stdout == original, "cp to stdout: bytes differ");
+    let out = h.ok(&["cat", "s3://data/o.bin"]);
+    assert!(out.stdout == original, "cat: bytes differ");
+}
+
+#[test]
+fn cp_from_stdin_uploads() {
+    let h = Harness::start();
+    h.ok(&["mb", "s3://data"]);
+    let original = data(100_000, 3);
+    let mut child = h.s3io(&["cp", "-", "s3://data/from-stdin"]).stdin(Stdio::piped()).spawn().unwrap();
+    child.stdin.take().unwrap().write_all(&original).unwrap();
+    assert!(child.wait().unwrap().success());
+    assert!(h.ok(&["cat", "s3://data/from-stdin"]).stdout == original);
+}
+
+#[test]
+fn cp_between_buckets_is_a_server_side_copy() {
+    let h = Harness::start();
+    h.ok(&["mb", "s3://one"]);
+    h.ok(&["mb", "s3://two"]);
+    let source = h.file("f", b"copied bytes");
+    h.ok(&["cp", &source, "s3://one/a/f"]);
+    h.ok(&["cp", "s3://one/a/f", "s3://two/b/"]);
+    assert_eq!(h.ok(&["cat", "s3://two/b/f"]).stdout, b"copied bytes");
+}
+
+#[test]
+fn ls_shows_buckets_prefixes_keys_and_sizes() {
+    let h = Harness::start();
+    h.ok(&["mb", "s3://data"]);
+    h.ok(&["cp", &h.file("a", &data(1234, 4)), "s3://data/top.bin"]);
+    h.ok(&["cp", &h.file("b", &data(2048, 5)), "s3://data/dir/inner.bin"]);
+
+    let buckets = stdout(&h.ok(&["ls"]));
+    assert!(buckets.lines().any(|l| l.ends_with(" data")), "{buckets}");
+
+    let top = stdout(&h.ok(&["ls", "s3://data"]));
+    let lines: Vec<&str> = top.lines().collect();
+    assert!(lines.contains(&"                           PRE dir/"), "{top}");
+    let object = lines.iter().find(|l| l.ends_with(" top.bin")).unwrap_or_else(|| panic!("{top}"));
+    assert_eq!(object.split_whitespace().nth(2), Some("1234"), "{object}");
+    assert!(!top.contains("inner.bin"), "{top}");
+
+    let all = stdout(&h.ok(&["ls", "--recursive", "--summarize", "s3://data"]));
+    assert!(all.lines().any(|l| l.ends_with(" 2048 dir/inner.bin")), "{all}");
+    assert!(all.contains("Total Objects: 2"), "{all}");
+    assert!(all.contains("Total Size: 3282"), "{all}");
+
+    let human = stdout(&h.ok(&["ls", "-H", "s3://data/dir/"]));
+    assert!(human.contains("2.00 KiB inner.bin"), "{human}");
+}
+
+#[test]
+fn ls_follows_every_page() {
+    let h = Harness::start();
+    let client = h.client();
+    h.runtime.block_on(async {
+        client.create_bucket("many").await.unwrap();
+        for i in 0..1_050 {
+            client.put_object("many", &format!("k/{i:05}"), "x".into(), &Default::default()).await.unwrap();
+        }
+    });
+    let listing = stdout(&h.ok(&["ls", "--recursive", "s3://many"]));
+    assert_eq!(listing.lines().count(), 1_050);
+    assert!(listing.lines().last().unwrap().ends_with(" k/01049"));
+}
+
+#[test]
+fn rm_deletes_one_object() {
+    let h = Harness::start();
+    h.ok(&["mb", "s3://data"]);
+    h.ok(&["cp", &h.file("a", b"x"), "s3://data/gone"]);
+    h.ok(&["cp", &h.file("b", b"y"), "s3://data/kept"]);
+    let out = h.ok(&["rm", "s3://data/gone"]);
+    assert!(stdout(&out).contains("delete: s3://data/gone"));
+    let listing = stdout(&h.ok(&["ls", "s3://data"]));
+    assert!(!listing.contains("gone") && listing.contains("kept"), "{listing}");
+    assert_eq!(h.run(&["cat", "s3://data/gone"]).status.code(), Some(1));
+}
+
+#[test]
+fn rm_recursive_deletes_in_batches_and_dry_run_deletes_nothing() {
+    let h = Harness::start();
+    let client = h.client();
+    h.runtime.block_on(async {
+        client.create_bucket("data").await.unwrap();
+        for i in 0..1_003 {
+            client.put_object("data", &format!("logs/{i:04}"), "x".into(), &Default::default()).await.unwrap();
+        }
+        client.put_object("data", "logs2/keep", "x".into(), &Default::default()).await.unwrap();
+    });
+    let dry = h.ok(&["rm", "--recursive", "--dry-run", "s3://data/logs"]);
+    assert_eq!(stdout(&dry).lines().filter(|l| l.starts_with("(dryrun) delete: s3://data/logs/")).count(), 1_003);
+    assert_eq!(stdout(&h.ok(&["ls", "--recursive", "s3://data"])).lines().count(), 1_004);
+
+    let out = h.ok(&["--quiet", "rm", "--recursive", "s3://data/logs"]);
+    assert!(out.stdout.is_empty(), "--quiet printed {}", stdout(&out));
+    let left = stdout(&h.ok(&["ls", "--recursive", "s3://data"]));
+    assert_eq!(left.lines().count(), 1, "{left}");
+    assert!(left.contains("logs2/keep"), "{left}");
+}
+
+#[test]
+fn mb_and_rb() {
+    let h = Harness::start();
+    assert!(stdout(&h.ok(&["mb", "s3://fresh"])).contains("make_bucket: fresh"));
+    h.ok(&["cp", &h.file("a", b"x"), "s3://fresh/a"]);
+    let not_empty = h.run(&["rb", "s3://fresh"]);
+    assert_one_line_failure(&not_empty, &["DeleteBucket", "fresh"]);
+    assert!(stdout(&h.ok(&["rb", "--force", "s3://fresh"])).contains("remove_bucket: fresh"));
+    assert!(!stdout(&h.ok(&["ls"])).contains("fresh"));
+}
+
+#[test]
+fn missing_bucket_is_exit_1_naming_the_bucket() {
+    let h = Harness::start();
+    let out = h.run(&["cp", "s3://no-such-bucket/key.bin", &h.path_str("out.bin")]);
+    assert_one_line_failure(&out, &["no-such-bucket", "NoSuchBucket"]);
+    assert!(entries(h.work.path()).is_empty(), "left behind: {:?}", entries(h.work.path()));
+    let out = h.run(&["ls", "s3://no-such-bucket"]);
+    assert_one_line_failure(&out, &["ListObjectsV2", "no-such-bucket"]);
+}
+
+#[test]
+fn missing_key_is_exit_1_and_leaves_no_file() {
+    let h = Harness::start();
+    h.ok(&["mb", "s3://data"]);
+    let out = h.run(&["cp", "s3://data/missing/key.bin", &h.path_str("out.bin")]);
+    assert_one_line_failure(&out, &["s3://data/missing/key.bin", "NoSuchKey"]);
+    assert!(entries(h.work.path()).is_empty(), "left behind: {:?}", entries(h.work.path()));
+    // An existing file is left exactly as it was.
+    let existing = h.file("existing.bin", b"precious");
+    let out = h.run(&["cp", "s3://data/missing/key.bin", &existing]);
+    assert_one_line_failure(&out, &["s3://data/missing/key.bin"]);
+    assert_eq!(std::fs::read(&existing).unwrap(), b"precious");
+    assert_eq!(entries(h.work.path()), ["existing.bin"]);
+}
+
+#[test]
+fn bad_credentials_are_exit_1_naming_bucket_and_key() {
+    let h = Harness::start();
+    h.ok(&["mb", "s3://data"]);
+    h.ok(&["cp", &h.file("a", b"x"), "s3://data/k"]);
+    let out = h.s3io_as(DEFAULT_ACCESS_KEY, "wrong-secret", &["cp", "s3://data/k", &h.path_str("k")]).output().unwrap();
+    assert_one_line_failure(&out, &["s3://data/k", "HTTP 403"]);
+    assert_eq!(entries(h.work.path()), ["a"]);
+    let out = h.s3io_as("unknown-key", "whatever", &["cp", &h.path_str("a"), "s3://data/k2"]).output().unwrap();
+    assert_one_line_failure(&out, &["s3://data/k2", "HTTP 403"]);
+}
+
+#[test]
+fn unreachable_endpoint_is_exit_1() {
+    let h = Harness::start();
+    // A port nothing listens on: bind one, then free it.
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let out = h.run(&["--endpoint-url", &format!("http://127.0.0.1:{port}"), "cat", "s3://data/k"]);
+    assert_one_line_failure(&out, &["s3://data/k"]);
+}
+
+#[test]
+fn usage_errors_are_exit_2() {
+    let h = Harness::start();
+    for args in [
+        &["cp", "local-a", "local-b"][..],
+        &["cp", "s3://data/dir/", "out"],
+        &["rm", "s3://data"],
+        &["mb", "s3://data/key"],
+        &["--memory-limit", "lots", "ls"],
+        &["--concurrency", "0", "ls"],
+        &["presign", "s3://data/k", "--expires-in", "0"],
+        &["frobnicate"],
+    ] {
+        let out = h.run(args);
+        assert_eq!(out.status.code(), Some(2), "s3io {args:?}: {}", stderr(&out));
+    }
+}
+
+#[test]
+fn broken_pipe_exits_quietly() {
+    let h = Harness::start();
+    h.ok(&["mb", "s3://data"]);
+    h.ok(&["cp", &h.file("big", &data(8 * 1024 * 1024, 6)), "s3://data/big"]);
+    let mut child = h.s3io(&["cat", "s3://data/big"]).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
+    let mut first = [0u8; 1024];
+    child.stdout.as_mut().unwrap().read_exact(&mut first).unwrap();
+    drop(child.stdout.take());
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(0), "stderr: {}", stderr(&out));
+    assert!(out.stderr.is_empty(), "stderr: {}", stderr(&out));
+}
+
+#[test]
+fn presigned_get_url_works_without_credentials() {
+    let h = Harness::start();
+    h.ok(&["mb", "s3://data"]);
+    h.ok(&["cp", &h.file("a", b"presigned body"), "s3://data/p.txt"]);
+    let url = stdout(&h.ok(&["presign", "s3://data/p.txt", "--expires-in", "600"])).trim().to_owned();
+    assert!(url.starts_with(&format!("{}/data/p.txt?", h.endpoint)), "{url}");
+    assert!(url.contains("X-Amz-Expires=600") && url.contains("X-Amz-Signature="), "{url}");
+    // A plain HTTP GET of the URL, no signing.
+    let rest = url.strip_prefix("http://").unwrap();
+    let (host, path) = rest.split_at(rest.find('/').unwrap());
+    let mut stream = std::net::TcpStream::connect(host).unwrap();
+    write!(stream, "GET {path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n").unwrap();
+    let mut response = String::new();
+    stream.read_to_string(&mut response).unwrap();
+    assert!(response.starts_with("HTTP/1.1 200"), "{response}");
+    assert!(response.ends_with("presigned body"), "{response}");
+}
+
+/// Sends SIGINT to a child process (as Ctrl-C in a terminal would).
+fn interrupt(child: &std::process::Child) {
+    let status = Command::new("kill").args(["-INT", &child.id().to_string()]).status().unwrap();
+    assert!(status.success());
+}
+
+fn wait_with_deadline(child: &mut std::process::Child, deadline: Duration) -> std::process::ExitStatus {
+    let start = Instant::now();
+    loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            return status;
+        }
+        if start.elapsed() > deadline {
+            let _ = child.kill();
+            panic!("s3io did not exit within {deadline:?}");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+#[test]
+fn ctrl_c_cancels_a_download_and_removes_its_temporary_file() {
+    // Every GET body is held back for 30 s: the download is in flight when Ctrl-C comes.
+    let h = Harness::start_with(|c| c.with_faults("stall=1,stall-for=30s,methods=GET".parse().unwrap()));
+    h.ok(&["mb", "s3://data"]);
+    h.ok(&["cp", &h.file("src", &data(3 * 1024 * 1024, 7)), "s3://data/slow"]);
+    std::fs::remove_file(h.path("src")).unwrap();
+    let mut child = h
+        .s3io(&["--part-size", "1MiB", "cp", "s3://data/slow", &h.path_str("slow.bin")])
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(1500));
+    interrupt(&child);
+    let status = wait_with_deadline(&mut child, Duration::from_secs(10));
+    assert_eq!(status.code(), Some(130));
+    assert!(entries(h.work.path()).is_empty(), "left behind: {:?}", entries(h.work.path()));
+}
+
+#[test]
+fn serve_runs_an_endpoint_until_ctrl_c() {
+    let root = tempfile::tempdir().unwrap();
+    let mut command = Command::new(env!("CARGO_BIN_EXE_s3io"));
+    clean_env(&mut command);
+    let mut server = command
+        .args(["serve", "--root", root.path().to_str().unwrap(), "--addr", "127.0.0.1:0"])
+        .env_remove("S3IO_ACCESS_KEY")
+        .env_remove("S3IO_SECRET_KEY")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // The first line names the endpoint.
+    let mut stdout = server.stdout.take().unwrap();
+    let mut banner = Vec::new();
+    let mut byte = [0u8; 1];
+    while !banner.ends_with(b"\n") {
+        assert_eq!(stdout.read(&mut byte).unwrap(), 1, "server exited before printing its endpoint");
+        banner.push(byte[0]);
+    }
+    let banner = String::from_utf8(banner).unwrap();
+    let endpoint = banner.split_whitespace().last().unwrap().to_owned();
+    assert!(endpoint.starts_with("http://127.0.0.1:"), "{banner}");
+
+    let work = tempfile::tempdir().unwrap();
+    let file = work.path().join("f");
+    std::fs::write(&file, b"served").unwrap();
+    let cli = |args: &[&str]| {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_s3io"));
+        clean_env(&mut command);
+        command
+            .env("AWS_ACCESS_KEY_ID", DEFAULT_ACCESS_KEY)
+            .env("AWS_SECRET_ACCESS_KEY", DEFAULT_SECRET_KEY)
+            .arg("--endpoint-url")
+            .arg(&endpoint)
+            .args(args)
+            .output()
+            .unwrap()
+    };
+    assert!(cli(&["mb", "s3://served"]).status.success());
+    assert!(cli(&["cp", file.to_str().unwrap(), "s3://served/f"]).status.success());
+    assert_eq!(cli(&["cat", "s3://served/f"]).stdout, b"served");
+
+    interrupt(&server);
+    let status = wait_with_deadline(&mut server, Duration::from_secs(10));
+    assert_eq!(status.code(), Some(0));
+    let mut rest = String::new();
+    stdout.read_to_string(&mut rest).unwrap();
+    assert!(rest.contains(DEFAULT_ACCESS_KEY) && rest.contains("stopped"), "{rest}");
+}
