@@ -185,8 +185,14 @@ fn apply_signature<B>(
         .into();
     let uri = request.uri().to_string();
     let headers = request.headers().iter().filter_map(|(name, value)| Some((name.as_str(), value.to_str().ok()?)));
-    let signable = SignableRequest::new(request.method().as_str(), uri, headers, SignableBody::UnsignedPayload)
-        .map_err(|e| signing_error(context, e))?;
+    // An aws-chunked body with trailing checksums (file uploads) announces itself in
+    // x-amz-content-sha256; every other body is signed as an unsigned payload.
+    let body = match request.headers().get("x-amz-content-sha256") {
+        Some(v) if v == "STREAMING-UNSIGNED-PAYLOAD-TRAILER" => SignableBody::StreamingUnsignedPayloadTrailer,
+        _ => SignableBody::UnsignedPayload,
+    };
+    let signable =
+        SignableRequest::new(request.method().as_str(), uri, headers, body).map_err(|e| signing_error(context, e))?;
     let (instructions, _signature) = sign(signable, &params).map_err(|e| signing_error(context, e))?.into_parts();
     instructions.apply_to_request_http1x(request);
     Ok(())

@@ -19,7 +19,7 @@ use base64::Engine as _;
 use bytes::Bytes;
 use http::Method;
 
-use super::file::{checksum_range, FileRange, SharedFile};
+use super::file::{checksum_range, FileRange, SharedFile, Trailer, STREAMING_UNSIGNED_PAYLOAD_TRAILER};
 use super::plan::PartLayout;
 use super::{Upload, UploadOutput};
 use crate::checksum::{checksum, crc32c_combine, crc64nvme_combine, ChecksumValue};
@@ -42,12 +42,47 @@ pub(crate) enum PartBody {
 }
 
 impl PartBody {
-    fn attach<'a>(self, request: S3Request<'a>) -> S3Request<'a> {
-        match self {
+    /// Sets `request`'s body; a file range with a trailer goes as aws-chunked.
+    fn attach<'a>(self, request: S3Request<'a>) -> Result<S3Request<'a>> {
+        Ok(match self {
             PartBody::Bytes(bytes) => request.body(bytes),
-            PartBody::File(range) if range.len == 0 => request,
-            PartBody::File(range) => request.payload(Arc::new(range)),
-        }
+            PartBody::File(range) => {
+                let request = match &range.trailer {
+                    None => request,
+                    Some(trailer) => request
+                        .header("x-amz-content-sha256", STREAMING_UNSIGNED_PAYLOAD_TRAILER)?
+                        .header("content-encoding", "aws-chunked")?
+                        .header("x-amz-decoded-content-length", &range.len.to_string())?
+                        .header("x-amz-trailer", trailer.algorithm.header())?,
+                };
+                request.payload(Arc::new(range))
+            }
+        })
+    }
+}
+
+/// A file range's body and checksum: CRCs travel as an aws-chunked trailer computed while the
+/// body streams; MD5 needs a first pass, as its header precedes the body.
+pub(crate) struct FileBody {
+    pub(crate) body: PartBody,
+    /// A checksum to send as a header (MD5).
+    pub(crate) header: Option<ChecksumValue>,
+    /// Where the trailer's checksum appears once the body was sent.
+    pub(crate) trailer: Option<Trailer>,
+}
+
+/// The checksum a request carried (as a header or a trailer), after it succeeded.
+pub(crate) fn sent_checksum(
+    header: Option<ChecksumValue>,
+    trailer: Option<&Trailer>,
+    context: &ErrorContext,
+) -> Result<Option<ChecksumValue>> {
+    match trailer {
+        None => Ok(header),
+        Some(trailer) => match trailer.value() {
+            Some(value) => Ok(Some(value)),
+            None => Err(Error::invalid_response(context.clone(), "the store answered before the whole body was sent")),
+        },
     }
 }
 
@@ -103,7 +138,7 @@ impl Upload {
         }
     }
 
-    /// One PutObject of the whole object.
+    /// One PutObject of the whole object, with `checksum` as a header.
     pub(crate) async fn put(&self, body: PartBody, size: u64, checksum: Option<ChecksumValue>) -> Result<UploadOutput> {
         let context = ErrorContext::new(Operation::PutObject, &self.bucket, Some(&self.key));
         let mut request =
@@ -111,7 +146,7 @@ impl Upload {
         if let Some(checksum) = &checksum {
             request = request.header(checksum.algorithm.header(), &checksum.value)?;
         }
-        let request = body.attach(request);
+        let request = body.attach(request)?;
         let (headers, _) = self.cancellable(self.client.send_for_xml(&request)).await?;
         self.record_progress(size);
         Ok(UploadOutput {
@@ -139,7 +174,7 @@ impl Upload {
         if let Some(checksum) = &checksum {
             request = request.header(checksum.algorithm.header(), &checksum.value)?;
         }
-        let request = body.attach(request);
+        let request = body.attach(request)?;
         let response = self.client.send(&request).await?;
         let etag = header_str(&response.headers, "etag")
             .map(str::to_owned)
@@ -157,6 +192,32 @@ impl Upload {
         let part = self.upload_part(upload_id, number, PartBody::Bytes(bytes), checksum).await?;
         self.record_progress(len);
         Ok(PartDone { part, len })
+    }
+
+    /// The body of `len` bytes of `file` at `offset`, with its checksum set up for the mode and
+    /// algorithm; `scratch` is the worker's buffer for the MD5 pass.
+    pub(crate) async fn file_body(
+        &self,
+        file: &SharedFile,
+        offset: u64,
+        len: u64,
+        scratch: &mut Vec<u8>,
+    ) -> Result<FileBody> {
+        let pool = self.client.buffer_pool().clone();
+        let range = |trailer| FileRange { file: file.clone(), offset, len, pool: pool.clone(), trailer };
+        Ok(match self.algorithm() {
+            None => FileBody { body: PartBody::File(range(None)), header: None, trailer: None },
+            Some(algorithm @ ChecksumAlgorithm::Md5) => {
+                let (returned, result) = checksum_range(file, offset, len, algorithm, std::mem::take(scratch)).await;
+                *scratch = returned;
+                let checksum = result.map_err(|e| Error::io(self.context(), "reading", &*file.path, e))?;
+                FileBody { body: PartBody::File(range(None)), header: Some(checksum), trailer: None }
+            }
+            Some(algorithm) => {
+                let trailer = Trailer::new(algorithm);
+                FileBody { body: PartBody::File(range(Some(trailer.clone()))), header: None, trailer: Some(trailer) }
+            }
+        })
     }
 
     /// The workers of a source of known size: `concurrency` of them take part numbers from a
@@ -185,17 +246,10 @@ impl Upload {
                         done.push(self.upload_bytes_part(upload_id, number, slice).await?);
                     }
                     KnownSource::File(file) => {
-                        let checksum = match self.algorithm() {
-                            None => None,
-                            Some(algorithm) => {
-                                let (returned, result) = checksum_range(file, offset, len, algorithm, scratch).await;
-                                scratch = returned;
-                                Some(result.map_err(|e| Error::io(self.context(), "reading", &*file.path, e))?)
-                            }
-                        };
-                        let range =
-                            FileRange { file: file.clone(), offset, len, pool: self.client.buffer_pool().clone() };
-                        let part = self.upload_part(upload_id, number, PartBody::File(range), checksum).await?;
+                        let FileBody { body, header, trailer } =
+                            self.file_body(file, offset, len, &mut scratch).await?;
+                        let mut part = self.upload_part(upload_id, number, body, header.clone()).await?;
+                        part.checksum = sent_checksum(header, trailer.as_ref(), &self.context())?;
                         self.record_progress(len);
                         done.push(PartDone { part, len });
                     }

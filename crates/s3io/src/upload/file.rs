@@ -1,24 +1,28 @@
 //! Uploading from a local file without holding parts in memory.
 //!
-//! A file is already addressable, so a part never needs to sit in memory whole. For each part a
-//! worker makes two positional passes (`pread` on the blocking pool, never on the runtime's
-//! threads): the first computes the part's checksum through a small scratch buffer the worker
-//! owns (the checksum header must precede the body), the second is the request body itself,
-//! [`FileRange`], which streams the range in [`FILE_CHUNK_SIZE`] chunks from the client's buffer
-//! pool and reads the range again from its start if the request is retried. The second pass
-//! reads from the page cache the first pass warmed, and if the file changed in between, the
-//! store rejects the part because its bytes no longer match the checksum.
+//! A file is already addressable, so a part never needs to sit in memory whole. Its request body,
+//! [`FileRange`], streams the part from disk in [`FILE_CHUNK_SIZE`] chunks read positionally
+//! (`pread` on the blocking pool, never on the runtime's threads) into buffers from the client's
+//! pool, and reads the range again from its start if the request is retried.
 //!
-//! Memory per worker is the scratch buffer plus the chunks hyper holds while writing them (the
-//! one being sent, one read ahead), so a 1 GiB upload at concurrency 8 needs a few MiB of
-//! payload buffers instead of 8 × the part size.
+//! The part's CRC is computed on the blocking thread as each chunk is read, in the same pass
+//! that sends it: the body is framed as `aws-chunked` (`STREAMING-UNSIGNED-PAYLOAD-TRAILER`) and
+//! the checksum goes out as a trailer after the last chunk, where S3 verifies it. The chunk
+//! framing is written into the chunk's own buffer around the data, so framing costs no extra
+//! frame or allocation. Content-MD5 must precede the body, so an MD5 upload (for stores without
+//! the newer checksums) makes a first pass over the part through a scratch buffer the worker
+//! owns ([`checksum_range`]) and sends the checksum as a header.
+//!
+//! Memory per worker is the chunks hyper holds while writing them (the one being sent, one read
+//! ahead), so a 1 GiB upload at concurrency 8 needs a few MiB of payload buffers instead of
+//! 8 × the part size.
 
 use std::fs::File;
 use std::future::Future;
 use std::os::unix::fs::FileExt;
 use std::path::Path;
 use std::pin::Pin;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
 
 use bytes::Bytes;
@@ -33,6 +37,50 @@ use crate::http::{ReplayablePayload, StreamingBody};
 /// Bytes per positional read of a file upload: 256 KiB, large enough that a 1 GiB upload makes
 /// only 4,096 reads per pass, small enough that 8 workers' read-ahead stays a few MiB.
 pub const FILE_CHUNK_SIZE: usize = 256 * 1024;
+
+/// Bytes of aws-chunked framing a chunk buffer holds around its data: the size line (at most
+/// 5 hex digits for a 256 KiB chunk, and CRLF) and the CRLF after the data.
+const CHUNK_FRAMING: usize = 16;
+
+/// Every chunk buffer has this one size, so the pool reuses them all (a short last chunk too).
+const CHUNK_BUFFER_SIZE: usize = FILE_CHUNK_SIZE + CHUNK_FRAMING;
+
+/// The `x-amz-content-sha256` value of an aws-chunked body with unsigned chunks and trailers.
+pub(crate) const STREAMING_UNSIGNED_PAYLOAD_TRAILER: &str = "STREAMING-UNSIGNED-PAYLOAD-TRAILER";
+
+/// The checksum a streamed part sends as an aws-chunked trailer, filled in when its body has
+/// been read to the end (by the last attempt, for a retried request).
+#[derive(Debug, Clone)]
+pub(crate) struct Trailer {
+    pub(crate) algorithm: ChecksumAlgorithm,
+    value: Arc<Mutex<Option<ChecksumValue>>>,
+}
+
+impl Trailer {
+    pub(crate) fn new(algorithm: ChecksumAlgorithm) -> Self {
+        Self { algorithm, value: Arc::default() }
+    }
+
+    /// The checksum the body sent, once it has been sent.
+    pub(crate) fn value(&self) -> Option<ChecksumValue> {
+        self.value.lock().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    /// The trailer block's length: the last (empty) chunk, the checksum line and the final CRLF.
+    fn block_len(&self) -> u64 {
+        let digest_bytes = match self.algorithm {
+            ChecksumAlgorithm::Crc64Nvme => 8,
+            ChecksumAlgorithm::Crc32c | ChecksumAlgorithm::Md5 => 4,
+        };
+        let base64_len = 4 * (digest_bytes as u64).div_ceil(3);
+        3 + self.algorithm.header().len() as u64 + 1 + base64_len + 2 + 2
+    }
+}
+
+/// Hex digits of `n` (at least one).
+fn hex_digits(n: u64) -> u64 {
+    u64::from((64 - n.leading_zeros()).div_ceil(4).max(1))
+}
 
 /// An open file shared by the workers of one upload.
 #[derive(Debug, Clone)]
@@ -86,36 +134,55 @@ pub(crate) async fn checksum_range(
     }
 }
 
-/// A range of a file as a request payload: streamed in pooled chunks, re-read for each attempt.
+/// A range of a file as a request payload: streamed in pooled chunks, re-read for each attempt;
+/// with a [`Trailer`], framed as aws-chunked with the checksum computed on the way.
 #[derive(Debug, Clone)]
 pub(crate) struct FileRange {
     pub(crate) file: SharedFile,
     pub(crate) offset: u64,
     pub(crate) len: u64,
     pub(crate) pool: BufferPool,
+    pub(crate) trailer: Option<Trailer>,
 }
 
 impl ReplayablePayload for FileRange {
+    /// The bytes on the wire: the range, plus the aws-chunked framing and trailer if any.
     fn len(&self) -> u64 {
-        self.len
+        let Some(trailer) = &self.trailer else { return self.len };
+        let chunk = FILE_CHUNK_SIZE as u64;
+        let framed = |n: u64| hex_digits(n) + 2 + n + 2;
+        let (full, rest) = (self.len / chunk, self.len % chunk);
+        full * framed(chunk) + if rest > 0 { framed(rest) } else { 0 } + trailer.block_len()
     }
 
     fn open(&self) -> StreamingBody {
-        Box::pin(FileRangeBody { range: self.clone(), position: self.offset, pending: None, ready: None })
+        Box::pin(FileRangeBody {
+            range: self.clone(),
+            position: self.offset,
+            hasher: self.trailer.as_ref().map(|t| Hasher::new(t.algorithm)),
+            pending: None,
+            ready: None,
+            trailer_sent: false,
+        })
     }
 }
 
-type ChunkRead = Pin<Box<dyn Future<Output = Result<Bytes, BoxError>> + Send>>;
+/// A chunk read (framed, if aws-chunked) and the hasher, handed back for the next chunk.
+type ChunkRead = Pin<Box<dyn Future<Output = Result<(Bytes, Option<Hasher>), BoxError>> + Send>>;
 
 /// One attempt's body over a [`FileRange`]: one chunk being sent, the next one read ahead.
 struct FileRangeBody {
     range: FileRange,
     /// Where the next read starts.
     position: u64,
+    /// The running checksum of an aws-chunked body; travels with the read in progress.
+    hasher: Option<Hasher>,
     /// The read in progress.
     pending: Option<ChunkRead>,
     /// A read that finished before it was asked for.
-    ready: Option<Result<Bytes, BoxError>>,
+    ready: Option<Result<(Bytes, Option<Hasher>), BoxError>>,
+    /// Whether the trailer block has been yielded.
+    trailer_sent: bool,
 }
 
 impl FileRangeBody {
@@ -133,17 +200,44 @@ impl FileRangeBody {
         self.position += len as u64;
         let file = self.range.file.clone();
         let pool = self.range.pool.clone();
+        let mut hasher = self.hasher.take();
         self.pending = Some(Box::pin(async move {
-            let mut buffer = pool.acquire(len).await?;
+            let mut buffer = pool.acquire(CHUNK_BUFFER_SIZE).await?;
             let path = file.path.clone();
             let task = tokio::task::spawn_blocking(move || {
-                let result = file.read_exact_at(buffer.fill_slice(len), offset);
-                (buffer, result)
+                let result = match hasher.as_mut() {
+                    None => file.read_exact_at(buffer.fill_slice(len), offset),
+                    Some(hasher) => {
+                        // `{len:x}\r\n{data}\r\n`, written in place around the data.
+                        let head = format!("{len:x}\r\n");
+                        let framed = buffer.fill_slice(head.len() + len + 2);
+                        framed[..head.len()].copy_from_slice(head.as_bytes());
+                        framed[head.len() + len..].copy_from_slice(b"\r\n");
+                        let data = &mut framed[head.len()..head.len() + len];
+                        let result = file.read_exact_at(data, offset);
+                        hasher.update(data);
+                        result
+                    }
+                };
+                (buffer, hasher, result)
             });
-            let (buffer, result) = task.await?;
+            let (buffer, hasher, result) = task.await?;
             result.map_err(|e| format!("reading {}: {e}", path.display()))?;
-            Ok(buffer.freeze())
+            Ok((buffer.freeze(), hasher))
         }));
+    }
+
+    /// The last (empty) chunk and the checksum trailer; records the checksum for the caller.
+    fn trailer_block(&mut self) -> Option<Bytes> {
+        let trailer = self.range.trailer.as_ref()?;
+        if self.trailer_sent {
+            return None;
+        }
+        self.trailer_sent = true;
+        let value = self.hasher.as_ref()?.finish();
+        let block = format!("0\r\n{}:{}\r\n\r\n", trailer.algorithm.header(), value.value);
+        *trailer.value.lock().unwrap_or_else(|p| p.into_inner()) = Some(value);
+        Some(Bytes::from(block))
     }
 }
 
@@ -159,7 +253,9 @@ impl Body for FileRangeBody {
         let result = match this.ready.take() {
             Some(result) => result,
             None => {
-                let Some(read) = this.pending.as_mut() else { return Poll::Ready(None) };
+                let Some(read) = this.pending.as_mut() else {
+                    return Poll::Ready(this.trailer_block().map(|block| Ok(Frame::data(block))));
+                };
                 match read.as_mut().poll(cx) {
                     Poll::Pending => return Poll::Pending,
                     Poll::Ready(result) => result,
@@ -168,9 +264,13 @@ impl Body for FileRangeBody {
         };
         this.pending = None;
         let chunk = match result {
-            Ok(chunk) => chunk,
+            Ok((chunk, hasher)) => {
+                this.hasher = hasher;
+                chunk
+            }
             Err(e) => {
                 this.position = this.end();
+                this.trailer_sent = true;
                 return Poll::Ready(Some(Err(e)));
             }
         };
@@ -186,11 +286,14 @@ impl Body for FileRangeBody {
     }
 
     fn is_end_stream(&self) -> bool {
-        self.position >= self.end() && self.pending.is_none() && self.ready.is_none()
+        self.position >= self.end()
+            && self.pending.is_none()
+            && self.ready.is_none()
+            && (self.range.trailer.is_none() || self.trailer_sent)
     }
 
     fn size_hint(&self) -> SizeHint {
-        SizeHint::with_exact(self.range.len)
+        SizeHint::with_exact(ReplayablePayload::len(&self.range))
     }
 }
 
@@ -199,6 +302,15 @@ mod tests {
     use super::*;
     use crate::checksum::checksum;
     use http_body_util::BodyExt;
+
+    /// Reads a body frame by frame, dropping each frame as hyper does once it is written.
+    async fn drain(mut body: StreamingBody) -> Vec<u8> {
+        let mut out = Vec::new();
+        while let Some(frame) = body.frame().await {
+            out.extend_from_slice(&frame.unwrap().into_data().unwrap());
+        }
+        out
+    }
 
     fn temp_file(data: &[u8]) -> (tempfile::NamedTempFile, SharedFile) {
         let mut f = tempfile::NamedTempFile::new().unwrap();
@@ -213,17 +325,56 @@ mod tests {
         let data: Vec<u8> = (0..1_000_000u32).map(|i| (i % 253) as u8).collect();
         let (_guard, file) = temp_file(&data);
         let pool = BufferPool::new(4 * 1024 * 1024);
-        let range = FileRange { file, offset: 12_345, len: 700_001, pool: pool.clone() };
+        let range = FileRange { file, offset: 12_345, len: 700_001, pool: pool.clone(), trailer: None };
         for _attempt in 0..2 {
             let body = range.open();
             assert_eq!(body.size_hint().exact(), Some(700_001));
-            let collected = body.collect().await.unwrap().to_bytes();
+            let collected = drain(body).await;
             assert_eq!(&collected[..], &data[12_345..712_346]);
         }
         let stats = pool.stats();
         assert_eq!(stats.in_use_bytes, 0, "chunks not returned");
         assert!(stats.reused > 0, "chunks not reused: {stats:?}");
-        assert!(stats.high_water_bytes <= 2 * FILE_CHUNK_SIZE as u64, "{stats:?}");
+        assert!(stats.high_water_bytes <= 2 * CHUNK_BUFFER_SIZE as u64, "{stats:?}");
+    }
+
+    #[tokio::test]
+    async fn aws_chunked_body_frames_the_range_and_trails_its_checksum() {
+        let data: Vec<u8> = (0..3 * FILE_CHUNK_SIZE as u32 + 5).map(|i| (i % 241) as u8).collect();
+        let (_guard, file) = temp_file(&data);
+        let pool = BufferPool::new(4 * 1024 * 1024);
+        for (offset, len) in [(0, data.len()), (7, 2 * FILE_CHUNK_SIZE), (100, 1), (3, 4095)] {
+            for algorithm in [ChecksumAlgorithm::Crc64Nvme, ChecksumAlgorithm::Crc32c] {
+                let trailer = Trailer::new(algorithm);
+                let range = FileRange {
+                    file: file.clone(),
+                    offset: offset as u64,
+                    len: len as u64,
+                    pool: pool.clone(),
+                    trailer: Some(trailer.clone()),
+                };
+                let wire = drain(range.open()).await;
+                assert_eq!(wire.len() as u64, ReplayablePayload::len(&range), "{offset}+{len}");
+                // Decode: `size\r\n data \r\n` … `0\r\n` trailer `\r\n`.
+                let (mut rest, mut decoded) = (&wire[..], Vec::new());
+                loop {
+                    let line_end = rest.windows(2).position(|w| w == b"\r\n").unwrap();
+                    let size = usize::from_str_radix(std::str::from_utf8(&rest[..line_end]).unwrap(), 16).unwrap();
+                    rest = &rest[line_end + 2..];
+                    if size == 0 {
+                        break;
+                    }
+                    decoded.extend_from_slice(&rest[..size]);
+                    assert_eq!(&rest[size..size + 2], b"\r\n");
+                    rest = &rest[size + 2..];
+                }
+                assert!(decoded == data[offset..offset + len], "{offset}+{len}");
+                let expected = checksum(algorithm, &data[offset..offset + len]);
+                assert_eq!(rest, format!("{}:{}\r\n\r\n", algorithm.header(), expected.value).as_bytes());
+                assert_eq!(trailer.value(), Some(expected));
+            }
+        }
+        assert_eq!(pool.stats().allocated, 2, "chunk buffers of one size not reused: {:?}", pool.stats());
     }
 
     #[tokio::test]

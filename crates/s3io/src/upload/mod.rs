@@ -47,8 +47,8 @@ use bytes::Bytes;
 use tokio::io::AsyncRead;
 use tokio_util::sync::CancellationToken;
 
-use self::engine::{bytes_checksum, KnownSource, PartBody};
-use self::file::{checksum_range, FileRange, SharedFile};
+use self::engine::{bytes_checksum, sent_checksum, FileBody, KnownSource, PartBody};
+use self::file::SharedFile;
 use self::plan::UploadPlan;
 use crate::checksum::ChecksumValue;
 use crate::client::Client;
@@ -183,6 +183,10 @@ impl Upload {
     /// Uploads `data` (parts are zero-copy slices of it).
     pub async fn from_bytes(self, data: Bytes) -> Result<UploadOutput> {
         self.validate()?;
+        self.upload_bytes(data).await
+    }
+
+    async fn upload_bytes(&self, data: Bytes) -> Result<UploadOutput> {
         self.check_cancelled()?;
         let size = data.len() as u64;
         if let Some(progress) = &self.progress {
@@ -198,8 +202,8 @@ impl Upload {
             }
             UploadPlan::Multipart(layout) => {
                 let source = KnownSource::Bytes(data);
-                let (this, source) = (&self, &source);
-                self.multipart(|upload_id| async move { this.upload_known_parts(&upload_id, layout, source).await })
+                let source = &source;
+                self.multipart(|upload_id| async move { self.upload_known_parts(&upload_id, layout, source).await })
                     .await
             }
         }
@@ -232,18 +236,13 @@ impl Upload {
         }
         let file = SharedFile { file: Arc::new(file), path };
         match plan::plan(size, &self.config)? {
+            UploadPlan::Single { size: 0 } => self.upload_bytes(Bytes::new()).await,
             UploadPlan::Single { size } => {
-                let checksum = match self.algorithm() {
-                    Some(algorithm) => {
-                        let (_, result) = self
-                            .cancellable(async { Ok(checksum_range(&file, 0, size, algorithm, Vec::new()).await) })
-                            .await?;
-                        Some(result.map_err(|e| Error::io(self.context(), "reading", &*file.path, e))?)
-                    }
-                    None => None,
-                };
-                let range = FileRange { file, offset: 0, len: size, pool: self.client.buffer_pool().clone() };
-                self.put(PartBody::File(range), size, checksum).await
+                let FileBody { body, header, trailer } = self.file_body(&file, 0, size, &mut Vec::new()).await?;
+                let mut output = self.put(body, size, header.clone()).await?;
+                output.checksum = sent_checksum(header, trailer.as_ref(), &self.context())?
+                    .filter(|c| c.algorithm != ChecksumAlgorithm::Md5);
+                Ok(output)
             }
             UploadPlan::Multipart(layout) => {
                 let source = KnownSource::File(file);

@@ -47,9 +47,8 @@ async fn check_output(server: &TestServer, key: &str, data: &[u8], output: &s3io
     assert_eq!(output.checksum.as_ref(), Some(&whole), "{key}: client checksum is not the data's CRC64NVME");
     let info = server.client.head_object(&server.bucket, key).await.expect("head");
     assert_eq!(info.content_length, data.len() as u64);
-    if let Some(stored) = info.checksums.iter().find(|c| c.algorithm == ChecksumAlgorithm::Crc64Nvme) {
-        assert_eq!(stored, &whole, "{key}: the store keeps another CRC64NVME");
-    }
+    let stored = info.checksums.iter().find(|c| c.algorithm == ChecksumAlgorithm::Crc64Nvme);
+    assert_eq!(stored, Some(&whole), "{key}: the store keeps another CRC64NVME");
     let fetched = fetch(server, key).await;
     assert!(fetched == data, "{key}: downloaded bytes differ ({} vs {} bytes)", fetched.len(), data.len());
 }
@@ -211,33 +210,43 @@ async fn per_transfer_memory_limit_bounds_a_stream() {
 }
 
 #[tokio::test]
-async fn every_checksum_algorithm_and_mode_round_trips() {
+async fn every_checksum_algorithm_and_mode_round_trips_from_every_source() {
     let server = server_with_part_size(PART, s3io::DEFAULT_MEMORY_LIMIT).await;
     let data = Bytes::from(test_data(3 * PART + 99, 7));
+    let dir = tempfile::tempdir().unwrap();
     for (name, algorithm, mode) in [
         ("crc32c", ChecksumAlgorithm::Crc32c, ChecksumMode::WhenSupported),
         ("md5", ChecksumAlgorithm::Md5, ChecksumMode::WhenSupported),
         ("none", ChecksumAlgorithm::Crc64Nvme, ChecksumMode::WhenRequired),
     ] {
-        for (source, size) in [("multi", data.len()), ("single", 1000)] {
-            let key = format!("{name}/{source}");
+        for (shape, size) in [("multi", data.len()), ("single", 1000)] {
             let slice = data.slice(..size);
-            let output = server
-                .client
-                .upload(&server.bucket, &key)
-                .checksum_algorithm(algorithm)
-                .checksum_mode(mode)
-                .from_bytes(slice.clone())
-                .await
+            let path = dir.path().join(format!("{name}-{shape}"));
+            std::fs::write(&path, &slice).unwrap();
+            for source in ["bytes", "file", "stream"] {
+                let key = format!("{name}/{shape}/{source}");
+                let upload =
+                    server.client.upload(&server.bucket, &key).checksum_algorithm(algorithm).checksum_mode(mode);
+                let output = match source {
+                    "bytes" => upload.from_bytes(slice.clone()).await,
+                    "file" => upload.from_file(&path).await,
+                    _ => upload.from_reader(ChunkedReader::new(slice.clone(), 70_000)).await,
+                }
                 .unwrap_or_else(|e| panic!("{key}: {e}"));
-            let expected = match (algorithm, mode) {
-                (ChecksumAlgorithm::Crc32c, ChecksumMode::WhenSupported) => Some(checksum(algorithm, &slice)),
-                _ => None,
-            };
-            assert_eq!(output.checksum, expected, "{key}");
-            assert!(fetch(&server, &key).await == slice, "{key} differs");
+                let expected = match (algorithm, mode) {
+                    (ChecksumAlgorithm::Crc32c, ChecksumMode::WhenSupported) => Some(checksum(algorithm, &slice)),
+                    _ => None,
+                };
+                assert_eq!(output.checksum, expected, "{key}");
+                if expected.is_some() && shape == "single" {
+                    let info = server.client.head_object(&server.bucket, &key).await.unwrap();
+                    assert!(info.checksums.contains(expected.as_ref().unwrap()), "{key}: {:?}", info.checksums);
+                }
+                assert!(fetch(&server, &key).await == slice, "{key} differs");
+            }
         }
     }
+    assert_no_uploads_left(&server).await;
 }
 
 #[tokio::test]
