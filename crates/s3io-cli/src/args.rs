@@ -107,6 +107,9 @@ pub(crate) enum Command {
     Presign(PresignArgs),
     /// Run the embedded S3-compatible server over a local directory.
     Serve(ServeArgs),
+    /// Benchmark transfers: by default against the embedded server, with a table of throughput,
+    /// CPU, memory, allocations and latency.
+    Bench(crate::bench::BenchArgs),
 }
 
 /// `s3io cp SRC DST`.

@@ -4,8 +4,10 @@
 //! [`app::main`], which runs the command on a tokio runtime and turns its outcome into the exit
 //! code documented in [`exit`].
 
+mod alloc_counter;
 mod app;
 mod args;
+mod bench;
 mod cmd;
 mod exit;
 mod location;
@@ -14,6 +16,10 @@ mod size;
 mod transfer;
 
 use clap::Parser as _;
+
+/// Counts heap allocations for `s3io bench`'s allocations-per-operation figures.
+#[global_allocator]
+static ALLOCATOR: alloc_counter::CountingAllocator = alloc_counter::CountingAllocator;
 
 fn main() -> std::process::ExitCode {
     app::main(args::Cli::parse())

@@ -20,6 +20,8 @@ pub(crate) async fn run(cli: Cli) -> anyhow::Result<()> {
     let result = match command {
         // The server needs no client.
         Command::Serve(args) => serve::run(args, &mut out).await,
+        // The benchmark builds its own client (for the embedded server it starts).
+        Command::Bench(args) => crate::bench::run(&global, args, &mut out).await,
         command => {
             let client = settings::client(&global).await?;
             match command {
@@ -30,7 +32,7 @@ pub(crate) async fn run(cli: Cli) -> anyhow::Result<()> {
                 Command::Rb(args) => bucket::remove(&client, args, &mut out).await,
                 Command::Cat(args) => cat::run(&client, args).await,
                 Command::Presign(args) => presign::run(&client, args, &mut out).await,
-                Command::Serve(_) => unreachable!("handled above"),
+                Command::Serve(_) | Command::Bench(_) => unreachable!("handled above"),
             }
         }
     };

@@ -1,0 +1,202 @@
+//! `s3io bench`: the built-in benchmark.
+//!
+//! With no `--endpoint-url` it starts the embedded server (`s3io serve`, in a child process on a
+//! temporary root) and runs the standard suite against it; with an endpoint and `--bucket` it
+//! runs the same suite against any S3-compatible store, under a unique prefix whose objects it
+//! deletes afterwards. Scenarios: a large object (default 1 GiB) uploaded from a file and from a
+//! stream, downloaded to a file and to a stream; many small objects (default 1,000 × 1.2 MiB, 16
+//! at a time) with latency percentiles; and a mixed workload. Each reports throughput, requests
+//! per second, client CPU seconds per GiB, peak RSS, heap allocations per object, buffer-pool
+//! reuse, retries and connections opened: as a table, as JSON (`--json`), and as an SVG chart
+//! (`--plot`).
+
+mod measure;
+mod plot;
+mod scenario;
+mod server;
+
+use std::path::PathBuf;
+
+use anyhow::Context as _;
+use s3io::{AddressingStyle, Client, CredentialsSource};
+
+use crate::args::GlobalArgs;
+use crate::size::ByteSize;
+use crate::{cmd::Printer, settings};
+pub(crate) use scenario::Scenario;
+use scenario::{Bench, ScenarioResult};
+
+/// `s3io bench` arguments.
+#[derive(Debug, clap::Args)]
+pub(crate) struct BenchArgs {
+    /// Bucket to use on an external endpoint (objects go under a unique prefix, deleted
+    /// afterwards). With the embedded server a bucket is created.
+    #[arg(long, value_name = "BUCKET")]
+    pub(crate) bucket: Option<String>,
+
+    /// Size of the large object.
+    #[arg(long, value_name = "SIZE", default_value = "1GiB")]
+    pub(crate) size: ByteSize,
+
+    /// Number of small objects.
+    #[arg(long, value_name = "N", default_value_t = 1000)]
+    pub(crate) small_count: usize,
+
+    /// Size of each small object.
+    #[arg(long, value_name = "SIZE", default_value = "1.2MiB")]
+    pub(crate) small_size: ByteSize,
+
+    /// Small downloads in flight at once.
+    #[arg(long, value_name = "N", default_value_t = 16)]
+    pub(crate) small_concurrency: usize,
+
+    /// Scenarios to run (comma-separated). By default all.
+    #[arg(long, value_enum, value_delimiter = ',')]
+    pub(crate) scenarios: Vec<Scenario>,
+
+    /// Print the results as JSON instead of a table.
+    #[arg(long)]
+    pub(crate) json: bool,
+
+    /// Also draw the small-download latency distribution and the large transfers' throughput
+    /// over time into this SVG file.
+    #[arg(long, value_name = "FILE.svg")]
+    pub(crate) plot: Option<PathBuf>,
+
+    /// Directory for the large test file. By default the system's temporary directory.
+    #[arg(long, value_name = "DIR")]
+    pub(crate) work_dir: Option<PathBuf>,
+}
+
+/// Runs the benchmark.
+pub(crate) async fn run(global: &GlobalArgs, args: BenchArgs, out: &mut Printer) -> anyhow::Result<()> {
+    if args.small_count == 0 || args.small_concurrency == 0 {
+        return Err(crate::exit::UsageError::new("--small-count and --small-concurrency must be at least 1").into());
+    }
+    let mut config = settings::client_config(global)?;
+    let (server, bucket) = match (&config.endpoint, &args.bucket) {
+        (None, _) => {
+            let server = server::EmbeddedServer::start().await?;
+            config.endpoint = Some(server.endpoint.clone());
+            config.addressing_style = AddressingStyle::Path;
+            config.credentials =
+                CredentialsSource::static_keys(s3io_server::DEFAULT_ACCESS_KEY, s3io_server::DEFAULT_SECRET_KEY);
+            (Some(server), "s3io-bench".to_owned())
+        }
+        (Some(_), Some(bucket)) => (None, bucket.clone()),
+        (Some(endpoint), None) => {
+            return Err(crate::exit::UsageError::new(format!("--bucket is needed to benchmark {endpoint}")).into());
+        }
+    };
+    let client = Client::from_config(config).await?;
+    if server.is_some() {
+        client.create_bucket(&bucket).await?;
+    }
+    let target =
+        server.as_ref().map_or_else(|| client.endpoint().to_string(), |s| format!("{} (embedded)", s.endpoint));
+    let bench = Bench {
+        prefix: format!("s3io-bench-{:08x}/", rand_suffix()),
+        client,
+        bucket,
+        size: args.size.bytes(),
+        small_count: args.small_count,
+        small_size: args.small_size.bytes(),
+        small_concurrency: args.small_concurrency,
+        work_dir: args.work_dir.clone().unwrap_or_else(std::env::temp_dir),
+    };
+    let scenarios = if args.scenarios.is_empty() { Scenario::ALL.to_vec() } else { args.scenarios.clone() };
+    if !args.json {
+        out.status(&format!(
+            "s3io bench: {} large object, {} × {} small objects ({} at a time) against {target}",
+            args.size, args.small_count, args.small_size, args.small_concurrency
+        ))
+        .await?;
+    }
+    bench.prepare_large_file().await?;
+    let mut results = Vec::with_capacity(scenarios.len());
+    let outcome = async {
+        for scenario in scenarios {
+            let result = bench.run(scenario).await.with_context(|| format!("bench scenario {scenario:?}"))?;
+            results.push(result);
+        }
+        Ok::<_, anyhow::Error>(())
+    }
+    .await;
+    let cleaned = bench.clean_up().await;
+    outcome?;
+    cleaned.context("removing the benchmark's objects")?;
+    if args.json {
+        out.data(&serde_json::to_string_pretty(&results)?).await?;
+    } else {
+        for line in table(&results) {
+            out.data(&line).await?;
+        }
+    }
+    if let Some(path) = &args.plot {
+        plot::draw(path, &results).with_context(|| format!("drawing {}", path.display()))?;
+        if !args.json {
+            out.status(&format!("chart written to {}", path.display())).await?;
+        }
+    }
+    Ok(())
+}
+
+fn rand_suffix() -> u32 {
+    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.subsec_nanos());
+    nanos ^ std::process::id().rotate_left(16)
+}
+
+/// The results as an aligned text table.
+fn table(results: &[ScenarioResult]) -> Vec<String> {
+    let header = [
+        "scenario",
+        "objects",
+        "MiB/s",
+        "req/s",
+        "CPU s/GiB",
+        "peak RSS MiB",
+        "allocs/obj",
+        "pool reuse",
+        "retries",
+        "conns",
+        "p50 ms",
+        "p90 ms",
+        "p99 ms",
+    ];
+    let rows: Vec<Vec<String>> = results
+        .iter()
+        .map(|r| {
+            let latency =
+                |f: fn(&scenario::Latency) -> f64| r.latency.as_ref().map_or("-".into(), |l| format!("{:.2}", f(l)));
+            vec![
+                r.scenario.to_owned(),
+                r.objects.to_string(),
+                format!("{:.0}", r.mib_per_second),
+                format!("{:.0}", r.requests_per_second),
+                format!("{:.2}", r.cpu_seconds_per_gib),
+                r.peak_rss_mib.map_or("-".into(), |m| format!("{m:.1}")),
+                format!("{:.0}", r.allocations_per_object),
+                r.pool_reuse_rate.map_or("-".into(), |p| format!("{:.1}%", p * 100.0)),
+                r.retries.to_string(),
+                r.connections_opened.to_string(),
+                latency(|l| l.p50_ms),
+                latency(|l| l.p90_ms),
+                latency(|l| l.p99_ms),
+            ]
+        })
+        .collect();
+    let widths: Vec<usize> = (0..header.len())
+        .map(|i| rows.iter().map(|r| r[i].len()).chain([header[i].len()]).max().unwrap_or(0))
+        .collect();
+    let line = |cells: Vec<String>| {
+        cells
+            .iter()
+            .enumerate()
+            .map(|(i, c)| if i == 0 { format!("{c:<w$}", w = widths[i]) } else { format!("{c:>w$}", w = widths[i]) })
+            .collect::<Vec<_>>()
+            .join("  ")
+    };
+    let mut lines = vec![line(header.iter().map(|h| h.to_string()).collect())];
+    lines.extend(rows.into_iter().map(line));
+    lines
+}

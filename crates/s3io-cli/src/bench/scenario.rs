@@ -1,0 +1,416 @@
+//! The benchmark scenarios and what each one measures.
+//!
+//! Every scenario runs against one shared [`Client`], so connection reuse and the buffer pool
+//! carry over between scenarios as they would in a service. Each is measured from snapshots taken
+//! around its timed part only (set-up, such as uploading the objects a download reads, is not
+//! timed): wall time, client CPU time, peak RSS, heap allocations, requests, retries, connections
+//! opened and the buffer pool's counters.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::Context as _;
+use bytes::{Bytes, BytesMut};
+use s3io::{Client, Progress};
+use serde::Serialize;
+
+use super::measure::{self, Snapshot};
+
+/// Which scenario to run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub(crate) enum Scenario {
+    /// Upload the large object from a file.
+    LargeUpload,
+    /// Upload the large object from a stream of unknown length (as `cp - s3://…` reads stdin).
+    LargeUploadStream,
+    /// Download the large object to a file.
+    LargeDownload,
+    /// Download the large object to a stream, in order (as `cp s3://… -` writes stdout).
+    LargeDownloadStream,
+    /// Download many small objects, several at a time, with per-request latency.
+    Small,
+    /// A large download, small downloads and small uploads at the same time.
+    Mixed,
+}
+
+impl Scenario {
+    /// Every scenario, in the order they run.
+    pub(crate) const ALL: [Scenario; 6] = [
+        Scenario::LargeUpload,
+        Scenario::LargeUploadStream,
+        Scenario::LargeDownload,
+        Scenario::LargeDownloadStream,
+        Scenario::Small,
+        Scenario::Mixed,
+    ];
+
+    fn name(self) -> &'static str {
+        match self {
+            Scenario::LargeUpload => "large upload (file)",
+            Scenario::LargeUploadStream => "large upload (stream)",
+            Scenario::LargeDownload => "large download (file)",
+            Scenario::LargeDownloadStream => "large download (stream)",
+            Scenario::Small => "small downloads",
+            Scenario::Mixed => "mixed",
+        }
+    }
+}
+
+/// Latency percentiles, in milliseconds.
+#[derive(Debug, Clone, Serialize)]
+pub(crate) struct Latency {
+    pub(crate) p50_ms: f64,
+    pub(crate) p90_ms: f64,
+    pub(crate) p99_ms: f64,
+    /// Every latency, for the plot.
+    #[serde(skip)]
+    pub(crate) samples_ms: Vec<f64>,
+}
+
+/// One scenario's figures.
+#[derive(Debug, Clone, Serialize)]
+pub(crate) struct ScenarioResult {
+    pub(crate) scenario: &'static str,
+    pub(crate) objects: u64,
+    pub(crate) bytes: u64,
+    pub(crate) seconds: f64,
+    pub(crate) mib_per_second: f64,
+    pub(crate) requests: u64,
+    pub(crate) requests_per_second: f64,
+    pub(crate) cpu_seconds: f64,
+    pub(crate) cpu_seconds_per_gib: f64,
+    pub(crate) peak_rss_mib: Option<f64>,
+    pub(crate) allocations: u64,
+    pub(crate) allocations_per_object: f64,
+    pub(crate) pool_acquired: u64,
+    pub(crate) pool_allocated: u64,
+    pub(crate) pool_reuse_rate: Option<f64>,
+    pub(crate) retries: u64,
+    pub(crate) connections_opened: u64,
+    pub(crate) latency: Option<Latency>,
+    /// (seconds since start, MiB/s) samples of the transfer rate.
+    pub(crate) throughput: Vec<(f64, f64)>,
+}
+
+/// What the scenarios share.
+pub(crate) struct Bench {
+    pub(crate) client: Client,
+    pub(crate) bucket: String,
+    pub(crate) prefix: String,
+    pub(crate) size: u64,
+    pub(crate) small_count: usize,
+    pub(crate) small_size: u64,
+    pub(crate) small_concurrency: usize,
+    pub(crate) work_dir: PathBuf,
+}
+
+/// Counters before a timed section.
+struct Before {
+    snapshot: Snapshot,
+    requests: u64,
+    retries: u64,
+    opened: u64,
+    pool: s3io::PoolStats,
+}
+
+impl Bench {
+    fn key(&self, name: &str) -> String {
+        format!("{}{name}", self.prefix)
+    }
+
+    fn large_file(&self) -> PathBuf {
+        self.work_dir.join("s3io-bench-large.bin")
+    }
+
+    fn before(&self) -> Before {
+        // Each scenario starts from an empty pool, as a fresh process would, so its peak RSS is
+        // its own and not the idle buffers of the scenario before.
+        self.client.buffer_pool().trim();
+        measure::reset_peak_rss();
+        Before {
+            requests: self.client.connection_metrics().requests(),
+            retries: self.client.retry_counters().total(),
+            opened: self.client.connection_metrics().opened(),
+            pool: self.client.buffer_pool().stats(),
+            snapshot: Snapshot::take(),
+        }
+    }
+
+    fn result(&self, scenario: Scenario, before: Before, objects: u64, bytes: u64) -> ScenarioResult {
+        let delta = before.snapshot.since();
+        let seconds = delta.wall.as_secs_f64().max(1e-9);
+        let requests = self.client.connection_metrics().requests() - before.requests;
+        let pool = self.client.buffer_pool().stats();
+        let acquired = pool.acquired - before.pool.acquired;
+        let reused = pool.reused - before.pool.reused;
+        let gib = bytes as f64 / (1u64 << 30) as f64;
+        ScenarioResult {
+            scenario: scenario.name(),
+            objects,
+            bytes,
+            seconds,
+            mib_per_second: bytes as f64 / (1u64 << 20) as f64 / seconds,
+            requests,
+            requests_per_second: requests as f64 / seconds,
+            cpu_seconds: delta.cpu.as_secs_f64(),
+            cpu_seconds_per_gib: if gib > 0.0 { delta.cpu.as_secs_f64() / gib } else { 0.0 },
+            peak_rss_mib: measure::peak_rss().map(|b| b as f64 / (1u64 << 20) as f64),
+            allocations: delta.allocations,
+            allocations_per_object: delta.allocations as f64 / objects.max(1) as f64,
+            pool_acquired: acquired,
+            pool_allocated: pool.allocated - before.pool.allocated,
+            pool_reuse_rate: (acquired > 0).then(|| reused as f64 / acquired as f64),
+            retries: self.client.retry_counters().total() - before.retries,
+            connections_opened: self.client.connection_metrics().opened() - before.opened,
+            latency: None,
+            throughput: Vec::new(),
+        }
+    }
+
+    /// Writes the large test file (not timed).
+    pub(crate) async fn prepare_large_file(&self) -> anyhow::Result<()> {
+        let path = self.large_file();
+        let size = self.size;
+        tokio::task::spawn_blocking(move || write_test_file(&path, size)).await??;
+        Ok(())
+    }
+
+    /// Removes the large file and the benchmark's objects.
+    pub(crate) async fn clean_up(&self) -> anyhow::Result<()> {
+        let _ = tokio::fs::remove_file(self.large_file()).await;
+        let _ = tokio::fs::remove_file(self.work_dir.join("s3io-bench-download.bin")).await;
+        let mut keys = Vec::new();
+        let options = s3io::ListObjectsOptions { prefix: Some(self.prefix.clone()), ..Default::default() };
+        use futures::TryStreamExt as _;
+        let mut pages = std::pin::pin!(self.client.list_objects_v2_pages(&self.bucket, options));
+        while let Some(page) = pages.try_next().await? {
+            keys.extend(page.objects.into_iter().map(|o| o.key));
+        }
+        for batch in keys.chunks(s3io::MAX_DELETE_KEYS) {
+            self.client.delete_objects(&self.bucket, batch).await?;
+        }
+        Ok(())
+    }
+
+    /// Runs one scenario.
+    pub(crate) async fn run(&self, scenario: Scenario) -> anyhow::Result<ScenarioResult> {
+        match scenario {
+            Scenario::LargeUpload => {
+                let before = self.before();
+                let progress = Arc::new(Progress::new());
+                let sampler = sample(progress.clone());
+                self.client
+                    .upload(&self.bucket, self.key("large"))
+                    .progress(progress.clone())
+                    .from_file(self.large_file())
+                    .await?;
+                let mut result = self.result(scenario, before, 1, self.size);
+                result.throughput = sampler.finish(&progress).await;
+                Ok(result)
+            }
+            Scenario::LargeUploadStream => {
+                let file = tokio::fs::File::open(self.large_file()).await.context("opening the large file")?;
+                let before = self.before();
+                self.client.upload(&self.bucket, self.key("large-stream")).from_reader(file).await?;
+                Ok(self.result(scenario, before, 1, self.size))
+            }
+            Scenario::LargeDownload => {
+                self.ensure_large_object().await?;
+                let target = self.work_dir.join("s3io-bench-download.bin");
+                let before = self.before();
+                let progress = Arc::new(Progress::new());
+                let sampler = sample(progress.clone());
+                self.client
+                    .download(&self.bucket, self.key("large"))
+                    .progress(progress.clone())
+                    .to_file(&target)
+                    .await?;
+                let mut result = self.result(scenario, before, 1, self.size);
+                result.throughput = sampler.finish(&progress).await;
+                let _ = tokio::fs::remove_file(&target).await;
+                Ok(result)
+            }
+            Scenario::LargeDownloadStream => {
+                self.ensure_large_object().await?;
+                let before = self.before();
+                self.client.download(&self.bucket, self.key("large")).to_writer(tokio::io::sink()).await?;
+                Ok(self.result(scenario, before, 1, self.size))
+            }
+            Scenario::Small => {
+                self.ensure_small_objects().await?;
+                // Warm-up: connections, pool, per-worker buffers.
+                self.small_downloads(self.small_concurrency.min(self.small_count)).await?;
+                let before = self.before();
+                let latencies = self.small_downloads(self.small_count).await?;
+                let bytes = self.small_count as u64 * self.small_size;
+                let mut result = self.result(scenario, before, self.small_count as u64, bytes);
+                result.latency = Some(latency(latencies));
+                Ok(result)
+            }
+            Scenario::Mixed => {
+                self.ensure_large_object().await?;
+                self.ensure_small_objects().await?;
+                let before = self.before();
+                let large = self.client.download(&self.bucket, self.key("large")).to_writer(tokio::io::sink());
+                let smalls = self.small_downloads(self.small_count / 2);
+                let payload = Bytes::from(vec![7u8; self.small_size as usize]);
+                let uploads = async {
+                    for i in 0..self.small_count / 20 {
+                        self.client
+                            .upload(&self.bucket, self.key(&format!("mixed/{i:05}")))
+                            .from_bytes(payload.clone())
+                            .await?;
+                    }
+                    Ok::<_, s3io::Error>(())
+                };
+                let (large, smalls, uploads) = tokio::join!(large, smalls, uploads);
+                large?;
+                uploads?;
+                let latencies = smalls?;
+                let objects = 1 + (self.small_count / 2 + self.small_count / 20) as u64;
+                let bytes = self.size + (self.small_count / 2 + self.small_count / 20) as u64 * self.small_size;
+                let mut result = self.result(scenario, before, objects, bytes);
+                result.latency = Some(latency(latencies));
+                Ok(result)
+            }
+        }
+    }
+
+    async fn ensure_large_object(&self) -> anyhow::Result<()> {
+        if self.client.head_object(&self.bucket, &self.key("large")).await.is_err() {
+            self.client.upload(&self.bucket, self.key("large")).from_file(self.large_file()).await?;
+        }
+        Ok(())
+    }
+
+    async fn ensure_small_objects(&self) -> anyhow::Result<()> {
+        let last = self.key(&format!("small/{:05}", self.small_count - 1));
+        if self.client.head_object(&self.bucket, &last).await.is_ok() {
+            return Ok(());
+        }
+        let payload = Bytes::from(test_bytes(self.small_size as usize, 1));
+        let next = std::sync::atomic::AtomicUsize::new(0);
+        let workers = (0..self.small_concurrency).map(|_| async {
+            loop {
+                let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                if i >= self.small_count {
+                    return Ok::<_, s3io::Error>(());
+                }
+                let key = self.key(&format!("small/{i:05}"));
+                self.client.put_object(&self.bucket, &key, payload.clone(), &Default::default()).await?;
+            }
+        });
+        futures::future::try_join_all(workers).await?;
+        Ok(())
+    }
+
+    /// Downloads `count` small objects, `small_concurrency` at a time, each worker into its own
+    /// reused buffer; returns every latency.
+    async fn small_downloads(&self, count: usize) -> anyhow::Result<Vec<Duration>> {
+        let next = std::sync::atomic::AtomicUsize::new(0);
+        let workers = (0..self.small_concurrency).map(|_| async {
+            let mut buffer = BytesMut::new();
+            let mut latencies = Vec::with_capacity(count / self.small_concurrency + 1);
+            let mut key = String::with_capacity(self.prefix.len() + 16);
+            loop {
+                let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                if i >= count {
+                    return Ok::<_, s3io::Error>(latencies);
+                }
+                key.clear();
+                use std::fmt::Write as _;
+                let _ = write!(key, "{}small/{:05}", self.prefix, i % self.small_count);
+                let started = Instant::now();
+                let (filled, _) = self.client.download(&self.bucket, key.as_str()).into_buffer(buffer).await?;
+                latencies.push(started.elapsed());
+                buffer = filled;
+            }
+        });
+        let per_worker = futures::future::try_join_all(workers).await?;
+        Ok(per_worker.into_iter().flatten().collect())
+    }
+}
+
+fn latency(mut samples: Vec<Duration>) -> Latency {
+    samples.sort_unstable();
+    let ms = |d: Duration| d.as_secs_f64() * 1000.0;
+    Latency {
+        p50_ms: ms(measure::percentile(&samples, 50.0)),
+        p90_ms: ms(measure::percentile(&samples, 90.0)),
+        p99_ms: ms(measure::percentile(&samples, 99.0)),
+        samples_ms: samples.into_iter().map(ms).collect(),
+    }
+}
+
+/// Samples a progress counter every 100 ms into (seconds, MiB/s) points.
+struct Sampler {
+    task: tokio::task::JoinHandle<Vec<(f64, f64)>>,
+    stop: tokio_util::sync::CancellationToken,
+}
+
+fn sample(progress: Arc<Progress>) -> Sampler {
+    let stop = tokio_util::sync::CancellationToken::new();
+    let token = stop.clone();
+    let task = tokio::spawn(async move {
+        let started = Instant::now();
+        let mut points = Vec::new();
+        let mut last = (0.0f64, 0u64);
+        let mut tick = tokio::time::interval(Duration::from_millis(100));
+        loop {
+            tokio::select! {
+                _ = token.cancelled() => return points,
+                _ = tick.tick() => {
+                    let now = started.elapsed().as_secs_f64();
+                    let done = progress.bytes_done();
+                    if now > last.0 {
+                        points.push((now, (done - last.1) as f64 / (1u64 << 20) as f64 / (now - last.0)));
+                    }
+                    last = (now, done);
+                }
+            }
+        }
+    });
+    Sampler { task, stop }
+}
+
+impl Sampler {
+    async fn finish(self, _progress: &Progress) -> Vec<(f64, f64)> {
+        self.stop.cancel();
+        self.task.await.unwrap_or_default()
+    }
+}
+
+/// Deterministic incompressible-looking bytes (xorshift64*).
+fn test_bytes(len: usize, seed: u64) -> Vec<u8> {
+    let mut out = Vec::with_capacity(len + 8);
+    let mut state = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
+    while out.len() < len {
+        state ^= state >> 12;
+        state ^= state << 25;
+        state ^= state >> 27;
+        out.extend_from_slice(&state.wrapping_mul(0x2545_F491_4F6C_DD1D).to_le_bytes());
+    }
+    out.truncate(len);
+    out
+}
+
+fn write_test_file(path: &Path, size: u64) -> anyhow::Result<()> {
+    use std::io::Write as _;
+    let file = std::fs::File::create(path).with_context(|| format!("creating {}", path.display()))?;
+    let mut writer = std::io::BufWriter::with_capacity(1 << 20, file);
+    let block = test_bytes(1 << 20, 42);
+    let mut written = 0u64;
+    let mut round = 0u64;
+    while written < size {
+        // Vary each block so no two MiB are equal (no accidental dedup or compression).
+        let mut chunk = block.clone();
+        chunk[..8].copy_from_slice(&round.to_le_bytes());
+        let take = (size - written).min(chunk.len() as u64) as usize;
+        writer.write_all(&chunk[..take]).with_context(|| format!("writing {}", path.display()))?;
+        written += take as u64;
+        round += 1;
+    }
+    writer.flush()?;
+    Ok(())
+}
