@@ -6,8 +6,8 @@
 # Usage: scripts/demo.sh            (256 MiB)
 #        DEMO_SIZE_MIB=1024 scripts/demo.sh
 #
-# This is the stand-in for `cargo run --release -p s3io-cli -- bench`, which will run the full
-# benchmark suite the same way (embedded server, generated data, verified bytes).
+# `cargo run --release -p s3io-cli -- bench` runs the full benchmark suite the same way; this is
+# the quick check that `s3io serve` and `s3io cp` move bytes exactly.
 set -euo pipefail
 
 size_mib="${DEMO_SIZE_MIB:-256}"
