@@ -66,12 +66,15 @@ struct Counters {
     high_water: AtomicU64,
 }
 
+/// An idle buffer on a free list and the capacity it holds.
+type IdleBuffer = (Vec<u8>, OwnedSemaphorePermit);
+
 struct PoolInner {
     limit: u64,
     /// Permits of `UNIT` bytes: in-use buffers and idle buffers on the free lists hold them.
     capacity: Arc<Semaphore>,
     /// Idle buffers by size, each with the permit it holds.
-    free: Mutex<HashMap<usize, Vec<(Vec<u8>, OwnedSemaphorePermit)>>>,
+    free: Mutex<HashMap<usize, Vec<IdleBuffer>>>,
     /// Woken when a buffer comes back or capacity is freed.
     returned: Notify,
     counters: Counters,

@@ -177,6 +177,74 @@ fn crc_combine(crc_a: u64, crc_b: u64, mut len_b: u64, poly: u64, width: usize) 
     crc ^ crc_b
 }
 
+/// The GF(2) operator that appends `len` zero bytes to a CRC register (the core of
+/// [`crc_combine`]), as a matrix of `width` columns.
+fn zeros_operator(mut len: u64, poly: u64, width: usize) -> [u64; 64] {
+    let mut operator = [0u64; 64];
+    for (n, column) in operator.iter_mut().enumerate().take(width) {
+        *column = 1 << n;
+    }
+    let mut odd = [0u64; 64];
+    let mut even = [0u64; 64];
+    odd[0] = poly;
+    for (n, row) in odd.iter_mut().enumerate().take(width).skip(1) {
+        *row = 1 << (n - 1);
+    }
+    gf2_square(&mut even, &odd, width);
+    gf2_square(&mut odd, &even, width);
+    let apply = |operator: &mut [u64; 64], step: &[u64; 64]| {
+        for column in operator.iter_mut().take(width) {
+            *column = gf2_times(step, *column);
+        }
+    };
+    while len != 0 {
+        gf2_square(&mut even, &odd, width);
+        if len & 1 != 0 {
+            apply(&mut operator, &even);
+        }
+        len >>= 1;
+        if len == 0 {
+            break;
+        }
+        gf2_square(&mut odd, &even, width);
+        if len & 1 != 0 {
+            apply(&mut operator, &odd);
+        }
+        len >>= 1;
+    }
+    operator
+}
+
+/// Combines CRCs of many pieces of one fixed length: the operator for that length is computed
+/// once, then each combination is one matrix-vector product (a download's parts are all one size
+/// but the last).
+#[derive(Clone)]
+pub struct CrcCombiner {
+    operator: [u64; 64],
+}
+
+impl std::fmt::Debug for CrcCombiner {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("CrcCombiner")
+    }
+}
+
+impl CrcCombiner {
+    /// A combiner for `algorithm` (CRC64NVME or CRC32C) and pieces of `len` bytes.
+    pub fn new(algorithm: ChecksumAlgorithm, len: u64) -> Self {
+        let operator = match algorithm {
+            ChecksumAlgorithm::Crc32c => zeros_operator(len, CRC32C_POLY_REFLECTED, 32),
+            _ => zeros_operator(len, CRC64_NVME_POLY_REFLECTED, 64),
+        };
+        Self { operator }
+    }
+
+    /// The CRC of `A || B` where `B` has the combiner's length.
+    pub fn combine(&self, crc_a: u64, crc_b: u64) -> u64 {
+        gf2_times(&self.operator, crc_a) ^ crc_b
+    }
+}
+
 /// The CRC64/NVME of `A || B` from the CRCs of `A` and `B` and the length of `B`.
 pub fn crc64nvme_combine(crc_a: u64, crc_b: u64, len_b: u64) -> u64 {
     crc_combine(crc_a, crc_b, len_b, CRC64_NVME_POLY_REFLECTED, 64)
@@ -230,6 +298,30 @@ mod tests {
                 "split {split}"
             );
         }
+    }
+
+    #[test]
+    fn combiner_equals_combine() {
+        let data: Vec<u8> = (0..100_000u32).map(|i| (i.wrapping_mul(40_503) >> 7) as u8).collect();
+        let crc64 = |d: &[u8]| {
+            let mut h = crc64fast_nvme::Digest::new();
+            h.write(d);
+            h.sum64()
+        };
+        let piece = 4096;
+        let combiner = CrcCombiner::new(ChecksumAlgorithm::Crc64Nvme, piece as u64);
+        let mut acc = crc64(&data[..piece]);
+        for chunk in data[piece..].chunks(piece).filter(|c| c.len() == piece) {
+            acc = combiner.combine(acc, crc64(chunk));
+        }
+        let whole = data.len() / piece * piece;
+        assert_eq!(acc, crc64(&data[..whole]));
+        let combiner32 = CrcCombiner::new(ChecksumAlgorithm::Crc32c, 777);
+        let (a, b) = data.split_at(data.len() - 777);
+        assert_eq!(
+            combiner32.combine(u64::from(crc32c::crc32c(a)), u64::from(crc32c::crc32c(b))),
+            u64::from(crc32c::crc32c(&data))
+        );
     }
 
     #[test]

@@ -265,7 +265,7 @@ impl LatencyTracker {
         ring.next = (at + 1) % LATENCY_SAMPLES;
         ring.filled = (ring.filled + 1).min(LATENCY_SAMPLES);
         // Recompute every 16 samples: a copy and a selection of at most 128 values.
-        if ring.filled >= MIN_SAMPLES && ring.next % 16 == 0 {
+        if ring.filled >= MIN_SAMPLES && ring.next.is_multiple_of(16) {
             let mut sorted = ring.values;
             let filled = ring.filled;
             drop(ring);

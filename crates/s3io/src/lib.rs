@@ -35,7 +35,7 @@ mod upload;
 
 pub use auth::CredentialsSource;
 pub use buffer::{BufferPool, PoolStats, PooledBuffer};
-pub use checksum::{checksum, crc32c_combine, crc64nvme_combine, ChecksumValue, Hasher};
+pub use checksum::{checksum, crc32c_combine, crc64nvme_combine, ChecksumValue, CrcCombiner, Hasher};
 pub use client::{Client, ClientBuilder};
 pub use config::{
     AddressingStyle, ChecksumAlgorithm, ChecksumMode, ClientConfig, PoolConfig, TransferConfig, DEFAULT_CONCURRENCY,

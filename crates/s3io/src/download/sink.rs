@@ -2,9 +2,10 @@
 //! feeds them.
 //!
 //! - **File**: the object is written to a temporary file next to the target, preallocated to the
-//!   object's size. Each worker owns two [`STAGING_BUFFER_SIZE`] staging buffers from the client's
-//!   pool: HTTP frames are coalesced into one, which is written at its offset with `pwrite` on the
-//!   blocking pool while the worker fills the other. Memory is a few MiB whatever the object size.
+//!   object's size. Each worker gathers the HTTP body's frames (`Bytes`, no copy) until
+//!   [`STAGING_BUFFER_SIZE`] bytes are staged, then writes them at their offset with one
+//!   `pwritev` on the blocking pool while it gathers the next batch: the bytes go from hyper's read
+//!   buffer straight to the page cache. Memory is a few MiB whatever the object size.
 //!   The file is renamed into place only when every part is in and verified; on failure,
 //!   cancellation or a dropped future the temporary file is removed.
 //! - **Memory**: one buffer of the object's size, cut into disjoint per-part pieces that workers
@@ -16,7 +17,6 @@
 
 use std::collections::BTreeMap;
 use std::future::Future;
-use std::os::unix::fs::FileExt as _;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -28,16 +28,19 @@ use tokio::task::JoinSet;
 use super::worker::{fetch_part, first_request, PartWriter};
 use super::{Download, DownloadOutput, Plan};
 use crate::buffer::PooledBuffer;
-use crate::checksum::{crc32c_combine, crc64nvme_combine, ChecksumValue, Hasher};
+use crate::checksum::{crc32c_combine, crc64nvme_combine, ChecksumValue, CrcCombiner, Hasher};
 use crate::client::Client;
 use crate::config::{ChecksumAlgorithm, ChecksumMode};
 use crate::error::{Error, ErrorContext, Result};
 use crate::progress::Progress;
 use crate::s3::object::GetObjectOutput;
 
-/// Size of each of a file-download worker's two staging buffers: 512 KiB, large enough that a
-/// `pwrite` per buffer costs little, small enough that 16 workers need 16 MiB.
+/// Bytes a file-download worker gathers before one positional write: 512 KiB, large enough that
+/// a `pwritev` per batch costs little, small enough that 16 workers hold 16 MiB (two batches each).
 pub const STAGING_BUFFER_SIZE: usize = 512 * 1024;
+
+/// Most frames gathered into one `pwritev` (far below Linux's `IOV_MAX` of 1024).
+const MAX_FRAMES_PER_WRITE: usize = 64;
 
 /// State the workers of one download share.
 struct Shared {
@@ -120,6 +123,8 @@ fn verify(shared: &Shared, verification: Verification) -> Result<Option<Checksum
     let Some(expected) = verification.expected else { return Ok(None) };
     let crcs = shared.crcs.lock().unwrap_or_else(|p| p.into_inner());
     let plan = &shared.plan;
+    // Every part but the last has the part size: one precomputed operator serves them all.
+    let combiner = CrcCombiner::new(expected.algorithm, plan.part_size);
     let mut combined: Option<u64> = None;
     for (index, crc) in crcs.iter().enumerate() {
         let Some(crc) = *crc else {
@@ -131,6 +136,7 @@ fn verify(shared: &Shared, verification: Verification) -> Result<Option<Checksum
         let (start, end) = plan.part_range(index as u64);
         combined = Some(match (combined, expected.algorithm) {
             (None, _) => crc,
+            (Some(acc), _) if end - start == plan.part_size => combiner.combine(acc, crc),
             (Some(acc), ChecksumAlgorithm::Crc32c) => u64::from(crc32c_combine(acc as u32, crc as u32, end - start)),
             (Some(acc), _) => crc64nvme_combine(acc, crc, end - start),
         });
@@ -247,15 +253,15 @@ pub(crate) async fn download_to_file(download: Download, path: PathBuf) -> Resul
         let file = file.clone();
         let path = temp_path.clone();
         async move {
-            let pool = shared.client.buffer_pool();
             let mut writer = FileWriter {
                 file,
                 path,
                 context: shared.plan.context.clone(),
-                staging: pool.acquire(STAGING_BUFFER_SIZE).await?,
-                spare: Some(pool.acquire(STAGING_BUFFER_SIZE).await?),
-                pending: None,
+                staged: Vec::with_capacity(MAX_FRAMES_PER_WRITE),
+                staged_len: 0,
                 staged_at: 0,
+                spare: Some(Vec::with_capacity(MAX_FRAMES_PER_WRITE)),
+                pending: None,
             };
             let mut first = first;
             let mut index = if first.is_some() { Some(0) } else { shared.take_part() };
@@ -286,69 +292,91 @@ pub(crate) async fn download_to_file(download: Download, path: PathBuf) -> Resul
     Ok(output(&shared.plan, verified))
 }
 
-/// Coalesces a worker's chunks into staging buffers written with `pwrite` off the runtime threads,
-/// one write in flight while the other buffer fills.
+/// Gathers a worker's frames and writes them with `pwritev` off the runtime threads, one batch in
+/// flight while the next gathers.
 struct FileWriter {
     file: Arc<std::fs::File>,
     path: PathBuf,
     context: ErrorContext,
-    staging: PooledBuffer,
-    spare: Option<PooledBuffer>,
-    pending: Option<tokio::task::JoinHandle<std::io::Result<PooledBuffer>>>,
-    /// Object offset of the staging buffer's first byte.
+    /// Frames of the next write, contiguous from `staged_at`.
+    staged: Vec<Bytes>,
+    staged_len: usize,
     staged_at: u64,
+    /// The other batch's (empty) frame list, while no write is in flight.
+    spare: Option<Vec<Bytes>>,
+    pending: Option<tokio::task::JoinHandle<std::io::Result<Vec<Bytes>>>>,
 }
 
 impl FileWriter {
+    fn io_error(&self, error: std::io::Error) -> Error {
+        Error::io(self.context.clone(), "writing", &self.path, error)
+    }
+
     async fn wait_pending(&mut self) -> Result<()> {
         if let Some(pending) = self.pending.take() {
-            let buffer = match pending.await {
-                Ok(result) => result.map_err(|e| Error::io(self.context.clone(), "writing", &self.path, e))?,
-                Err(e) => return Err(Error::io(self.context.clone(), "writing", &self.path, std::io::Error::other(e))),
+            let frames = match pending.await {
+                Ok(result) => result.map_err(|e| self.io_error(e))?,
+                Err(e) => return Err(self.io_error(std::io::Error::other(e))),
             };
-            self.spare = Some(buffer);
+            self.spare = Some(frames);
         }
         Ok(())
     }
 
-    /// Starts writing the staging buffer and switches to the spare one.
+    /// Starts writing the staged frames and switches to the spare list.
     async fn submit(&mut self) -> Result<()> {
-        if self.staging.is_empty() {
+        if self.staged.is_empty() {
             return Ok(());
         }
         self.wait_pending().await?;
-        let Some(next) = self.spare.take() else {
-            return Err(Error::invalid_response(self.context.clone(), "staging buffer lost"));
-        };
-        let mut full = std::mem::replace(&mut self.staging, next);
+        let next = self.spare.take().unwrap_or_default();
+        let mut batch = std::mem::replace(&mut self.staged, next);
         let file = self.file.clone();
         let offset = self.staged_at;
+        self.staged_len = 0;
         self.pending = Some(tokio::task::spawn_blocking(move || {
-            let result = file.write_all_at(full.as_slice(), offset);
-            full.clear();
-            result.map(|()| full)
+            let result = write_all_vectored_at(&file, &batch, offset);
+            batch.clear();
+            result.map(|()| batch)
         }));
         Ok(())
     }
 }
 
+/// Writes every frame at `offset` onwards with `pwritev`, resuming after short writes.
+fn write_all_vectored_at(file: &std::fs::File, frames: &[Bytes], mut offset: u64) -> std::io::Result<()> {
+    let mut slices = [std::io::IoSlice::new(&[]); MAX_FRAMES_PER_WRITE];
+    let count = frames.len().min(MAX_FRAMES_PER_WRITE);
+    for (slot, frame) in slices.iter_mut().zip(frames) {
+        *slot = std::io::IoSlice::new(frame);
+    }
+    let mut remaining = &mut slices[..count];
+    while !remaining.is_empty() {
+        match rustix::io::pwritev(file, remaining, offset) {
+            Ok(0) => return Err(std::io::Error::new(std::io::ErrorKind::WriteZero, "pwritev wrote nothing")),
+            Ok(written) => {
+                offset += written as u64;
+                std::io::IoSlice::advance_slices(&mut remaining, written);
+            }
+            Err(rustix::io::Errno::INTR) => {}
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Ok(())
+}
+
 impl PartWriter for FileWriter {
     async fn write(&mut self, offset: u64, chunk: Bytes) -> Result<()> {
-        if !self.staging.is_empty() && offset != self.staged_at + self.staging.len() as u64 {
+        if !self.staged.is_empty() && offset != self.staged_at + self.staged_len as u64 {
             self.submit().await?;
         }
-        let mut rest = &chunk[..];
-        let mut position = offset;
-        while !rest.is_empty() {
-            if self.staging.is_empty() {
-                self.staged_at = position;
-            }
-            let taken = self.staging.extend_from_slice(rest);
-            rest = &rest[taken..];
-            position += taken as u64;
-            if self.staging.remaining() == 0 {
-                self.submit().await?;
-            }
+        if self.staged.is_empty() {
+            self.staged_at = offset;
+        }
+        self.staged_len += chunk.len();
+        self.staged.push(chunk);
+        if self.staged_len >= STAGING_BUFFER_SIZE || self.staged.len() == MAX_FRAMES_PER_WRITE {
+            self.submit().await?;
         }
         Ok(())
     }
