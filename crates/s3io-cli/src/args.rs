@@ -115,10 +115,23 @@ pub(crate) enum Command {
 /// `s3io cp SRC DST`.
 #[derive(Debug, Args)]
 pub(crate) struct CpArgs {
-    /// A local file, `-` (stdin), or s3://bucket/key.
+    /// A local file or (with -r) directory, `-` (stdin), s3://bucket/key, s3://bucket/prefix/
+    /// (with -r) or a wildcard such as 's3://bucket/logs/2026-*'.
     pub(crate) source: String,
     /// s3://bucket/key (or s3://bucket/prefix/), a local file or directory, or `-` (stdout).
     pub(crate) destination: String,
+    /// Copy every object under the source prefix, or every file under the source directory.
+    #[arg(long, short)]
+    pub(crate) recursive: bool,
+    /// Keep existing local files: downloads whose destination exists are skipped.
+    #[arg(long, short = 'n')]
+    pub(crate) no_clobber: bool,
+    /// Take `*`, `?` and `[` in the source key literally, not as wildcards.
+    #[arg(long)]
+    pub(crate) raw: bool,
+    /// Flags of many-object commands, filters included.
+    #[command(flatten)]
+    pub(crate) batch: BatchArgs,
 }
 
 /// `s3io ls [s3://bucket[/prefix]]`.
@@ -140,14 +153,46 @@ pub(crate) struct LsArgs {
 /// `s3io rm s3://bucket/key`.
 #[derive(Debug, Args)]
 pub(crate) struct RmArgs {
-    /// s3://bucket/key, or s3://bucket/prefix with --recursive.
+    /// s3://bucket/key, s3://bucket/prefix with --recursive, or a wildcard such as
+    /// 's3://bucket/logs/2026-*'.
     pub(crate) target: String,
     /// Delete every object under the prefix (in batches of up to 1,000 keys).
     #[arg(long, short)]
     pub(crate) recursive: bool,
-    /// Print what would be deleted, delete nothing.
+    /// Take `*`, `?` and `[` in the key literally, not as wildcards.
     #[arg(long)]
+    pub(crate) raw: bool,
+    /// Flags of many-object commands, filters included.
+    #[command(flatten)]
+    pub(crate) batch: BatchArgs,
+}
+
+/// Flags of the commands that act on many objects (`cp -r`, wildcards, `rm`, `sync`).
+#[derive(Debug, Clone, Args)]
+pub(crate) struct BatchArgs {
+    /// Print what would be done, do nothing.
+    #[arg(long, help_heading = "Batch")]
     pub(crate) dry_run: bool,
+    /// Print one JSON object per finished object on stdout (operation, source, destination,
+    /// size, seconds, checksum, status, error) instead of status lines.
+    #[arg(long, help_heading = "Batch")]
+    pub(crate) json: bool,
+    /// Objects transferred at once; each large object also runs --concurrency requests for its
+    /// parts, all within --memory-limit.
+    #[arg(long, short = 'j', value_name = "N", default_value_t = crate::batch::DEFAULT_JOBS, value_parser = parse_jobs, help_heading = "Batch")]
+    pub(crate) jobs: usize,
+    /// `--exclude` / `--include`.
+    #[command(flatten)]
+    pub(crate) filters: crate::filter::FilterArgs,
+}
+
+/// `--jobs`: a positive count.
+fn parse_jobs(text: &str) -> Result<usize, String> {
+    match text.parse::<usize>() {
+        Ok(0) => Err("must be at least 1".into()),
+        Ok(n) => Ok(n),
+        Err(e) => Err(e.to_string()),
+    }
 }
 
 /// `s3io mb s3://bucket`.

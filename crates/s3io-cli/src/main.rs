@@ -7,13 +7,19 @@
 mod alloc_counter;
 mod app;
 mod args;
+mod batch;
 mod bench;
 mod cmd;
 mod exit;
+mod filter;
+mod keypath;
+mod listing;
 mod location;
 mod settings;
 mod size;
 mod transfer;
+mod walk;
+mod wildcard;
 
 use clap::Parser as _;
 

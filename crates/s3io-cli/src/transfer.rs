@@ -11,20 +11,31 @@
 //! - Uploads (`client.upload(…)`): one PutObject up to the multipart threshold, a multipart
 //!   upload with per-part checksums above it, aborted if it fails or is dropped, so no multipart
 //!   upload is orphaned.
+//! - Server-side copies ([`copy_object`]): one CopyObject for now; the one place a multipart copy
+//!   engine plugs in for objects above 5 GiB.
 
 use std::path::Path;
+use std::sync::Arc;
 
 use anyhow::Context as _;
-use s3io::Client;
+use s3io::{Client, DownloadOutput, Progress, UploadOutput};
 use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt as _};
 
 use crate::location::S3Url;
 
 /// Downloads `source` into the file `destination` with the library's parallel download engine
-/// (replacing the file only on success); returns the object's size.
-pub(crate) async fn download_to_file(client: &Client, source: &S3Url, destination: &Path) -> anyhow::Result<u64> {
-    let output = client.download(&source.bucket, &source.key).to_file(destination).await?;
-    Ok(output.size)
+/// (replacing the file only on success), counting bytes into `progress` if given.
+pub(crate) async fn download_to_file(
+    client: &Client,
+    source: &S3Url,
+    destination: &Path,
+    progress: Option<&Arc<Progress>>,
+) -> anyhow::Result<DownloadOutput> {
+    let mut download = client.download(&source.bucket, &source.key);
+    if let Some(progress) = progress {
+        download = download.progress(Arc::clone(progress));
+    }
+    Ok(download.to_file(destination).await?)
 }
 
 /// Downloads `source` into `writer` in order (stdout for `cp s3://… -` and `cat`) with the
@@ -39,10 +50,19 @@ where
 }
 
 /// Uploads the local file `source` as `destination` with the library's upload engine (one
-/// PutObject up to the multipart threshold, parallel parts above it); returns the bytes sent.
-pub(crate) async fn upload_file(client: &Client, source: &Path, destination: &S3Url) -> anyhow::Result<u64> {
-    let output = client.upload(&destination.bucket, &destination.key).from_file(source).await?;
-    Ok(output.size)
+/// PutObject up to the multipart threshold, parallel parts above it), counting bytes into
+/// `progress` if given.
+pub(crate) async fn upload_file(
+    client: &Client,
+    source: &Path,
+    destination: &S3Url,
+    progress: Option<&Arc<Progress>>,
+) -> anyhow::Result<UploadOutput> {
+    let mut upload = client.upload(&destination.bucket, &destination.key);
+    if let Some(progress) = progress {
+        upload = upload.progress(Arc::clone(progress));
+    }
+    Ok(upload.from_file(source).await?)
 }
 
 /// Uploads everything `reader` yields (stdin for `cp - s3://…`) as `destination`, part by part
@@ -53,4 +73,16 @@ where
 {
     let output = client.upload(&destination.bucket, &destination.key).from_reader(reader).await?;
     Ok(output.size)
+}
+
+/// Copies `source` to `destination` inside the store (no bytes through this machine); returns the
+/// new object's ETag. One CopyObject today (objects up to 5 GiB); the multipart copy engine
+/// replaces this call.
+pub(crate) async fn copy_object(
+    client: &Client,
+    source: &S3Url,
+    destination: &S3Url,
+) -> anyhow::Result<Option<String>> {
+    let output = client.copy_object(&source.bucket, &source.key, &destination.bucket, &destination.key).await?;
+    Ok(output.etag)
 }

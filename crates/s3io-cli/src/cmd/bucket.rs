@@ -17,7 +17,7 @@ pub(crate) async fn make(client: &Client, args: BucketArgs, out: &mut Printer) -
 pub(crate) async fn remove(client: &Client, args: RbArgs, out: &mut Printer) -> anyhow::Result<()> {
     let bucket = S3Url::parse_bucket(&args.bucket)?;
     if args.force {
-        rm::delete_prefix(client, &S3Url { bucket: bucket.clone(), key: String::new() }, false, out).await?;
+        rm::delete_all(client, &bucket, out).await?;
     }
     client.delete_bucket(&bucket).await?;
     out.status(&format!("remove_bucket: {bucket}")).await

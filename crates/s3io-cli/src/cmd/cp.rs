@@ -1,33 +1,64 @@
-//! `s3io cp SRC DST`: one object up, down, to stdout, from stdin, or server-side between buckets.
+//! `s3io cp SRC DST`: one object up, down, to stdout, from stdin, or server-side between buckets;
+//! or, with `--recursive` or a wildcard, many.
 //!
-//! Destinations follow `aws s3 cp`: a local destination that ends in `/` or is an existing
+//! Single objects follow `aws s3 cp`: a local destination that ends in `/` or is an existing
 //! directory gets the key's last segment appended; an `s3://` destination whose key is empty or
 //! ends in `/` gets the source file's (or object's) name appended. The bytes move through
 //! [`crate::transfer`], the one place the library's engines plug in.
+//!
+//! Many objects (`cp -r s3://b/p/ dir/`, `cp 's3://b/logs/2026-*' dir/`, `cp -r dir/ s3://b/p/`,
+//! `cp -r s3://b/a/ s3://b2/a/`) are a stream of [`Action`]s run by [`crate::batch`]: the source
+//! is listed (or walked) lazily, filtered by `--exclude`/`--include` on each key's relative name,
+//! and each selected object keeps that relative name under the destination — relative to the
+//! source prefix for `-r`, to the wildcard's directory for wildcards ([`crate::wildcard`] has the
+//! rule). A destination prefix is always a directory: `s3://b2/x` and `s3://b2/x/` both put keys
+//! under `x/`. Keys become local paths only through [`crate::keypath`], which refuses any key
+//! that would land outside the destination directory.
 
 use std::path::{Path, PathBuf};
 
 use anyhow::Context as _;
+use futures::{future, Stream, StreamExt as _};
 use s3io::Client;
 
 use super::Printer;
-use crate::args::CpArgs;
+use crate::args::{BatchArgs, CpArgs};
+use crate::batch::{self, Action, BatchConfig};
 use crate::exit::UsageError;
+use crate::filter::Filters;
+use crate::keypath::{key_to_path, path_to_key, LocalTarget};
 use crate::location::{ends_with_separator, Location, S3Url};
-use crate::transfer;
+use crate::wildcard::{has_wildcard, KeyPattern};
+use crate::{listing, transfer, walk};
 
 /// Runs `s3io cp`.
 pub(crate) async fn run(client: &Client, args: CpArgs, out: &mut Printer) -> anyhow::Result<()> {
     let source = Location::parse(&args.source)?;
     let destination = Location::parse(&args.destination)?;
+    let many = match &source {
+        Location::S3(url) => args.recursive || (!args.raw && has_wildcard(&url.key)),
+        Location::Local(_) => args.recursive,
+        Location::Stdio => false,
+    };
+    if many {
+        return copy_many(client, &args, source, destination, out).await;
+    }
+    if !args.batch.filters.rules.is_empty() {
+        return Err(UsageError::new("--exclude and --include apply to --recursive or wildcard copies").into());
+    }
     match (source, destination) {
         (Location::Local(path), Location::S3(prefix)) => {
+            if tokio::fs::metadata(&path).await.is_ok_and(|m| m.is_dir()) {
+                return Err(
+                    UsageError::new(format!("{} is a directory: copy it with --recursive", path.display())).into()
+                );
+            }
             let name = path
                 .file_name()
-                .and_then(|n| n.to_str())
                 .ok_or_else(|| UsageError::new(format!("{} has no file name to use as the key", path.display())))?;
-            let destination = key_under(prefix, name);
-            transfer::upload_file(client, &path, &destination).await?;
+            let name = path_to_key(Path::new(name)).map_err(|e| UsageError::new(e.to_string()))?;
+            let destination = key_under(prefix, &name);
+            transfer::upload_file(client, &path, &destination, None).await?;
             out.status(&format!("upload: {} to {destination}", path.display())).await
         }
         (Location::Stdio, Location::S3(destination)) => {
@@ -40,7 +71,10 @@ pub(crate) async fn run(client: &Client, args: CpArgs, out: &mut Printer) -> any
         (Location::S3(source), Location::Local(path)) => {
             let name = object_name(&source)?;
             let path = local_destination(&path, name).await?;
-            transfer::download_to_file(client, &source, &path).await?;
+            if args.no_clobber && tokio::fs::symlink_metadata(&path).await.is_ok() {
+                return out.status(&format!("skip: {source} (exists: {})", path.display())).await;
+            }
+            transfer::download_to_file(client, &source, &path, None).await?;
             out.status(&format!("download: {source} to {}", path.display())).await
         }
         (Location::S3(source), Location::Stdio) => {
@@ -50,11 +84,136 @@ pub(crate) async fn run(client: &Client, args: CpArgs, out: &mut Printer) -> any
         }
         (Location::S3(source), Location::S3(prefix)) => {
             let destination = key_under(prefix, object_name(&source)?);
-            client.copy_object(&source.bucket, &source.key, &destination.bucket, &destination.key).await?;
+            transfer::copy_object(client, &source, &destination).await?;
             out.status(&format!("copy: {source} to {destination}")).await
         }
         (Location::Local(_) | Location::Stdio, Location::Local(_) | Location::Stdio) => {
             Err(UsageError::new("cp copies to or from S3: one of SRC and DST must be an s3:// URL").into())
+        }
+    }
+}
+
+/// The batch settings of a many-object command.
+pub(crate) fn batch_config(args: &BatchArgs, no_clobber: bool, quiet: bool) -> BatchConfig {
+    BatchConfig { jobs: args.jobs, dry_run: args.dry_run, no_clobber, json: args.json, quiet }
+}
+
+/// The keys a many-object S3 source selects: a wildcard, or the prefix as a directory.
+pub(crate) fn source_pattern(source: &S3Url, raw: bool) -> Result<KeyPattern, UsageError> {
+    if !raw && has_wildcard(&source.key) {
+        KeyPattern::wildcard(&source.key)
+    } else {
+        Ok(KeyPattern::directory(&source.key))
+    }
+}
+
+/// The relative name of a listed key if the pattern and the filters select it. The directory's
+/// own marker (an empty name) is never selected.
+pub(crate) fn select<'k>(pattern: &KeyPattern, filters: &Filters, key: &'k str) -> Option<&'k str> {
+    pattern.relative(key).filter(|name| !name.is_empty() && filters.includes(name))
+}
+
+/// `prefix` as a directory of keys: empty, or ending in `/`.
+pub(crate) fn directory_prefix(prefix: &str) -> String {
+    let mut prefix = prefix.to_owned();
+    if !prefix.is_empty() && !prefix.ends_with('/') {
+        prefix.push('/');
+    }
+    prefix
+}
+
+/// The download of the listed key `key`, named `name` under `root`: a file, a directory for a
+/// marker, or a refusal naming the key when it would escape `root`.
+pub(crate) fn download_action(bucket: &str, key: &str, name: &str, size: u64, root: &Path) -> Action {
+    let source = S3Url { bucket: bucket.to_owned(), key: key.to_owned() };
+    match key_to_path(root, name) {
+        Ok(LocalTarget::File(destination)) => Action::Download { source, destination, size },
+        Ok(LocalTarget::Directory(destination)) => Action::MakeDirectory { source, destination },
+        Err(error) => Action::Refuse { object: source.to_string(), reason: error.to_string() },
+    }
+}
+
+/// `cp -r` and wildcard copies.
+async fn copy_many(
+    client: &Client,
+    args: &CpArgs,
+    source: Location,
+    destination: Location,
+    out: &mut Printer,
+) -> anyhow::Result<()> {
+    let filters = args.batch.filters.compile()?;
+    let config = batch_config(&args.batch, args.no_clobber, out.is_quiet());
+    let actions: std::pin::Pin<Box<dyn Stream<Item = anyhow::Result<Action>> + Send>> = match (source, destination) {
+        (Location::S3(source), Location::Local(root)) => {
+            let pattern = source_pattern(&source, args.raw)?;
+            prepare_directory(&root, args.batch.dry_run).await?;
+            let bucket = source.bucket.clone();
+            Box::pin(listing::list_objects(client, &source.bucket, pattern.list_prefix()).filter_map(move |item| {
+                future::ready(match item {
+                    Err(error) => Some(Err(error.into())),
+                    Ok(object) => select(&pattern, &filters, &object.key)
+                        .map(|name| Ok(download_action(&bucket, &object.key, name, object.size, &root))),
+                })
+            }))
+        }
+        (Location::S3(source), Location::S3(destination)) => {
+            let pattern = source_pattern(&source, args.raw)?;
+            let target = directory_prefix(&destination.key);
+            Box::pin(listing::list_objects(client, &source.bucket, pattern.list_prefix()).filter_map(move |item| {
+                future::ready(match item {
+                    Err(error) => Some(Err(error.into())),
+                    Ok(object) => select(&pattern, &filters, &object.key).map(|name| {
+                        Ok(Action::Copy {
+                            destination: S3Url { bucket: destination.bucket.clone(), key: format!("{target}{name}") },
+                            source: S3Url { bucket: source.bucket.clone(), key: object.key.clone() },
+                            size: object.size,
+                        })
+                    }),
+                })
+            }))
+        }
+        (Location::Local(root), Location::S3(destination)) => {
+            if !tokio::fs::metadata(&root).await.is_ok_and(|m| m.is_dir()) {
+                return Err(UsageError::new(format!("{} is not a directory", root.display())).into());
+            }
+            let target = directory_prefix(&destination.key);
+            Box::pin(walk::walk(root).filter_map(move |item| {
+                future::ready(match item {
+                    Err(error) => Some(Ok(Action::Refuse {
+                        object: error.path().display().to_string(),
+                        reason: error.to_string(),
+                    })),
+                    Ok(entry) => filters.includes(&entry.key).then(|| {
+                        Ok(Action::Upload {
+                            destination: S3Url {
+                                bucket: destination.bucket.clone(),
+                                key: format!("{target}{}", entry.key),
+                            },
+                            source: entry.path,
+                            size: entry.size,
+                        })
+                    }),
+                })
+            }))
+        }
+        (Location::Stdio, _) | (_, Location::Stdio) => {
+            return Err(UsageError::new("recursive and wildcard copies cannot use stdin or stdout").into());
+        }
+        (Location::Local(_), Location::Local(_)) => {
+            return Err(UsageError::new("cp copies to or from S3: one of SRC and DST must be an s3:// URL").into());
+        }
+    };
+    batch::run(client, actions, &config, out).await.map(drop)
+}
+
+/// Makes sure the destination directory of a recursive download exists (not in a dry run).
+async fn prepare_directory(root: &Path, dry_run: bool) -> anyhow::Result<()> {
+    match tokio::fs::metadata(root).await {
+        Ok(metadata) if metadata.is_dir() => Ok(()),
+        Ok(_) => Err(UsageError::new(format!("{} exists and is not a directory", root.display())).into()),
+        Err(_) if dry_run => Ok(()),
+        Err(_) => {
+            tokio::fs::create_dir_all(root).await.with_context(|| format!("creating directory {}", root.display()))
         }
     }
 }

@@ -70,6 +70,11 @@ impl Printer {
         self.flush().await
     }
 
+    /// Whether `--quiet` was given.
+    pub(crate) fn is_quiet(&self) -> bool {
+        self.quiet
+    }
+
     /// Writes out what is buffered.
     pub(crate) async fn flush(&mut self) -> anyhow::Result<()> {
         self.stdout.flush().await?;

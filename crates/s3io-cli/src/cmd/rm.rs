@@ -1,25 +1,43 @@
-//! `s3io rm`: delete one object, or (`--recursive`) every object under a prefix.
+//! `s3io rm`: delete one object, every object under a prefix (`--recursive`), or every object a
+//! wildcard matches (`s3io rm 's3://b/logs/2026-*'`).
 //!
-//! A recursive delete lists the prefix page by page (ListObjectsV2 pages hold up to 1,000 keys,
-//! DeleteObjects takes up to 1,000) and deletes each page with one DeleteObjects request, so it
-//! runs in constant memory. `s3://b/dir` (no trailing `/`) deletes `dir` itself and keys under
-//! `dir/`, never `dir2/…`: a prefix is treated as a directory, the safe reading of a delete.
+//! Many-object deletes are a stream of [`Action::Delete`]s run by [`crate::batch`], which sends
+//! them as DeleteObjects requests of up to 1,000 keys while the listing goes on, so the command
+//! runs in constant memory. `--exclude`/`--include` filter on the key relative to the prefix (or
+//! to the wildcard's directory), `--dry-run` prints what would be deleted. `s3://b/dir` (no
+//! trailing `/`) deletes `dir` itself and keys under `dir/`, never `dir2/…`: a prefix is treated
+//! as a directory, the safe reading of a delete.
 
-use futures::TryStreamExt as _;
-use s3io::{Client, ListObjectsOptions};
+use futures::{future, StreamExt as _};
+use s3io::Client;
 
+use super::cp::{batch_config, select};
 use super::Printer;
 use crate::args::RmArgs;
+use crate::batch::{self, Action, BatchConfig};
+use crate::exit::UsageError;
+use crate::filter::Filters;
+use crate::listing;
 use crate::location::S3Url;
+use crate::wildcard::{has_wildcard, KeyPattern};
 
 /// Runs `s3io rm`.
 pub(crate) async fn run(client: &Client, args: RmArgs, out: &mut Printer) -> anyhow::Result<()> {
+    let target = S3Url::parse(&args.target)?;
+    let config = batch_config(&args.batch, false, out.is_quiet());
+    let filters = args.batch.filters.compile()?;
+    if !args.raw && has_wildcard(&target.key) {
+        let pattern = KeyPattern::wildcard(&target.key)?;
+        return delete_matching(client, &target.bucket, pattern, filters, &config, out).await.map(drop);
+    }
     if args.recursive {
-        let prefix = S3Url::parse(&args.target)?;
-        return delete_prefix(client, &prefix, args.dry_run, out).await.map(drop);
+        return delete_under(client, &target, filters, &config, out).await.map(drop);
+    }
+    if !filters.is_empty() {
+        return Err(UsageError::new("--exclude and --include apply to --recursive or wildcard deletes").into());
     }
     let object = S3Url::parse_object(&args.target)?;
-    if args.dry_run {
+    if args.batch.dry_run {
         return out.status(&format!("(dryrun) delete: {object}")).await;
     }
     client.delete_object(&object.bucket, &object.key).await?;
@@ -34,52 +52,56 @@ fn is_under(key: &str, prefix: &str) -> bool {
         || key.as_bytes().get(prefix.len()) == Some(&b'/')
 }
 
-/// Deletes every object under `prefix` (the whole bucket for an empty key); returns how many.
-/// Keys the store refuses to delete are printed to stderr and make the whole call fail.
-pub(crate) async fn delete_prefix(
+/// Deletes every object under `prefix` (the whole bucket for an empty key) that the filters
+/// keep; returns how many were deleted.
+async fn delete_under(
     client: &Client,
     prefix: &S3Url,
-    dry_run: bool,
+    filters: Filters,
+    config: &BatchConfig,
     out: &mut Printer,
 ) -> anyhow::Result<u64> {
-    let options = ListObjectsOptions {
-        prefix: Some(prefix.key.clone()).filter(|p| !p.is_empty()),
-        max_keys: Some(s3io::MAX_DELETE_KEYS as u32),
-        ..Default::default()
-    };
-    let mut pages = std::pin::pin!(client.list_objects_v2_pages(&prefix.bucket, options));
-    let (mut deleted, mut failed) = (0u64, 0u64);
-    while let Some(page) = pages.try_next().await? {
-        let keys: Vec<String> =
-            page.objects.into_iter().map(|o| o.key).filter(|key| is_under(key, &prefix.key)).collect();
-        // A page may hold more keys than one request takes if a store ignores max-keys.
-        for batch in keys.chunks(s3io::MAX_DELETE_KEYS) {
-            if dry_run {
-                for key in batch {
-                    out.status(&format!("(dryrun) delete: s3://{}/{key}", prefix.bucket)).await?;
-                }
-                continue;
+    let bucket = prefix.bucket.clone();
+    let base = prefix.key.clone();
+    let actions = listing::list_objects(client, &prefix.bucket, &prefix.key).filter_map(move |item| {
+        future::ready(match item {
+            Err(error) => Some(Err(error.into())),
+            Ok(object) => {
+                let name = object.key[base.len()..].trim_start_matches('/');
+                (is_under(&object.key, &base) && filters.includes(name))
+                    .then(|| Ok(Action::Delete { target: S3Url { bucket: bucket.clone(), key: object.key.clone() } }))
             }
-            let result = client.delete_objects(&prefix.bucket, batch).await?;
-            for error in &result.errors {
-                failed += 1;
-                let message = error.message.as_deref().unwrap_or("");
-                eprintln!("s3io: DeleteObjects s3://{}/{} failed: {} {message}", prefix.bucket, error.key, error.code);
-            }
-            for key in batch.iter().filter(|key| !result.errors.iter().any(|e| &e.key == *key)) {
-                deleted += 1;
-                out.status(&format!("delete: s3://{}/{key}", prefix.bucket)).await?;
-            }
-        }
-    }
-    if failed > 0 {
-        anyhow::bail!(
-            "rm s3://{}/{}: {failed} objects could not be deleted ({deleted} deleted)",
-            prefix.bucket,
-            prefix.key
-        );
-    }
-    Ok(deleted)
+        })
+    });
+    Ok(batch::run(client, actions, config, out).await?.succeeded)
+}
+
+/// Deletes every object a wildcard selects.
+async fn delete_matching(
+    client: &Client,
+    bucket: &str,
+    pattern: KeyPattern,
+    filters: Filters,
+    config: &BatchConfig,
+    out: &mut Printer,
+) -> anyhow::Result<u64> {
+    let owned_bucket = bucket.to_owned();
+    let actions = listing::list_objects(client, bucket, pattern.list_prefix()).filter_map(move |item| {
+        future::ready(match item {
+            Err(error) => Some(Err(error.into())),
+            Ok(object) => select(&pattern, &filters, &object.key).is_some().then(|| {
+                Ok(Action::Delete { target: S3Url { bucket: owned_bucket.clone(), key: object.key.clone() } })
+            }),
+        })
+    });
+    Ok(batch::run(client, actions, config, out).await?.succeeded)
+}
+
+/// Deletes every object in `bucket` (for `rb --force`); returns how many.
+pub(crate) async fn delete_all(client: &Client, bucket: &str, out: &mut Printer) -> anyhow::Result<u64> {
+    let config = BatchConfig { quiet: out.is_quiet(), ..BatchConfig::default() };
+    let everything = S3Url { bucket: bucket.to_owned(), key: String::new() };
+    delete_under(client, &everything, Filters::default(), &config, out).await
 }
 
 #[cfg(test)]
