@@ -93,6 +93,9 @@ pub(crate) struct GlobalArgs {
 pub(crate) enum Command {
     /// Copy a file to S3, an object to a file or stdout (`-`), or an object to another object.
     Cp(CpArgs),
+    /// Make a prefix or directory hold what another holds, copying only what differs (local to S3,
+    /// S3 to local, S3 to S3).
+    Sync(SyncArgs),
     /// List buckets, or the objects and prefixes under s3://bucket[/prefix].
     Ls(LsArgs),
     /// Delete an object, or every object under a prefix with --recursive.
@@ -129,6 +132,28 @@ pub(crate) struct CpArgs {
     /// Take `*`, `?` and `[` in the source key literally, not as wildcards.
     #[arg(long)]
     pub(crate) raw: bool,
+    /// Flags of many-object commands, filters included.
+    #[command(flatten)]
+    pub(crate) batch: BatchArgs,
+}
+
+/// `s3io sync SRC DST`.
+#[derive(Debug, Args)]
+pub(crate) struct SyncArgs {
+    /// A local directory or s3://bucket[/prefix] (a prefix is a directory: `p` means `p/`).
+    pub(crate) source: String,
+    /// A local directory (created if missing) or s3://bucket[/prefix].
+    pub(crate) destination: String,
+    /// Delete what is at the destination but not at the source (excluded keys are kept).
+    #[arg(long)]
+    pub(crate) delete: bool,
+    /// Compare contents (full-object checksums, else single-part ETags) when the sizes are equal,
+    /// instead of modification times.
+    #[arg(long, conflicts_with = "size_only")]
+    pub(crate) checksum: bool,
+    /// Compare sizes only: equal sizes are taken as equal contents.
+    #[arg(long)]
+    pub(crate) size_only: bool,
     /// Flags of many-object commands, filters included.
     #[command(flatten)]
     pub(crate) batch: BatchArgs,

@@ -27,7 +27,7 @@
 use std::io::IsTerminal as _;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime};
 
 use futures::{Stream, StreamExt as _};
 use indicatif::{HumanBytes, ProgressBar, ProgressDrawTarget, ProgressStyle};
@@ -60,6 +60,10 @@ pub(crate) enum Action {
         destination: PathBuf,
         /// The object's size as listed, for the progress bar.
         size: u64,
+        /// Set the file's modification time to this once it is in place (`sync` gives the
+        /// object's LastModified, so that the next sync sees equal times). By default the file
+        /// keeps the time it was written.
+        modified: Option<SystemTime>,
     },
     /// Create a local directory for a directory marker (a key ending in `/`).
     MakeDirectory {
@@ -91,6 +95,15 @@ pub(crate) enum Action {
         /// The object.
         target: S3Url,
     },
+    /// Delete a local file (`sync --delete` into a directory). Refused unless the file's
+    /// directory, with every symbolic link resolved, lies under `root`: a link inside the
+    /// destination to a directory elsewhere is never deleted through.
+    DeleteFile {
+        /// The file.
+        path: PathBuf,
+        /// The directory the file must lie under.
+        root: PathBuf,
+    },
     /// An object the command refuses to touch (an unsafe key, an unreadable file): counted and
     /// reported as a failure, naming `object`.
     Refuse {
@@ -109,7 +122,7 @@ impl Action {
             Action::MakeDirectory { .. } => "mkdir",
             Action::Upload { .. } => "upload",
             Action::Copy { .. } => "copy",
-            Action::Delete { .. } => "delete",
+            Action::Delete { .. } | Action::DeleteFile { .. } => "delete",
             Action::Refuse { .. } => "refuse",
         }
     }
@@ -118,7 +131,10 @@ impl Action {
     fn size(&self) -> u64 {
         match self {
             Action::Download { size, .. } | Action::Upload { size, .. } | Action::Copy { size, .. } => *size,
-            Action::MakeDirectory { .. } | Action::Delete { .. } | Action::Refuse { .. } => 0,
+            Action::MakeDirectory { .. }
+            | Action::Delete { .. }
+            | Action::DeleteFile { .. }
+            | Action::Refuse { .. } => 0,
         }
     }
 
@@ -131,6 +147,7 @@ impl Action {
             Action::Upload { source, destination, .. } => (source.display().to_string(), Some(destination.to_string())),
             Action::Copy { source, destination, .. } => (source.to_string(), Some(destination.to_string())),
             Action::Delete { target } => (target.to_string(), None),
+            Action::DeleteFile { path, .. } => (path.display().to_string(), None),
             Action::Refuse { object, .. } => (object.clone(), None),
         }
     }
@@ -333,13 +350,16 @@ async fn execute(shared: &Shared, action: Action) -> Record {
     let operation = action.verb();
     let result: anyhow::Result<Option<(u64, Option<String>)>> = async {
         match action {
-            Action::Download { source, destination, .. } => {
+            Action::Download { source, destination, modified, .. } => {
                 if shared.no_clobber && tokio::fs::symlink_metadata(&destination).await.is_ok() {
                     return Ok(None);
                 }
                 shared.ensure_parent(&destination).await?;
                 let output =
                     transfer::download_to_file(&shared.client, &source, &destination, Some(&shared.progress)).await?;
+                if let Some(modified) = modified {
+                    set_modified(destination, modified).await?;
+                }
                 let checksum = output.verified_checksum.map(|c| format!("{}:{}", c.algorithm.name(), c.value));
                 Ok(Some((output.size, checksum)))
             }
@@ -360,6 +380,10 @@ async fn execute(shared: &Shared, action: Action) -> Record {
                 shared.progress.add(size);
                 Ok(Some((size, etag)))
             }
+            Action::DeleteFile { path, root } => {
+                delete_file(path, root).await?;
+                Ok(Some((0, None)))
+            }
             Action::Delete { .. } | Action::Refuse { .. } => unreachable!("handled by the runner"),
         }
     }
@@ -379,6 +403,38 @@ async fn execute(shared: &Shared, action: Action) -> Record {
         }
     }
     record
+}
+
+/// Sets `file`'s modification time, on the blocking pool.
+async fn set_modified(file: PathBuf, modified: SystemTime) -> anyhow::Result<()> {
+    let task = tokio::task::spawn_blocking(move || {
+        // futimens needs ownership of the file, not write access: a read-only handle will do.
+        std::fs::File::open(&file)
+            .and_then(|handle| handle.set_modified(modified))
+            .map_err(|e| anyhow::anyhow!("setting the modification time of {}: {e}", file.display()))
+    });
+    task.await?
+}
+
+/// Deletes the local file `path` if its directory, links resolved, lies under `root` (see
+/// [`Action::DeleteFile`]); on the blocking pool.
+async fn delete_file(path: PathBuf, root: PathBuf) -> anyhow::Result<()> {
+    let task = tokio::task::spawn_blocking(move || {
+        let root = std::fs::canonicalize(&root).map_err(|e| anyhow::anyhow!("{}: {e}", root.display()))?;
+        let parent = path.parent().unwrap_or(Path::new("."));
+        let parent = std::fs::canonicalize(parent).map_err(|e| anyhow::anyhow!("{}: {e}", parent.display()))?;
+        if !parent.starts_with(&root) {
+            anyhow::bail!(
+                "not deleting {}: through a symbolic link it lies in {}, outside {}",
+                path.display(),
+                parent.display(),
+                root.display()
+            );
+        }
+        // The file itself may be a link: that removes the link, not its target.
+        std::fs::remove_file(&path).map_err(|e| anyhow::anyhow!("deleting {}: {e}", path.display()))
+    });
+    task.await?
 }
 
 impl Shared {

@@ -17,6 +17,7 @@ mod listing;
 mod location;
 mod settings;
 mod size;
+mod sync;
 mod transfer;
 mod walk;
 mod wildcard;

@@ -127,7 +127,7 @@ pub(crate) fn directory_prefix(prefix: &str) -> String {
 pub(crate) fn download_action(bucket: &str, key: &str, name: &str, size: u64, root: &Path) -> Action {
     let source = S3Url { bucket: bucket.to_owned(), key: key.to_owned() };
     match key_to_path(root, name) {
-        Ok(LocalTarget::File(destination)) => Action::Download { source, destination, size },
+        Ok(LocalTarget::File(destination)) => Action::Download { source, destination, size, modified: None },
         Ok(LocalTarget::Directory(destination)) => Action::MakeDirectory { source, destination },
         Err(error) => Action::Refuse { object: source.to_string(), reason: error.to_string() },
     }

@@ -7,6 +7,7 @@ mod ls;
 mod presign;
 mod rm;
 mod serve;
+mod sync;
 
 use tokio::io::{AsyncWriteExt as _, BufWriter, Stdout};
 
@@ -26,6 +27,7 @@ pub(crate) async fn run(cli: Cli) -> anyhow::Result<()> {
             let client = settings::client(&global).await?;
             match command {
                 Command::Cp(args) => cp::run(&client, args, &mut out).await,
+                Command::Sync(args) => sync::run(&client, args, &mut out).await,
                 Command::Ls(args) => ls::run(&client, args, &mut out).await,
                 Command::Rm(args) => rm::run(&client, args, &mut out).await,
                 Command::Mb(args) => bucket::make(&client, args, &mut out).await,
