@@ -207,7 +207,7 @@ pub(crate) struct Record {
     pub(crate) size: u64,
     /// Seconds the object took.
     pub(crate) seconds: f64,
-    /// The verified or computed full-object checksum (`crc64nvme:BASE64`) or, for copies, the
+    /// The verified or computed full-object checksum (`CRC64NVME:BASE64`) or, for copies, the
     /// new ETag.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub(crate) checksum: Option<String>,
@@ -486,6 +486,7 @@ fn panicked(error: tokio::task::JoinError) -> Record {
 struct Reporter {
     json: bool,
     quiet: bool,
+    dry_run: bool,
     bar: Option<ProgressBar>,
     ticker: Option<tokio::task::JoinHandle<()>>,
     queued_objects: u64,
@@ -524,6 +525,7 @@ impl Reporter {
         Self {
             json: config.json,
             quiet: config.quiet,
+            dry_run: config.dry_run,
             bar,
             ticker,
             queued_objects: 0,
@@ -629,7 +631,16 @@ impl Reporter {
             bar.finish_and_clear();
         }
         if !self.quiet {
-            eprintln!("{}", summary_line(summary));
+            let line = summary_line(summary);
+            if self.dry_run {
+                eprintln!(
+                    "s3io: dry run: {} objects, {}; nothing was done",
+                    summary.succeeded,
+                    HumanBytes(summary.bytes)
+                );
+            } else {
+                eprintln!("{line}");
+            }
         }
     }
 }
