@@ -261,10 +261,16 @@ where
         tokio::select! {
             biased;
             Some(joined) = tasks.join_next(), if !tasks.is_empty() => {
-                let records = joined.unwrap_or_else(|e| vec![panicked(e)]);
-                for record in records {
-                    report.finished(record, out).await?;
+                // Take every result that is ready, then write their lines out in one go: a
+                // burst of small objects costs one write, and a line is never held back while
+                // the job waits (an interrupted job has printed everything that finished).
+                let mut joined = Some(joined);
+                while let Some(result) = joined.take().or_else(|| tasks.try_join_next()) {
+                    for record in result.unwrap_or_else(|e| vec![panicked(e)]) {
+                        report.finished(record, out).await?;
+                    }
                 }
+                out.flush().await?;
             }
             next = actions.next(), if !exhausted && tasks.len() < jobs => {
                 let action = match next {
