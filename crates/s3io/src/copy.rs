@@ -17,6 +17,9 @@
 //!   take part numbers from a shared counter and send UploadPartCopy for each part's byte range;
 //!   the first error stops them all. CreateMultipartUpload carries the source's Content-Type and
 //!   user metadata, as CopyObject would have copied them.
+//! - **Integrity**: when the source carries a full-object CRC64NVME, the multipart upload asks for
+//!   CRC64NVME part checksums (S3 computes them for copied parts); their combination must equal
+//!   the source's before the upload is completed, and the new object keeps that checksum.
 //! - **Cleanup**: a multipart copy that fails, is cancelled, or whose future is dropped is
 //!   aborted by the upload engine's guard, so no parts stay stored
 //!   ([`Error::UploadAborted`](crate::Error::UploadAborted) says so).
@@ -38,13 +41,14 @@ use std::sync::Arc;
 
 use tokio_util::sync::CancellationToken;
 
+use crate::checksum::ChecksumValue;
 use crate::client::Client;
-use crate::config::{TransferConfig, MAX_UPLOAD_PART_SIZE, MIB};
+use crate::config::{ChecksumAlgorithm, ChecksumMode, TransferConfig, MAX_UPLOAD_PART_SIZE, MIB};
 use crate::error::{Error, ErrorContext, Operation, Result, ServiceError};
 use crate::progress::Progress;
 use crate::s3::multipart::CompletedPart;
 use crate::s3::object::{ByteRange, CopySource, ObjectInfo, PutObjectOptions};
-use crate::upload::engine::AbortOnDrop;
+use crate::upload::engine::{combined_checksum, AbortOnDrop, PartDone};
 use crate::upload::plan::{plan, PartLayout, UploadPlan};
 
 /// S3's largest CopyObject source, 5 GiB: the default multipart threshold of copies and the
@@ -70,6 +74,10 @@ pub struct CopyOutput {
     pub source_etag: Option<String>,
     /// The new object's version id, on versioned buckets (CopyObject answers only).
     pub version_id: Option<String>,
+    /// The full-object CRC64NVME of a multipart copy, combined from the part checksums the store
+    /// computed and checked against the source's; `None` for single copies and for sources
+    /// without a full-object CRC64NVME.
+    pub checksum: Option<ChecksumValue>,
 }
 
 /// One server-side copy, configured by its setters and run by awaiting it (or [`run`](Self::run)).
@@ -87,6 +95,7 @@ pub struct ServerCopy {
     part_size: u64,
     concurrency: usize,
     multipart_threshold: u64,
+    checksum_mode: ChecksumMode,
     cancel: CancellationToken,
     progress: Option<Arc<Progress>>,
 }
@@ -110,6 +119,7 @@ impl Client {
             part_size: DEFAULT_COPY_PART_SIZE,
             concurrency: self.config().transfer.concurrency,
             multipart_threshold: MAX_COPY_OBJECT_SIZE,
+            checksum_mode: self.config().transfer.checksum_mode,
             cancel: CancellationToken::new(),
             progress: None,
         }
@@ -135,6 +145,15 @@ impl ServerCopy {
     /// [`MAX_COPY_OBJECT_SIZE`].
     pub fn multipart_threshold(mut self, bytes: u64) -> Self {
         self.multipart_threshold = bytes;
+        self
+    }
+
+    /// Whether a multipart copy of a source with a full-object CRC64NVME asks the store for part
+    /// checksums and checks their combination against the source's (and gives the new object the
+    /// same checksum, as CopyObject would). By default the client's
+    /// [`TransferConfig::checksum_mode`] ([`ChecksumMode::WhenSupported`]: yes).
+    pub fn checksum_mode(mut self, mode: ChecksumMode) -> Self {
+        self.checksum_mode = mode;
         self
     }
 
@@ -227,19 +246,29 @@ impl ServerCopy {
             parts: 0,
             source_etag: head.etag.clone(),
             version_id: output.version_id,
+            checksum: None,
         })
     }
 
     /// A multipart copy: create the upload with the source's content type and metadata, copy the
     /// parts on `concurrency` workers, complete — or abort if anything fails or is cancelled.
+    /// When the source has a full-object CRC64NVME, the upload asks for part checksums and their
+    /// combination must equal it before the upload is completed (with that checksum).
     async fn copy_parts(&self, head: &ObjectInfo, layout: PartLayout) -> Result<CopyOutput> {
         let options = PutObjectOptions {
             content_type: head.content_type.clone(),
             metadata: head.metadata.clone(),
             ..PutObjectOptions::default()
         };
+        let expected = match self.checksum_mode {
+            ChecksumMode::WhenSupported => {
+                head.checksums.iter().find(|c| c.algorithm == ChecksumAlgorithm::Crc64Nvme).cloned()
+            }
+            ChecksumMode::WhenRequired => None,
+        };
+        let algorithm = expected.as_ref().map(|c| c.algorithm);
         let upload_id =
-            self.cancellable(self.client.create_multipart_upload(&self.bucket, &self.key, &options, None)).await?;
+            self.cancellable(self.client.create_multipart_upload(&self.bucket, &self.key, &options, algorithm)).await?;
         let guard = AbortOnDrop::new(&self.client, &self.bucket, &self.key, &upload_id);
         let etag = head.etag.as_deref();
         let run = async {
@@ -259,21 +288,38 @@ impl ServerCopy {
                         .await
                         .map_err(|e| self.explain_source_error(e, etag))?;
                     self.record_progress(len);
-                    done.push(copied.part);
+                    let mut part = copied.part;
+                    part.checksum = copied.checksums.into_iter().find(|c| Some(c.algorithm) == algorithm);
+                    done.push(PartDone { part, len });
                 }
             };
             let workers = self.concurrency.min(layout.parts as usize).max(1);
-            let mut parts: Vec<CompletedPart> =
+            let mut parts: Vec<PartDone> =
                 futures::future::try_join_all((0..workers).map(|_| worker())).await?.into_iter().flatten().collect();
-            parts.sort_unstable_by_key(|p| p.part_number);
-            let output =
-                self.client.complete_multipart_upload(&self.bucket, &self.key, &upload_id, &parts, None).await?;
+            parts.sort_unstable_by_key(|p| p.part.part_number);
+            let checksum = combined_checksum(&parts, &self.context())?;
+            if let (Some(expected), Some(computed)) = (&expected, &checksum) {
+                if expected != computed {
+                    return Err(Error::ChecksumMismatch {
+                        context: Box::new(self.context()),
+                        algorithm: "CRC64NVME",
+                        expected: expected.value.clone(),
+                        computed: computed.value.clone(),
+                    });
+                }
+            }
+            let parts: Vec<CompletedPart> = parts.into_iter().map(|p| p.part).collect();
+            let output = self
+                .client
+                .complete_multipart_upload(&self.bucket, &self.key, &upload_id, &parts, checksum.as_ref())
+                .await?;
             Ok(CopyOutput {
                 size: layout.size,
                 etag: output.etag,
                 parts: layout.parts,
                 source_etag: head.etag.clone(),
                 version_id: None,
+                checksum,
             })
         };
         guard.finish(self.cancellable(run)).await

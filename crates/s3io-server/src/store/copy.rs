@@ -9,15 +9,15 @@
 //!
 //! A part's ETag is the MD5 of its bytes, as S3 computes it. [`recorded_md5`] finds it in the
 //! source's metadata when the range is the whole of an object whose ETag is a plain MD5, or
-//! exactly one of its parts; otherwise [`md5_of_span`] reads the range once to hash it.
+//! exactly one of its parts; otherwise, or when the upload asked for part checksums (which S3
+//! computes for copied parts too), [`digest_span`] reads the range once to hash it.
 //! Everything here is blocking: callers run it on tokio's blocking pool.
 
 use std::fs::File;
 use std::io;
 use std::os::unix::fs::FileExt as _;
 
-use md5::{Digest as _, Md5};
-
+use super::checksum::{ChecksumSet, Digests, Hasher};
 use super::meta::ObjectMeta;
 use super::range::ByteSpan;
 
@@ -57,21 +57,21 @@ pub(crate) fn copy_span(src: &File, span: ByteSpan, out: &File) -> io::Result<()
     Ok(())
 }
 
-/// The MD5 of `span` of `src`, read once in blocks (blocking).
+/// The MD5 and the checksums of `set` over `span` of `src`, read once in blocks (blocking).
 ///
 /// # Errors
 /// The OS error, or `UnexpectedEof` when `src` ends before the span does.
-pub(crate) fn md5_of_span(src: &File, span: ByteSpan) -> io::Result<[u8; 16]> {
-    let mut md5 = Md5::new();
+pub(crate) fn digest_span(src: &File, span: ByteSpan, set: ChecksumSet) -> io::Result<Digests> {
+    let mut hasher = Hasher::new(set);
     let mut buf = vec![0u8; block_len(span.len)];
     let mut done = 0;
     while done < span.len {
         let n = block_len(span.len - done);
         read_exact_at(src, &mut buf[..n], span.start + done)?;
-        md5.update(&buf[..n]);
+        hasher.update(&buf[..n]);
         done += n as u64;
     }
-    Ok(md5.finalize().into())
+    Ok(hasher.finish())
 }
 
 /// The MD5 (hex) of `span` of the object `meta` describes, when the metadata records it: the
@@ -107,6 +107,11 @@ fn source_ended() -> io::Error {
 
 #[cfg(test)]
 mod tests {
+    use md5::{Digest as _, Md5};
+
+    use base64::engine::general_purpose::STANDARD as BASE64;
+    use base64::Engine as _;
+
     use super::*;
     use crate::store::meta::PartMeta;
 
@@ -131,7 +136,12 @@ mod tests {
             let out = tempfile::tempfile().unwrap();
             copy_span(&src, span, &out).unwrap();
             assert!(read_all(&out, len) == data[start..start + len], "range {start}+{len}");
-            assert_eq!(md5_of_span(&src, span).unwrap(), <[u8; 16]>::from(Md5::digest(&data[start..start + len])));
+            let set = ChecksumSet { crc64nvme: true, ..Default::default() };
+            let digests = digest_span(&src, span, set).unwrap();
+            assert_eq!(digests.md5, <[u8; 16]>::from(Md5::digest(&data[start..start + len])));
+            let mut crc = crc64fast_nvme::Digest::new();
+            crc.write(&data[start..start + len]);
+            assert_eq!(digests.checksums.crc64nvme, Some(BASE64.encode(crc.sum64().to_be_bytes())));
         }
     }
 
@@ -141,7 +151,7 @@ mod tests {
         let out = tempfile::tempfile().unwrap();
         let err = copy_span(&src, ByteSpan { start: 5, len: 10 }, &out).unwrap_err();
         assert_eq!(err.kind(), io::ErrorKind::UnexpectedEof);
-        assert!(md5_of_span(&src, ByteSpan { start: 5, len: 10 }).is_err());
+        assert!(digest_span(&src, ByteSpan { start: 5, len: 10 }, ChecksumSet::default()).is_err());
     }
 
     #[test]

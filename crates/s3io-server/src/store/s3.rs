@@ -592,7 +592,7 @@ impl S3 for FsStore {
         ObjectKey::parse(&src_key)?;
         let layout = self.layout.clone();
         let part = blocking(move || {
-            read_upload(&layout, &input.bucket, &input.key, &input.upload_id)?;
+            let record = read_upload(&layout, &input.bucket, &input.key, &input.upload_id)?;
             let src = ObjectKey::parse(&src_key)?;
             let (file, src_meta) = match layout.open_object(&src_bucket, src)? {
                 Some(found) => found,
@@ -610,28 +610,40 @@ impl S3 for FsStore {
             let (tmp, out) = TempFile::create(&layout.tmp).map_err(internal)?;
             copy::copy_span(&file, span, &out).map_err(internal)?;
             drop(out);
-            let etag = match copy::recorded_md5(&src_meta, span) {
-                Some(etag) => etag,
-                None => hex::encode(copy::md5_of_span(&file, span).map_err(internal)?),
+            // S3 computes the upload's checksum algorithm for copied parts too.
+            let algorithm = record.checksum_algorithm.map(ChecksumAlgorithm::from);
+            let set = ChecksumSet::requested(&Checksums::default(), algorithm.as_ref(), &http::HeaderMap::new());
+            let recorded = copy::recorded_md5(&src_meta, span).filter(|_| set == ChecksumSet::default());
+            let (etag, checksums) = match recorded {
+                Some(etag) => (etag, Checksums::default()),
+                None => {
+                    let digests = copy::digest_span(&file, span, set).map_err(internal)?;
+                    (hex::encode(digests.md5), digests.checksums)
+                }
             };
             let part = PartMeta {
                 number: input.part_number,
                 etag,
                 size: span.len,
                 mtime_ms: to_ms(SystemTime::now()),
-                checksums: Checksums::default(),
+                checksums,
             };
             store_part(&layout, &input.upload_id, tmp, &part)?;
             Ok(part)
         })
         .await?;
+        let c = part.checksums;
         Ok(S3Response::new(UploadPartCopyOutput {
             copy_part_result: Some(CopyPartResult {
                 e_tag: Some(ETag::Strong(part.etag)),
                 last_modified: Some(Timestamp::from(
                     SystemTime::UNIX_EPOCH + std::time::Duration::from_millis(part.mtime_ms),
                 )),
-                ..Default::default()
+                checksum_crc32: c.crc32,
+                checksum_crc32c: c.crc32c,
+                checksum_crc64nvme: c.crc64nvme,
+                checksum_sha1: c.sha1,
+                checksum_sha256: c.sha256,
             }),
             ..Default::default()
         }))

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use s3io::{Client, Error, Progress, PutObjectOptions, RetryConfig};
+use s3io::{checksum, ChecksumAlgorithm, ChecksumMode, Client, Error, Progress, PutObjectOptions, RetryConfig};
 use tokio_util::sync::CancellationToken;
 
 use crate::common::{test_data, TestServer, MIB};
@@ -91,6 +91,7 @@ async fn multipart_copy_across_buckets_is_byte_exact_with_s3_part_etags() {
     assert!(fetch(&server.client, &other, "big/dst").await == data, "copied bytes differ");
     assert_same_metadata(&server.client, &other, "big/dst").await;
     assert_eq!(progress.bytes_done(), data.len() as u64);
+    assert_eq!(output.checksum, None, "the source has no full-object CRC64NVME to check against");
 
     // The part ETags are the MD5s S3 computes: the same bytes uploaded in the same parts give
     // the same multipart ETag.
@@ -119,7 +120,22 @@ async fn multipart_copy_across_buckets_is_byte_exact_with_s3_part_etags() {
         if part_size == PART {
             assert_eq!(output.etag, uploaded.etag, "{key}");
         }
+        // The source's CRC64NVME, combined from the copied parts' checksums, kept by the copy.
+        let whole = checksum(ChecksumAlgorithm::Crc64Nvme, &data);
+        assert_eq!(output.checksum.as_ref(), Some(&whole), "{key}");
+        let info = server.client.head_object(&server.bucket, key).await.unwrap();
+        assert!(info.checksums.contains(&whole), "{key}: {:?}", info.checksums);
     }
+    let output = server
+        .client
+        .copy(&server.bucket, "big/uploaded", &server.bucket, "big/unchecked")
+        .multipart_threshold(PART)
+        .part_size(PART)
+        .checksum_mode(ChecksumMode::WhenRequired)
+        .await
+        .unwrap();
+    assert_eq!(output.checksum, None);
+    assert!(fetch(&server.client, &server.bucket, "big/unchecked").await == data);
     assert_eq!(uploads_left(&server.client, &server.bucket).await, 0);
     assert_eq!(uploads_left(&server.client, &other).await, 0);
 }
