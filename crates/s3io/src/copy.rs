@@ -15,8 +15,10 @@
 //!   instead of producing an object that mixes two versions.
 //! - **Workers**: a multipart copy runs `concurrency` workers, joined in the caller's task, that
 //!   take part numbers from a shared counter and send UploadPartCopy for each part's byte range;
-//!   the first error stops them all. CreateMultipartUpload carries the source's Content-Type and
-//!   user metadata, as CopyObject would have copied them.
+//!   the first error stops them all. CreateMultipartUpload carries the source's Content-Type,
+//!   Content-Encoding, Content-Disposition, Content-Language, Cache-Control, Expires and user
+//!   metadata, as CopyObject would have copied them (tags, ACLs and the storage class are not
+//!   carried over; CopyObject does not keep the storage class either).
 //! - **Integrity**: when the source carries a full-object CRC64NVME, the multipart upload asks for
 //!   CRC64NVME part checksums (S3 computes them for copied parts); their combination must equal
 //!   the source's before the upload is completed, and the new object keeps that checksum.
@@ -250,13 +252,18 @@ impl ServerCopy {
         })
     }
 
-    /// A multipart copy: create the upload with the source's content type and metadata, copy the
+    /// A multipart copy: create the upload with the source's content headers and metadata, copy the
     /// parts on `concurrency` workers, complete — or abort if anything fails or is cancelled.
     /// When the source has a full-object CRC64NVME, the upload asks for part checksums and their
     /// combination must equal it before the upload is completed (with that checksum).
     async fn copy_parts(&self, head: &ObjectInfo, layout: PartLayout) -> Result<CopyOutput> {
         let options = PutObjectOptions {
             content_type: head.content_type.clone(),
+            content_encoding: head.content_encoding.clone(),
+            content_disposition: head.content_disposition.clone(),
+            content_language: head.content_language.clone(),
+            cache_control: head.cache_control.clone(),
+            expires: head.expires.clone(),
             metadata: head.metadata.clone(),
             ..PutObjectOptions::default()
         };

@@ -36,6 +36,16 @@ pub struct ObjectInfo {
     pub last_modified: Option<SystemTime>,
     /// `Content-Type`.
     pub content_type: Option<String>,
+    /// `Content-Encoding`.
+    pub content_encoding: Option<String>,
+    /// `Content-Disposition`.
+    pub content_disposition: Option<String>,
+    /// `Content-Language`.
+    pub content_language: Option<String>,
+    /// `Cache-Control`.
+    pub cache_control: Option<String>,
+    /// `Expires`, as the store sent it.
+    pub expires: Option<String>,
     /// The storage class, when not STANDARD.
     pub storage_class: Option<String>,
     /// User metadata (`x-amz-meta-*`), names without the prefix.
@@ -70,6 +80,11 @@ impl ObjectInfo {
             etag: text("etag"),
             last_modified: header_str(headers, "last-modified").and_then(parse_http_date),
             content_type: text("content-type"),
+            content_encoding: text("content-encoding"),
+            content_disposition: text("content-disposition"),
+            content_language: text("content-language"),
+            cache_control: text("cache-control"),
+            expires: text("expires"),
             storage_class: text("x-amz-storage-class"),
             metadata,
             checksums,
@@ -182,6 +197,16 @@ pub enum ServerSideEncryption {
 pub struct PutObjectOptions {
     /// `Content-Type`. By default none (the store picks `application/octet-stream`).
     pub content_type: Option<String>,
+    /// `Content-Encoding`. By default none.
+    pub content_encoding: Option<String>,
+    /// `Content-Disposition`. By default none.
+    pub content_disposition: Option<String>,
+    /// `Content-Language`. By default none.
+    pub content_language: Option<String>,
+    /// `Cache-Control`. By default none.
+    pub cache_control: Option<String>,
+    /// `Expires` (an HTTP date). By default none.
+    pub expires: Option<String>,
     /// User metadata, sent as `x-amz-meta-NAME`. By default none.
     pub metadata: Vec<(String, String)>,
     /// The storage class, e.g. `STANDARD_IA`. By default the bucket's.
@@ -194,8 +219,18 @@ pub struct PutObjectOptions {
 
 impl PutObjectOptions {
     pub(crate) fn apply<'a>(&self, mut request: S3Request<'a>, with_checksum: bool) -> Result<S3Request<'a>> {
-        if let Some(content_type) = &self.content_type {
-            request = request.header("content-type", content_type)?;
+        let headers = [
+            ("content-type", &self.content_type),
+            ("content-encoding", &self.content_encoding),
+            ("content-disposition", &self.content_disposition),
+            ("content-language", &self.content_language),
+            ("cache-control", &self.cache_control),
+            ("expires", &self.expires),
+        ];
+        for (name, value) in headers {
+            if let Some(value) = value {
+                request = request.header(name, value)?;
+            }
         }
         for (name, value) in &self.metadata {
             request = request.dynamic_header(&format!("x-amz-meta-{name}"), value)?;

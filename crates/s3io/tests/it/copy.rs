@@ -31,6 +31,9 @@ async fn uploads_left(client: &Client, bucket: &str) -> usize {
 async fn put_with_metadata(server: &TestServer, key: &str, data: &[u8]) {
     let options = PutObjectOptions {
         content_type: Some("text/x-test".into()),
+        content_disposition: Some("attachment; filename=\"a b.txt\"".into()),
+        content_language: Some("en".into()),
+        cache_control: Some("max-age=60".into()),
         metadata: vec![("origin".into(), "copy-test".into())],
         ..Default::default()
     };
@@ -40,6 +43,9 @@ async fn put_with_metadata(server: &TestServer, key: &str, data: &[u8]) {
 async fn assert_same_metadata(client: &Client, bucket: &str, key: &str) {
     let info = client.head_object(bucket, key).await.expect("head copy");
     assert_eq!(info.content_type.as_deref(), Some("text/x-test"), "{key}");
+    assert_eq!(info.content_disposition.as_deref(), Some("attachment; filename=\"a b.txt\""), "{key}");
+    assert_eq!(info.content_language.as_deref(), Some("en"), "{key}");
+    assert_eq!(info.cache_control.as_deref(), Some("max-age=60"), "{key}");
     assert_eq!(info.metadata, vec![("origin".to_owned(), "copy-test".to_owned())], "{key}");
 }
 
