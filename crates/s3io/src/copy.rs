@@ -180,15 +180,21 @@ impl ServerCopy {
         if let Some(progress) = &self.progress {
             progress.add_total(head.content_length);
         }
+        match self.plan(head.content_length)? {
+            UploadPlan::Single { size } => self.copy_whole(&head, size).await,
+            UploadPlan::Multipart(layout) => self.copy_parts(&head, layout).await,
+        }
+    }
+
+    /// One CopyObject or a multipart copy, for a source of `size` bytes: the upload planner with
+    /// this copy's threshold and part size.
+    fn plan(&self, size: u64) -> Result<UploadPlan> {
         let config = TransferConfig {
             part_size: self.part_size,
             multipart_threshold: Some(self.multipart_threshold),
             ..TransferConfig::default()
         };
-        match plan(head.content_length, &config)? {
-            UploadPlan::Single { size } => self.copy_whole(&head, size).await,
-            UploadPlan::Multipart(layout) => self.copy_parts(&head, layout).await,
-        }
+        plan(size, &config)
     }
 
     fn validate(&self) -> Result<()> {
@@ -382,6 +388,21 @@ mod tests {
         let err =
             client.copy("a", "k", "b", "k").multipart_threshold(MAX_COPY_OBJECT_SIZE + 1).run().await.unwrap_err();
         assert!(err.to_string().contains("CopyObject limit"), "{err}");
+    }
+
+    #[tokio::test]
+    async fn one_copy_object_up_to_5_gib_then_parts_of_64_mib_grown_for_huge_sources() {
+        let copy = client().await.copy("a", "k", "b", "k");
+        assert_eq!(copy.plan(MAX_COPY_OBJECT_SIZE).unwrap(), UploadPlan::Single { size: MAX_COPY_OBJECT_SIZE });
+        let UploadPlan::Multipart(layout) = copy.plan(MAX_COPY_OBJECT_SIZE + 1).unwrap() else { panic!() };
+        assert_eq!((layout.part_size, layout.parts), (DEFAULT_COPY_PART_SIZE, 81));
+        let UploadPlan::Multipart(layout) = copy.plan(crate::MAX_OBJECT_SIZE).unwrap() else { panic!() };
+        assert_eq!((layout.part_size, layout.parts), (525 * MIB, 9987));
+        let copy = copy.multipart_threshold(5 * MIB).part_size(5 * MIB);
+        let UploadPlan::Multipart(layout) = copy.plan(12 * MIB).unwrap() else { panic!() };
+        assert_eq!((layout.part_size, layout.parts, layout.range(3)), (5 * MIB, 3, (10 * MIB, 2 * MIB)));
+        let err = copy.part_size(MIB).plan(12 * MIB).unwrap_err();
+        assert!(err.to_string().contains("below S3's minimum"), "{err}");
     }
 
     #[tokio::test]
