@@ -173,6 +173,12 @@ pub(crate) struct LsArgs {
     /// End with the number of objects and their total size.
     #[arg(long)]
     pub(crate) summarize: bool,
+    /// Show each object's storage class (STANDARD, GLACIER, …) before its size.
+    #[arg(long, short = 's')]
+    pub(crate) storage_class: bool,
+    /// Show each object's ETag after its size.
+    #[arg(long, short = 'e')]
+    pub(crate) etag: bool,
 }
 
 /// `s3io rm s3://bucket/key`.

@@ -224,7 +224,7 @@ pub(crate) struct Record {
     pub(crate) size: u64,
     /// Seconds the object took.
     pub(crate) seconds: f64,
-    /// The verified or computed full-object checksum (`crc64nvme:BASE64`) or, for copies, the
+    /// The verified or computed full-object checksum (`CRC64NVME:BASE64`) or, for copies, the
     /// new ETag.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub(crate) checksum: Option<String>,
@@ -278,10 +278,16 @@ where
         tokio::select! {
             biased;
             Some(joined) = tasks.join_next(), if !tasks.is_empty() => {
-                let records = joined.unwrap_or_else(|e| vec![panicked(e)]);
-                for record in records {
-                    report.finished(record, out).await?;
+                // Take every result that is ready, then write their lines out in one go: a
+                // burst of small objects costs one write, and a line is never held back while
+                // the job waits (an interrupted job has printed everything that finished).
+                let mut joined = Some(joined);
+                while let Some(result) = joined.take().or_else(|| tasks.try_join_next()) {
+                    for record in result.unwrap_or_else(|e| vec![panicked(e)]) {
+                        report.finished(record, out).await?;
+                    }
                 }
+                out.flush().await?;
             }
             next = actions.next(), if !exhausted && tasks.len() < jobs => {
                 let action = match next {
@@ -542,6 +548,7 @@ fn panicked(error: tokio::task::JoinError) -> Record {
 struct Reporter {
     json: bool,
     quiet: bool,
+    dry_run: bool,
     bar: Option<ProgressBar>,
     ticker: Option<tokio::task::JoinHandle<()>>,
     queued_objects: u64,
@@ -580,6 +587,7 @@ impl Reporter {
         Self {
             json: config.json,
             quiet: config.quiet,
+            dry_run: config.dry_run,
             bar,
             ticker,
             queued_objects: 0,
@@ -685,7 +693,16 @@ impl Reporter {
             bar.finish_and_clear();
         }
         if !self.quiet {
-            eprintln!("{}", summary_line(summary));
+            let line = summary_line(summary);
+            if self.dry_run {
+                eprintln!(
+                    "s3io: dry run: {} objects, {}; nothing was done",
+                    summary.succeeded,
+                    HumanBytes(summary.bytes)
+                );
+            } else {
+                eprintln!("{line}");
+            }
         }
     }
 }

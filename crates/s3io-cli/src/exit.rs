@@ -3,7 +3,7 @@
 //! | code | meaning |
 //! | --- | --- |
 //! | 0 | success (also: stdout closed early by a reader such as `head`, as ripgrep does) |
-//! | 1 | an operation failed; stderr holds one line naming the operation, bucket, key and why |
+//! | 1 | an operation failed; stderr holds one line naming the operation, bucket, key and why. For a many-object command (`cp -r`, wildcards, `rm`): some objects failed — each is reported on stderr as it fails, then a summary line and one line naming the first 20 failed objects and counting the rest |
 //! | 2 | usage error: bad flags or arguments (clap's own errors use 2 as well) |
 //! | 130 | interrupted by Ctrl-C; the transfer was cancelled and no partial file is left |
 //!

@@ -11,8 +11,8 @@
 //! - Uploads (`client.upload(…)`): one PutObject up to the multipart threshold, a multipart
 //!   upload with per-part checksums above it, aborted if it fails or is dropped, so no multipart
 //!   upload is orphaned.
-//! - Server-side copies ([`copy_object`]): one CopyObject for now; the one place a multipart copy
-//!   engine plugs in for objects above 5 GiB.
+//! - Server-side copies ([`copy_object`], `client.copy(…)`): one CopyObject up to 5 GiB, a
+//!   multipart copy pinned to the source's ETag above it, aborted if it fails or is dropped.
 
 use std::path::Path;
 use std::sync::Arc;
@@ -75,14 +75,14 @@ where
     Ok(output.size)
 }
 
-/// Copies `source` to `destination` inside the store (no bytes through this machine); returns the
-/// new object's ETag. One CopyObject today (objects up to 5 GiB); the multipart copy engine
-/// replaces this call.
+/// Copies `source` to `destination` inside the store (no bytes through this machine) with the
+/// library's copy engine (one CopyObject up to 5 GiB, a multipart copy above); returns the new
+/// object's ETag.
 pub(crate) async fn copy_object(
     client: &Client,
     source: &S3Url,
     destination: &S3Url,
 ) -> anyhow::Result<Option<String>> {
-    let output = client.copy_object(&source.bucket, &source.key, &destination.bucket, &destination.key).await?;
+    let output = client.copy(&source.bucket, &source.key, &destination.bucket, &destination.key).await?;
     Ok(output.etag)
 }

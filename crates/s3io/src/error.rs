@@ -36,12 +36,15 @@ pub enum Operation {
     AbortMultipartUpload,
     ListMultipartUploads,
     CopyObject,
+    UploadPartCopy,
     /// A whole download (several GetObject requests and the local writes).
     Download,
     /// A whole upload (one PutObject or a multipart upload and the local reads).
     Upload,
     /// Creating a presigned URL.
     Presign,
+    /// A whole server-side copy (a HeadObject, then one CopyObject or a multipart copy).
+    Copy,
 }
 
 impl Operation {
@@ -64,9 +67,11 @@ impl Operation {
             Operation::AbortMultipartUpload => "AbortMultipartUpload",
             Operation::ListMultipartUploads => "ListMultipartUploads",
             Operation::CopyObject => "CopyObject",
+            Operation::UploadPartCopy => "UploadPartCopy",
             Operation::Download => "download",
             Operation::Upload => "upload",
             Operation::Presign => "presign",
+            Operation::Copy => "copy",
         }
     }
 }

@@ -3,7 +3,9 @@
 //! A [`Client`] talks to one S3-compatible store (AWS S3, MinIO, Ceph, R2, the embedded
 //! `s3io-server`) over a pooled hyper connection pool, signing every request with SigV4 and
 //! retrying what is worth retrying. The typed operations (`get_object`, `put_object`,
-//! `list_objects_v2`, the multipart calls, …) are methods on the client.
+//! `list_objects_v2`, the multipart calls, …) are methods on the client, and so are the transfer
+//! engines: [`Client::download`], [`Client::upload`] and [`Client::copy`] (server-side copies,
+//! multipart above 5 GiB).
 //!
 //! ```no_run
 //! # async fn demo() -> s3io::Result<()> {
@@ -24,6 +26,7 @@ mod buffer;
 mod checksum;
 mod client;
 mod config;
+mod copy;
 mod download;
 mod error;
 mod http;
@@ -43,6 +46,7 @@ pub use config::{
     DEFAULT_READ_TIMEOUT, DEFAULT_REGION, DEFAULT_STALL_TIMEOUT, MAX_UPLOAD_PARTS, MAX_UPLOAD_PART_SIZE, MIB,
     MIN_UPLOAD_PART_SIZE,
 };
+pub use copy::{CopyOutput, ServerCopy, DEFAULT_COPY_PART_SIZE, MAX_COPY_OBJECT_SIZE};
 pub use download::{Download, DownloadOutput, STAGING_BUFFER_SIZE};
 pub use error::{BoxError, Error, ErrorContext, Operation, Result, ServiceError};
 pub use http::{
@@ -55,10 +59,12 @@ pub use retry::{
 };
 pub use s3::bucket::BucketInfo;
 pub use s3::list::{ListObjectsOptions, ListObjectsPage, ObjectSummary};
-pub use s3::multipart::{CompleteMultipartUploadOutput, CompletedPart, ListMultipartUploadsPage, MultipartUploadInfo};
+pub use s3::multipart::{
+    CompleteMultipartUploadOutput, CompletedPart, ListMultipartUploadsPage, MultipartUploadInfo, UploadPartCopyOutput,
+};
 pub use s3::object::{
-    ByteRange, ContentRange, DeleteError, DeleteObjectsOutput, GetObjectOptions, GetObjectOutput, ObjectInfo,
-    PutObjectOptions, PutObjectOutput, ServerSideEncryption, MAX_DELETE_KEYS, MAX_PRESIGN_EXPIRY,
+    ByteRange, ContentRange, CopySource, DeleteError, DeleteObjectsOutput, GetObjectOptions, GetObjectOutput,
+    ObjectInfo, PutObjectOptions, PutObjectOutput, ServerSideEncryption, MAX_DELETE_KEYS, MAX_PRESIGN_EXPIRY,
 };
 pub use throttle::{Throttle, ThrottlePermit, DEFAULT_MAX_IN_FLIGHT, MIN_LIMIT};
 pub use upload::{Upload, UploadOutput, FILE_CHUNK_SIZE, MAX_OBJECT_SIZE};

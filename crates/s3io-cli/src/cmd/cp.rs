@@ -274,6 +274,34 @@ mod tests {
     }
 
     #[test]
+    fn listed_keys_become_downloads_markers_directories_and_escapes_refusals() {
+        let root = Path::new("/dst");
+        assert_eq!(
+            download_action("b", "p/a/f", "a/f", 7, root),
+            Action::Download { source: url("s3://b/p/a/f"), destination: "/dst/a/f".into(), size: 7 }
+        );
+        assert_eq!(
+            download_action("b", "p/dir/", "dir/", 0, root),
+            Action::MakeDirectory { source: url("s3://b/p/dir/"), destination: "/dst/dir".into() }
+        );
+        let Action::Refuse { object, reason } = download_action("b", "p/../evil", "../evil", 1, root) else {
+            panic!("not refused")
+        };
+        assert_eq!(object, "s3://b/p/../evil");
+        assert!(reason.contains(r#""../evil""#), "{reason}");
+    }
+
+    #[test]
+    fn the_directory_itself_is_never_selected() {
+        let filters = Filters::default();
+        let pattern = KeyPattern::directory("p");
+        assert_eq!(select(&pattern, &filters, "p/"), None);
+        assert_eq!(select(&pattern, &filters, "p/x"), Some("x"));
+        assert_eq!(directory_prefix("x"), "x/");
+        assert_eq!(directory_prefix(""), "");
+    }
+
+    #[test]
     fn prefixes_are_not_objects() {
         assert!(object_name(&url("s3://b/dir/")).is_err());
         assert_eq!(object_name(&url("s3://b/dir/k")).unwrap(), "k");

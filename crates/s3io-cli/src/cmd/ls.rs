@@ -2,6 +2,9 @@
 //!
 //! The output is `aws s3 ls`'s: `PRE name/` lines for common prefixes and `DATE TIME SIZE NAME`
 //! lines for objects, names relative to the listed "directory" unless recursive. Times are UTC.
+//! `--storage-class` adds the storage class before the size (`STANDARD` when the store names
+//! none), `--etag` the ETag after it, as s5cmd's `ls -s` and `-e` do; `--human-readable` prints
+//! binary units (KiB, MiB, …).
 //! Every page of the listing is followed (continuation tokens), printed as it arrives, so a
 //! listing of millions of keys runs in constant memory.
 
@@ -34,6 +37,7 @@ pub(crate) async fn run(client: &Client, args: LsArgs, out: &mut Printer) -> any
         delimiter: (!args.recursive).then(|| "/".to_owned()),
         ..Default::default()
     };
+    let columns = Columns { human: args.human_readable, storage_class: args.storage_class, etag: args.etag };
     let (mut objects, mut total) = (0u64, 0u64);
     let mut pages = std::pin::pin!(client.list_objects_v2_pages(&url.bucket, options));
     while let Some(page) = pages.try_next().await? {
@@ -43,7 +47,7 @@ pub(crate) async fn run(client: &Client, args: LsArgs, out: &mut Printer) -> any
         for object in &page.objects {
             objects += 1;
             total += object.size;
-            out.data(&object_line(object, base_len, args.human_readable)).await?;
+            out.data(&object_line(object, base_len, &columns)).await?;
         }
     }
     if args.summarize {
@@ -58,13 +62,29 @@ fn relative(name: &str, base_len: usize) -> &str {
     name.get(base_len..).unwrap_or(name)
 }
 
-fn object_line(object: &ObjectSummary, base_len: usize, human: bool) -> String {
-    format!(
-        "{} {:>10} {}",
-        format_date(object.last_modified),
-        format_size(object.size, human),
-        relative(&object.key, base_len)
-    )
+/// The optional columns of an object line.
+#[derive(Debug, Clone, Copy, Default)]
+struct Columns {
+    /// Sizes in KiB, MiB, …
+    human: bool,
+    /// The storage class before the size.
+    storage_class: bool,
+    /// The ETag after the size.
+    etag: bool,
+}
+
+fn object_line(object: &ObjectSummary, base_len: usize, columns: &Columns) -> String {
+    let mut line = format_date(object.last_modified);
+    if columns.storage_class {
+        line.push_str(&format!(" {:<19}", object.storage_class.as_deref().unwrap_or("STANDARD")));
+    }
+    line.push_str(&format!(" {:>10}", format_size(object.size, columns.human)));
+    if columns.etag {
+        line.push_str(&format!(" {}", object.etag.as_deref().unwrap_or("-").trim_matches('"')));
+    }
+    line.push(' ');
+    line.push_str(relative(&object.key, base_len));
+    line
 }
 
 fn format_size(size: u64, human: bool) -> String {
@@ -90,12 +110,19 @@ mod tests {
         let object = ObjectSummary {
             key: "logs/2026/app.log".into(),
             size: 1234,
-            etag: None,
+            etag: Some("\"abc\"".into()),
             last_modified: Some(SystemTime::UNIX_EPOCH + Duration::from_secs(1_795_428_000)),
             storage_class: None,
         };
-        assert_eq!(object_line(&object, 5, false), "2026-11-23 10:00:00       1234 2026/app.log");
-        assert_eq!(object_line(&object, 0, true), "2026-11-23 10:00:00   1.21 KiB logs/2026/app.log");
+        let plain = Columns::default();
+        assert_eq!(object_line(&object, 5, &plain), "2026-11-23 10:00:00       1234 2026/app.log");
+        let human = Columns { human: true, ..plain };
+        assert_eq!(object_line(&object, 0, &human), "2026-11-23 10:00:00   1.21 KiB logs/2026/app.log");
+        let long = Columns { storage_class: true, etag: true, ..plain };
+        assert_eq!(
+            object_line(&object, 5, &long),
+            "2026-11-23 10:00:00 STANDARD                  1234 abc 2026/app.log"
+        );
         assert_eq!(format!("{:>30} {}", "PRE", relative("logs/2026/", 5)), format!("{}PRE 2026/", " ".repeat(27)));
     }
 

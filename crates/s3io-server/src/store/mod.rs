@@ -18,9 +18,10 @@
 //! The module's parts: `key` (key checks), `meta` (sidecars), `checksum`
 //! (hashing), `read` (GET bodies), `write` (upload bodies and atomic renames),
 //! `range` (byte ranges), `list` (key listing), `multipart` (parts and their
-//! assembly), and `s3` (the [`s3s::S3`] operations on top of them).
+//! assembly), `copy` (ranged in-kernel copies for UploadPartCopy), and `s3` (the [`s3s::S3`] operations on top of them).
 
 mod checksum;
+mod copy;
 mod key;
 mod list;
 mod meta;

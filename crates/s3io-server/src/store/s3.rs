@@ -3,7 +3,7 @@
 //! this file maps S3 semantics (errors, conditional requests, response fields)
 //! onto them.
 
-use std::io::{self, Read as _, Seek as _, SeekFrom, Write as _};
+use std::io::{self, Seek as _, SeekFrom, Write as _};
 use std::os::unix::fs::MetadataExt as _;
 use std::time::SystemTime;
 
@@ -13,7 +13,7 @@ use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
 use s3s::dto::*;
 use s3s::{s3_error, S3Error, S3ErrorCode, S3Request, S3Response, S3Result, S3};
 
-use super::checksum::{verify_content_md5, ChecksumSet, Checksums, Hasher};
+use super::checksum::{verify_content_md5, ChecksumSet, Checksums};
 use super::key::ObjectKey;
 use super::list::{ListEntry, ListQuery};
 use super::meta::{to_ms, ObjectMeta, PartMeta};
@@ -21,16 +21,13 @@ use super::multipart::{self, CompletedRecord, UploadRecord};
 use super::range::{resolve, ByteSpan};
 use super::read::FileStream;
 use super::write::{write_body, TempFile};
-use super::{blocking, internal, is_absent, no_such_key, persist_error, FsStore, Layout};
+use super::{blocking, copy, internal, is_absent, no_such_key, persist_error, FsStore, Layout};
 
 /// S3's default and largest page of a listing.
 const MAX_KEYS: i32 = 1000;
 
 /// What `encoding-type=url` escapes: all but unreserved characters and `/`, as S3 does.
 const URL_ENCODE: &AsciiSet = &NON_ALPHANUMERIC.remove(b'-').remove(b'_').remove(b'.').remove(b'~').remove(b'/');
-
-/// Block size of UploadPartCopy, which must hash what it copies.
-const COPY_BLOCK: usize = 1 << 20;
 
 #[async_trait::async_trait]
 impl S3 for FsStore {
@@ -430,7 +427,11 @@ impl S3 for FsStore {
                 Some(found) => found,
                 None => return Err(missing_object(&layout, &src_bucket, src)),
             };
-            check_copy_conditions(&src_meta, &input)?;
+            check_copy_conditions(
+                &src_meta,
+                input.copy_source_if_match.as_ref(),
+                input.copy_source_if_none_match.as_ref(),
+            )?;
             let (tmp, mut out) = TempFile::create(&layout.tmp).map_err(internal)?;
             let copied = io::copy(&mut file, &mut out).map_err(internal)?;
             if copied != src_meta.size {
@@ -591,45 +592,58 @@ impl S3 for FsStore {
         ObjectKey::parse(&src_key)?;
         let layout = self.layout.clone();
         let part = blocking(move || {
-            read_upload(&layout, &input.bucket, &input.key, &input.upload_id)?;
+            let record = read_upload(&layout, &input.bucket, &input.key, &input.upload_id)?;
             let src = ObjectKey::parse(&src_key)?;
-            let (mut file, src_meta) = match layout.open_object(&src_bucket, src)? {
+            let (file, src_meta) = match layout.open_object(&src_bucket, src)? {
                 Some(found) => found,
                 None => return Err(missing_object(&layout, &src_bucket, src)),
             };
+            check_copy_conditions(
+                &src_meta,
+                input.copy_source_if_match.as_ref(),
+                input.copy_source_if_none_match.as_ref(),
+            )?;
             let span = match &input.copy_source_range {
                 Some(r) => parse_copy_range(r, src_meta.size)?,
                 None => ByteSpan { start: 0, len: src_meta.size },
             };
-            let (tmp, mut out) = TempFile::create(&layout.tmp).map_err(internal)?;
-            file.seek(SeekFrom::Start(span.start)).map_err(internal)?;
-            let mut hasher = Hasher::new(ChecksumSet::default());
-            let mut buf = vec![0u8; COPY_BLOCK];
-            let mut left = span.len;
-            while left > 0 {
-                let n = usize::try_from(left).map_or(COPY_BLOCK, |l| l.min(COPY_BLOCK));
-                file.read_exact(&mut buf[..n]).map_err(internal)?;
-                hasher.update(&buf[..n]);
-                out.write_all(&buf[..n]).map_err(internal)?;
-                left -= n as u64;
-            }
-            let digests = hasher.finish();
+            let (tmp, out) = TempFile::create(&layout.tmp).map_err(internal)?;
+            copy::copy_span(&file, span, &out).map_err(internal)?;
+            drop(out);
+            // S3 computes the upload's checksum algorithm for copied parts too.
+            let algorithm = record.checksum_algorithm.map(ChecksumAlgorithm::from);
+            let set = ChecksumSet::requested(&Checksums::default(), algorithm.as_ref(), &http::HeaderMap::new());
+            let recorded = copy::recorded_md5(&src_meta, span).filter(|_| set == ChecksumSet::default());
+            let (etag, checksums) = match recorded {
+                Some(etag) => (etag, Checksums::default()),
+                None => {
+                    let digests = copy::digest_span(&file, span, set).map_err(internal)?;
+                    (hex::encode(digests.md5), digests.checksums)
+                }
+            };
             let part = PartMeta {
                 number: input.part_number,
-                etag: hex::encode(digests.md5),
-                size: digests.size,
+                etag,
+                size: span.len,
                 mtime_ms: to_ms(SystemTime::now()),
-                checksums: Checksums::default(),
+                checksums,
             };
             store_part(&layout, &input.upload_id, tmp, &part)?;
             Ok(part)
         })
         .await?;
+        let c = part.checksums;
         Ok(S3Response::new(UploadPartCopyOutput {
             copy_part_result: Some(CopyPartResult {
                 e_tag: Some(ETag::Strong(part.etag)),
-                last_modified: Some(Timestamp::from(SystemTime::now())),
-                ..Default::default()
+                last_modified: Some(Timestamp::from(
+                    SystemTime::UNIX_EPOCH + std::time::Duration::from_millis(part.mtime_ms),
+                )),
+                checksum_crc32: c.crc32,
+                checksum_crc32c: c.crc32c,
+                checksum_crc64nvme: c.crc64nvme,
+                checksum_sha1: c.sha1,
+                checksum_sha256: c.sha256,
             }),
             ..Default::default()
         }))
@@ -1009,12 +1023,18 @@ fn check_write_conditions(
     Ok(())
 }
 
-fn check_copy_conditions(src: &ObjectMeta, input: &CopyObjectInput) -> S3Result<()> {
+/// CopyObject/UploadPartCopy preconditions on the source (`x-amz-copy-source-if-match`,
+/// `x-amz-copy-source-if-none-match`).
+fn check_copy_conditions(
+    src: &ObjectMeta,
+    if_match: Option<&ETagCondition>,
+    if_none_match: Option<&ETagCondition>,
+) -> S3Result<()> {
     let failed = || s3_error!(PreconditionFailed, "At least one of the pre-conditions you specified did not hold");
-    if input.copy_source_if_match.as_ref().is_some_and(|c| !etag_matches(c, &src.etag)) {
+    if if_match.is_some_and(|c| !etag_matches(c, &src.etag)) {
         return Err(failed());
     }
-    if input.copy_source_if_none_match.as_ref().is_some_and(|c| etag_matches(c, &src.etag)) {
+    if if_none_match.is_some_and(|c| etag_matches(c, &src.etag)) {
         return Err(failed());
     }
     Ok(())

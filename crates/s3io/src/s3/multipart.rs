@@ -1,11 +1,12 @@
-//! Multipart upload operations: Create, UploadPart, Complete, Abort, ListMultipartUploads.
+//! Multipart upload operations: Create, UploadPart, UploadPartCopy, Complete, Abort,
+//! ListMultipartUploads.
 
 use std::time::SystemTime;
 
 use bytes::Bytes;
 use http::Method;
 
-use super::object::PutObjectOptions;
+use super::object::{ByteRange, CopySource, PutObjectOptions};
 use super::request::{header_str, S3Request};
 use super::{parse_iso8601, xml};
 use crate::checksum::ChecksumValue;
@@ -31,6 +32,18 @@ pub struct CompleteMultipartUploadOutput {
     pub etag: Option<String>,
     /// The full-object CRC64NVME the store reports, if any.
     pub checksum_crc64nvme: Option<String>,
+}
+
+/// What UploadPartCopy returned.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UploadPartCopyOutput {
+    /// The part, as CompleteMultipartUpload needs it (its `checksum` is `None`: the checksums the
+    /// store computed are in `checksums`).
+    pub part: CompletedPart,
+    /// When the part was written, as the store reports it.
+    pub last_modified: Option<SystemTime>,
+    /// Checksums of the part the store computed (CRC64NVME, CRC32C), when it reports any.
+    pub checksums: Vec<ChecksumValue>,
 }
 
 /// A multipart upload in progress.
@@ -112,6 +125,54 @@ impl Client {
             .map(str::to_owned)
             .ok_or_else(|| Error::invalid_response(context, format!("UploadPart {part_number} answer has no ETag")))?;
         Ok(CompletedPart { part_number, etag, checksum })
+    }
+
+    /// UploadPartCopy: part `part_number` of the upload is copied by the store from `source`
+    /// (its bytes `range`, both ends included, or the whole source for `None`), with the source's
+    /// precondition as `x-amz-copy-source-if-match`. A 200 answer carrying an error document is an
+    /// error (and retried when S3 says it may be).
+    pub async fn upload_part_copy(
+        &self,
+        source: CopySource<'_>,
+        range: Option<ByteRange>,
+        bucket: &str,
+        key: &str,
+        upload_id: &str,
+        part_number: u32,
+    ) -> Result<UploadPartCopyOutput> {
+        let context = ErrorContext::new(Operation::UploadPartCopy, bucket, Some(key));
+        let mut request = source.apply(
+            S3Request::new(Method::PUT, bucket, Some(key), context.clone())
+                .query("partNumber", part_number.to_string())
+                .query("uploadId", upload_id),
+        )?;
+        if let Some(range) = range {
+            if range.end.is_none() {
+                return Err(Error::InvalidConfig(format!(
+                    "UploadPartCopy needs a range with both ends, got bytes={}-",
+                    range.start
+                )));
+            }
+            request = request.header("x-amz-copy-source-range", &range.header_value())?;
+        }
+        let (_, body) = self.send_for_xml(&request).await?;
+        let parsed: xml::CopyObjectResult = quick_xml::de::from_reader(&body[..])
+            .map_err(|e| Error::invalid_response(context.clone(), format!("UploadPartCopy XML: {e}")))?;
+        let etag = parsed.etag.filter(|e| !e.is_empty()).ok_or_else(|| {
+            Error::invalid_response(context, format!("UploadPartCopy {part_number} answer has no ETag"))
+        })?;
+        let checksums = [
+            (ChecksumAlgorithm::Crc64Nvme, parsed.checksum_crc64nvme),
+            (ChecksumAlgorithm::Crc32c, parsed.checksum_crc32c),
+        ]
+        .into_iter()
+        .filter_map(|(algorithm, value)| Some(ChecksumValue { algorithm, value: value? }))
+        .collect();
+        Ok(UploadPartCopyOutput {
+            part: CompletedPart { part_number, etag, checksum: None },
+            last_modified: parsed.last_modified.as_deref().and_then(parse_iso8601),
+            checksums,
+        })
     }
 
     /// CompleteMultipartUpload: joins the parts (in part-number order) into the object. A 200

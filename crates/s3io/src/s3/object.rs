@@ -36,6 +36,16 @@ pub struct ObjectInfo {
     pub last_modified: Option<SystemTime>,
     /// `Content-Type`.
     pub content_type: Option<String>,
+    /// `Content-Encoding`.
+    pub content_encoding: Option<String>,
+    /// `Content-Disposition`.
+    pub content_disposition: Option<String>,
+    /// `Content-Language`.
+    pub content_language: Option<String>,
+    /// `Cache-Control`.
+    pub cache_control: Option<String>,
+    /// `Expires`, as the store sent it.
+    pub expires: Option<String>,
     /// The storage class, when not STANDARD.
     pub storage_class: Option<String>,
     /// User metadata (`x-amz-meta-*`), names without the prefix.
@@ -70,6 +80,11 @@ impl ObjectInfo {
             etag: text("etag"),
             last_modified: header_str(headers, "last-modified").and_then(parse_http_date),
             content_type: text("content-type"),
+            content_encoding: text("content-encoding"),
+            content_disposition: text("content-disposition"),
+            content_language: text("content-language"),
+            cache_control: text("cache-control"),
+            expires: text("expires"),
             storage_class: text("x-amz-storage-class"),
             metadata,
             checksums,
@@ -98,7 +113,7 @@ impl ByteRange {
         Self { start, end: None }
     }
 
-    fn header_value(&self) -> String {
+    pub(super) fn header_value(&self) -> String {
         match self.end {
             Some(end) => format!("bytes={}-{}", self.start, end),
             None => format!("bytes={}-", self.start),
@@ -182,6 +197,16 @@ pub enum ServerSideEncryption {
 pub struct PutObjectOptions {
     /// `Content-Type`. By default none (the store picks `application/octet-stream`).
     pub content_type: Option<String>,
+    /// `Content-Encoding`. By default none.
+    pub content_encoding: Option<String>,
+    /// `Content-Disposition`. By default none.
+    pub content_disposition: Option<String>,
+    /// `Content-Language`. By default none.
+    pub content_language: Option<String>,
+    /// `Cache-Control`. By default none.
+    pub cache_control: Option<String>,
+    /// `Expires` (an HTTP date). By default none.
+    pub expires: Option<String>,
     /// User metadata, sent as `x-amz-meta-NAME`. By default none.
     pub metadata: Vec<(String, String)>,
     /// The storage class, e.g. `STANDARD_IA`. By default the bucket's.
@@ -194,8 +219,18 @@ pub struct PutObjectOptions {
 
 impl PutObjectOptions {
     pub(crate) fn apply<'a>(&self, mut request: S3Request<'a>, with_checksum: bool) -> Result<S3Request<'a>> {
-        if let Some(content_type) = &self.content_type {
-            request = request.header("content-type", content_type)?;
+        let headers = [
+            ("content-type", &self.content_type),
+            ("content-encoding", &self.content_encoding),
+            ("content-disposition", &self.content_disposition),
+            ("content-language", &self.content_language),
+            ("cache-control", &self.cache_control),
+            ("expires", &self.expires),
+        ];
+        for (name, value) in headers {
+            if let Some(value) = value {
+                request = request.header(name, value)?;
+            }
         }
         for (name, value) in &self.metadata {
             request = request.dynamic_header(&format!("x-amz-meta-{name}"), value)?;
@@ -221,6 +256,45 @@ impl PutObjectOptions {
             }
         }
         Ok(request)
+    }
+}
+
+/// The source object of a server-side copy ([`Client::copy_object_from`],
+/// [`Client::upload_part_copy`]), with an optional ETag precondition.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CopySource<'a> {
+    /// The source bucket.
+    pub bucket: &'a str,
+    /// The source key (any characters: it is URL-encoded in `x-amz-copy-source`).
+    pub key: &'a str,
+    /// Copy only if the source's ETag is this one (`x-amz-copy-source-if-match`), else the store
+    /// answers 412 PreconditionFailed. By default unset.
+    pub if_match: Option<&'a str>,
+}
+
+impl<'a> CopySource<'a> {
+    /// `bucket`/`key`, without a precondition.
+    pub fn new(bucket: &'a str, key: &'a str) -> Self {
+        Self { bucket, key, if_match: None }
+    }
+
+    /// The same source, copied only while its ETag is `etag`.
+    pub fn if_match(self, etag: &'a str) -> Self {
+        Self { if_match: Some(etag), ..self }
+    }
+
+    /// `x-amz-copy-source` (`bucket/key`, the key percent-encoded except `/` and unreserved
+    /// characters, so spaces, `+`, `%`, `#`, `?` and non-ASCII keys survive) and the precondition.
+    pub(super) fn apply<'r>(&self, request: S3Request<'r>) -> Result<S3Request<'r>> {
+        let mut source = String::with_capacity(self.bucket.len() + 1 + self.key.len() * 3);
+        source.extend(percent_encoding::utf8_percent_encode(self.bucket, COPY_SOURCE_ENCODE));
+        source.push('/');
+        source.extend(percent_encoding::utf8_percent_encode(self.key, COPY_SOURCE_ENCODE));
+        let request = request.header("x-amz-copy-source", &source)?;
+        match self.if_match {
+            Some(etag) => request.header("x-amz-copy-source-if-match", etag),
+            None => Ok(request),
+        }
     }
 }
 
@@ -356,11 +430,15 @@ impl Client {
         bucket: &str,
         key: &str,
     ) -> Result<PutObjectOutput> {
+        self.copy_object_from(CopySource::new(source_bucket, source_key), bucket, key).await
+    }
+
+    /// CopyObject from `source` (with its precondition, if any): a server-side copy of up to
+    /// 5 GiB that keeps the source's content type and user metadata. A 200 answer carrying an
+    /// error document is an error (and retried when S3 says it may be).
+    pub async fn copy_object_from(&self, source: CopySource<'_>, bucket: &str, key: &str) -> Result<PutObjectOutput> {
         let context = ErrorContext::new(Operation::CopyObject, bucket, Some(key));
-        let source = format!("{source_bucket}/{source_key}");
-        let source: String = percent_encoding::utf8_percent_encode(&source, COPY_SOURCE_ENCODE).collect();
-        let request =
-            S3Request::new(Method::PUT, bucket, Some(key), context.clone()).header("x-amz-copy-source", &source)?;
+        let request = source.apply(S3Request::new(Method::PUT, bucket, Some(key), context.clone()))?;
         let (headers, body) = self.send_for_xml(&request).await?;
         let parsed: xml::CopyObjectResult = quick_xml::de::from_reader(&body[..])
             .map_err(|e| Error::invalid_response(context, format!("CopyObject XML: {e}")))?;
@@ -405,6 +483,17 @@ mod tests {
         assert_eq!(ContentRange::parse("bytes 0-99/1000"), Some(ContentRange { start: 0, end: 99, total: 1000 }));
         assert_eq!(ContentRange::parse("bytes */1000"), None);
         assert_eq!(ContentRange::parse("garbage"), None);
+    }
+
+    #[test]
+    fn copy_source_header_encodes_odd_keys() {
+        let context = ErrorContext::new(Operation::CopyObject, "b", Some("k"));
+        let request = CopySource::new("src", "dir/a b+c%d#e?f=g&h~é.txt")
+            .if_match("\"etag\"")
+            .apply(S3Request::new(Method::PUT, "b", Some("k"), context))
+            .unwrap();
+        assert_eq!(request.headers["x-amz-copy-source"], "src/dir/a%20b%2Bc%25d%23e%3Ff%3Dg%26h~%C3%A9.txt");
+        assert_eq!(request.headers["x-amz-copy-source-if-match"], "\"etag\"");
     }
 
     #[test]

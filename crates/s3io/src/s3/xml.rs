@@ -133,12 +133,18 @@ pub(crate) struct CompleteMultipartUploadResult {
     pub(crate) checksum_crc32c: Option<String>,
 }
 
+/// `<CopyObjectResult>` of CopyObject and `<CopyPartResult>` of UploadPartCopy: the same fields
+/// (the root element's name is not checked).
 #[derive(Debug, Deserialize, Default)]
 #[serde(rename_all = "PascalCase", default)]
 pub(crate) struct CopyObjectResult {
     #[serde(rename = "ETag")]
     pub(crate) etag: Option<String>,
     pub(crate) last_modified: Option<String>,
+    #[serde(rename = "ChecksumCRC64NVME")]
+    pub(crate) checksum_crc64nvme: Option<String>,
+    #[serde(rename = "ChecksumCRC32C")]
+    pub(crate) checksum_crc32c: Option<String>,
 }
 
 #[derive(Debug, Deserialize, Default)]

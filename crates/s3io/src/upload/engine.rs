@@ -273,12 +273,7 @@ impl Upload {
         let upload_id = self
             .cancellable(self.client.create_multipart_upload(&self.bucket, &self.key, &self.options, algorithm))
             .await?;
-        let mut guard = AbortOnDrop {
-            client: self.client.clone(),
-            bucket: self.bucket.clone(),
-            key: self.key.clone(),
-            upload_id: Some(upload_id.clone()),
-        };
+        let guard = AbortOnDrop::new(&self.client, &self.bucket, &self.key, &upload_id);
         let run = async {
             let mut parts = work(upload_id.clone()).await?;
             parts.sort_unstable_by_key(|p| p.part.part_number);
@@ -308,22 +303,7 @@ impl Upload {
                 version_id: None,
             })
         };
-        match self.cancellable(run).await {
-            Ok(output) => {
-                guard.upload_id = None;
-                Ok(output)
-            }
-            Err(source) => {
-                tracing::debug!(%source, upload_id, "aborting the multipart upload");
-                let abort = self.client.abort_multipart_upload(&self.bucket, &self.key, &upload_id).await;
-                guard.upload_id = None;
-                Err(Error::UploadAborted {
-                    upload_id,
-                    abort_error: abort.err().map(Box::new),
-                    source: Box::new(source),
-                })
-            }
-        }
+        guard.finish(self.cancellable(run)).await
     }
 }
 
@@ -380,6 +360,42 @@ pub(crate) struct AbortOnDrop {
     key: String,
     /// `Some` while armed.
     upload_id: Option<String>,
+}
+
+impl AbortOnDrop {
+    /// A guard, armed, for the multipart upload `upload_id` of `bucket`/`key`.
+    pub(crate) fn new(client: &Client, bucket: &str, key: &str, upload_id: &str) -> Self {
+        Self {
+            client: client.clone(),
+            bucket: bucket.to_owned(),
+            key: key.to_owned(),
+            upload_id: Some(upload_id.to_owned()),
+        }
+    }
+
+    /// Awaits `work` (which completes the upload); if it fails, aborts the upload and returns
+    /// [`Error::UploadAborted`] saying why it stopped and how the abort went. If this future is
+    /// dropped before the abort has answered, the guard's drop sends the abort instead.
+    pub(crate) async fn finish<T>(mut self, work: impl std::future::Future<Output = Result<T>>) -> Result<T> {
+        let result = work.await;
+        let Some(upload_id) = self.upload_id.clone() else { return result };
+        match result {
+            Ok(output) => {
+                self.upload_id = None;
+                Ok(output)
+            }
+            Err(source) => {
+                tracing::debug!(%source, upload_id, "aborting the multipart upload");
+                let abort = self.client.abort_multipart_upload(&self.bucket, &self.key, &upload_id).await;
+                self.upload_id = None;
+                Err(Error::UploadAborted {
+                    upload_id,
+                    abort_error: abort.err().map(Box::new),
+                    source: Box::new(source),
+                })
+            }
+        }
+    }
 }
 
 impl Drop for AbortOnDrop {

@@ -34,9 +34,9 @@
 //! # }
 //! ```
 
-mod engine;
+pub(crate) mod engine;
 mod file;
-mod plan;
+pub(crate) mod plan;
 mod stale;
 mod stream;
 

@@ -2,6 +2,7 @@
 //! 127.0.0.1 with real SigV4 signing. One test binary; one module per area.
 
 mod common;
+mod copy;
 mod download;
 mod retry;
 mod s3_ops;

@@ -1,0 +1,188 @@
+//! What the CLI's integration tests share: an embedded server on its own runtime, the built
+//! binary run against it with a clean environment, and small helpers.
+//!
+//! Each test binary uses a subset of these helpers.
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+pub(crate) use s3io_server::{ServerConfig, DEFAULT_ACCESS_KEY, DEFAULT_SECRET_KEY};
+
+/// An embedded server on its own runtime, and a scratch directory for local files.
+pub(crate) struct Harness {
+    pub(crate) runtime: tokio::runtime::Runtime,
+    pub(crate) server: Option<s3io_server::RunningServer>,
+    pub(crate) endpoint: String,
+    /// The server's root (buckets live here).
+    _root: tempfile::TempDir,
+    /// Local files of the test.
+    pub(crate) work: tempfile::TempDir,
+}
+
+impl Harness {
+    /// A server with the default configuration.
+    pub(crate) fn start() -> Self {
+        Self::start_with(|config| config)
+    }
+
+    /// A server configured by `configure` (faults, credentials, …).
+    pub(crate) fn start_with(configure: impl FnOnce(ServerConfig) -> ServerConfig) -> Self {
+        let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+        let root = tempfile::tempdir().unwrap();
+        let server = runtime.block_on(s3io_server::start(configure(ServerConfig::new(root.path())))).unwrap();
+        let endpoint = server.endpoint_url();
+        Self { runtime, server: Some(server), endpoint, _root: root, work: tempfile::tempdir().unwrap() }
+    }
+
+    /// `s3io ARGS` with the server's endpoint and default credentials.
+    pub(crate) fn s3io(&self, args: &[&str]) -> Command {
+        self.s3io_as(DEFAULT_ACCESS_KEY, DEFAULT_SECRET_KEY, args)
+    }
+
+    /// `s3io ARGS` signing with the given keys.
+    pub(crate) fn s3io_as(&self, access_key: &str, secret_key: &str, args: &[&str]) -> Command {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_s3io"));
+        clean_env(&mut command);
+        command
+            .env("AWS_ACCESS_KEY_ID", access_key)
+            .env("AWS_SECRET_ACCESS_KEY", secret_key)
+            .env("S3IO_ENDPOINT_URL", &self.endpoint)
+            .args(args)
+            .stdin(Stdio::null());
+        command
+    }
+
+    /// Runs `s3io ARGS` to completion.
+    pub(crate) fn run(&self, args: &[&str]) -> Output {
+        self.s3io(args).output().unwrap()
+    }
+
+    /// Runs `s3io ARGS` and requires success.
+    pub(crate) fn ok(&self, args: &[&str]) -> Output {
+        let output = self.run(args);
+        assert!(output.status.success(), "s3io {args:?} failed: {}", String::from_utf8_lossy(&output.stderr));
+        output
+    }
+
+    /// A path in the work directory.
+    pub(crate) fn path(&self, name: &str) -> PathBuf {
+        self.work.path().join(name)
+    }
+
+    /// A path in the work directory, as a string.
+    pub(crate) fn path_str(&self, name: &str) -> String {
+        self.path(name).to_str().unwrap().to_owned()
+    }
+
+    /// Writes `data` to a local file of the work directory.
+    pub(crate) fn file(&self, name: &str, data: &[u8]) -> String {
+        std::fs::write(self.path(name), data).unwrap();
+        self.path_str(name)
+    }
+
+    /// A library client of the server, for setting up many objects quickly.
+    pub(crate) fn client(&self) -> s3io::Client {
+        self.runtime
+            .block_on(
+                s3io::Client::builder()
+                    .endpoint(&self.endpoint)
+                    .credentials(s3io::CredentialsSource::static_keys(DEFAULT_ACCESS_KEY, DEFAULT_SECRET_KEY))
+                    .build(),
+            )
+            .unwrap()
+    }
+}
+
+impl Drop for Harness {
+    fn drop(&mut self) {
+        if let Some(server) = self.server.take() {
+            self.runtime.block_on(server.shutdown());
+        }
+    }
+}
+
+/// Keeps the developer's own AWS settings out of the child.
+pub(crate) fn clean_env(command: &mut Command) {
+    for name in [
+        "AWS_PROFILE",
+        "AWS_DEFAULT_PROFILE",
+        "AWS_SESSION_TOKEN",
+        "AWS_ENDPOINT_URL",
+        "AWS_ENDPOINT_URL_S3",
+        "S3IO_ENDPOINT_URL",
+        "S3IO_LOG",
+        "AWS_DEFAULT_REGION",
+    ] {
+        command.env_remove(name);
+    }
+    command
+        .env("AWS_REGION", "us-east-1")
+        .env("AWS_CONFIG_FILE", "/nonexistent/s3io-test/config")
+        .env("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent/s3io-test/credentials")
+        .env("AWS_EC2_METADATA_DISABLED", "true");
+}
+
+/// Deterministic, incompressible-looking bytes (xorshift64*).
+pub(crate) fn data(len: usize, seed: u64) -> Vec<u8> {
+    let mut state = seed | 1;
+    let mut out = Vec::with_capacity(len + 8);
+    while out.len() < len {
+        state ^= state >> 12;
+        state ^= state << 25;
+        state ^= state >> 27;
+        out.extend_from_slice(&state.wrapping_mul(0x2545_F491_4F6C_DD1D).to_le_bytes());
+    }
+    out.truncate(len);
+    out
+}
+
+/// The child's stdout, as text.
+pub(crate) fn stdout(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+/// The child's stderr, as text.
+pub(crate) fn stderr(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
+/// Asserts exit code 1 and exactly one line on stderr, containing every `needle`.
+pub(crate) fn assert_one_line_failure(output: &Output, needles: &[&str]) {
+    let err = stderr(output);
+    assert_eq!(output.status.code(), Some(1), "stderr: {err}");
+    assert_eq!(err.lines().count(), 1, "expected one line, got: {err:?}");
+    for needle in needles {
+        assert!(err.contains(needle), "{needle:?} missing from {err:?}");
+    }
+}
+
+/// Names in a directory.
+pub(crate) fn entries(dir: &Path) -> Vec<String> {
+    let mut names: Vec<String> =
+        std::fs::read_dir(dir).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
+    names.sort();
+    names
+}
+
+/// Sends SIGINT to a child process (as Ctrl-C in a terminal would).
+pub(crate) fn interrupt(child: &std::process::Child) {
+    let status = Command::new("kill").args(["-INT", &child.id().to_string()]).status().unwrap();
+    assert!(status.success());
+}
+
+/// Waits for the child to exit, killing it and failing the test after `deadline`.
+pub(crate) fn wait_with_deadline(child: &mut std::process::Child, deadline: Duration) -> std::process::ExitStatus {
+    let start = Instant::now();
+    loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            return status;
+        }
+        if start.elapsed() > deadline {
+            let _ = child.kill();
+            panic!("s3io did not exit within {deadline:?}");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
