@@ -190,6 +190,21 @@ fn s3_to_local_delete_never_follows_a_link_out_of_the_destination() {
     assert_eq!(std::fs::read(h.path("dst/a")).unwrap(), b"a");
 }
 
+#[cfg(unix)]
+#[test]
+fn deletes_stop_when_part_of_the_source_cannot_be_read() {
+    let h = Harness::start();
+    h.bucket_with("data", &[("broken", b"remote copy"), ("zzz", b"z")]);
+    let dir = h.tree("src", &[("a", b"a")]);
+    std::os::unix::fs::symlink(h.path("nowhere"), h.path("src/broken")).unwrap();
+    let out = h.run(&["sync", "--delete", &dir, "s3://data"]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert!(stderr(&out).contains("broken"), "{}", stderr(&out));
+    assert!(stderr(&out).contains("nothing more is deleted"), "{}", stderr(&out));
+    // `broken` is unreadable, not gone: neither it nor what follows it is deleted.
+    assert_eq!(h.keys("data", ""), ["a", "broken", "zzz"]);
+}
+
 #[test]
 fn s3_to_s3_copies_then_nothing_then_deletes() {
     let h = Harness::start();

@@ -278,7 +278,7 @@ mod tests {
         let root = Path::new("/dst");
         assert_eq!(
             download_action("b", "p/a/f", "a/f", 7, root),
-            Action::Download { source: url("s3://b/p/a/f"), destination: "/dst/a/f".into(), size: 7 }
+            Action::Download { source: url("s3://b/p/a/f"), destination: "/dst/a/f".into(), size: 7, modified: None }
         );
         assert_eq!(
             download_action("b", "p/dir/", "dir/", 0, root),

@@ -91,9 +91,12 @@ struct Problems {
     pending: Mutex<Vec<Action>>,
     /// Part of the source could not be read: deletes stop.
     source_incomplete: AtomicBool,
+    /// The user was told that deletes stopped.
+    told_deletes_stopped: AtomicBool,
 }
 
 impl Problems {
+    /// Queues a refusal naming `object`; a problem `on_source` stops deletes.
     fn report(&self, object: String, reason: String, on_source: bool) {
         if on_source {
             self.source_incomplete.store(true, Ordering::SeqCst);
@@ -101,6 +104,19 @@ impl Problems {
         self.pending.lock().expect("not poisoned").push(Action::Refuse { object, reason });
     }
 
+    /// Whether destination-only entries may still be deleted; says once on stderr when they
+    /// may not.
+    fn may_delete(&self) -> bool {
+        if !self.source_incomplete.load(Ordering::SeqCst) {
+            return true;
+        }
+        if !self.told_deletes_stopped.swap(true, Ordering::SeqCst) {
+            eprintln!("s3io: part of the source could not be read: nothing more is deleted at the destination");
+        }
+        false
+    }
+
+    /// The refusals queued so far.
     fn take(&self) -> Vec<Action> {
         std::mem::take(&mut *self.pending.lock().expect("not poisoned"))
     }
@@ -150,7 +166,8 @@ pub(crate) async fn run(client: &Client, args: SyncArgs, out: &mut Printer) -> a
             let planner = Arc::clone(&planner);
             // Whether deletes are still allowed is read now, in key order, not when the
             // (possibly checksumming) future runs.
-            let may_delete = planner.delete && !planner.problems.source_incomplete.load(Ordering::SeqCst);
+            let may_delete =
+                planner.delete && matches!(joined, Ok(Joined::DestinationOnly(_))) && planner.problems.may_delete();
             async move {
                 let action = match joined {
                     Ok(joined) => Ok(planner.decide(joined, may_delete).await),
