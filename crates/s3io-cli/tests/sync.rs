@@ -273,6 +273,9 @@ fn checksum_compares_content_not_times() {
     h.ok(&["mb", "s3://data"]);
     let dir = h.tree("src", &[("same", b"unchanged"), ("diff", b"version-1")]);
     h.ok(&["sync", &dir, "s3://data"]);
+    // Uploads carry a full-object CRC64NVME, which --checksum compares with the file's.
+    let checksums = h.head("data", "same").checksums;
+    assert!(checksums.iter().any(|c| c.algorithm == s3io::ChecksumAlgorithm::Crc64Nvme), "{checksums:?}");
     // Same bytes, later time: the default uploads again, --checksum does not.
     set_mtime(&h.path("src/same"), SystemTime::now() + Duration::from_secs(3600));
     // Other bytes of the same size, older time: the default keeps it, --checksum uploads.

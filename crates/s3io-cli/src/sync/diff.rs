@@ -78,20 +78,18 @@ where
             None => self.done = true,
             Some(entry) => {
                 let entry = entry?;
-                if let Some(last) = &self.last_key {
-                    if entry.key().as_bytes() <= last.as_bytes() {
-                        bail!(
-                            "the {} listing is not in S3 key order: {:?} came after {last:?}; nothing more is synced",
-                            self.name,
-                            entry.key()
-                        );
+                match &mut self.last_key {
+                    Some(last) if entry.key().as_bytes() <= last.as_bytes() => bail!(
+                        "the {} listing is not in S3 key order: {:?} came after {last:?}; nothing more is synced",
+                        self.name,
+                        entry.key()
+                    ),
+                    // The previous key's allocation is reused.
+                    Some(last) => {
+                        last.clear();
+                        last.push_str(entry.key());
                     }
-                    // Reuse the allocation of the previous key.
-                    let last = self.last_key.get_or_insert_with(String::new);
-                    last.clear();
-                    last.push_str(entry.key());
-                } else {
-                    self.last_key = Some(entry.key().to_owned());
+                    None => self.last_key = Some(entry.key().to_owned()),
                 }
                 self.head = Some(entry);
             }
