@@ -278,3 +278,86 @@ async fn multipart_copy_under_injected_faults_is_byte_exact() {
     assert!(server.client.retry_counters().total() > retries_before, "no fault hit the copy: {stats:?}");
     assert_eq!(uploads_left(&server.client, &server.bucket).await, 0);
 }
+
+/// A 200 answer whose body is an error document, as S3 sends for copies that fail after the
+/// status line went out.
+const ERROR_IN_200: &str =
+    "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Error><Code>InternalError</Code><Message>We encountered an internal \
+     error. Please try again.</Message><RequestId>r1</RequestId></Error>";
+
+/// A loopback HTTP/1.1 server that answers each request (headers only; copy requests have no
+/// body) with status 200 and the next of `answers`, then with [`ERROR_IN_200`]: for answers the
+/// embedded server never gives. Returns its URL and the count of requests it answered.
+async fn scripted_server(answers: Vec<&'static str>) -> (String, Arc<std::sync::atomic::AtomicUsize>) {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let answers = Arc::new(std::sync::Mutex::new(answers.into_iter()));
+    let count = Arc::new(AtomicUsize::new(0));
+    let answered = count.clone();
+    tokio::spawn(async move {
+        while let Ok((mut socket, _)) = listener.accept().await {
+            let (answers, answered) = (answers.clone(), answered.clone());
+            tokio::spawn(async move {
+                let mut pending = Vec::new();
+                let mut chunk = [0u8; 4096];
+                loop {
+                    let end = loop {
+                        if let Some(i) = pending.windows(4).position(|w| w == b"\r\n\r\n") {
+                            break i + 4;
+                        }
+                        match socket.read(&mut chunk).await {
+                            Ok(0) | Err(_) => return,
+                            Ok(n) => pending.extend_from_slice(&chunk[..n]),
+                        }
+                    };
+                    pending.drain(..end);
+                    answered.fetch_add(1, Ordering::Relaxed);
+                    let body = answers.lock().unwrap().next().unwrap_or(ERROR_IN_200);
+                    let response = format!(
+                        "HTTP/1.1 200 OK\r\ncontent-type: application/xml\r\ncontent-length: {}\r\n\r\n{body}",
+                        body.len()
+                    );
+                    if socket.write_all(response.as_bytes()).await.is_err() {
+                        return;
+                    }
+                }
+            });
+        }
+    });
+    (url, count)
+}
+
+#[tokio::test]
+async fn upload_part_copy_treats_an_error_document_in_a_200_as_an_error_and_retries_it() {
+    use std::sync::atomic::Ordering;
+    let ok = "<CopyPartResult><ETag>\"0123456789abcdef0123456789abcdef\"</ETag>\
+              <LastModified>2026-11-23T10:00:00.000Z</LastModified>\
+              <ChecksumCRC64NVME>AAAAAAAAAAA=</ChecksumCRC64NVME></CopyPartResult>";
+    let (url, answered) = scripted_server(vec![ERROR_IN_200, ok]).await;
+    let client = Client::builder()
+        .endpoint(url)
+        .region("us-east-1")
+        .addressing_style(s3io::AddressingStyle::Path)
+        .credentials(s3io::CredentialsSource::static_keys("key", "secret"))
+        .retry(RetryConfig { max_attempts: 3, base_delay: Duration::from_millis(1), ..Default::default() })
+        .build()
+        .await
+        .unwrap();
+    let source = s3io::CopySource::new("src", "a b").if_match("\"e\"");
+    let range = Some(s3io::ByteRange::inclusive(0, 5 * MIB as u64 - 1));
+    let copied = client.upload_part_copy(source, range, "dst", "k", "upload-1", 1).await.expect("retried");
+    assert_eq!(answered.load(Ordering::Relaxed), 2, "the error document was not retried");
+    assert_eq!(copied.part.etag, "\"0123456789abcdef0123456789abcdef\"");
+    assert_eq!(copied.part.part_number, 1);
+    assert!(copied.last_modified.is_some());
+    assert_eq!(copied.checksums.len(), 1);
+    assert_eq!(copied.checksums[0].algorithm, ChecksumAlgorithm::Crc64Nvme);
+
+    // Every answer an error document: the attempts run out and the error says what S3 said.
+    let err = client.upload_part_copy(source, range, "dst", "k", "upload-1", 2).await.unwrap_err();
+    assert_eq!((err.status(), err.code()), (Some(200), Some("InternalError")), "{err}");
+    assert_eq!(answered.load(Ordering::Relaxed), 2 + 3);
+    assert!(err.to_string().contains("UploadPartCopy s3://dst/k"), "{err}");
+}
