@@ -21,6 +21,17 @@ impl Harness {
         page.objects.into_iter().map(|o| o.key).collect()
     }
 
+    /// How many objects lie under `prefix` in `bucket`, over every page.
+    fn keys_count(&self, bucket: &str, prefix: &str) -> usize {
+        let client = self.client();
+        let options = s3io::ListObjectsOptions { prefix: Some(prefix.to_owned()), ..Default::default() };
+        self.runtime.block_on(async {
+            let pages = client.list_objects_v2_pages(bucket, options);
+            let pages: Vec<_> = futures::TryStreamExt::try_collect(pages).await.unwrap();
+            pages.iter().map(|page| page.objects.len()).sum()
+        })
+    }
+
     /// Creates `bucket` holding `objects` (key, bytes), through the server.
     fn bucket_with(&self, bucket: &str, objects: &[(&str, &[u8])]) {
         let client = self.client();
@@ -220,6 +231,31 @@ fn s3_to_s3_copies_then_nothing_then_deletes() {
     let out = h.ok(&["sync", "--delete", "s3://one/src/", "s3://two/dst/"]);
     assert_eq!(lines(&out, "delete"), ["delete: s3://two/dst/stale"]);
     assert_eq!(h.keys("two", ""), ["dst/a", "dst/b/c"]);
+}
+
+#[test]
+fn many_keys_across_listing_pages() {
+    let h = Harness::start();
+    let client = h.client();
+    // More than one ListObjectsV2 page (1,000 keys) on each side.
+    h.runtime.block_on(async {
+        client.create_bucket("many").await.unwrap();
+        for i in 0..1_100 {
+            client
+                .put_object("many", &format!("k/{:02}/{i:05}", i % 7), "x".into(), &Default::default())
+                .await
+                .unwrap();
+        }
+    });
+    let dst = h.path_str("dst");
+    let first = h.ok(&["--quiet", "sync", "s3://many/k", &dst]);
+    assert!(first.stdout.is_empty());
+    assert_eq!(status_lines(&h.ok(&["sync", "s3://many/k", &dst])), 0);
+    // Back up under another prefix, then an identical tree: nothing to copy, nothing to delete.
+    h.ok(&["--quiet", "sync", &dst, "s3://many/copy"]);
+    assert_eq!(h.keys_count("many", "copy/"), 1_100);
+    assert_eq!(status_lines(&h.ok(&["sync", "--delete", &dst, "s3://many/copy"])), 0);
+    assert_eq!(status_lines(&h.ok(&["sync", "--delete", "s3://many/k", "s3://many/copy"])), 0);
 }
 
 #[test]

@@ -269,20 +269,20 @@ mod tests {
     use super::*;
 
     #[derive(Debug, Clone, PartialEq, Eq)]
-    struct E(&'static str);
+    struct E<'a>(&'a str);
 
-    impl Keyed for E {
+    impl Keyed for E<'_> {
         fn key(&self) -> &str {
             self.0
         }
     }
 
-    fn stream(keys: &[&'static str]) -> impl Stream<Item = anyhow::Result<E>> + Unpin {
+    fn stream<'a>(keys: &[&'a str]) -> impl Stream<Item = anyhow::Result<E<'a>>> + Unpin {
         futures::stream::iter(keys.iter().map(|k| Ok(E(k))).collect::<Vec<_>>())
     }
 
     /// The join as `+key` (source only), `-key` (destination only), `=key` (both).
-    fn join(source: &[&'static str], destination: &[&'static str]) -> anyhow::Result<Vec<String>> {
+    fn join(source: &[&str], destination: &[&str]) -> anyhow::Result<Vec<String>> {
         let joined = merge_join(stream(source), stream(destination));
         futures::executor::block_on(joined.try_collect::<Vec<_>>()).map(|steps| {
             steps
@@ -356,6 +356,43 @@ mod tests {
         assert_eq!(steps.len(), 2);
         assert!(matches!(steps[0], Ok(Joined::SourceOnly(E("a")))));
         assert_eq!(steps[1].as_ref().unwrap_err().to_string(), "listing failed");
+    }
+
+    #[test]
+    fn random_sides_join_like_sets() {
+        // Keys over an alphabet dense in the byte-order traps: '-' < '.' < '/' < 'a' < 'é'.
+        const ALPHABET: [&str; 5] = ["-", ".", "/", "a", "é"];
+        let mut state = 0x9e37_79b9_7f4a_7c15u64;
+        let mut next = move || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state
+        };
+        for _ in 0..200 {
+            let mut side = || {
+                let mut keys = std::collections::BTreeSet::new();
+                for _ in 0..next() % 30 {
+                    let len = 1 + next() % 4;
+                    keys.insert((0..len).map(|_| ALPHABET[(next() % 5) as usize]).collect::<String>());
+                }
+                // BTreeSet<String> iterates in byte order, as S3 lists.
+                keys
+            };
+            let (source, destination) = (side(), side());
+            let (source_keys, destination_keys): (Vec<&str>, Vec<&str>) =
+                (source.iter().map(String::as_str).collect(), destination.iter().map(String::as_str).collect());
+            let joined = join(&source_keys, &destination_keys).unwrap();
+            let expected: Vec<String> = source
+                .union(&destination)
+                .map(|k| match (source.contains(k), destination.contains(k)) {
+                    (true, true) => format!("={k}"),
+                    (true, false) => format!("+{k}"),
+                    _ => format!("-{k}"),
+                })
+                .collect();
+            assert_eq!(joined, expected);
+        }
     }
 
     fn at(seconds: u64, millis: u64) -> Option<SystemTime> {
