@@ -214,6 +214,12 @@ fn deletes_stop_when_part_of_the_source_cannot_be_read() {
     assert!(stderr(&out).contains("nothing more is deleted"), "{}", stderr(&out));
     // `broken` is unreadable, not gone: neither it nor what follows it is deleted.
     assert_eq!(h.keys("data", ""), ["a", "broken", "zzz"]);
+    // An unreadable last entry is reported too.
+    std::fs::create_dir_all(h.path("last")).unwrap();
+    std::os::unix::fs::symlink(h.path("nowhere"), h.path("last/zz")).unwrap();
+    let out = h.run(&["sync", &h.path_str("last"), "s3://data/last"]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert!(stderr(&out).contains("last/zz"), "{}", stderr(&out));
 }
 
 #[test]

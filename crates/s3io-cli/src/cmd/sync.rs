@@ -185,7 +185,11 @@ pub(crate) async fn run(client: &Client, args: SyncArgs, out: &mut Printer) -> a
         // Checksum comparisons run `jobs` at a time, in order; without --checksum each future is
         // ready at once.
         .buffered(jobs)
-        .flatten();
+        .flatten()
+        // Problems met after the last joined key (the walk's last entries unreadable).
+        .chain(
+            futures::stream::once(async move { futures::stream::iter(problems.take().into_iter().map(Ok)) }).flatten(),
+        );
     let config = super::cp::batch_config(&args.batch, false, out.is_quiet());
     batch::run(client, actions, &config, out).await.map(drop)
 }
