@@ -314,9 +314,7 @@ fn ctrl_c_stops_a_recursive_download_and_leaves_no_temporary_files() {
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    std::thread::sleep(Duration::from_millis(1500));
-    interrupt(&child);
-    let status = wait_with_deadline(&mut child, Duration::from_secs(10));
+    let status = interrupt_after(&mut child, Duration::from_millis(1500));
     let output = child.wait_with_output().unwrap();
     assert_eq!(status.code(), Some(130), "{}", stderr(&output));
     let done = stdout(&output).lines().filter(|l| l.starts_with("download: ")).count();
