@@ -286,9 +286,7 @@ fn ctrl_c_cancels_a_download_and_removes_its_temporary_file() {
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    std::thread::sleep(Duration::from_millis(1500));
-    interrupt(&child);
-    let status = wait_with_deadline(&mut child, Duration::from_secs(10));
+    let status = interrupt_after(&mut child, Duration::from_millis(1500));
     assert_eq!(status.code(), Some(130));
     assert!(entries(h.work.path()).is_empty(), "left behind: {:?}", entries(h.work.path()));
 }

@@ -314,9 +314,7 @@ fn ctrl_c_stops_a_recursive_download_and_leaves_no_temporary_files() {
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    std::thread::sleep(Duration::from_millis(1500));
-    interrupt(&child);
-    let status = wait_with_deadline(&mut child, Duration::from_secs(10));
+    let status = interrupt_after(&mut child, Duration::from_millis(1500));
     let output = child.wait_with_output().unwrap();
     assert_eq!(status.code(), Some(130), "{}", stderr(&output));
     let done = stdout(&output).lines().filter(|l| l.starts_with("download: ")).count();
@@ -325,4 +323,43 @@ fn ctrl_c_stops_a_recursive_download_and_leaves_no_temporary_files() {
     let files = tree(&out);
     assert_eq!(files.len(), done, "{:?}", files.keys().collect::<Vec<_>>());
     assert!(files.values().all(|bytes| bytes.len() == 2048));
+}
+
+#[test]
+fn dry_run_prints_every_object_and_changes_nothing() {
+    let h = Harness::start();
+    h.ok(&["mb", "s3://data"]);
+    put_many(&h, "data", "p/", 3, 10);
+    let out = h.path("out");
+    let output = h.ok(&["cp", "-r", "--dry-run", "s3://data/p/", out.to_str().unwrap()]);
+    let printed = stdout(&output);
+    let lines: Vec<&str> = printed.lines().collect();
+    assert_eq!(lines.len(), 3, "{lines:?}");
+    assert!(lines[0].starts_with("(dryrun) download: s3://data/p/00000 to "), "{lines:?}");
+    assert!(stderr(&output).contains("dry run: 3 objects"), "{}", stderr(&output));
+    assert!(!out.exists(), "a dry run created the destination");
+    h.file("local", b"x");
+    let up = h.ok(&["cp", "-r", "--dry-run", h.work.path().to_str().unwrap(), "s3://data/q/"]);
+    assert!(stdout(&up).contains("(dryrun) upload: "), "{}", stdout(&up));
+    assert_eq!(listed_keys(&h, "s3://data/").len(), 3);
+}
+
+#[cfg(unix)]
+#[test]
+fn local_names_that_are_not_utf8_are_refused_by_path() {
+    use std::os::unix::ffi::OsStrExt as _;
+    let h = Harness::start();
+    h.ok(&["mb", "s3://data"]);
+    let src = h.path("src");
+    std::fs::create_dir(&src).unwrap();
+    std::fs::write(src.join("good"), b"x").unwrap();
+    if std::fs::write(src.join(std::ffi::OsStr::from_bytes(b"bad\xffname")), b"x").is_err() {
+        return; // a file system that refuses such names has nothing to test
+    }
+    let output = h.run(&["cp", "-r", src.to_str().unwrap(), "s3://data/p/"]);
+    let err = stderr(&output);
+    assert_eq!(output.status.code(), Some(1), "{err}");
+    assert!(err.contains("bad") && err.contains("not UTF-8"), "{err}");
+    assert!(err.lines().last().unwrap().contains("1 of 2 objects failed"), "{err}");
+    assert_eq!(listed_keys(&h, "s3://data/"), ["p/good"]);
 }

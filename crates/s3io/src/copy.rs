@@ -152,8 +152,10 @@ impl ServerCopy {
 
     /// Whether a multipart copy of a source with a full-object CRC64NVME asks the store for part
     /// checksums and checks their combination against the source's (and gives the new object the
-    /// same checksum, as CopyObject would). By default the client's
-    /// [`TransferConfig::checksum_mode`] ([`ChecksumMode::WhenSupported`]: yes).
+    /// same checksum, as CopyObject would). A store that computes no checksums for copied parts
+    /// may refuse the completion of such an upload; [`ChecksumMode::WhenRequired`] leaves part
+    /// checksums out for it. By default the client's [`TransferConfig::checksum_mode`]
+    /// ([`ChecksumMode::WhenSupported`]: yes).
     pub fn checksum_mode(mut self, mode: ChecksumMode) -> Self {
         self.checksum_mode = mode;
         self

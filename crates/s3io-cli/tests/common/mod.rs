@@ -186,3 +186,10 @@ pub(crate) fn wait_with_deadline(child: &mut std::process::Child, deadline: Dura
         std::thread::sleep(Duration::from_millis(20));
     }
 }
+
+/// Lets the child run for `delay`, sends it SIGINT and waits (at most 10 s) for it to exit.
+pub(crate) fn interrupt_after(child: &mut std::process::Child, delay: Duration) -> std::process::ExitStatus {
+    std::thread::sleep(delay);
+    interrupt(child);
+    wait_with_deadline(child, Duration::from_secs(10))
+}
