@@ -350,6 +350,7 @@ fn json_lines_and_usage_errors() {
         vec!["sync", "s3://data/a", "s3://data/a/b"],
         vec!["sync", "--checksum", "--size-only", dir.as_str(), "s3://data"],
         vec!["sync", "/nonexistent/s3io-sync-test", "s3://data"],
+        vec!["sync", "s3://data", h.path_str("src/a").as_str()],
     ] {
         assert_eq!(h.run(&args).status.code(), Some(2), "{args:?}");
     }

@@ -137,6 +137,11 @@ pub(crate) async fn run(client: &Client, args: SyncArgs, out: &mut Printer) -> a
             return Err(UsageError::new(format!("{} is not a directory", dir.display())).into());
         }
     }
+    if let Root::Local(dir) = &destination {
+        if tokio::fs::metadata(dir).await.is_ok_and(|m| !m.is_dir()) {
+            return Err(UsageError::new(format!("{} exists and is not a directory", dir.display())).into());
+        }
+    }
     let problems = Arc::new(Problems::default());
     let source_entries = side(client, &source, direction, &filters, &problems, true);
     let destination_entries = match &destination {
