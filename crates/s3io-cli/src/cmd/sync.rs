@@ -24,6 +24,12 @@
 //!   `a/b`) are refused with an error naming them; directory markers are not downloaded.
 //! - Local files are deleted only under the destination directory, never through a symbolic link
 //!   to a directory elsewhere.
+//!
+//! The destination is read while it is being written, and that is safe: a key is acted on only
+//! once both streams have moved past it, so what the sync itself creates lies behind the
+//! destination's reading position (its directory already listed, its listing page already
+//! fetched) and is never met as a destination-only entry. Two overlapping prefixes of one bucket
+//! are refused: the source listing would meet what the sync writes.
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
