@@ -42,8 +42,8 @@ pub(crate) fn list_objects(
         receiver.poll_recv(cx)
     })
     .flat_map(|page| match page {
-        Ok(page) => futures::stream::iter(page.objects.into_iter().map(Ok).collect::<Vec<_>>()),
-        Err(error) => futures::stream::iter(vec![Err(error)]),
+        Ok(page) => futures::stream::iter(page.objects).map(Ok).left_stream(),
+        Err(error) => futures::stream::once(std::future::ready(Err(error))).right_stream(),
     })
 }
 
