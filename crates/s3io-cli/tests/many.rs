@@ -363,3 +363,32 @@ fn local_names_that_are_not_utf8_are_refused_by_path() {
     assert!(err.lines().last().unwrap().contains("1 of 2 objects failed"), "{err}");
     assert_eq!(listed_keys(&h, "s3://data/"), ["p/good"]);
 }
+
+#[test]
+fn retried_requests_are_counted_in_the_summary() {
+    // One GET in four answers 503 SlowDown first: every object arrives, and the summary says how
+    // many requests were retried.
+    let h = Harness::start_with(|c| c.with_faults("seed=7,503=0.25,methods=GET".parse().unwrap()));
+    h.ok(&["mb", "s3://data"]);
+    put_many(&h, "data", "r/", 40, 4096);
+    let out = h.path("out");
+    let output = h.ok(&["cp", "-r", "s3://data/r/", out.to_str().unwrap()]);
+    assert_eq!(tree(&out).len(), 40);
+    let summary = stderr(&output);
+    let retries: u64 = summary
+        .trim()
+        .split(", ")
+        .find_map(|part| part.strip_suffix(" retries").and_then(|n| n.trim().parse().ok()))
+        .unwrap_or_else(|| panic!("no retry count in {summary:?}"));
+    assert!(retries > 0, "{summary}");
+}
+
+#[test]
+fn a_listing_that_fails_is_exit_1_naming_the_bucket() {
+    let h = Harness::start();
+    let output = h.run(&["cp", "-r", "s3://no-such-bucket/p/", h.path_str("out").as_str()]);
+    let err = stderr(&output);
+    assert_eq!(output.status.code(), Some(1), "{err}");
+    let last = err.lines().last().unwrap();
+    assert!(last.contains("ListObjectsV2 s3://no-such-bucket") && last.contains("NoSuchBucket"), "{err}");
+}
