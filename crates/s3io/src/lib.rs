@@ -22,6 +22,8 @@
 //! ```
 
 mod auth;
+#[doc(hidden)]
+pub mod bench_support;
 mod buffer;
 mod checksum;
 mod client;
@@ -47,7 +49,9 @@ pub use config::{
     MIN_UPLOAD_PART_SIZE,
 };
 pub use copy::{CopyOutput, ServerCopy, DEFAULT_COPY_PART_SIZE, MAX_COPY_OBJECT_SIZE};
-pub use download::{Download, DownloadOutput, STAGING_BUFFER_SIZE};
+pub use download::{
+    Download, DownloadOutput, HEDGE_DELAY_FACTOR, HEDGE_MIN_DELAY, MAX_HEDGES_PER_PART, STAGING_BUFFER_SIZE,
+};
 pub use error::{BoxError, Error, ErrorContext, Operation, Result, ServiceError};
 pub use http::{
     ConnectionMetrics, ResponseBody, ADAPTIVE_FLOOR, ADAPTIVE_MULTIPLIER, DRAIN_THRESHOLD, LATENCY_SAMPLES,

@@ -34,7 +34,7 @@ use crate::config::{ChecksumMode, TransferConfig};
 use crate::error::{Error, ErrorContext, Operation, Result};
 use crate::progress::Progress;
 
-pub use sink::STAGING_BUFFER_SIZE;
+pub use sink::{HEDGE_DELAY_FACTOR, HEDGE_MIN_DELAY, MAX_HEDGES_PER_PART, STAGING_BUFFER_SIZE};
 
 /// What a finished download reports.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -47,6 +47,8 @@ pub struct DownloadOutput {
     pub parts: u64,
     /// The full-object checksum that was verified, if the object carried one.
     pub verified_checksum: Option<ChecksumValue>,
+    /// Parts requested a second time because they held up an in-order stream.
+    pub hedged_parts: u64,
 }
 
 /// A download being set up: per-transfer overrides, then one of the `to_*` methods runs it.
@@ -130,7 +132,8 @@ impl Download {
         self
     }
 
-    /// Counts bytes into `progress` as they arrive (and sets its total once known).
+    /// Counts bytes into `progress` as they arrive (and sets its total once known); a stream
+    /// ([`Download::to_writer`]) counts them as the writer takes them, in order.
     pub fn progress(mut self, progress: Arc<Progress>) -> Self {
         self.progress = Some(progress);
         self
@@ -169,7 +172,11 @@ impl Download {
 
     /// Downloads into `writer` in order (stdout in the CLI). Parts may arrive out of order; they
     /// wait in pooled buffers, at most the memory limit's worth, and a part is not requested until
-    /// the reordering window has room for it.
+    /// the reordering window has room for it. When the head-of-line part is still missing
+    /// [`HEDGE_DELAY_FACTOR`] times the typical part time (at least [`HEDGE_MIN_DELAY`]) after it
+    /// became the head, it is requested again (up to [`MAX_HEDGES_PER_PART`] times); the first
+    /// answer wins and the other requests are dropped, so one slow connection cannot stall the
+    /// stream. One part of the memory limit is kept for that second request.
     pub async fn to_writer<W: AsyncWrite + Unpin + Send>(self, writer: W) -> Result<DownloadOutput> {
         self.transfer.validate()?;
         let cancel = self.cancel.clone();

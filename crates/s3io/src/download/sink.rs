@@ -51,6 +51,8 @@ struct Shared {
     crcs: Mutex<Vec<Option<u64>>>,
     verify: Option<ChecksumAlgorithm>,
     progress: Option<Arc<Progress>>,
+    /// Head-of-line parts requested a second time (stream sink).
+    hedged: AtomicU64,
 }
 
 impl Shared {
@@ -115,6 +117,7 @@ fn new_shared(download: &Download, plan: Plan, verification: &Verification) -> A
         next_part: AtomicU64::new(1),
         plan,
         progress: download.progress.clone(),
+        hedged: AtomicU64::new(0),
     })
 }
 
@@ -184,7 +187,13 @@ fn worker_count(download: &Download, plan: &Plan) -> usize {
 }
 
 fn output(plan: &Plan, verified_checksum: Option<ChecksumValue>) -> DownloadOutput {
-    DownloadOutput { size: plan.size, etag: plan.etag.clone(), parts: plan.part_count(), verified_checksum }
+    DownloadOutput {
+        size: plan.size,
+        etag: plan.etag.clone(),
+        parts: plan.part_count(),
+        verified_checksum,
+        hedged_parts: 0,
+    }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -494,16 +503,21 @@ pub(crate) async fn download_to_writer<W: AsyncWrite + Unpin + Send>(
     let verification = verification(&download, &plan, &first).await?;
     let context = plan.context.clone();
     let part_size = plan.part_size;
-    let window = (download.transfer.memory_limit / part_size).max(1);
+    // With room for two parts or more, one part's worth is kept for hedging the head of line.
+    let budget = (download.transfer.memory_limit / part_size).max(1);
+    let hedging = budget >= 2;
+    let window = if hedging { budget - 1 } else { 1 };
     let workers = (worker_count(&download, &plan) as u64).min(window) as usize;
     let shared = new_shared(&download, plan, &verification);
     let (written_tx, written_rx) = tokio::sync::watch::channel(0u64);
-    let (parts_tx, mut parts_rx) = tokio::sync::mpsc::unbounded_channel::<(u64, PooledBuffer)>();
+    let (parts_tx, mut parts_rx) = tokio::sync::mpsc::unbounded_channel::<FetchedPart>();
+    let hedge_tx = parts_tx.clone();
     let worker_shared = shared.clone();
+    let worker_written = written_rx.clone();
     let fetching = run_workers(workers, first, move |first| {
         let shared = worker_shared.clone();
         let parts_tx = parts_tx.clone();
-        let mut written_rx = written_rx.clone();
+        let mut written_rx = worker_written.clone();
         async move {
             let mut first = first;
             let mut index = if first.is_some() { Some(0) } else { shared.take_part() };
@@ -514,23 +528,15 @@ pub(crate) async fn download_to_writer<W: AsyncWrite + Unpin + Send>(
                         return Ok(());
                     }
                 }
-                let (start, end) = shared.plan.part_range(part);
-                let buffer = shared.client.buffer_pool().acquire((end - start) as usize).await?;
-                let mut part_writer = StreamPartWriter { buffer };
-                let mut hasher = shared.hasher();
-                fetch_part(
-                    &shared.client,
-                    &shared.plan,
-                    part,
-                    first.take(),
-                    &mut part_writer,
-                    hasher.as_mut(),
-                    shared.progress.as_ref(),
-                )
-                .await?;
-                shared.record_crc(part, hasher);
-                if parts_tx.send((part, part_writer.buffer)).is_err() {
-                    return Ok(());
+                // A hedge that wins makes the part written: stop this fetch then.
+                let mut overtaken = written_rx.clone();
+                tokio::select! {
+                    fetched = fetch_stream_part(&shared, part, first.take()) => {
+                        if parts_tx.send(fetched?).is_err() {
+                            return Ok(());
+                        }
+                    }
+                    _ = overtaken.wait_for(|written| *written > part) => {}
                 }
                 index = shared.take_part();
             }
@@ -540,28 +546,106 @@ pub(crate) async fn download_to_writer<W: AsyncWrite + Unpin + Send>(
     let total = shared.plan.part_count();
     let writing = async {
         let mut waiting: BTreeMap<u64, PooledBuffer> = BTreeMap::new();
+        let mut hedges = JoinSet::new();
+        // The head of line, since when it has been the head, and how often it was requested again.
+        let mut head: (u64, tokio::time::Instant, u32) = (0, tokio::time::Instant::now(), 0);
+        let mut typical: Option<std::time::Duration> = None;
         let mut next = 0u64;
         while next < total {
-            let Some((part, buffer)) = parts_rx.recv().await else { break };
-            waiting.insert(part, buffer);
+            if head.0 != next {
+                head = (next, tokio::time::Instant::now(), 0);
+            }
+            // The head lags when it stays the head for several typical part times (whether later
+            // parts have arrived or every worker is stuck): it is requested again, at most
+            // MAX_HEDGES_PER_PART times, each after a further delay.
+            let delay = typical.map(|t| (t * HEDGE_DELAY_FACTOR).max(HEDGE_MIN_DELAY));
+            let deadline =
+                delay.filter(|_| hedging && head.2 < MAX_HEDGES_PER_PART).map(|delay| head.1 + delay * (head.2 + 1));
+            tokio::select! {
+                received = parts_rx.recv() => {
+                    let Some(fetched) = received else { break };
+                    // A typical part time: a moving average that ignores the laggards themselves.
+                    typical = Some(match typical {
+                        None => fetched.elapsed,
+                        Some(t) if fetched.elapsed > t * 4 => t,
+                        Some(t) => (t * 7 + fetched.elapsed) / 8,
+                    });
+                    if fetched.index >= next {
+                        waiting.entry(fetched.index).or_insert(fetched.buffer);
+                    }
+                }
+                _ = tokio::time::sleep_until(deadline.unwrap_or_else(tokio::time::Instant::now)), if deadline.is_some() => {
+                    head.2 += 1;
+                    shared.hedged.fetch_add(1, Ordering::Relaxed);
+                    tracing::debug!(part = next, ?delay, "head of line lags; requesting it again");
+                    let shared = shared.clone();
+                    let hedge_tx = hedge_tx.clone();
+                    let mut overtaken = written_rx.clone();
+                    let part = next;
+                    hedges.spawn(async move {
+                        tokio::select! {
+                            fetched = fetch_stream_part(&shared, part, None) => match fetched {
+                                Ok(fetched) => { let _ = hedge_tx.send(fetched); }
+                                Err(error) => tracing::debug!(%error, part, "hedged request failed"),
+                            },
+                            _ = overtaken.wait_for(|written| *written > part) => {}
+                        }
+                    });
+                }
+            }
             while let Some(buffer) = waiting.remove(&next) {
                 writer.write_all(buffer.as_slice()).await.map_err(|e| stream_error(&context, e))?;
+                if let Some(progress) = &shared.progress {
+                    progress.add(buffer.as_slice().len() as u64);
+                }
                 drop(buffer);
                 next += 1;
                 let _ = written_tx.send(next);
             }
         }
+        hedges.abort_all();
         writer.flush().await.map_err(|e| stream_error(&context, e))?;
         Ok::<u64, Error>(next)
     };
-    let (fetched, written) = tokio::join!(fetching, writing);
-    fetched?;
-    let written = written?;
+    // The first error ends both sides: the writer holds a sender for hedges, so it would never
+    // see the channel close if the workers failed.
+    let ((), written) = tokio::try_join!(fetching, writing)?;
     if written != total {
         return Err(Error::invalid_response(context, format!("only {written} of {total} parts arrived")));
     }
     let verified = verify(&shared, verification)?;
-    Ok(output(&shared.plan, verified))
+    let mut result = output(&shared.plan, verified);
+    result.hedged_parts = shared.hedged.load(Ordering::Relaxed);
+    Ok(result)
+}
+
+/// A hedge waits at least this long after the part became the head of line.
+pub const HEDGE_MIN_DELAY: std::time::Duration = std::time::Duration::from_millis(100);
+
+/// A hedge waits this many times the typical (moving average) part fetch time.
+pub const HEDGE_DELAY_FACTOR: u32 = 3;
+
+/// A lagging head-of-line part is requested again at most this many times.
+pub const MAX_HEDGES_PER_PART: u32 = 2;
+
+/// A part fetched into its pooled buffer, with how long the fetch took.
+struct FetchedPart {
+    index: u64,
+    buffer: PooledBuffer,
+    elapsed: std::time::Duration,
+}
+
+/// Fetches one part into a pooled buffer. Progress counts bytes as the writer takes them (see
+/// [`download_to_writer`]), so a hedged part is never counted twice.
+async fn fetch_stream_part(shared: &Shared, index: u64, first: Option<GetObjectOutput>) -> Result<FetchedPart> {
+    let started = std::time::Instant::now();
+    let (start, end) = shared.plan.part_range(index);
+    let buffer = shared.client.buffer_pool().acquire((end - start) as usize).await?;
+    let mut part_writer = StreamPartWriter { buffer };
+    let mut hasher = shared.hasher();
+    fetch_part(&shared.client, &shared.plan, index, first, &mut part_writer, hasher.as_mut(), None).await?;
+    shared.record_crc(index, hasher);
+    Ok(FetchedPart { index, buffer: part_writer.buffer, elapsed: started.elapsed() })
 }
 
 fn stream_error(context: &ErrorContext, error: std::io::Error) -> Error {

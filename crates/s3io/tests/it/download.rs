@@ -113,11 +113,12 @@ use std::future::Future as _;
 
 #[tokio::test]
 async fn object_replaced_mid_download_fails_with_precondition_error() {
-    // Memory for two parts: the download fetches parts 0 and 1, then waits for the writer.
+    // Memory for three parts (a window of two, one part kept for hedging): the download fetches
+    // parts 0 and 1, then waits for the writer.
     let server = TestServer::start_with(None, |b| {
         b.transfer(TransferConfig {
             part_size: PART as u64,
-            memory_limit: 2 * PART as u64,
+            memory_limit: 3 * PART as u64,
             concurrency: 1,
             ..Default::default()
         })
@@ -133,11 +134,13 @@ async fn object_replaced_mid_download_fails_with_precondition_error() {
         .checksum_mode(ChecksumMode::WhenRequired)
         .progress(progress.clone());
     let task = tokio::spawn(download.to_writer(GatedWriter { release: Some(release_rx), out: Vec::new() }));
+    // The writer is gated, so progress (bytes written) stays at 0; the pool shows part 1 started.
     let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
-    while progress.bytes_done() < 2 * PART as u64 {
-        assert!(tokio::time::Instant::now() < deadline, "download never reached part 2");
+    while server.client.buffer_pool().stats().acquired < 2 {
+        assert!(tokio::time::Instant::now() < deadline, "download never reached part 1");
         tokio::time::sleep(Duration::from_millis(5)).await;
     }
+    assert_eq!(progress.bytes_done(), 0, "a stream counts bytes as the writer takes them");
     server.put("changing", &test_data(8 * PART, 2)).await;
     release_tx.send(()).unwrap();
     let err = task.await.unwrap().unwrap_err();

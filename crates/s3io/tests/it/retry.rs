@@ -184,7 +184,12 @@ async fn concurrent_small_downloads_reuse_connections() {
         done.unwrap();
     }
     let opened = server.client.connection_metrics().opened() - started;
-    assert!(opened <= concurrency as u64, "{opened} connections for {concurrency} concurrent workers");
+    // A connection returns to the idle pool when hyper's connection task sees the body end, so a
+    // worker's next request can race it and open one more under CPU load; reuse must still carry
+    // nearly every request.
+    assert!(opened <= 2 * concurrency as u64, "{opened} connections for {concurrency} concurrent workers");
+    let reused = server.client.connection_metrics().reused();
+    assert!(reused >= 1000 - opened, "only {reused} of 1000 requests reused a connection ({opened} opened)");
 }
 
 #[tokio::test]
@@ -200,4 +205,34 @@ async fn client_drop_closes_idle_connections() {
     drop(client);
     tokio::time::sleep(Duration::from_millis(50)).await;
     assert_eq!(metrics.open(), 0, "idle connections outlived the client");
+}
+
+#[tokio::test]
+async fn lagging_head_of_line_part_is_hedged_in_a_stream() {
+    // Some GET bodies stall for 4 s; the stall timeout is far longer, so only hedging helps.
+    let server = TestServer::start_with(Some("seed=21,stall=0.15,stall-for=4s,methods=GET"), |b| {
+        b.stall_timeout(Duration::from_secs(30))
+    })
+    .await;
+    let data = test_data(32 * MIB, 21);
+    server.put("hedge", &data).await;
+    let mut out = Vec::with_capacity(data.len());
+    let started = Instant::now();
+    let output = server
+        .client
+        .download(&server.bucket, "hedge")
+        .part_size(MIB as u64)
+        .concurrency(4)
+        .memory_limit(8 * MIB as u64)
+        .checksum_mode(s3io::ChecksumMode::WhenRequired)
+        .to_writer(&mut out)
+        .await
+        .unwrap();
+    let elapsed = started.elapsed();
+    let stalls = server.server.fault_stats().stalls;
+    println!("hedged {} parts, {stalls} stalls, {:.2} s", output.hedged_parts, elapsed.as_secs_f64());
+    assert!(out == data, "streamed bytes differ");
+    assert!(stalls > 0, "no stall was injected");
+    assert!(output.hedged_parts > 0, "no part was hedged");
+    assert!(elapsed < Duration::from_secs(4), "a stalled part held the stream for {elapsed:?}");
 }
