@@ -179,6 +179,13 @@ pub(crate) struct Summary {
     pub(crate) retries: u64,
 }
 
+impl Summary {
+    /// Objects the batch took on: done, skipped or failed.
+    pub(crate) fn objects(&self) -> u64 {
+        self.succeeded + self.skipped + self.failed
+    }
+}
+
 /// Some objects of a batch failed: the first [`FAILURES_SHOWN`] are named. Maps to exit code 1.
 #[derive(Debug, thiserror::Error)]
 #[error("{failed} of {total} objects failed: {}{}", shown.join(", "), more(*failed, shown.len()))]
@@ -329,7 +336,7 @@ where
     if summary.failed > 0 {
         return Err(BatchFailed {
             failed: summary.failed,
-            total: summary.succeeded + summary.skipped + summary.failed,
+            total: summary.objects(),
             shown: std::mem::take(&mut report.failures),
         }
         .into());
