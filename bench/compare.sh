@@ -13,8 +13,7 @@
 #   get    download the SIZE object to a file        (s3io: cp s3://b/k FILE)
 #   null   download it with the bytes thrown away    (s3io: cp s3://b/k - >/dev/null)
 #   put    upload a SIZE file as one object          (s3io: cp FILE s3://b/k)
-#   batch  download the N small objects under small/ (s3io: cp 's3://b/small/*' DIR/, skipped
-#          with a note while s3io has no wildcard/recursive copy)
+#   batch  download the N small objects under small/ (s3io: cp 's3://b/small/*' DIR/)
 # Bytes are checked: every run's output size, and a SHA-256 of the downloaded file, the uploaded
 # object (as the server stored it) and the batch directory on each client's first run (VERIFY=all:
 # every run).
@@ -95,9 +94,7 @@ if [[ " $CASES " == *" batch "* ]]; then
     log "generating and uploading $N objects of $SMALL_SIZE under small/"
     for ((i = 0; i < N; i++)); do make_file "$src/small/$(printf "f%0${width}d" "$i")" "$small_bytes"; done
     (cd "$src/small" && sha256sum -- * | sort -k2) >"$work/small.sha256"
-    # Four uploads at a time, each one s3io process.
-    (cd "$src/small" && printf '%s\0' *) |
-        xargs -0 -P 4 -I{} "$S3IO" --endpoint-url "$ENDPOINT" --quiet cp "$src/small/{}" "s3://$BUCKET/small/{}"
+    s3io_ cp --recursive "$src/small/" "s3://$BUCKET/small/"
     listed="$(s3io_ ls --recursive "s3://$BUCKET/small/" | wc -l)"
     [[ "$listed" -eq "$N" ]] || die "uploaded $N small objects but the server lists $listed"
 fi

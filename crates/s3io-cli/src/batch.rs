@@ -196,6 +196,13 @@ pub(crate) struct Summary {
     pub(crate) retries: u64,
 }
 
+impl Summary {
+    /// Objects the batch took on: done, skipped or failed.
+    pub(crate) fn objects(&self) -> u64 {
+        self.succeeded + self.skipped + self.failed
+    }
+}
+
 /// Some objects of a batch failed: the first [`FAILURES_SHOWN`] are named. Maps to exit code 1.
 #[derive(Debug, thiserror::Error)]
 #[error("{failed} of {total} objects failed: {}{}", shown.join(", "), more(*failed, shown.len()))]
@@ -346,7 +353,7 @@ where
     if summary.failed > 0 {
         return Err(BatchFailed {
             failed: summary.failed,
-            total: summary.succeeded + summary.skipped + summary.failed,
+            total: summary.objects(),
             shown: std::mem::take(&mut report.failures),
         }
         .into());
@@ -745,7 +752,48 @@ pub(crate) fn summary_line(summary: &Summary) -> String {
 
 #[cfg(test)]
 mod tests {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
     use super::*;
+
+    /// The runner takes an action from the stream only when an object slot is free: with every
+    /// GET held back by the server, it has pulled no more than `jobs` (+1 being looked at).
+    #[tokio::test]
+    async fn pulls_actions_only_when_an_object_slot_is_free() {
+        let root = tempfile::tempdir().unwrap();
+        let faults = "stall=1,stall-for=2s,methods=GET".parse().unwrap();
+        let server = s3io_server::start(s3io_server::ServerConfig::new(root.path()).with_faults(faults)).await.unwrap();
+        let client = Client::builder()
+            .endpoint(server.endpoint_url())
+            .credentials(s3io::CredentialsSource::static_keys(
+                s3io_server::DEFAULT_ACCESS_KEY,
+                s3io_server::DEFAULT_SECRET_KEY,
+            ))
+            .build()
+            .await
+            .unwrap();
+        client.create_bucket("bkt").await.unwrap();
+        let local = tempfile::tempdir().unwrap();
+        let pulled = Arc::new(AtomicUsize::new(0));
+        let counter = Arc::clone(&pulled);
+        let destination = local.path().to_owned();
+        // An endless stream: collecting it would never finish.
+        let actions = futures::stream::iter(0u64..).map(move |i| {
+            counter.fetch_add(1, Ordering::Relaxed);
+            Ok(Action::Download {
+                source: url("bkt", &format!("k{i}")),
+                destination: destination.join(format!("k{i}")),
+                size: 1,
+            })
+        });
+        let config = BatchConfig { jobs: 4, quiet: true, ..BatchConfig::default() };
+        let mut out = Printer::new(true);
+        let run = run(&client, actions, &config, &mut out);
+        assert!(tokio::time::timeout(Duration::from_millis(500), run).await.is_err(), "the batch cannot finish");
+        let pulled = pulled.load(Ordering::Relaxed);
+        assert!((4..=5).contains(&pulled), "pulled {pulled} actions for 4 slots");
+        server.shutdown().await;
+    }
 
     fn url(bucket: &str, key: &str) -> S3Url {
         S3Url { bucket: bucket.into(), key: key.into() }

@@ -13,6 +13,7 @@
 //!   keeps what the wildcard matched — two matches never collapse into one name — and drops the
 //!   part the user typed out. A backslash escapes a wildcard character (`\*` is a literal `*`);
 //!   `--raw` turns wildcard parsing off altogether, for keys that hold `*`, `?` or `[` literally.
+//!   A wildcard that matches nothing makes the command fail (exit 1), as in s5cmd.
 
 use globset::GlobMatcher;
 

@@ -136,6 +136,12 @@ fn wildcards_match_inside_keys_and_keep_the_matched_path() {
     let out = h.path("out");
     h.ok(&["cp", "s3://data/d/*/part-?.csv", out.to_str().unwrap()]);
     assert_eq!(tree(&out).keys().collect::<Vec<_>>(), ["x/part-1.csv", "x/part-2.csv", "y/part-3.csv"]);
+    // A wildcard that matches nothing is an error, for cp and rm alike.
+    for args in [vec!["cp", "s3://data/d/*.parquet", out.to_str().unwrap()], vec!["rm", "s3://data/nothing-*"]] {
+        let output = h.run(&args);
+        assert_eq!(output.status.code(), Some(1), "{args:?}");
+        assert!(stderr(&output).contains("no object matches s3://data/"), "{}", stderr(&output));
+    }
     // --raw: the `?` is a literal character, so nothing named that exists.
     let raw = h.run(&["cp", "--raw", "s3://data/d/x/part-?.csv", &h.path_str("raw")]);
     assert_eq!(raw.status.code(), Some(1));

@@ -143,6 +143,10 @@ async fn copy_many(
 ) -> anyhow::Result<()> {
     let filters = args.batch.filters.compile()?;
     let config = batch_config(&args.batch, args.no_clobber, out.is_quiet());
+    let wildcard = match &source {
+        Location::S3(url) if !args.raw && has_wildcard(&url.key) => Some(url.to_string()),
+        _ => None,
+    };
     let actions: std::pin::Pin<Box<dyn Stream<Item = anyhow::Result<Action>> + Send>> = match (source, destination) {
         (Location::S3(source), Location::Local(root)) => {
             let pattern = source_pattern(&source, args.raw)?;
@@ -203,7 +207,17 @@ async fn copy_many(
             return Err(UsageError::new("cp copies to or from S3: one of SRC and DST must be an s3:// URL").into());
         }
     };
-    batch::run(client, actions, &config, out).await.map(drop)
+    let summary = batch::run(client, actions, &config, out).await?;
+    match wildcard {
+        Some(pattern) if summary.objects() == 0 => Err(nothing_matched(&pattern)),
+        _ => Ok(()),
+    }
+}
+
+/// A wildcard that selected nothing is an error (exit 1), as in s5cmd: a script that expected
+/// files learns that none came.
+pub(crate) fn nothing_matched(pattern: &str) -> anyhow::Error {
+    anyhow::anyhow!("no object matches {pattern}")
 }
 
 /// Makes sure the destination directory of a recursive download exists (not in a dry run).

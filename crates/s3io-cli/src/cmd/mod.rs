@@ -51,7 +51,8 @@ pub(crate) struct Printer {
 }
 
 impl Printer {
-    fn new(quiet: bool) -> Self {
+    /// A printer to stdout; `quiet` drops status lines.
+    pub(crate) fn new(quiet: bool) -> Self {
         Self { stdout: BufWriter::new(tokio::io::stdout()), quiet }
     }
 

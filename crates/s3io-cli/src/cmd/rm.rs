@@ -11,10 +11,10 @@
 use futures::{future, StreamExt as _};
 use s3io::Client;
 
-use super::cp::{batch_config, select};
+use super::cp::{batch_config, nothing_matched, select};
 use super::Printer;
 use crate::args::RmArgs;
-use crate::batch::{self, Action, BatchConfig};
+use crate::batch::{self, Action, BatchConfig, Summary};
 use crate::exit::UsageError;
 use crate::filter::Filters;
 use crate::listing;
@@ -28,7 +28,11 @@ pub(crate) async fn run(client: &Client, args: RmArgs, out: &mut Printer) -> any
     let filters = args.batch.filters.compile()?;
     if !args.raw && has_wildcard(&target.key) {
         let pattern = KeyPattern::wildcard(&target.key)?;
-        return delete_matching(client, &target.bucket, pattern, filters, &config, out).await.map(drop);
+        let summary = delete_matching(client, &target.bucket, pattern, filters, &config, out).await?;
+        return match summary.objects() {
+            0 => Err(nothing_matched(&target.to_string())),
+            _ => Ok(()),
+        };
     }
     if args.recursive {
         return delete_under(client, &target, filters, &config, out).await.map(drop);
@@ -84,7 +88,7 @@ async fn delete_matching(
     filters: Filters,
     config: &BatchConfig,
     out: &mut Printer,
-) -> anyhow::Result<u64> {
+) -> anyhow::Result<Summary> {
     let owned_bucket = bucket.to_owned();
     let actions = listing::list_objects(client, bucket, pattern.list_prefix()).filter_map(move |item| {
         future::ready(match item {
@@ -94,7 +98,7 @@ async fn delete_matching(
             }),
         })
     });
-    Ok(batch::run(client, actions, config, out).await?.succeeded)
+    batch::run(client, actions, config, out).await
 }
 
 /// Deletes every object in `bucket` (for `rb --force`); returns how many.
