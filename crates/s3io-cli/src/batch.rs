@@ -784,6 +784,7 @@ mod tests {
                 source: url("bkt", &format!("k{i}")),
                 destination: destination.join(format!("k{i}")),
                 size: 1,
+                modified: None,
             })
         });
         let config = BatchConfig { jobs: 4, quiet: true, ..BatchConfig::default() };
