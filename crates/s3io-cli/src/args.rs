@@ -91,14 +91,16 @@ pub(crate) struct GlobalArgs {
 /// The commands.
 #[derive(Debug, Subcommand)]
 pub(crate) enum Command {
-    /// Copy a file to S3, an object to a file or stdout (`-`), or an object to another object.
+    /// Copy a file to S3, an object to a file or stdout (`-`), or an object to another object;
+    /// with -r or a wildcard, many objects at once.
     Cp(CpArgs),
     /// Make a prefix or directory hold what another holds, copying only what differs (local to S3,
     /// S3 to local, S3 to S3).
     Sync(SyncArgs),
     /// List buckets, or the objects and prefixes under s3://bucket[/prefix].
     Ls(LsArgs),
-    /// Delete an object, or every object under a prefix with --recursive.
+    /// Delete an object, every object under a prefix with --recursive, or every object a
+    /// wildcard matches.
     Rm(RmArgs),
     /// Create a bucket.
     Mb(BucketArgs),
