@@ -81,6 +81,10 @@ pub(crate) struct PartMeta {
     /// Checksums the client sent or asked for, base64.
     #[serde(default, skip_serializing_if = "Checksums::is_empty")]
     pub(crate) checksums: Checksums,
+    /// Where the part's bytes are in its upload's assembly file, when it was
+    /// written in place (see `multipart`); `None` when it is a file of its own.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) offset: Option<u64>,
 }
 
 impl ObjectMeta {

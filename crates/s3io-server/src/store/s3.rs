@@ -20,7 +20,7 @@ use super::meta::{to_ms, ObjectMeta, PartMeta};
 use super::multipart::{self, CompletedRecord, UploadRecord};
 use super::range::{resolve, ByteSpan};
 use super::read::FileStream;
-use super::write::{write_body, TempFile};
+use super::write::{self, write_body, TempFile};
 use super::{blocking, copy, internal, is_absent, no_such_key, persist_error, FsStore, Layout};
 
 /// S3's default and largest page of a listing.
@@ -534,17 +534,33 @@ impl S3 for FsStore {
         };
         let layout = self.layout.clone();
         let (bucket, key, id) = (input.bucket.clone(), input.key.clone(), input.upload_id.clone());
-        let (record, tmp, file) = blocking(move || {
+        let expected = input.content_length.and_then(|l| u64::try_from(l).ok());
+        let number = input.part_number;
+        let (record, target) = blocking(move || {
             let record = read_upload(&layout, &bucket, &key, &id)?;
-            let (tmp, file) = TempFile::create(&layout.tmp).map_err(internal)?;
-            Ok((record, tmp, file))
+            let dir = layout.upload_dir(&id);
+            let in_place = match expected {
+                Some(len) => multipart::open_in_place(&dir, &layout.tmp, number, len).map_err(internal)?,
+                None => None,
+            };
+            let target = match in_place {
+                Some(part) => PartTarget::InPlace(part),
+                None => {
+                    let (tmp, file) = TempFile::create(&layout.tmp).map_err(internal)?;
+                    PartTarget::Own(tmp, file)
+                }
+            };
+            Ok((record, target))
         })
         .await?;
         let mut set = ChecksumSet::requested(&sent, input.checksum_algorithm.as_ref(), &headers);
         if let Some(alg) = &record.checksum_algorithm {
             set = ChecksumSet::requested(&sent, Some(&ChecksumAlgorithm::from(alg.clone())), &headers);
         }
-        let expected = input.content_length.and_then(|l| u64::try_from(l).ok());
+        let (file, dest) = match target {
+            PartTarget::InPlace(part) => (part.file.try_clone().map_err(internal)?, PartDest::InPlace(part)),
+            PartTarget::Own(tmp, file) => (file, PartDest::Own(tmp)),
+        };
         let (file, digests) = write_body(body, file, set, expected).await?;
         if let Some(md5) = &input.content_md5 {
             verify_content_md5(md5, &digests.md5)?;
@@ -562,11 +578,15 @@ impl S3 for FsStore {
             size: digests.size,
             mtime_ms: to_ms(SystemTime::now()),
             checksums: digests.checksums,
+            offset: match &dest {
+                PartDest::InPlace(p) => Some(p.offset),
+                PartDest::Own(_) => None,
+            },
         };
         let layout = self.layout.clone();
         let id = input.upload_id;
         let part = blocking(move || {
-            store_part(&layout, &id, tmp, &part)?;
+            store_part(&layout, &id, dest, &part)?;
             Ok(part)
         })
         .await?;
@@ -627,8 +647,9 @@ impl S3 for FsStore {
                 size: span.len,
                 mtime_ms: to_ms(SystemTime::now()),
                 checksums,
+                offset: None,
             };
-            store_part(&layout, &input.upload_id, tmp, &part)?;
+            store_part(&layout, &input.upload_id, PartDest::Own(tmp), &part)?;
             Ok(part)
         })
         .await?;
@@ -1137,18 +1158,41 @@ fn read_upload(layout: &Layout, bucket: &str, key: &str, upload_id: &str) -> S3R
     Ok(record)
 }
 
+/// Where an UploadPart writes: in place in the upload's assembly file, or a temp file of its own.
+enum PartTarget {
+    InPlace(multipart::InPlace),
+    Own(TempFile, std::fs::File),
+}
+
+/// What [`store_part`] makes durable once the part's bytes are written.
+enum PartDest {
+    InPlace(multipart::InPlace),
+    Own(TempFile),
+}
+
 /// Moves a written part into its upload and records it (blocking).
-fn store_part(layout: &Layout, upload_id: &str, tmp: TempFile, part: &PartMeta) -> S3Result<()> {
+fn store_part(layout: &Layout, upload_id: &str, dest: PartDest, part: &PartMeta) -> S3Result<()> {
     let dir = layout.upload_dir(upload_id);
     let gone = || s3_error!(NoSuchUpload, "The specified multipart upload does not exist: {upload_id}");
     // A plain rename: an upload aborted meanwhile must not be re-created.
     let map = |e: io::Error| if is_absent(&e) { gone() } else { internal(e) };
-    tmp.rename_to(&multipart::part_path(&dir, part.number)).map_err(map)?;
+    let in_place = match dest {
+        PartDest::Own(tmp) => {
+            tmp.rename_to(&multipart::part_path(&dir, part.number)).map_err(map)?;
+            None
+        }
+        PartDest::InPlace(p) => Some(p),
+    };
     let json = serde_json::to_vec(part).map_err(|e| internal(io::Error::other(e)))?;
     let (rec_tmp, mut file) = TempFile::create(&layout.tmp).map_err(internal)?;
     file.write_all(&json).map_err(internal)?;
     drop(file);
-    rec_tmp.rename_to(&multipart::part_record_path(&dir, part.number)).map_err(map)
+    rec_tmp.rename_to(&multipart::part_record_path(&dir, part.number)).map_err(map)?;
+    // Recorded: the claim on the part's slot stays, and the lock is released.
+    if let Some(p) = in_place {
+        p.keep();
+    }
+    Ok(())
 }
 
 /// CompleteMultipartUpload (blocking); see `multipart` for the steps.
@@ -1193,18 +1237,32 @@ fn complete_upload(layout: &Layout, input: CompleteMultipartUploadInput) -> S3Re
     }
     checksums.fill_from(sent);
 
-    let paths: Vec<_> = parts.iter().map(|p| (multipart::part_path(&dir, p.number), p.size)).collect();
-    let (tmp, mut out) = TempFile::create(&layout.tmp).map_err(internal)?;
-    let size = multipart::assemble(&paths, &mut out).map_err(internal)?;
+    let size = parts.iter().map(|p| p.size).sum();
     let mut meta = record.meta;
     meta.etag = etag.clone();
     meta.size = size;
     meta.mtime_ms = to_ms(SystemTime::now());
     meta.checksums = checksums.clone();
     meta.checksum_type = checksum_type.clone();
-    meta.parts = parts;
-    meta.ino = out.metadata().map_err(internal)?.ino();
-    tmp.persist(&layout.object_path(&input.bucket, key)).map_err(|e| persist_error(e, key))?;
+    let dest = layout.object_path(&input.bucket, key);
+    if let Some(assembled) = multipart::assemble_in_place(&dir, &parts, &stored).map_err(internal)? {
+        meta.ino = assembled.metadata().map_err(internal)?.ino();
+        write::rename_creating_parents(&multipart::assembly_path(&dir), &dest).map_err(|e| persist_error(e, key))?;
+        drop(assembled);
+    } else {
+        let sources: Vec<_> = parts
+            .iter()
+            .map(|p| {
+                let (path, offset) = multipart::part_source(&dir, p);
+                (path, offset, p.size)
+            })
+            .collect();
+        let (tmp, mut out) = TempFile::create(&layout.tmp).map_err(internal)?;
+        multipart::assemble(&sources, &mut out).map_err(internal)?;
+        meta.ino = out.metadata().map_err(internal)?.ino();
+        tmp.persist(&dest).map_err(|e| persist_error(e, key))?;
+    }
+    meta.parts = parts.into_iter().map(|p| PartMeta { offset: None, ..p }).collect();
     layout.write_sidecar(&layout.sidecar_path(&input.bucket, key), &meta).map_err(internal)?;
 
     let done = CompletedRecord { bucket: input.bucket, key: input.key, etag, checksums, checksum_type };

@@ -45,7 +45,6 @@ impl TempFile {
     }
 
     /// Where the file is.
-    #[cfg(test)]
     pub(crate) fn path(&self) -> &Path {
         &self.path
     }
@@ -123,9 +122,15 @@ pub(crate) async fn write_body(
     let mut pending: Option<BlockWrite> = None;
     let mut spare: Option<Vec<u8>> = None;
     let mut buf = Vec::with_capacity(WRITE_BLOCK);
+    let mut received = 0u64;
 
     while let Some(chunk) = body.next().await {
         let chunk = chunk.map_err(|e| s3_error!(IncompleteBody, "the request body failed: {e}"))?;
+        // A part written in place must not spill into its neighbour's bytes.
+        received += chunk.len() as u64;
+        if let Some(expected) = expected_len.filter(|e| received > *e) {
+            return Err(s3_error!(InvalidRequest, "the body is longer than the {expected} bytes announced"));
+        }
         let mut rest: &[u8] = &chunk;
         while !rest.is_empty() {
             let n = rest.len().min(WRITE_BLOCK - buf.len());
