@@ -12,7 +12,9 @@
 
 use std::fs::File;
 use std::io::{self, Write};
+use std::os::unix::fs::MetadataExt as _;
 use std::path::{Path, PathBuf};
+use std::sync::{Mutex, PoisonError};
 
 use futures::StreamExt as _;
 use s3s::dto::StreamingBlob;
@@ -104,6 +106,8 @@ type BlockWrite = JoinHandle<(Sink, Vec<u8>, io::Result<()>)>;
 struct Sink {
     file: File,
     hasher: Hasher,
+    /// The file's inode number, once known.
+    ino: Option<u64>,
 }
 
 /// Streams `body` into `file`, hashing as it goes; returns the file (positioned
@@ -118,7 +122,7 @@ pub(crate) async fn write_body(
     set: ChecksumSet,
     expected_len: Option<u64>,
 ) -> Result<(File, Digests), S3Error> {
-    let mut sink = Some(Sink { file, hasher: Hasher::new(set) });
+    let mut sink = Some(Sink { file, hasher: Hasher::new(set), ino: None });
     let mut pending: Option<BlockWrite> = None;
     let mut spare: Option<Vec<u8>> = None;
     let mut buf = Vec::with_capacity(WRITE_BLOCK);
@@ -161,9 +165,22 @@ pub(crate) async fn write_body(
     Ok((last.file, digests))
 }
 
+/// Buffered writes into one file serialise on its inode lock in the kernel,
+/// where a waiter spins on the owner: with the parts of a multipart upload
+/// written in place into one file, that spinning was 4–5% of the server's CPU
+/// (perf, 1 GiB of 8 MiB parts). Writers of one file take one of these first,
+/// and a waiter sleeps instead. Striped by inode number.
+static WRITE_LOCKS: [Mutex<()>; 16] = [const { Mutex::new(()) }; 16];
+
 impl Sink {
     fn write(&mut self, block: &[u8]) -> io::Result<()> {
         self.hasher.update(block);
+        let ino = match self.ino {
+            Some(ino) => ino,
+            None => *self.ino.insert(self.file.metadata()?.ino()),
+        };
+        let stripe = usize::try_from(ino % WRITE_LOCKS.len() as u64).unwrap_or_default();
+        let _serial = WRITE_LOCKS[stripe].lock().unwrap_or_else(PoisonError::into_inner);
         self.file.write_all(block)
     }
 }
