@@ -97,11 +97,23 @@ pub struct PoolConfig {
     pub max_idle_per_host: usize,
     /// How long an idle connection is kept. By default [`DEFAULT_IDLE_TIMEOUT`].
     pub idle_timeout: Duration,
+    /// Cap on the connections open at once to one host (in use or idle). A request that finds
+    /// every connection busy waits for one to come back to the pool (or to close) instead of
+    /// opening another, so a client with at most N requests in flight opens at most N
+    /// connections, however its requests race the pool. By default `None`: no cap, as hyper,
+    /// Go's `net/http` and the AWS SDKs have none; services that want a bounded socket count
+    /// (and a client-wide cap on requests in flight) set one, e.g. the total concurrency of
+    /// their transfers.
+    pub max_connections_per_host: Option<usize>,
 }
 
 impl Default for PoolConfig {
     fn default() -> Self {
-        Self { max_idle_per_host: DEFAULT_MAX_IDLE_PER_HOST, idle_timeout: DEFAULT_IDLE_TIMEOUT }
+        Self {
+            max_idle_per_host: DEFAULT_MAX_IDLE_PER_HOST,
+            idle_timeout: DEFAULT_IDLE_TIMEOUT,
+            max_connections_per_host: None,
+        }
     }
 }
 
@@ -223,6 +235,9 @@ impl ClientConfig {
         }
         if self.connect_timeout.is_zero() || self.read_timeout.is_zero() || self.stall_timeout.is_zero() {
             return Err(Error::InvalidConfig("timeouts must be above zero".into()));
+        }
+        if self.pool.max_connections_per_host == Some(0) {
+            return Err(Error::InvalidConfig("the connection cap per host must be at least 1".into()));
         }
         self.transfer.validate()?;
         self.retry.validate()

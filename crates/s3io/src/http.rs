@@ -2,7 +2,12 @@
 //!
 //! One [`HttpClient`] per s3io client holds hyper-util's connection pool (HTTP/1.1 keep-alive,
 //! plain TCP for `http://` endpoints, rustls for `https://`). Its connector counts connections
-//! opened and closed, so tests and benchmarks can see whether keep-alive works.
+//! opened and closed, so tests and benchmarks can see whether keep-alive works, and enforces the
+//! optional cap on connections per host ([`PoolConfig::max_connections_per_host`]): a connection
+//! holds a permit of its host's semaphore from its connect to its close, so a connect beyond the
+//! cap waits, and the request behind it takes the first connection that returns to the pool.
+//!
+//! [`PoolConfig::max_connections_per_host`]: crate::PoolConfig::max_connections_per_host
 //!
 //! Response bodies are read frame by frame ([`ResponseBody::next_chunk`]) with a per-read timeout,
 //! so a stalled body is noticed. A body dropped before its end follows the drain-or-close rule:
@@ -26,6 +31,7 @@ use hyper_util::client::legacy::connect::{Connected, Connection, HttpConnector};
 use hyper_util::client::legacy::Client;
 use hyper_util::rt::{TokioExecutor, TokioIo};
 use tokio::net::TcpStream;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 use crate::config::ClientConfig;
 use crate::error::{BoxError, Error, ErrorContext};
@@ -133,11 +139,33 @@ impl Body for RequestBody {
     }
 }
 
-/// A TCP connector that counts the connections it opens and that close.
+/// Per-host semaphores capping the connections open at once.
+#[derive(Debug)]
+struct ConnectionCap {
+    per_host: usize,
+    hosts: std::sync::Mutex<std::collections::HashMap<String, Arc<Semaphore>>>,
+}
+
+impl ConnectionCap {
+    fn new(per_host: usize) -> Self {
+        Self { per_host, hosts: std::sync::Mutex::new(std::collections::HashMap::new()) }
+    }
+
+    /// The semaphore of the URI's host (scheme, host and port).
+    fn host(&self, uri: &http::Uri) -> Arc<Semaphore> {
+        let key = format!("{}://{}", uri.scheme_str().unwrap_or("http"), uri.authority().map_or("", |a| a.as_str()));
+        let mut hosts = self.hosts.lock().unwrap_or_else(|p| p.into_inner());
+        hosts.entry(key).or_insert_with(|| Arc::new(Semaphore::new(self.per_host))).clone()
+    }
+}
+
+/// A TCP connector that counts the connections it opens and that close, and holds each to its
+/// host's cap.
 #[derive(Clone)]
 struct CountingConnector {
     inner: HttpConnector,
     metrics: Arc<ConnectionMetrics>,
+    cap: Option<Arc<ConnectionCap>>,
 }
 
 impl tower_service::Service<http::Uri> for CountingConnector {
@@ -150,20 +178,29 @@ impl tower_service::Service<http::Uri> for CountingConnector {
     }
 
     fn call(&mut self, uri: http::Uri) -> Self::Future {
-        let connecting = self.inner.call(uri);
+        let host = self.cap.as_ref().map(|cap| cap.host(&uri));
+        let mut inner = self.inner.clone();
         let metrics = self.metrics.clone();
         Box::pin(async move {
-            let stream = connecting.await?;
+            // Waits while the host is at its cap. When hyper's pool hands the waiting request a
+            // connection that came back first, it lets this connect finish in the background and
+            // pools the result, which then replaces a connection that closed.
+            let permit = match host {
+                Some(host) => Some(host.acquire_owned().await.map_err(|_| "connection cap closed")?),
+                None => None,
+            };
+            let stream = inner.call(uri).await?;
             metrics.opened.fetch_add(1, Ordering::Relaxed);
-            Ok(CountedStream { inner: stream, metrics })
+            Ok(CountedStream { inner: stream, metrics, _permit: permit })
         })
     }
 }
 
-/// A TCP stream that counts itself closed when dropped.
+/// A TCP stream that counts itself closed when dropped (and then gives back its host's permit).
 struct CountedStream {
     inner: TokioIo<TcpStream>,
     metrics: Arc<ConnectionMetrics>,
+    _permit: Option<OwnedSemaphorePermit>,
 }
 
 impl Drop for CountedStream {
@@ -292,7 +329,8 @@ impl HttpClient {
         http.set_connect_timeout(Some(config.connect_timeout));
         http.set_keepalive(Some(Duration::from_secs(30)));
         let metrics = Arc::new(ConnectionMetrics::default());
-        let counting = CountingConnector { inner: http, metrics: metrics.clone() };
+        let cap = config.pool.max_connections_per_host.map(|n| Arc::new(ConnectionCap::new(n)));
+        let counting = CountingConnector { inner: http, metrics: metrics.clone(), cap };
         let tls = tls_config(config.accept_invalid_certs)?;
         let connector = hyper_rustls::HttpsConnectorBuilder::new()
             .with_tls_config(tls)

@@ -3,7 +3,7 @@
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use s3io::{RetryConfig, RetryReason, TransferConfig};
+use s3io::{PoolConfig, RetryConfig, RetryReason, TransferConfig};
 
 use crate::common::{test_data, TestServer, MIB};
 
@@ -169,10 +169,18 @@ async fn concurrent_small_downloads_reuse_connections() {
     let server = TestServer::start().await;
     server.put("small", &test_data(64 * 1024, 3)).await;
     let concurrency = 16;
-    let started = server.client.connection_metrics().opened();
+    // The pool sized from the concurrency: as many idle connections kept as workers, and no more
+    // open at once, so a worker's next request that races its connection's return to the pool
+    // waits for it instead of opening another.
+    let pool = PoolConfig {
+        max_idle_per_host: concurrency,
+        max_connections_per_host: Some(concurrency),
+        ..Default::default()
+    };
+    let client = server.client_with(|b| b.pool(pool)).await;
     let mut tasks = tokio::task::JoinSet::new();
     for worker in 0..concurrency {
-        let client = server.client.clone();
+        let client = client.clone();
         let bucket = server.bucket.clone();
         tasks.spawn(async move {
             for _ in 0..(1000 / concurrency + usize::from(worker < 1000 % concurrency)) {
@@ -183,13 +191,43 @@ async fn concurrent_small_downloads_reuse_connections() {
     while let Some(done) = tasks.join_next().await {
         done.unwrap();
     }
-    let opened = server.client.connection_metrics().opened() - started;
-    // A connection returns to the idle pool when hyper's connection task sees the body end, so a
-    // worker's next request can race it and open one more under CPU load; reuse must still carry
-    // nearly every request.
-    assert!(opened <= 2 * concurrency as u64, "{opened} connections for {concurrency} concurrent workers");
-    let reused = server.client.connection_metrics().reused();
-    assert!(reused >= 1000 - opened, "only {reused} of 1000 requests reused a connection ({opened} opened)");
+    let metrics = client.connection_metrics();
+    assert_eq!(metrics.requests(), 1000, "one GET per small download");
+    assert!(metrics.opened() <= concurrency as u64, "{} connections for {concurrency} workers", metrics.opened());
+    assert!(
+        metrics.reused() >= 1000 - concurrency as u64,
+        "only {} of 1000 requests reused a connection",
+        metrics.reused()
+    );
+    println!(
+        "1,000 small downloads, {concurrency} workers: {} connections opened, {} reused",
+        metrics.opened(),
+        metrics.reused()
+    );
+}
+
+#[tokio::test]
+async fn connection_cap_holds_with_more_requests_than_connections() {
+    let server = TestServer::start().await;
+    server.put("small", &test_data(16 * 1024, 4)).await;
+    let pool = PoolConfig { max_connections_per_host: Some(2), ..Default::default() };
+    let client = server.client_with(|b| b.pool(pool)).await;
+    let mut tasks = tokio::task::JoinSet::new();
+    for _ in 0..12 {
+        let client = client.clone();
+        let bucket = server.bucket.clone();
+        tasks.spawn(async move {
+            for _ in 0..10 {
+                assert_eq!(client.download(&bucket, "small").to_bytes().await.unwrap().len(), 16 * 1024);
+            }
+        });
+    }
+    while let Some(done) = tasks.join_next().await {
+        done.unwrap();
+    }
+    let metrics = client.connection_metrics();
+    assert_eq!(metrics.requests(), 120);
+    assert!(metrics.opened() <= 2, "{} connections opened under a cap of 2", metrics.opened());
 }
 
 #[tokio::test]
