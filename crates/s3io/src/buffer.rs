@@ -131,7 +131,6 @@ impl BufferPool {
         counters.acquired.fetch_add(1, Ordering::Relaxed);
         if let Some((mut data, permit)) = self.take_free(size) {
             counters.reused.fetch_add(1, Ordering::Relaxed);
-            data.clear();
             return Ok(self.hand_out(data, permit, size));
         }
         let started = Instant::now();
@@ -146,7 +145,6 @@ impl BufferPool {
                 if waited {
                     counters.waited_nanos.fetch_add(started.elapsed().as_nanos() as u64, Ordering::Relaxed);
                 }
-                data.clear();
                 return Ok(self.hand_out(data, permit, size));
             }
             if let Ok(permit) = self.inner.capacity.clone().try_acquire_many_owned(needed as u32) {
@@ -163,14 +161,16 @@ impl BufferPool {
             counters.waited_nanos.fetch_add(started.elapsed().as_nanos() as u64, Ordering::Relaxed);
         }
         counters.allocated.fetch_add(1, Ordering::Relaxed);
-        Ok(self.hand_out(Vec::with_capacity(size), permit, size))
+        // Zeroed once, by the allocator (calloc: fresh pages from the OS come zeroed and count in
+        // RSS only once written); reuses never zero it again.
+        Ok(self.hand_out(vec![0; size], permit, size))
     }
 
     fn hand_out(&self, data: Vec<u8>, permit: OwnedSemaphorePermit, size: usize) -> PooledBuffer {
         let counters = &self.inner.counters;
         let in_use = counters.in_use.fetch_add(size as u64, Ordering::Relaxed) + size as u64;
         counters.high_water.fetch_max(in_use, Ordering::Relaxed);
-        PooledBuffer { data, slot: Some((permit, self.clone())), size }
+        PooledBuffer { data, len: 0, slot: Some((permit, self.clone())) }
     }
 
     fn take_free(&self, size: usize) -> Option<(Vec<u8>, OwnedSemaphorePermit)> {
@@ -221,66 +221,74 @@ impl BufferPool {
 }
 
 /// A buffer from a [`BufferPool`]; goes back to the pool when dropped.
+///
+/// Its memory is initialised once, when the pool allocates it, and keeps whatever bytes it last
+/// held: the content is the first `len` bytes, and filling it ([`PooledBuffer::fill_slice`])
+/// costs no zeroing pass per use.
 pub struct PooledBuffer {
+    /// The whole allocation: `data.len()` is the buffer's fixed size.
     data: Vec<u8>,
+    /// Bytes of content.
+    len: usize,
     slot: Option<(OwnedSemaphorePermit, BufferPool)>,
-    size: usize,
 }
 
 impl std::fmt::Debug for PooledBuffer {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("PooledBuffer").field("len", &self.data.len()).field("capacity", &self.size).finish()
+        f.debug_struct("PooledBuffer").field("len", &self.len).field("capacity", &self.data.len()).finish()
     }
 }
 
 impl PooledBuffer {
     /// The bytes written so far.
     pub fn as_slice(&self) -> &[u8] {
-        &self.data
+        &self.data[..self.len]
     }
 
     /// Bytes written so far.
     pub fn len(&self) -> usize {
-        self.data.len()
+        self.len
     }
 
     /// Whether nothing was written yet.
     pub fn is_empty(&self) -> bool {
-        self.data.is_empty()
+        self.len == 0
     }
 
     /// The buffer's fixed capacity.
     pub fn capacity(&self) -> usize {
-        self.size
+        self.data.len()
     }
 
     /// Room left.
     pub fn remaining(&self) -> usize {
-        self.size - self.data.len()
+        self.data.len() - self.len
     }
 
     /// Appends as much of `bytes` as fits; returns how much was taken.
     pub fn extend_from_slice(&mut self, bytes: &[u8]) -> usize {
         let take = bytes.len().min(self.remaining());
-        self.data.extend_from_slice(&bytes[..take]);
+        self.data[self.len..self.len + take].copy_from_slice(&bytes[..take]);
+        self.len += take;
         take
     }
 
     /// Empties the buffer, keeping its memory.
     pub fn clear(&mut self) {
-        self.data.clear();
+        self.len = 0;
     }
 
-    /// The whole capacity as a zero-filled mutable slice of `len` bytes, for `read`-style fills.
+    /// Makes the content `len` bytes (at most the capacity) and returns it mutably, for
+    /// `read`-style fills. The content already there is kept; bytes beyond it hold whatever the
+    /// buffer held before (not zeroes), so the caller overwrites every byte it keeps.
     pub fn fill_slice(&mut self, len: usize) -> &mut [u8] {
-        let len = len.min(self.size);
-        self.data.resize(len, 0);
-        &mut self.data[..len]
+        self.len = len.min(self.data.len());
+        &mut self.data[..self.len]
     }
 
     /// Cuts the content to `len` bytes.
     pub fn truncate(&mut self, len: usize) {
-        self.data.truncate(len);
+        self.len = self.len.min(len);
     }
 
     /// Turns the buffer into `Bytes` without a copy; the memory returns to the pool when the last
@@ -292,14 +300,15 @@ impl PooledBuffer {
 
 impl AsRef<[u8]> for PooledBuffer {
     fn as_ref(&self) -> &[u8] {
-        &self.data
+        self.as_slice()
     }
 }
 
 impl Drop for PooledBuffer {
     fn drop(&mut self) {
         if let Some((permit, pool)) = self.slot.take() {
-            pool.give_back(std::mem::take(&mut self.data), permit, self.size);
+            let size = self.data.len();
+            pool.give_back(std::mem::take(&mut self.data), permit, size);
         }
     }
 }
@@ -385,5 +394,23 @@ mod tests {
         assert_eq!(buffer.extend_from_slice(b"abcdef"), 4);
         assert_eq!(buffer.as_slice(), b"abcd");
         assert_eq!(buffer.remaining(), 0);
+    }
+
+    #[tokio::test]
+    async fn reused_buffers_come_back_empty_and_fill_keeps_the_content() {
+        let pool = BufferPool::new(64 * KIB as u64);
+        let mut buffer = pool.acquire(64 * KIB).await.unwrap();
+        buffer.extend_from_slice(b"abc");
+        let slice = buffer.fill_slice(5);
+        assert_eq!(&slice[..3], b"abc");
+        slice[3..].copy_from_slice(b"de");
+        assert_eq!(buffer.as_slice(), b"abcde");
+        buffer.truncate(2);
+        assert_eq!(buffer.as_slice(), b"ab");
+        assert_eq!(buffer.fill_slice(100 * KIB).len(), 64 * KIB, "fill stops at the capacity");
+        drop(buffer);
+        let again = pool.acquire(64 * KIB).await.unwrap();
+        assert!(again.is_empty() && again.as_slice().is_empty());
+        assert_eq!(again.remaining(), 64 * KIB);
     }
 }

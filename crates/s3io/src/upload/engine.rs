@@ -22,7 +22,7 @@ use http::Method;
 use super::file::{checksum_range, FileRange, SharedFile, Trailer, STREAMING_UNSIGNED_PAYLOAD_TRAILER};
 use super::plan::PartLayout;
 use super::{Upload, UploadOutput};
-use crate::checksum::{checksum, crc32c_combine, crc64nvme_combine, ChecksumValue};
+use crate::checksum::{checksum, ChecksumValue, CrcCombiner};
 use crate::client::Client;
 use crate::config::ChecksumAlgorithm;
 use crate::error::{Error, ErrorContext, Operation, Result};
@@ -334,15 +334,23 @@ pub(crate) fn combined_checksum(parts: &[PartDone], context: &ErrorContext) -> R
             .map_err(|e| Error::invalid_response(context.clone(), format!("bad part checksum: {e}")))?;
         Ok(raw.iter().fold(0u64, |acc, b| (acc << 8) | u64::from(*b)))
     };
+    if algorithm == ChecksumAlgorithm::Md5 {
+        return Ok(None);
+    }
     let mut crc: Option<u64> = None;
+    // Parts are all one size but the last: one combination operator serves them all.
+    let mut combiner: Option<(u64, CrcCombiner)> = None;
     for part in parts {
         let Some(value) = part.part.checksum.as_ref() else { return Ok(None) };
         let part_crc = decode(value)?;
-        crc = Some(match (crc, algorithm) {
-            (None, _) => part_crc,
-            (Some(acc), ChecksumAlgorithm::Crc64Nvme) => crc64nvme_combine(acc, part_crc, part.len),
-            (Some(acc), ChecksumAlgorithm::Crc32c) => u64::from(crc32c_combine(acc as u32, part_crc as u32, part.len)),
-            (Some(_), ChecksumAlgorithm::Md5) => return Ok(None),
+        crc = Some(match crc {
+            None => part_crc,
+            Some(acc) => {
+                if combiner.as_ref().is_none_or(|(len, _)| *len != part.len) {
+                    combiner = Some((part.len, CrcCombiner::new(algorithm, part.len)));
+                }
+                combiner.as_ref().map_or(part_crc, |(_, c)| c.combine(acc, part_crc))
+            }
         });
     }
     let value = match (algorithm, crc) {
