@@ -129,7 +129,7 @@ impl BufferPool {
         }
         let counters = &self.inner.counters;
         counters.acquired.fetch_add(1, Ordering::Relaxed);
-        if let Some((mut data, permit)) = self.take_free(size) {
+        if let Some((data, permit)) = self.take_free(size) {
             counters.reused.fetch_add(1, Ordering::Relaxed);
             return Ok(self.hand_out(data, permit, size));
         }
@@ -140,7 +140,7 @@ impl BufferPool {
             let returned = self.inner.returned.notified();
             tokio::pin!(returned);
             returned.as_mut().enable();
-            if let Some((mut data, permit)) = self.take_free(size) {
+            if let Some((data, permit)) = self.take_free(size) {
                 counters.reused.fetch_add(1, Ordering::Relaxed);
                 if waited {
                     counters.waited_nanos.fetch_add(started.elapsed().as_nanos() as u64, Ordering::Relaxed);
