@@ -234,6 +234,9 @@ fn usage_errors_are_exit_2() {
         &["--memory-limit", "lots", "ls"],
         &["--concurrency", "0", "ls"],
         &["presign", "s3://data/k", "--expires-in", "0"],
+        &["--max-attempts", "0", "ls"],
+        &["--stall-timeout", "soon", "ls"],
+        &["--read-timeout", "0s", "ls"],
         &["frobnicate"],
     ] {
         let out = h.run(args);
