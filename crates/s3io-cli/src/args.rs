@@ -9,6 +9,7 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
+use crate::duration::HumanDuration;
 use crate::size::ByteSize;
 
 /// `s3io`: move bytes between S3-compatible stores and local files, fast, with bounded memory.
@@ -78,6 +79,24 @@ pub(crate) struct GlobalArgs {
     /// Cap on payload bytes held in memory at once, e.g. 256MiB. By default 256 MiB.
     #[arg(long, global = true, value_name = "SIZE", help_heading = "Transfer")]
     pub(crate) memory_limit: Option<ByteSize>,
+
+    /// Attempts per request, the first included (1 disables retries). By default 5.
+    #[arg(long, global = true, value_name = "N", help_heading = "Retries and timeouts")]
+    pub(crate) max_attempts: Option<u32>,
+
+    /// Longest wait for a TCP connection, e.g. 500ms, 2s, or seconds. By default 10s.
+    #[arg(long, global = true, value_name = "DURATION", help_heading = "Retries and timeouts")]
+    pub(crate) connect_timeout: Option<HumanDuration>,
+
+    /// Longest wait for response headers (body-less requests wait less once latencies are
+    /// known). By default 30s.
+    #[arg(long, global = true, value_name = "DURATION", help_heading = "Retries and timeouts")]
+    pub(crate) read_timeout: Option<HumanDuration>,
+
+    /// A response body that delivers no bytes for this long is abandoned and its request retried,
+    /// resuming where it stopped. By default 10s.
+    #[arg(long, global = true, value_name = "DURATION", help_heading = "Retries and timeouts")]
+    pub(crate) stall_timeout: Option<HumanDuration>,
 
     /// Print nothing but errors (and the data asked for: listings, `cat`, presigned URLs).
     #[arg(long, short, global = true, help_heading = "Output")]
@@ -296,6 +315,8 @@ pub(crate) struct ServeArgs {
 
 #[cfg(test)]
 mod tests {
+    use std::time::Duration;
+
     use super::*;
     use clap::CommandFactory;
 
@@ -312,6 +333,35 @@ mod tests {
         assert_eq!(cli.global.endpoint_url.as_deref(), Some("http://x:1"));
         assert!(cli.global.path_style);
         assert_eq!(cli.global.part_size.map(|s| s.bytes()), Some(16 << 20));
+    }
+
+    #[test]
+    fn retry_and_timeout_flags_parse_anywhere() {
+        let cli = Cli::try_parse_from([
+            "s3io",
+            "--max-attempts",
+            "8",
+            "ls",
+            "--connect-timeout",
+            "500ms",
+            "--read-timeout",
+            "2m",
+            "--stall-timeout",
+            "3",
+        ])
+        .unwrap();
+        assert_eq!(cli.global.max_attempts, Some(8));
+        assert_eq!(cli.global.connect_timeout.map(HumanDuration::get), Some(Duration::from_millis(500)));
+        assert_eq!(cli.global.read_timeout.map(HumanDuration::get), Some(Duration::from_secs(120)));
+        assert_eq!(cli.global.stall_timeout.map(HumanDuration::get), Some(Duration::from_secs(3)));
+    }
+
+    #[test]
+    fn bad_duration_or_attempts_is_a_usage_error() {
+        for args in [["--stall-timeout", "soon"], ["--read-timeout", "-1s"], ["--max-attempts", "-1"]] {
+            let err = Cli::try_parse_from(["s3io"].into_iter().chain(args).chain(["ls"])).unwrap_err();
+            assert_eq!(err.exit_code(), 2, "{args:?}");
+        }
     }
 
     #[test]

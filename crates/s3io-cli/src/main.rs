@@ -10,6 +10,7 @@ mod args;
 mod batch;
 mod bench;
 mod cmd;
+mod duration;
 mod exit;
 mod filter;
 mod keypath;

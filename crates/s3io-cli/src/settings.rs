@@ -3,11 +3,14 @@
 //! The endpoint comes from `--endpoint-url`, then `S3IO_ENDPOINT_URL` (both through clap), then
 //! the aws CLI's `AWS_ENDPOINT_URL_S3` and `AWS_ENDPOINT_URL`. Credentials come from the
 //! library's [`CredentialsSource`]: the standard AWS chain (environment, `~/.aws` files, SSO, web
-//! identity, ECS, IMDS), a named `--profile`, or none with `--no-sign-request`.
+//! identity, ECS, IMDS), a named `--profile`, or none with `--no-sign-request`. Timeouts and
+//! attempts per request (`--connect-timeout`, `--read-timeout`, `--stall-timeout`,
+//! `--max-attempts`) keep the library's defaults unless given.
 
-use s3io::{AddressingStyle, Client, ClientConfig, CredentialsSource, TransferConfig};
+use s3io::{AddressingStyle, Client, ClientConfig, CredentialsSource, RetryConfig, TransferConfig};
 
 use crate::args::{Addressing, GlobalArgs};
+use crate::duration::HumanDuration;
 use crate::exit::UsageError;
 
 /// The endpoint URL: the flag or `S3IO_ENDPOINT_URL`, else the aws CLI's variables.
@@ -42,14 +45,23 @@ pub(crate) fn client_config(global: &GlobalArgs) -> Result<ClientConfig, UsageEr
         (false, Addressing::Virtual) => AddressingStyle::VirtualHosted,
         (false, Addressing::Auto) => AddressingStyle::Auto,
     };
+    let client_defaults = ClientConfig::default();
+    let retry = RetryConfig {
+        max_attempts: global.max_attempts.unwrap_or(client_defaults.retry.max_attempts),
+        ..client_defaults.retry.clone()
+    };
     let config = ClientConfig {
         endpoint: endpoint(global),
         region: global.region.clone(),
         addressing_style,
         credentials,
+        connect_timeout: global.connect_timeout.map_or(client_defaults.connect_timeout, HumanDuration::get),
+        read_timeout: global.read_timeout.map_or(client_defaults.read_timeout, HumanDuration::get),
+        stall_timeout: global.stall_timeout.map_or(client_defaults.stall_timeout, HumanDuration::get),
         accept_invalid_certs: global.no_verify_ssl,
         transfer,
-        ..ClientConfig::default()
+        retry,
+        ..client_defaults
     };
     config.validate().map_err(|e| UsageError::new(e.to_string()))?;
     Ok(config)
@@ -63,6 +75,8 @@ pub(crate) async fn client(global: &GlobalArgs) -> anyhow::Result<Client> {
 
 #[cfg(test)]
 mod tests {
+    use std::time::Duration;
+
     use clap::Parser as _;
 
     use super::*;
@@ -101,6 +115,28 @@ mod tests {
     }
 
     #[test]
+    fn retry_and_timeout_flags_reach_the_config() {
+        let c = config(&[
+            "--max-attempts",
+            "8",
+            "--connect-timeout",
+            "2s",
+            "--read-timeout",
+            "45",
+            "--stall-timeout",
+            "1s",
+        ])
+        .unwrap();
+        assert_eq!(c.retry.max_attempts, 8);
+        assert_eq!(c.connect_timeout, Duration::from_secs(2));
+        assert_eq!(c.read_timeout, Duration::from_secs(45));
+        assert_eq!(c.stall_timeout, Duration::from_secs(1));
+        let defaults = config(&[]).unwrap();
+        assert_eq!(defaults.retry, RetryConfig::default());
+        assert_eq!(defaults.stall_timeout, s3io::DEFAULT_STALL_TIMEOUT);
+    }
+
+    #[test]
     fn large_part_size_raises_the_default_memory_limit() {
         let c = config(&["--part-size", "512MiB"]).unwrap();
         assert_eq!(c.transfer.memory_limit, 512 << 20);
@@ -111,5 +147,7 @@ mod tests {
         assert!(config(&["--concurrency", "0"]).is_err());
         assert!(config(&["--part-size", "64M", "--memory-limit", "8M"]).is_err());
         assert!(config(&["--endpoint-url", "ftp://x"]).is_err());
+        assert!(config(&["--max-attempts", "0"]).is_err());
+        assert!(config(&["--stall-timeout", "0s"]).is_err());
     }
 }

@@ -234,6 +234,12 @@ fn usage_errors_are_exit_2() {
         &["--memory-limit", "lots", "ls"],
         &["--concurrency", "0", "ls"],
         &["presign", "s3://data/k", "--expires-in", "0"],
+        &["--max-attempts", "0", "ls"],
+        &["--stall-timeout", "soon", "ls"],
+        &["--read-timeout", "0s", "ls"],
+        // Faults need the embedded server, not the endpoint S3IO_ENDPOINT_URL names.
+        &["bench", "--bucket", "data", "--faults", "503=0.1"],
+        &["bench", "--faults", "503=2"],
         &["frobnicate"],
     ] {
         let out = h.run(args);

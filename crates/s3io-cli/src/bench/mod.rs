@@ -7,8 +7,9 @@
 //! stream, downloaded to a file and to a stream; many small objects (default 1,000 × 1.2 MiB, 16
 //! at a time) with latency percentiles; and a mixed workload. Each reports throughput, requests
 //! per second, client CPU seconds per GiB, peak RSS, heap allocations per object, buffer-pool
-//! reuse, retries and connections opened: as a table, as JSON (`--json`), and as an SVG chart
-//! (`--plot`).
+//! reuse, retries (in all and by reason) and connections opened and reused: as a table, as JSON
+//! (`--json`), and as an SVG chart (`--plot`). With `--faults` the embedded server injects
+//! faults, so the same figures show what retries cost.
 
 mod measure;
 mod plot;
@@ -19,6 +20,7 @@ use std::path::PathBuf;
 
 use anyhow::Context as _;
 use s3io::{AddressingStyle, Client, CredentialsSource};
+use s3io_server::FaultSpec;
 
 use crate::args::GlobalArgs;
 use crate::size::ByteSize;
@@ -66,6 +68,12 @@ pub(crate) struct BenchArgs {
     /// Directory for the large test file. By default the system's temporary directory.
     #[arg(long, value_name = "DIR")]
     pub(crate) work_dir: Option<PathBuf>,
+
+    /// Inject faults into the embedded server's answers, e.g.
+    /// seed=1,503=0.1,reset=0.05,reset-after=1MiB,stall=0.02,stall-for=5s (the grammar of
+    /// `s3io serve --faults`); the set-up uploads get them too. Not with --endpoint-url.
+    #[arg(long, value_name = "SPEC")]
+    pub(crate) faults: Option<FaultSpec>,
 }
 
 /// Runs the benchmark.
@@ -74,9 +82,15 @@ pub(crate) async fn run(global: &GlobalArgs, args: BenchArgs, out: &mut Printer)
         return Err(crate::exit::UsageError::new("--small-count and --small-concurrency must be at least 1").into());
     }
     let mut config = settings::client_config(global)?;
+    if let (Some(endpoint), Some(_)) = (&config.endpoint, &args.faults) {
+        return Err(crate::exit::UsageError::new(format!(
+            "--faults needs the embedded server; it cannot be used with the endpoint {endpoint}"
+        ))
+        .into());
+    }
     let (server, bucket) = match (&config.endpoint, &args.bucket) {
         (None, _) => {
-            let server = server::EmbeddedServer::start().await?;
+            let server = server::EmbeddedServer::start(args.faults.as_ref()).await?;
             config.endpoint = Some(server.endpoint.clone());
             config.addressing_style = AddressingStyle::Path;
             config.credentials =
@@ -111,6 +125,9 @@ pub(crate) async fn run(global: &GlobalArgs, args: BenchArgs, out: &mut Printer)
             args.size, args.small_count, args.small_size, args.small_concurrency
         ))
         .await?;
+        if let Some(faults) = &args.faults {
+            out.status(&format!("faults injected: {faults}")).await?;
+        }
     }
     bench.prepare_large_file().await?;
     let mut results = Vec::with_capacity(scenarios.len());
@@ -159,6 +176,7 @@ fn table(results: &[ScenarioResult]) -> Vec<String> {
         "pool reuse",
         "retries",
         "conns",
+        "reused",
         "p50 ms",
         "p90 ms",
         "p99 ms",
@@ -179,6 +197,7 @@ fn table(results: &[ScenarioResult]) -> Vec<String> {
                 r.pool_reuse_rate.map_or("-".into(), |p| format!("{:.1}%", p * 100.0)),
                 r.retries.to_string(),
                 r.connections_opened.to_string(),
+                r.connections_reused.to_string(),
                 latency(|l| l.p50_ms),
                 latency(|l| l.p90_ms),
                 latency(|l| l.p99_ms),
@@ -198,5 +217,9 @@ fn table(results: &[ScenarioResult]) -> Vec<String> {
     };
     let mut lines = vec![line(header.iter().map(|h| h.to_string()).collect())];
     lines.extend(rows.into_iter().map(line));
+    lines.extend(results.iter().filter(|r| !r.retries_by_reason.is_empty()).map(|r| {
+        let reasons: Vec<String> = r.retries_by_reason.iter().map(|(reason, n)| format!("{n} {reason}")).collect();
+        format!("retries in {}: {}", r.scenario, reasons.join(", "))
+    }));
     lines
 }

@@ -3,16 +3,17 @@
 //! Every scenario runs against one shared [`Client`], so connection reuse and the buffer pool
 //! carry over between scenarios as they would in a service. Each is measured from snapshots taken
 //! around its timed part only (set-up, such as uploading the objects a download reads, is not
-//! timed): wall time, client CPU time, peak RSS, heap allocations, requests, retries, connections
-//! opened and the buffer pool's counters.
+//! timed): wall time, client CPU time, peak RSS, heap allocations, requests, retries by reason,
+//! connections opened and reused, and the buffer pool's counters.
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::Context as _;
 use bytes::{Bytes, BytesMut};
-use s3io::{Client, Progress};
+use s3io::{Client, Progress, RetryReason};
 use serde::Serialize;
 
 use super::measure::{self, Snapshot};
@@ -87,7 +88,11 @@ pub(crate) struct ScenarioResult {
     pub(crate) pool_allocated: u64,
     pub(crate) pool_reuse_rate: Option<f64>,
     pub(crate) retries: u64,
+    /// Retries by reason ([`s3io::RetryReason::name`]), only the reasons that occurred.
+    pub(crate) retries_by_reason: BTreeMap<&'static str, u64>,
     pub(crate) connections_opened: u64,
+    /// Requests sent on a connection already open (requests − connections opened).
+    pub(crate) connections_reused: u64,
     pub(crate) latency: Option<Latency>,
     /// (seconds since start, MiB/s) samples of the transfer rate.
     pub(crate) throughput: Vec<(f64, f64)>,
@@ -109,7 +114,8 @@ pub(crate) struct Bench {
 struct Before {
     snapshot: Snapshot,
     requests: u64,
-    retries: u64,
+    /// Retries so far, indexed like [`RetryReason::ALL`].
+    retries: [u64; RetryReason::ALL.len()],
     opened: u64,
     pool: s3io::PoolStats,
 }
@@ -130,7 +136,7 @@ impl Bench {
         measure::reset_peak_rss();
         Before {
             requests: self.client.connection_metrics().requests(),
-            retries: self.client.retry_counters().total(),
+            retries: RetryReason::ALL.map(|reason| self.client.retry_counters().get(reason)),
             opened: self.client.connection_metrics().opened(),
             pool: self.client.buffer_pool().stats(),
             snapshot: Snapshot::take(),
@@ -141,10 +147,17 @@ impl Bench {
         let delta = before.snapshot.since();
         let seconds = delta.wall.as_secs_f64().max(1e-9);
         let requests = self.client.connection_metrics().requests() - before.requests;
+        let opened = self.client.connection_metrics().opened() - before.opened;
         let pool = self.client.buffer_pool().stats();
         let acquired = pool.acquired - before.pool.acquired;
         let reused = pool.reused - before.pool.reused;
         let gib = bytes as f64 / (1u64 << 30) as f64;
+        let retries_by_reason: BTreeMap<&'static str, u64> = RetryReason::ALL
+            .iter()
+            .zip(before.retries)
+            .map(|(&reason, before)| (reason.name(), self.client.retry_counters().get(reason) - before))
+            .filter(|&(_, n)| n > 0)
+            .collect();
         ScenarioResult {
             scenario: scenario.name(),
             objects,
@@ -161,8 +174,11 @@ impl Bench {
             pool_acquired: acquired,
             pool_allocated: pool.allocated - before.pool.allocated,
             pool_reuse_rate: (acquired > 0).then(|| reused as f64 / acquired as f64),
-            retries: self.client.retry_counters().total() - before.retries,
-            connections_opened: self.client.connection_metrics().opened() - before.opened,
+            retries: retries_by_reason.values().sum(),
+            retries_by_reason,
+            connections_opened: opened,
+            // What `ConnectionMetrics::reused` counts, over this scenario alone.
+            connections_reused: requests.saturating_sub(opened),
             latency: None,
             throughput: Vec::new(),
         }

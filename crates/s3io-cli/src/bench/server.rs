@@ -1,12 +1,15 @@
 //! The benchmark's default target: the embedded server in a child process.
 //!
 //! The server runs as `s3io serve` in its own process, on a temporary root removed afterwards,
-//! so the benchmark's CPU time and peak RSS figures are the client's alone.
+//! so the benchmark's CPU time and peak RSS figures are the client's alone. With `--faults` it
+//! injects the given faults (503s, resets, stalls, …) into every request, the set-up uploads
+//! included.
 
 use std::process::Stdio;
 use std::time::Duration;
 
 use anyhow::{bail, Context as _};
+use s3io_server::FaultSpec;
 use tokio::io::{AsyncBufReadExt as _, BufReader};
 use tokio::process::{Child, Command};
 
@@ -22,13 +25,18 @@ pub(crate) struct EmbeddedServer {
 }
 
 impl EmbeddedServer {
-    /// Starts `s3io serve` on 127.0.0.1 with an OS-chosen port and waits for its endpoint line.
-    pub(crate) async fn start() -> anyhow::Result<Self> {
+    /// Starts `s3io serve` on 127.0.0.1 with an OS-chosen port, injecting `faults` if given, and
+    /// waits for its endpoint line.
+    pub(crate) async fn start(faults: Option<&FaultSpec>) -> anyhow::Result<Self> {
         let root = tempfile::Builder::new().prefix("s3io-bench-").tempdir().context("creating the server's root")?;
         let exe = std::env::current_exe().context("finding the s3io binary")?;
-        let mut child = Command::new(exe)
-            .args(["serve", "--addr", "127.0.0.1:0", "--root"])
-            .arg(root.path())
+        let mut command = Command::new(exe);
+        command.args(["serve", "--addr", "127.0.0.1:0", "--root"]).arg(root.path());
+        if let Some(faults) = faults {
+            // The spec's canonical form, which parses back to the same spec.
+            command.arg("--faults").arg(faults.to_string());
+        }
+        let mut child = command
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
