@@ -175,15 +175,16 @@ impl ClientBuilder {
         self
     }
 
-    /// Longest wait for response headers. By default 30 s (less for body-less requests once
-    /// latencies are known: a multiple of the recent p90, at least 2 s).
+    /// Longest wait for response headers. By default 30 s (less for body-less requests, and for
+    /// PUTs once their body is sent, when latencies are known: a multiple of the recent p90, at
+    /// least 2 s).
     pub fn read_timeout(mut self, timeout: std::time::Duration) -> Self {
         self.config.read_timeout = timeout;
         self
     }
 
-    /// Longest wait for more bytes of a response body before the attempt is abandoned and
-    /// retried. By default 10 s.
+    /// Longest wait for more bytes of a response body, or for the server to take more of a
+    /// request body, before the attempt is abandoned and retried. By default 10 s.
     pub fn stall_timeout(mut self, timeout: std::time::Duration) -> Self {
         self.config.stall_timeout = timeout;
         self

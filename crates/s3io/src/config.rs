@@ -189,10 +189,12 @@ pub struct ClientConfig {
     pub pool: PoolConfig,
     /// TCP connect timeout. By default [`DEFAULT_CONNECT_TIMEOUT`].
     pub connect_timeout: Duration,
-    /// Longest wait for response headers. By default [`DEFAULT_READ_TIMEOUT`]; requests without a
-    /// body wait less once latencies have been observed (a multiple of the recent p90).
+    /// Longest wait for response headers (after the request body, if any, is sent). By default
+    /// [`DEFAULT_READ_TIMEOUT`]; requests without a body, and PUTs once their body is sent, wait
+    /// less once latencies have been observed (a multiple of the recent p90).
     pub read_timeout: Duration,
-    /// Longest wait for more bytes of a response body. By default [`DEFAULT_STALL_TIMEOUT`].
+    /// Longest wait for more bytes of a response body, and for the server to take more of a
+    /// request body. By default [`DEFAULT_STALL_TIMEOUT`].
     pub stall_timeout: Duration,
     /// Accept any TLS certificate (`--no-verify-ssl`). By default `false`.
     pub accept_invalid_certs: bool,

@@ -89,12 +89,68 @@ pub(crate) trait ReplayablePayload: Send + Sync + 'static {
 /// The body one attempt of a [`ReplayablePayload`] streams.
 pub(crate) type StreamingBody = Pin<Box<dyn Body<Data = Bytes, Error = BoxError> + Send>>;
 
+/// A request body's bytes go to hyper in frames of at most this many bytes (slices of one
+/// `Bytes`, no copy), so hyper asks for the next frame only as the previous ones leave: the body's
+/// progress can be watched, and its end means little remains to be written.
+const BODY_FRAME: usize = 256 * 1024;
+
+/// How far one attempt's request body has got, for the send-side timeouts: when hyper last took
+/// a frame, and when it took the last one.
+#[derive(Debug)]
+pub(crate) struct BodyProgress {
+    origin: std::time::Instant,
+    /// Nanoseconds after `origin` of the last frame handed to hyper.
+    last_frame: AtomicU64,
+    /// Nanoseconds after `origin` at which the body ended (0: not yet).
+    ended: AtomicU64,
+}
+
+impl BodyProgress {
+    fn new() -> Self {
+        Self { origin: std::time::Instant::now(), last_frame: AtomicU64::new(0), ended: AtomicU64::new(0) }
+    }
+
+    fn now(&self) -> u64 {
+        (self.origin.elapsed().as_nanos() as u64).max(1)
+    }
+
+    fn frame(&self) {
+        self.last_frame.store(self.now(), Ordering::Relaxed);
+    }
+
+    fn end(&self) {
+        let _ = self.ended.compare_exchange(0, self.now(), Ordering::Relaxed, Ordering::Relaxed);
+    }
+
+    /// When the last frame was taken, if one was.
+    fn last_frame_at(&self) -> Option<std::time::Instant> {
+        match self.last_frame.load(Ordering::Relaxed) {
+            0 => None,
+            nanos => Some(self.origin + Duration::from_nanos(nanos)),
+        }
+    }
+
+    /// When the body ended, if it has.
+    fn ended_at(&self) -> Option<std::time::Instant> {
+        match self.ended.load(Ordering::Relaxed) {
+            0 => None,
+            nanos => Some(self.origin + Duration::from_nanos(nanos)),
+        }
+    }
+}
+
 /// The body of an outgoing request: empty, bytes that can be sent again on a retry, or one
 /// attempt's stream of a [`ReplayablePayload`].
-#[derive(Default)]
 pub(crate) struct RequestBody {
     data: Option<Bytes>,
     stream: Option<StreamingBody>,
+    progress: Arc<BodyProgress>,
+}
+
+impl Default for RequestBody {
+    fn default() -> Self {
+        Self::bytes(Bytes::new())
+    }
 }
 
 impl std::fmt::Debug for RequestBody {
@@ -105,11 +161,11 @@ impl std::fmt::Debug for RequestBody {
 
 impl RequestBody {
     pub(crate) fn bytes(data: Bytes) -> Self {
-        Self { data: (!data.is_empty()).then_some(data), stream: None }
+        Self { data: (!data.is_empty()).then_some(data), stream: None, progress: Arc::new(BodyProgress::new()) }
     }
 
     pub(crate) fn stream(payload: &dyn ReplayablePayload) -> Self {
-        Self { data: None, stream: Some(payload.open()) }
+        Self { data: None, stream: Some(payload.open()), progress: Arc::new(BodyProgress::new()) }
     }
 }
 
@@ -118,10 +174,25 @@ impl Body for RequestBody {
     type Error = BoxError;
 
     fn poll_frame(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Result<Frame<Bytes>, Self::Error>>> {
-        if let Some(stream) = self.stream.as_mut() {
-            return stream.as_mut().poll_frame(cx);
+        let this = &mut *self;
+        let frame = match this.stream.as_mut() {
+            Some(stream) => match stream.as_mut().poll_frame(cx) {
+                Poll::Pending => return Poll::Pending,
+                Poll::Ready(frame) => frame,
+            },
+            None => this.data.as_mut().map(|data| {
+                let frame = if data.len() > BODY_FRAME { data.split_to(BODY_FRAME) } else { std::mem::take(data) };
+                Ok(Frame::data(frame))
+            }),
+        };
+        if this.data.as_ref().is_some_and(Bytes::is_empty) {
+            this.data = None;
         }
-        Poll::Ready(self.data.take().map(|d| Ok(Frame::data(d))))
+        this.progress.frame();
+        if frame.is_none() || this.is_end_stream() {
+            this.progress.end();
+        }
+        Poll::Ready(frame)
     }
 
     fn is_end_stream(&self) -> bool {
@@ -359,21 +430,70 @@ impl HttpClient {
         self.stall_timeout
     }
 
-    /// Sends one request and waits for its response headers, at most the read timeout.
+    /// Sends one request and waits for its response headers.
+    ///
+    /// A body-less request waits for its headers at most the adaptive first-byte timeout (a
+    /// multiple of the recent p90, see [`LatencyTracker`]). A request with a body is watched in
+    /// two phases: while its body goes out, hyper must take a frame at least every stall timeout
+    /// (a server that stopped reading is noticed); once the body has gone, a PUT (a part or an
+    /// object) waits for its headers at most the adaptive first-byte timeout, counted from the
+    /// body's end, so a server that sits on a received part is abandoned after seconds, not the
+    /// read timeout. Other requests with a body (CompleteMultipartUpload, DeleteObjects: small
+    /// bodies, answers that may take long to compute) keep the read timeout for their headers.
     pub(crate) async fn send(
         &self,
         request: http::Request<RequestBody>,
         context: &ErrorContext,
     ) -> Result<http::Response<Incoming>, Error> {
         self.metrics.requests.fetch_add(1, Ordering::Relaxed);
-        // Requests with a body wait for it to be sent too: only body-less ones adapt.
-        let adaptive = request.body().is_end_stream();
-        let timeout = if adaptive { self.latency.timeout(self.read_timeout) } else { self.read_timeout };
         let started = std::time::Instant::now();
-        match tokio::time::timeout(timeout, self.client.request(request)).await {
+        let body_less = request.body().is_end_stream();
+        let adapts_after_body = request.method() == http::Method::PUT;
+        let progress = request.body().progress.clone();
+        let sending = self.client.request(request);
+        tokio::pin!(sending);
+        let header_timeout = self.latency.timeout(self.read_timeout);
+        let outcome = if body_less {
+            match tokio::time::timeout(header_timeout, sending).await {
+                Ok(result) => Ok(result),
+                Err(_) => Err(("waiting for response headers", header_timeout)),
+            }
+        } else {
+            // What must have happened by when, in the phase the body is in now; `None` until
+            // hyper takes the first frame (the connection is not ready yet: connecting has its
+            // own timeout, and waiting for a pooled connection under a cap is back-pressure).
+            let phase = || match progress.ended_at() {
+                Some(ended) if adapts_after_body => Some((
+                    ended + header_timeout,
+                    "waiting for response headers after sending the body",
+                    header_timeout,
+                )),
+                Some(ended) => Some((ended + self.read_timeout, "waiting for response headers", self.read_timeout)),
+                None => progress
+                    .last_frame_at()
+                    .map(|at| (at + self.stall_timeout, "sending the request body", self.stall_timeout)),
+            };
+            loop {
+                let deadline = match phase() {
+                    Some((deadline, what, limit)) if std::time::Instant::now() >= deadline => break Err((what, limit)),
+                    Some((deadline, _, _)) => Some(deadline),
+                    None => None,
+                };
+                // Without a deadline, look again after a stall timeout (the first frame moves the
+                // body into a phase with one).
+                let wake = deadline.unwrap_or_else(|| std::time::Instant::now() + self.stall_timeout);
+                tokio::select! {
+                    result = &mut sending => break Ok(result),
+                    () = tokio::time::sleep_until(wake.into()) => {}
+                }
+            }
+        };
+        match outcome {
             Ok(Ok(response)) => {
-                if adaptive {
+                if body_less {
                     self.latency.record(started.elapsed());
+                } else if let Some(ended) = progress.ended_at().filter(|_| adapts_after_body) {
+                    self.latency.record(ended.elapsed());
                 }
                 Ok(response)
             }
@@ -381,11 +501,7 @@ impl HttpClient {
                 let message = if e.is_connect() { "connecting" } else { "sending the request" };
                 Err(Error::transport(context.clone(), message, e))
             }
-            Err(_) => Err(Error::Timeout {
-                context: Box::new(context.clone()),
-                what: "waiting for response headers",
-                after: timeout,
-            }),
+            Err((what, after)) => Err(Error::Timeout { context: Box::new(context.clone()), what, after }),
         }
     }
 }

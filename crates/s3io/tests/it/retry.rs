@@ -115,6 +115,31 @@ async fn stalled_body_is_abandoned_and_resumed() {
     assert_eq!(server.client.retry_counters().get(RetryReason::Timeout), 1);
 }
 
+/// The faults of [`put_whose_answer_stalls_is_abandoned_after_its_body_and_retried`]: with seed 0,
+/// request 0 (CreateBucket) passes, request 33 (the upload's PUT) stalls, request 34 passes.
+const PUT_STALL_SEED: &str = "seed=0,stall=0.5,stall-for=60s,methods=PUT";
+
+#[tokio::test]
+async fn put_whose_answer_stalls_is_abandoned_after_its_body_and_retried() {
+    // The server holds back the answer to a PUT for 60 s after reading its whole body. The read
+    // timeout stays at its 30 s default: the wait after the body adapts to the latencies seen
+    // (here a few ms, so the 2 s floor) and the PUT is sent again.
+    let server = TestServer::start_with(Some(PUT_STALL_SEED), |b| b.stall_timeout(Duration::from_secs(1))).await;
+    // Latency samples for the adaptive timeout: HEADs of a missing key (answered 404).
+    for _ in 0..32 {
+        assert!(server.client.head_object(&server.bucket, "missing").await.is_err());
+    }
+    let data = Bytes::from(test_data(4 * MIB, 21));
+    let upload = server.client.upload(&server.bucket, "stalled-put").from_bytes(data.clone());
+    tokio::time::timeout(Duration::from_secs(20), upload)
+        .await
+        .expect("a stalled PUT answer was not abandoned")
+        .expect("upload");
+    assert!(server.server.fault_stats().stalls >= 1, "the seed stalled no PUT: {:?}", server.server.fault_stats());
+    assert!(server.client.retry_counters().get(RetryReason::Timeout) >= 1);
+    assert!(server.client.download(&server.bucket, "stalled-put").to_bytes().await.unwrap() == data);
+}
+
 #[tokio::test]
 async fn cancelled_download_stops_fast_and_leaves_nothing() {
     let server = TestServer::start_with(Some("seed=5,stall=1.0,stall-for=20s,methods=GET"), |b| b).await;
