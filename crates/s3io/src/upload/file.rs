@@ -199,12 +199,21 @@ impl FileRange {
         let mut position = self.offset;
         while position < end {
             let len = (end - position).min(FILE_CHUNK_SIZE as u64) as usize;
-            let mut buffer = match runtime.block_on(self.pool.acquire(CHUNK_BUFFER_SIZE)) {
-                Ok(buffer) => buffer,
-                Err(e) => {
+            // Waiting for pool capacity ends when the body is dropped, so a reader never
+            // outlives its attempt waiting for memory.
+            let acquired = runtime.block_on(async {
+                tokio::select! {
+                    buffer = self.pool.acquire(CHUNK_BUFFER_SIZE) => Some(buffer),
+                    () = chunks.closed() => None,
+                }
+            });
+            let mut buffer = match acquired {
+                Some(Ok(buffer)) => buffer,
+                Some(Err(e)) => {
                     let _ = chunks.blocking_send(ReadChunk::Failed(e.to_string()));
                     return;
                 }
+                None => return,
             };
             let result = match hasher.as_mut() {
                 None => self.file.read_exact_at(buffer.fill_slice(len), position),
