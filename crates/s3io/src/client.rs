@@ -53,7 +53,7 @@ impl Client {
     /// A client from a complete config.
     pub async fn from_config(config: ClientConfig) -> Result<Self> {
         config.validate()?;
-        let region = config.resolved_region();
+        let region = config.resolve_region().await;
         let endpoint = match &config.endpoint {
             Some(endpoint) => url::Url::parse(endpoint)
                 .map_err(|e| Error::InvalidConfig(format!("endpoint URL {endpoint:?}: {e}")))?,

@@ -245,20 +245,62 @@ impl ClientConfig {
         self.retry.validate()
     }
 
-    /// The region to sign with, resolved from the config and the environment.
-    pub fn resolved_region(&self) -> String {
-        self.region
+    /// The region to sign with, as the aws CLI finds it: the config's, else `AWS_REGION`, else
+    /// `AWS_DEFAULT_REGION`, else the `region` of the profile in the shared config file (the
+    /// [`CredentialsSource::Profile`] named, else `AWS_PROFILE`, else `default`), else
+    /// [`DEFAULT_REGION`].
+    pub async fn resolve_region(&self) -> String {
+        let explicit = self
+            .region
             .clone()
             .or_else(|| std::env::var("AWS_REGION").ok())
             .or_else(|| std::env::var("AWS_DEFAULT_REGION").ok())
-            .filter(|r| !r.is_empty())
-            .unwrap_or_else(|| DEFAULT_REGION.to_owned())
+            .filter(|r| !r.is_empty());
+        if let Some(region) = explicit {
+            return region;
+        }
+        let profile = match &self.credentials {
+            CredentialsSource::Profile(name) => Some(name.as_str()),
+            _ => None,
+        };
+        profile_region(profile, None).await.unwrap_or_else(|| DEFAULT_REGION.to_owned())
     }
+}
+
+/// The `region` of `profile` (else the selected one) in the shared config files (`files`, else
+/// the standard ones), following `source_profile`.
+async fn profile_region(
+    profile: Option<&str>,
+    files: Option<aws_runtime::env_config::file::EnvConfigFiles>,
+) -> Option<String> {
+    use aws_config::meta::region::ProvideRegion as _;
+    let mut builder = aws_config::profile::ProfileFileRegionProvider::builder();
+    if let Some(name) = profile {
+        builder = builder.profile_name(name);
+    }
+    if let Some(files) = files {
+        builder = builder.profile_files(files);
+    }
+    builder.build().region().await.map(|r| r.to_string()).filter(|r| !r.is_empty())
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[tokio::test]
+    async fn profile_region_comes_from_the_shared_config_file() {
+        use aws_runtime::env_config::file::{EnvConfigFileKind, EnvConfigFiles};
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("config");
+        std::fs::write(&path, "[default]\nregion = eu-west-3\n[profile work]\nregion = ap-south-1\n[profile bare]\n")
+            .unwrap();
+        let files = || EnvConfigFiles::builder().with_file(EnvConfigFileKind::Config, &path).build();
+        assert_eq!(profile_region(Some("work"), Some(files())).await.as_deref(), Some("ap-south-1"));
+        assert_eq!(profile_region(Some("default"), Some(files())).await.as_deref(), Some("eu-west-3"));
+        assert_eq!(profile_region(Some("bare"), Some(files())).await, None);
+        assert_eq!(profile_region(Some("missing"), Some(files())).await, None);
+    }
 
     #[test]
     fn defaults_are_valid() {
