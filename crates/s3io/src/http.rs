@@ -433,7 +433,8 @@ impl HttpClient {
     /// Sends one request and waits for its response headers.
     ///
     /// A body-less request waits for its headers at most the adaptive first-byte timeout (a
-    /// multiple of the recent p90, see [`LatencyTracker`]). A request with a body is watched in
+    /// multiple of the recent p90, see [`LatencyTracker`]), but a server-side copy, whose answer
+    /// takes as long as its bytes, waits the read timeout. A request with a body is watched in
     /// two phases: while its body goes out, hyper must take a frame at least every stall timeout
     /// (a server that stopped reading is noticed); once the body has gone, a PUT (a part or an
     /// object) waits for its headers at most the adaptive first-byte timeout, counted from the
@@ -450,9 +451,12 @@ impl HttpClient {
         let body_less = request.body().is_end_stream();
         let adapts_after_body = request.method() == http::Method::PUT;
         let progress = request.body().progress.clone();
+        // A server-side copy (CopyObject, UploadPartCopy) answers when the copy is done, which
+        // takes as long as the bytes copied: it keeps the read timeout.
+        let copies = request.headers().contains_key("x-amz-copy-source");
+        let header_timeout = if copies { self.read_timeout } else { self.latency.timeout(self.read_timeout) };
         let sending = self.client.request(request);
         tokio::pin!(sending);
-        let header_timeout = self.latency.timeout(self.read_timeout);
         let outcome = if body_less {
             match tokio::time::timeout(header_timeout, sending).await {
                 Ok(result) => Ok(result),
@@ -490,7 +494,7 @@ impl HttpClient {
         };
         match outcome {
             Ok(Ok(response)) => {
-                if body_less {
+                if body_less && !copies {
                     self.latency.record(started.elapsed());
                 } else if let Some(ended) = progress.ended_at().filter(|_| adapts_after_body) {
                     self.latency.record(ended.elapsed());
