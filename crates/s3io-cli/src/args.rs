@@ -88,13 +88,13 @@ pub(crate) struct GlobalArgs {
     #[arg(long, global = true, value_name = "DURATION", help_heading = "Retries and timeouts")]
     pub(crate) connect_timeout: Option<HumanDuration>,
 
-    /// Longest wait for response headers (body-less requests wait less once latencies are
-    /// known). By default 30s.
+    /// Longest wait for response headers (body-less requests, and PUTs once their body is sent,
+    /// wait less once latencies are known). By default 30s.
     #[arg(long, global = true, value_name = "DURATION", help_heading = "Retries and timeouts")]
     pub(crate) read_timeout: Option<HumanDuration>,
 
     /// A response body that delivers no bytes for this long is abandoned and its request retried,
-    /// resuming where it stopped. By default 10s.
+    /// resuming where it stopped; so is a request body the server stops taking. By default 10s.
     #[arg(long, global = true, value_name = "DURATION", help_heading = "Retries and timeouts")]
     pub(crate) stall_timeout: Option<HumanDuration>,
 
