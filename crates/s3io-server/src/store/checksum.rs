@@ -15,7 +15,9 @@
 
 use base64::engine::general_purpose::STANDARD as BASE64;
 use base64::Engine as _;
-use md5::{Digest as _, Md5};
+use md5_many::Md5State;
+
+use super::md5_batch::Md5Lane;
 use s3s::checksum::ChecksumHasher;
 use s3s::dto::ChecksumAlgorithm;
 use s3s::{s3_error, S3Error};
@@ -175,7 +177,7 @@ pub(crate) struct Digests {
 
 /// One-pass hashing of written bytes; see the module doc.
 pub(crate) struct Hasher {
-    md5: Md5,
+    md5: Md5State,
     size: u64,
     crc32c: Option<u32>,
     crc64nvme: Option<crc64fast_nvme::Digest>,
@@ -192,7 +194,7 @@ impl Hasher {
             ..Default::default()
         });
         Self {
-            md5: Md5::new(),
+            md5: Md5State::new(),
             size: 0,
             crc32c: set.crc32c.then_some(0),
             crc64nvme: set.crc64nvme.then(crc64fast_nvme::Digest::new),
@@ -203,6 +205,23 @@ impl Hasher {
     /// Feeds `data`.
     pub(crate) fn update(&mut self, data: &[u8]) {
         self.md5.update(data);
+        self.update_checksums(data);
+    }
+
+    /// Feeds `block`, whose MD5 goes through the multi-buffer batcher with other uploads'
+    /// blocks ([`md5_batch`](super::md5_batch)); hands the block back.
+    ///
+    /// # Errors
+    /// When the batcher stopped.
+    pub(crate) fn update_batched(&mut self, lane: &Md5Lane, block: Vec<u8>) -> std::io::Result<Vec<u8>> {
+        let hashed = lane.update(self.md5, block)?;
+        self.md5 = hashed.state;
+        self.update_checksums(&hashed.block);
+        Ok(hashed.block)
+    }
+
+    /// Counts `data` and feeds it to the checksums other than MD5.
+    fn update_checksums(&mut self, data: &[u8]) {
         self.size += data.len() as u64;
         if let Some(crc) = &mut self.crc32c {
             *crc = crc32c::crc32c_append(*crc, data);
@@ -220,7 +239,7 @@ impl Hasher {
         let mut checksums = self.others.map(|o| from_dto(o.finalize())).unwrap_or_default();
         checksums.crc32c = self.crc32c.map(|c| BASE64.encode(c.to_be_bytes()));
         checksums.crc64nvme = self.crc64nvme.map(|d| BASE64.encode(d.sum64().to_be_bytes()));
-        Digests { md5: self.md5.finalize().into(), size: self.size, checksums }
+        Digests { md5: self.md5.finalize(), size: self.size, checksums }
     }
 }
 

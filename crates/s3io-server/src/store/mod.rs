@@ -24,6 +24,7 @@ mod checksum;
 mod copy;
 mod key;
 mod list;
+mod md5_batch;
 mod meta;
 mod multipart;
 mod range;

@@ -4,7 +4,8 @@
 //! filesystem as the objects, so the final `rename` is atomic: a reader sees
 //! the old object or the new one, never half of one). [`write_body`] coalesces
 //! the request body's chunks into [`WRITE_BLOCK`]-sized blocks and hands each
-//! block to the blocking pool, which hashes it ([`Hasher`]: MD5 and the
+//! block to the blocking pool, which hashes it ([`Hasher`]: MD5, through the
+//! multi-buffer batcher that hashes concurrent uploads' blocks together, and the
 //! requested checksums) and writes it in one call. Two blocks alternate: while
 //! one is hashed and written, the next one fills from the socket, so receiving
 //! and hashing use both cores and no buffer is allocated per block.
@@ -22,6 +23,7 @@ use s3s::{s3_error, S3Error};
 use tokio::task::JoinHandle;
 
 use super::checksum::{ChecksumSet, Digests, Hasher};
+use super::md5_batch::Md5Lane;
 
 /// Bytes per blocking write (and per hashing call).
 pub(crate) const WRITE_BLOCK: usize = 1 << 20;
@@ -106,6 +108,8 @@ type BlockWrite = JoinHandle<(Sink, Vec<u8>, io::Result<()>)>;
 struct Sink {
     file: File,
     hasher: Hasher,
+    /// This upload's handle on the multi-buffer MD5 batcher.
+    lane: Md5Lane,
     /// The file's inode number, once known.
     ino: Option<u64>,
 }
@@ -122,7 +126,7 @@ pub(crate) async fn write_body(
     set: ChecksumSet,
     expected_len: Option<u64>,
 ) -> Result<(File, Digests), S3Error> {
-    let mut sink = Some(Sink { file, hasher: Hasher::new(set), ino: None });
+    let mut sink = Some(Sink { file, hasher: Hasher::new(set), lane: Md5Lane::new(), ino: None });
     let mut pending: Option<BlockWrite> = None;
     let mut spare: Option<Vec<u8>> = None;
     let mut buf = Vec::with_capacity(WRITE_BLOCK);
@@ -151,7 +155,7 @@ pub(crate) async fn write_body(
     finish_pending(&mut pending, &mut sink).await?;
     let mut last = take_sink(&mut sink)?;
     let (last, _, result) = tokio::task::spawn_blocking(move || {
-        let result = last.write(&buf);
+        let (buf, result) = last.write(buf);
         (last, buf, result)
     })
     .await
@@ -173,8 +177,18 @@ pub(crate) async fn write_body(
 static WRITE_LOCKS: [Mutex<()>; 16] = [const { Mutex::new(()) }; 16];
 
 impl Sink {
-    fn write(&mut self, block: &[u8]) -> io::Result<()> {
-        self.hasher.update(block);
+    /// Hashes and writes `block`; hands it back for reuse (empty if the hashing failed).
+    fn write(&mut self, block: Vec<u8>) -> (Vec<u8>, io::Result<()>) {
+        match self.hasher.update_batched(&self.lane, block) {
+            Ok(block) => {
+                let result = self.write_hashed(&block);
+                (block, result)
+            }
+            Err(e) => (Vec::new(), Err(e)),
+        }
+    }
+
+    fn write_hashed(&mut self, block: &[u8]) -> io::Result<()> {
         let ino = match self.ino {
             Some(ino) => ino,
             None => *self.ino.insert(self.file.metadata()?.ino()),
@@ -187,7 +201,7 @@ impl Sink {
 
 fn spawn_write(mut sink: Sink, block: Vec<u8>) -> BlockWrite {
     tokio::task::spawn_blocking(move || {
-        let result = sink.write(&block);
+        let (block, result) = sink.write(block);
         (sink, block, result)
     })
 }
