@@ -144,7 +144,8 @@ impl BodyProgress {
 pub(crate) struct RequestBody {
     data: Option<Bytes>,
     stream: Option<StreamingBody>,
-    progress: Arc<BodyProgress>,
+    /// How far the body has got; `None` for an empty body (nothing to watch, nothing allocated).
+    progress: Option<Arc<BodyProgress>>,
 }
 
 impl Default for RequestBody {
@@ -161,11 +162,13 @@ impl std::fmt::Debug for RequestBody {
 
 impl RequestBody {
     pub(crate) fn bytes(data: Bytes) -> Self {
-        Self { data: (!data.is_empty()).then_some(data), stream: None, progress: Arc::new(BodyProgress::new()) }
+        let data = (!data.is_empty()).then_some(data);
+        let progress = data.is_some().then(|| Arc::new(BodyProgress::new()));
+        Self { data, stream: None, progress }
     }
 
     pub(crate) fn stream(payload: &dyn ReplayablePayload) -> Self {
-        Self { data: None, stream: Some(payload.open()), progress: Arc::new(BodyProgress::new()) }
+        Self { data: None, stream: Some(payload.open()), progress: Some(Arc::new(BodyProgress::new())) }
     }
 }
 
@@ -188,9 +191,11 @@ impl Body for RequestBody {
         if this.data.as_ref().is_some_and(Bytes::is_empty) {
             this.data = None;
         }
-        this.progress.frame();
-        if frame.is_none() || this.is_end_stream() {
-            this.progress.end();
+        if let Some(progress) = &this.progress {
+            progress.frame();
+            if frame.is_none() || this.is_end_stream() {
+                progress.end();
+            }
         }
         Poll::Ready(frame)
     }
@@ -457,12 +462,7 @@ impl HttpClient {
         let header_timeout = if copies { self.read_timeout } else { self.latency.timeout(self.read_timeout) };
         let sending = self.client.request(request);
         tokio::pin!(sending);
-        let outcome = if body_less {
-            match tokio::time::timeout(header_timeout, sending).await {
-                Ok(result) => Ok(result),
-                Err(_) => Err(("waiting for response headers", header_timeout)),
-            }
-        } else {
+        let outcome = if let (false, Some(progress)) = (body_less, progress.as_deref()) {
             // What must have happened by when, in the phase the body is in now; `None` until
             // hyper takes the first frame (the connection is not ready yet: connecting has its
             // own timeout, and waiting for a pooled connection under a cap is back-pressure).
@@ -491,12 +491,19 @@ impl HttpClient {
                     () = tokio::time::sleep_until(wake.into()) => {}
                 }
             }
+        } else {
+            match tokio::time::timeout(header_timeout, sending).await {
+                Ok(result) => Ok(result),
+                Err(_) => Err(("waiting for response headers", header_timeout)),
+            }
         };
         match outcome {
             Ok(Ok(response)) => {
                 if body_less && !copies {
                     self.latency.record(started.elapsed());
-                } else if let Some(ended) = progress.ended_at().filter(|_| adapts_after_body) {
+                } else if let Some(ended) =
+                    progress.as_deref().and_then(BodyProgress::ended_at).filter(|_| adapts_after_body)
+                {
                     self.latency.record(ended.elapsed());
                 }
                 Ok(response)
