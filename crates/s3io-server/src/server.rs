@@ -1,6 +1,10 @@
 //! The listener: accepts connections and serves HTTP/1.1 (keep-alive) with
 //! hyper, each connection on a task of its own, until shut down.
 //!
+//! On Linux each connection's I/O is a [`SpliceIo`], and every request on it
+//! carries the connection's [`SpliceLink`], so GET bodies go from the page
+//! cache to the socket without a user-space copy (see [`crate::splice`]).
+//!
 //! [`start`] binds and returns at once; the accept loop runs on the caller's
 //! tokio runtime. [`RunningServer::shutdown`] stops accepting, lets requests in
 //! flight finish for up to [`GRACE`] (idle keep-alive connections close at
@@ -11,10 +15,12 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use hyper_util::rt::{TokioIo, TokioTimer};
+use http::Request;
+use hyper::body::Incoming;
+use hyper_util::rt::TokioTimer;
 use s3s::auth::SimpleAuth;
 use s3s::service::S3ServiceBuilder;
-use tokio::net::TcpListener;
+use tokio::net::{TcpListener, TcpStream};
 use tokio::task::{JoinHandle, JoinSet};
 use tokio_util::sync::CancellationToken;
 
@@ -70,7 +76,9 @@ pub async fn start(config: ServerConfig) -> Result<RunningServer, ServerError> {
 async fn accept_loop(listener: TcpListener, service: FaultService, stop: CancellationToken) {
     let graceful = hyper_util::server::graceful::GracefulShutdown::new();
     let mut http = hyper::server::conn::http1::Builder::new();
-    http.keep_alive(true).timer(TokioTimer::new());
+    // Vectored writes also keep hyper from copying body bytes into its own
+    // buffer, which spliced bodies rely on.
+    http.keep_alive(true).writev(true).timer(TokioTimer::new());
     let mut conns = JoinSet::new();
     loop {
         tokio::select! {
@@ -78,7 +86,8 @@ async fn accept_loop(listener: TcpListener, service: FaultService, stop: Cancell
             accepted = listener.accept() => match accepted {
                 Ok((socket, _)) => {
                     let _ = socket.set_nodelay(true);
-                    let conn = http.serve_connection(TokioIo::new(socket), service.clone());
+                    let (io, service) = connection(socket, &service);
+                    let conn = http.serve_connection(io, service);
                     let conn = graceful.watch(conn);
                     conns.spawn(async move {
                         if let Err(e) = conn.await {
@@ -97,6 +106,42 @@ async fn accept_loop(listener: TcpListener, service: FaultService, stop: Cancell
     drop(listener);
     let _ = tokio::time::timeout(GRACE, graceful.shutdown()).await;
     conns.shutdown().await;
+}
+
+/// The service for one connection: puts the connection's link (if any) into
+/// each request's extensions, where `get_object` finds it.
+#[derive(Clone)]
+struct ConnectionService {
+    inner: FaultService,
+    #[cfg(any(target_os = "linux", target_os = "android"))]
+    link: crate::splice::SpliceLink,
+}
+
+impl hyper::service::Service<Request<Incoming>> for ConnectionService {
+    type Response = <FaultService as hyper::service::Service<Request<Incoming>>>::Response;
+    type Error = <FaultService as hyper::service::Service<Request<Incoming>>>::Error;
+    type Future = <FaultService as hyper::service::Service<Request<Incoming>>>::Future;
+
+    fn call(&self, mut req: Request<Incoming>) -> Self::Future {
+        #[cfg(any(target_os = "linux", target_os = "android"))]
+        req.extensions_mut().insert(self.link.clone());
+        #[cfg(not(any(target_os = "linux", target_os = "android")))]
+        let _ = &mut req;
+        self.inner.call(req)
+    }
+}
+
+/// The I/O and service for a new connection.
+#[cfg(any(target_os = "linux", target_os = "android"))]
+fn connection(socket: TcpStream, service: &FaultService) -> (crate::splice::SpliceIo, ConnectionService) {
+    let (io, link) = crate::splice::SpliceIo::new(socket);
+    (io, ConnectionService { inner: service.clone(), link })
+}
+
+/// The I/O and service for a new connection.
+#[cfg(not(any(target_os = "linux", target_os = "android")))]
+fn connection(socket: TcpStream, service: &FaultService) -> (hyper_util::rt::TokioIo<TcpStream>, ConnectionService) {
+    (hyper_util::rt::TokioIo::new(socket), ConnectionService { inner: service.clone() })
 }
 
 impl RunningServer {

@@ -1,4 +1,6 @@
-//! Object bytes as a response body, read in large blocks off the async threads.
+//! Object bytes as a response body: spliced from the page cache to the socket
+//! where the connection allows ([`crate::splice`]), else read in large blocks
+//! off the async threads.
 //!
 //! [`FileStream`] owns the open file and reads [`READ_BLOCK`]-sized blocks on
 //! tokio's blocking pool, one block ahead: as soon as a block is handed to
@@ -12,15 +14,52 @@
 
 use std::fs::File;
 use std::future::Future as _;
-use std::io::{self, Read};
+use std::io::{self, Read, Seek as _, SeekFrom};
 use std::pin::Pin;
 use std::task::{ready, Context, Poll};
 
 use bytes::Bytes;
 use futures::Stream;
+use s3s::dto::StreamingBlob;
 use s3s::stream::{ByteStream, RemainingLength};
-use s3s::StdError;
+use s3s::{S3Result, StdError};
 use tokio::task::JoinHandle;
+
+use super::{blocking, internal};
+
+/// The body of `len` bytes of `file` from `start`: spliced when the request
+/// came over a connection that can splice (its extensions hold the link) and
+/// the span is long enough to gain from it, otherwise a [`FileStream`].
+pub(crate) async fn object_body(
+    extensions: &http::Extensions,
+    file: File,
+    start: u64,
+    len: u64,
+) -> S3Result<StreamingBlob> {
+    #[cfg(any(target_os = "linux", target_os = "android"))]
+    let file = match extensions.get::<crate::splice::SpliceLink>() {
+        Some(link) if len >= crate::splice::MIN_SPLICE_LEN => {
+            match crate::splice::SplicedFile::start(link, file, start, len) {
+                Ok(body) => return Ok(StreamingBlob::new(body)),
+                Err(file) => file,
+            }
+        }
+        _ => file,
+    };
+    #[cfg(not(any(target_os = "linux", target_os = "android")))]
+    let _ = extensions;
+    let file = if start > 0 {
+        blocking(move || {
+            let mut file = file;
+            file.seek(SeekFrom::Start(start)).map_err(internal)?;
+            Ok(file)
+        })
+        .await?
+    } else {
+        file
+    };
+    Ok(StreamingBlob::new(FileStream::new(file, len)))
+}
 
 /// Bytes per blocking read: large enough that the per-block costs (a task
 /// hand-off, a syscall, an allocation) vanish next to the copy itself.

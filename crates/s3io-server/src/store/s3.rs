@@ -3,7 +3,7 @@
 //! this file maps S3 semantics (errors, conditional requests, response fields)
 //! onto them.
 
-use std::io::{self, Seek as _, SeekFrom, Write as _};
+use std::io::{self, Write as _};
 use std::os::unix::fs::MetadataExt as _;
 use std::time::SystemTime;
 
@@ -19,7 +19,7 @@ use super::list::{ListEntry, ListQuery};
 use super::meta::{to_ms, ObjectMeta, PartMeta};
 use super::multipart::{self, CompletedRecord, UploadRecord};
 use super::range::{resolve, ByteSpan};
-use super::read::FileStream;
+use super::read::object_body;
 use super::write::{self, write_body, TempFile};
 use super::{blocking, copy, internal, is_absent, no_such_key, persist_error, FsStore, Layout};
 
@@ -159,7 +159,7 @@ impl S3 for FsStore {
     }
 
     async fn get_object(&self, req: S3Request<GetObjectInput>) -> S3Result<S3Response<GetObjectOutput>> {
-        let input = req.input;
+        let input = &req.input;
         ObjectKey::parse(&input.key)?;
         let layout = self.layout.clone();
         let (bucket, key) = (input.bucket.clone(), input.key.clone());
@@ -184,19 +184,10 @@ impl S3 for FsStore {
             Some(s) => (s.start, s.len, Some(s.content_range(meta.size))),
             None => (0, meta.size, None),
         };
-        let file = if start > 0 {
-            blocking(move || {
-                let mut file = file;
-                file.seek(SeekFrom::Start(start)).map_err(internal)?;
-                Ok(file)
-            })
-            .await?
-        } else {
-            file
-        };
+        let body = object_body(&req.extensions, file, start, length).await?;
         let checksums = if whole { meta.checksums.clone() } else { Checksums::default() };
         let output = GetObjectOutput {
-            body: Some(StreamingBlob::new(FileStream::new(file, length))),
+            body: Some(body),
             accept_ranges: Some("bytes".to_owned()),
             content_length: Some(to_i64(length)),
             content_range,
