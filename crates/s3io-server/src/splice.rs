@@ -63,6 +63,12 @@ const MAX_CHUNK: usize = 512 * 1024;
 /// (`/proc/sys/fs/pipe-max-size`); when refused the default (64 KiB) is used.
 const PIPE_CAPACITY: usize = 2 * MAX_CHUNK;
 
+/// A connection whose pipe cannot be made at least this large copies instead:
+/// with a small pipe the hand-offs per byte would cost more than the copy.
+/// (Linux gives an unprivileged user's pipes 1 MiB until their total passes
+/// `/proc/sys/fs/pipe-user-pages-soft`, 64 MiB by default, then one page each.)
+const MIN_PIPE_CAPACITY: usize = 256 * 1024;
+
 /// The page size fills align to (a pipe slot holds at most one page).
 const PAGE: usize = 4096;
 
@@ -106,13 +112,18 @@ struct Pipe {
 }
 
 impl Pipe {
-    fn new() -> io::Result<Self> {
+    /// A pipe of [`PIPE_CAPACITY`] (or what Linux allows), `None` when that
+    /// is under [`MIN_PIPE_CAPACITY`].
+    fn new() -> io::Result<Option<Self>> {
         let (read, write) = rustix::pipe::pipe_with(rustix::pipe::PipeFlags::CLOEXEC)?;
         let capacity = match rustix::pipe::fcntl_setpipe_size(&write, PIPE_CAPACITY) {
             Ok(capacity) => capacity,
             Err(_) => rustix::pipe::fcntl_getpipe_size(&write)?,
         };
-        Ok(Self {
+        if capacity < MIN_PIPE_CAPACITY {
+            return Ok(None);
+        }
+        Ok(Some(Self {
             read,
             write: Arc::new(write),
             capacity,
@@ -120,7 +131,7 @@ impl Pipe {
             drained: AtomicU64::new(0),
             room: AtomicWaker::new(),
             poisoned: AtomicBool::new(false),
-        })
+        }))
     }
 
     /// Bytes per fill: half the pipe, so one fill can run while the other
@@ -138,27 +149,36 @@ impl Pipe {
 /// The link between a connection served through [`SpliceIo`] and the bodies
 /// of its responses; put into each request's extensions.
 #[derive(Clone, Default)]
-pub(crate) struct SpliceLink(Arc<OnceLock<Pipe>>);
+pub(crate) struct SpliceLink(Arc<OnceLock<Option<Pipe>>>);
 
 impl SpliceLink {
-    fn pipe(&self) -> io::Result<&Pipe> {
-        if let Some(pipe) = self.0.get() {
-            return Ok(pipe);
-        }
-        // One request at a time per HTTP/1 connection: nobody races this set.
-        let _ = self.0.set(Pipe::new()?);
-        self.0.get().ok_or_else(|| io::Error::other("connection pipe vanished"))
+    /// The connection's pipe, made on first use; `None` when none could be
+    /// made (the connection's bodies are copied then).
+    fn pipe(&self) -> Option<&Pipe> {
+        self.0
+            .get_or_init(|| {
+                Pipe::new().unwrap_or_else(|e| {
+                    tracing::debug!(error = %e, "no pipe for spliced bodies; copying");
+                    None
+                })
+            })
+            .as_ref()
+    }
+
+    /// The pipe, if one was made.
+    fn made(&self) -> Option<&Pipe> {
+        self.0.get().and_then(Option::as_ref)
     }
 
     /// The pipe of a link a [`SplicedFile`] was started on.
     fn made_pipe(&self) -> &Pipe {
-        self.0.get().expect("made by SplicedFile::start")
+        self.made().expect("made by SplicedFile::start")
     }
 }
 
 impl std::fmt::Debug for SpliceLink {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("SpliceLink").field("pipe", &self.0.get().is_some()).finish()
+        f.debug_struct("SpliceLink").field("pipe", &self.made().is_some()).finish()
     }
 }
 
@@ -177,7 +197,7 @@ impl SpliceIo {
 
     /// Splices up to `len` bytes from the pipe into the socket.
     fn poll_splice_out(&self, cx: &mut Context<'_>, len: usize) -> Poll<io::Result<usize>> {
-        let pipe = self.link.0.get().ok_or_else(|| io::Error::other("spliced body chunk but no pipe"))?;
+        let pipe = self.link.made().ok_or_else(|| io::Error::other("spliced body chunk but no pipe"))?;
         if pipe.poisoned.load(Ordering::Acquire) {
             return Poll::Ready(Err(io::Error::other("a spliced body ended early; closing the connection")));
         }
@@ -283,8 +303,7 @@ impl SplicedFile {
         if !SPLICE_WORKS.load(Ordering::Relaxed) || len == 0 {
             return Err(file);
         }
-        if let Err(e) = link.pipe() {
-            tracing::debug!(error = %e, "no pipe for a spliced body; copying");
+        if link.pipe().is_none() {
             return Err(file);
         }
         Ok(Self {
@@ -390,7 +409,7 @@ impl Drop for SplicedFile {
         // Unsent bytes of ours in the pipe (or on their way) would go out as
         // the next response's.
         if self.remaining > 0 && self.started {
-            if let Some(pipe) = self.link.0.get() {
+            if let Some(pipe) = self.link.made() {
                 pipe.poisoned.store(true, Ordering::Release);
             }
         }
@@ -543,7 +562,7 @@ mod tests {
         }
         // No pipe yet, then a pipe holding nothing: both refuse rather than send zeros.
         assert!(write(&mut io, &PLACEHOLDER[..100]).await.is_err());
-        link.pipe().unwrap();
+        assert!(link.pipe().is_some());
         assert!(write(&mut io, &PLACEHOLDER[..100]).await.is_err());
         // Ordinary bytes still go out.
         assert_eq!(write(&mut io, b"abc").await.unwrap(), 3);
