@@ -66,8 +66,8 @@ pub(crate) enum Action {
         /// The object's size as listed, for the progress bar.
         size: u64,
         /// Set the file's modification time to this once it is in place (`sync` gives the
-        /// object's LastModified, so that the next sync sees equal times). By default the file
-        /// keeps the time it was written.
+        /// listing's LastModified, so that the next sync compares equal times). By default the
+        /// file takes the `Last-Modified` of the object's GET.
         modified: Option<SystemTime>,
     },
     /// Create a local directory for a directory marker (a key ending in `/`).
@@ -373,11 +373,9 @@ async fn execute(shared: &Shared, action: Action) -> Record {
                     return Ok(None);
                 }
                 shared.ensure_parent(&destination).await?;
+                let progress = Some(&shared.progress);
                 let output =
-                    transfer::download_to_file(&shared.client, &source, &destination, Some(&shared.progress)).await?;
-                if let Some(modified) = modified {
-                    set_modified(destination, modified).await?;
-                }
+                    transfer::download_to_file(&shared.client, &source, &destination, progress, modified).await?;
                 let checksum = output.verified_checksum.map(|c| format!("{}:{}", c.algorithm.name(), c.value));
                 Ok(Some((output.size, checksum)))
             }
@@ -421,17 +419,6 @@ async fn execute(shared: &Shared, action: Action) -> Record {
         }
     }
     record
-}
-
-/// Sets `file`'s modification time, on the blocking pool.
-async fn set_modified(file: PathBuf, modified: SystemTime) -> anyhow::Result<()> {
-    let task = tokio::task::spawn_blocking(move || {
-        // futimens needs ownership of the file, not write access: a read-only handle will do.
-        std::fs::File::open(&file)
-            .and_then(|handle| handle.set_modified(modified))
-            .map_err(|e| anyhow::anyhow!("setting the modification time of {}: {e}", file.display()))
-    });
-    task.await?
 }
 
 /// Deletes the local file `path` if its directory, links resolved, lies under `root` (see

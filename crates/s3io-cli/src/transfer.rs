@@ -7,15 +7,17 @@
 //! - Downloads (`client.download(…)`): parallel ranged GETs pinned to the first answer's ETag. A
 //!   file is written beside its destination and renamed into place only when complete and
 //!   verified; it is removed when the download fails or its future is dropped (Ctrl-C), so a
-//!   failed download never leaves a partial file under the final name.
+//!   failed download never leaves a partial file under the final name. The file then takes
+//!   the object's time (as `aws s3 cp` does): its `Last-Modified`, or the listing's for `sync`.
 //! - Uploads (`client.upload(…)`): one PutObject up to the multipart threshold, a multipart
 //!   upload with per-part checksums above it, aborted if it fails or is dropped, so no multipart
 //!   upload is orphaned.
 //! - Server-side copies ([`copy_object`], `client.copy(…)`): one CopyObject up to 5 GiB, a
 //!   multipart copy pinned to the source's ETag above it, aborted if it fails or is dropped.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::time::SystemTime;
 
 use anyhow::Context as _;
 use s3io::{Client, DownloadOutput, Progress, UploadOutput};
@@ -24,18 +26,35 @@ use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt as _};
 use crate::location::S3Url;
 
 /// Downloads `source` into the file `destination` with the library's parallel download engine
-/// (replacing the file only on success), counting bytes into `progress` if given.
+/// (replacing the file only on success), counting bytes into `progress` if given. The file's
+/// modification time becomes `modified`, or else the object's `Last-Modified`.
 pub(crate) async fn download_to_file(
     client: &Client,
     source: &S3Url,
     destination: &Path,
     progress: Option<&Arc<Progress>>,
+    modified: Option<SystemTime>,
 ) -> anyhow::Result<DownloadOutput> {
     let mut download = client.download(&source.bucket, &source.key);
     if let Some(progress) = progress {
         download = download.progress(Arc::clone(progress));
     }
-    Ok(download.to_file(destination).await?)
+    let output = download.to_file(destination).await?;
+    if let Some(modified) = modified.or(output.last_modified) {
+        set_modified(destination.to_owned(), modified).await?;
+    }
+    Ok(output)
+}
+
+/// Sets `file`'s modification time, on the blocking pool.
+async fn set_modified(file: PathBuf, modified: SystemTime) -> anyhow::Result<()> {
+    let task = tokio::task::spawn_blocking(move || {
+        // futimens needs ownership of the file, not write access: a read-only handle will do.
+        std::fs::File::open(&file)
+            .and_then(|handle| handle.set_modified(modified))
+            .map_err(|e| anyhow::anyhow!("setting the modification time of {}: {e}", file.display()))
+    });
+    task.await?
 }
 
 /// Downloads `source` into `writer` in order (stdout for `cp s3://… -` and `cat`) with the

@@ -7,6 +7,7 @@
 mod common;
 
 use std::io::{Read as _, Write as _};
+use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
@@ -25,6 +26,8 @@ fn cp_round_trip_is_byte_exact() {
     let target = h.path_str("copy.bin");
     h.ok(&["--part-size", "1MiB", "cp", "s3://data/dir/object.bin", &target]);
     assert!(std::fs::read(&target).unwrap() == original, "downloaded bytes differ");
+    // As `aws s3 cp` does, the file takes the object's time.
+    h.assert_has_object_time(Path::new(&target), "data", "dir/object.bin");
     // Nothing but the two files: no temporary file left next to the download.
     assert_eq!(entries(h.work.path()), ["copy.bin", "original.bin"]);
 }

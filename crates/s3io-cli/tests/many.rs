@@ -93,6 +93,8 @@ fn cp_recursive_round_trips_a_tree_up_down_and_across_buckets() {
     let down = h.path("down");
     h.ok(&["cp", "-r", "s3://data/up/", down.to_str().unwrap()]);
     assert!(tree(&down) == files, "downloaded tree differs: {:?}", tree(&down).keys().collect::<Vec<_>>());
+    h.assert_has_object_time(&down.join("deep/er/still/x.bin"), "data", "up/deep/er/still/x.bin");
+    h.assert_has_object_time(&down.join("empty"), "data", "up/empty");
 
     // Server-side copy to another bucket; a destination without `/` is still a directory.
     h.ok(&["cp", "-r", "s3://data/up", "s3://other/copy"]);

@@ -33,12 +33,6 @@ impl Harness {
         });
     }
 
-    /// HeadObject's answer for `bucket/key`.
-    fn head(&self, bucket: &str, key: &str) -> s3io::ObjectInfo {
-        let client = self.client();
-        self.runtime.block_on(client.head_object(bucket, key)).unwrap()
-    }
-
     /// Writes the files of `tree` (relative path, bytes) under the work directory's `dir`.
     fn tree(&self, dir: &str, tree: &[(&str, &[u8])]) -> String {
         for (relative, bytes) in tree {

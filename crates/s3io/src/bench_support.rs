@@ -79,6 +79,7 @@ impl DownloadPlan {
             size,
             part_size,
             etag: Some("\"0123456789abcdef0123456789abcdef\"".to_owned()),
+            last_modified: None,
             context: ErrorContext::new(Operation::Download, "bucket", Some("key")),
         })
     }

@@ -74,7 +74,7 @@ pub(crate) async fn run(client: &Client, args: CpArgs, out: &mut Printer) -> any
             if args.no_clobber && tokio::fs::symlink_metadata(&path).await.is_ok() {
                 return out.status(&format!("skip: {source} (exists: {})", path.display())).await;
             }
-            transfer::download_to_file(client, &source, &path, None).await?;
+            transfer::download_to_file(client, &source, &path, None, None).await?;
             out.status(&format!("download: {source} to {}", path.display())).await
         }
         (Location::S3(source), Location::Stdio) => {

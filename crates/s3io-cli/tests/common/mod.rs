@@ -82,6 +82,20 @@ impl Harness {
         self.path_str(name)
     }
 
+    /// HeadObject's answer for `bucket/key`.
+    pub(crate) fn head(&self, bucket: &str, key: &str) -> s3io::ObjectInfo {
+        let client = self.client();
+        self.runtime.block_on(client.head_object(bucket, key)).unwrap()
+    }
+
+    /// Asserts that the downloaded `file` took the object's time: its modification time is the
+    /// object's `Last-Modified` (whole seconds, as HTTP dates are), not the time it was written.
+    pub(crate) fn assert_has_object_time(&self, file: &Path, bucket: &str, key: &str) {
+        let object = self.head(bucket, key).last_modified.unwrap();
+        let local = std::fs::metadata(file).unwrap().modified().unwrap();
+        assert_eq!(local, object, "{} has not the time of s3://{bucket}/{key}", file.display());
+    }
+
     /// A library client of the server, for setting up many objects quickly.
     pub(crate) fn client(&self) -> s3io::Client {
         self.runtime

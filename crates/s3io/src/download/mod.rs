@@ -23,6 +23,7 @@ mod worker;
 
 use std::path::Path;
 use std::sync::Arc;
+use std::time::SystemTime;
 
 use bytes::{Bytes, BytesMut};
 use tokio::io::AsyncWrite;
@@ -49,6 +50,8 @@ pub struct DownloadOutput {
     pub verified_checksum: Option<ChecksumValue>,
     /// Parts requested a second time because they held up an in-order stream.
     pub hedged_parts: u64,
+    /// The object's last modification time, as its first answer gave it (`Last-Modified`).
+    pub last_modified: Option<SystemTime>,
 }
 
 /// A download being set up: per-transfer overrides, then one of the `to_*` methods runs it.
@@ -84,6 +87,7 @@ pub(crate) struct Plan {
     pub(crate) size: u64,
     pub(crate) part_size: u64,
     pub(crate) etag: Option<String>,
+    pub(crate) last_modified: Option<SystemTime>,
     pub(crate) context: ErrorContext,
 }
 

@@ -193,6 +193,7 @@ fn output(plan: &Plan, verified_checksum: Option<ChecksumValue>) -> DownloadOutp
         parts: plan.part_count(),
         verified_checksum,
         hedged_parts: 0,
+        last_modified: plan.last_modified,
     }
 }
 

@@ -45,6 +45,7 @@ pub(crate) async fn first_request(download: &Download) -> Result<(Plan, GetObjec
         size: response.object_size(),
         part_size,
         etag: response.info.etag.clone(),
+        last_modified: response.info.last_modified,
         context: download.context(),
     };
     if let Some(progress) = &download.progress {
