@@ -363,6 +363,11 @@ impl Stream for SplicedFile {
                         let pipe = this.link.made_pipe();
                         pipe.room.register(cx.waker());
                         if pipe.drained.load(Ordering::Acquire) == this.drained_at_fill {
+                            if pipe.in_pipe.load(Ordering::Acquire) == 0 {
+                                // Nothing would ever drain it: fail rather than hang.
+                                let e = io::Error::other("an empty pipe refused a splice");
+                                return Poll::Ready(Some(Err(Box::new(e))));
+                            }
                             return Poll::Pending;
                         }
                     }
