@@ -121,18 +121,25 @@ build_s3io() {
     export S3IO S3IO_REV
 }
 
+# served_endpoint LOG PID: waits for the `s3io serve` of PID to print its endpoint into LOG and
+# prints it; dies if the server exits or prints no loopback endpoint within 10 s.
+served_endpoint() {
+    local log_file="$1" pid="$2" endpoint=""
+    for _ in $(seq 1 100); do
+        endpoint="$(awk '/ at http:/ { print $NF; exit }' "$log_file")"
+        [[ -n "$endpoint" ]] && break
+        kill -0 "$pid" 2>/dev/null || { cat "$log_file" >&2; die "s3io serve exited"; }
+        sleep 0.1
+    done
+    [[ "$endpoint" == http://127.0.0.1:* ]] || die "s3io serve printed no loopback endpoint: $(cat "$log_file")"
+    echo "$endpoint"
+}
+
 # start_server: starts `s3io serve` on 127.0.0.1 with an OS-chosen port; sets ENDPOINT.
 start_server() {
     "$S3IO" serve --root "$work/root" --addr 127.0.0.1:0 >"$work/serve.log" 2>&1 &
     server_pid=$!
-    ENDPOINT=""
-    for _ in $(seq 1 100); do
-        ENDPOINT="$(awk '/ at http:/ { print $NF; exit }' "$work/serve.log")"
-        [[ -n "$ENDPOINT" ]] && break
-        kill -0 "$server_pid" 2>/dev/null || { cat "$work/serve.log" >&2; die "s3io serve exited"; }
-        sleep 0.1
-    done
-    [[ "$ENDPOINT" == http://127.0.0.1:* ]] || die "s3io serve printed no loopback endpoint: $(cat "$work/serve.log")"
+    ENDPOINT="$(served_endpoint "$work/serve.log" "$server_pid")"
     export ENDPOINT
     log "s3io serve at $ENDPOINT (pid $server_pid)"
 }

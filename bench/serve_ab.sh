@@ -32,13 +32,7 @@ for i in "${!bins[@]}"; do
     mkdir -p "$work/root$i"
     "${bins[$i]}" serve --root "$work/root$i" --addr 127.0.0.1:0 >"$work/serve$i.log" 2>&1 &
     pids+=($!)
-    endpoint=""
-    for _ in $(seq 1 50); do
-        endpoint="$(grep -oE 'http://127\.0\.0\.1:[0-9]+' "$work/serve$i.log" | head -1 || true)"
-        [[ -n "$endpoint" ]] && break
-        sleep 0.1
-    done
-    [[ -n "$endpoint" ]] || die "server $i (${bins[$i]}) did not start: $(cat "$work/serve$i.log")"
+    endpoint="$(served_endpoint "$work/serve$i.log" "${pids[$i]}")"
     endpoints+=("$endpoint")
     "${bins[$i]}" --endpoint-url "$endpoint" mb s3://bench >/dev/null
     "${bins[$i]}" --endpoint-url "$endpoint" cp -q "$work/object.bin" s3://bench/object.bin
