@@ -10,6 +10,11 @@
 //! flight finish for up to [`GRACE`] (idle keep-alive connections close at
 //! once), then aborts what is left. Dropping the [`RunningServer`] aborts the
 //! loop and every connection immediately.
+//!
+//! An injected outage (see [`crate::fault`]) is carried out here too: in
+//! `refuse` mode the loop closes the listening socket and every connection,
+//! then listens again on the same address when the outage ends; in `drop`
+//! mode it stops accepting until then.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -20,11 +25,11 @@ use hyper::body::Incoming;
 use hyper_util::rt::TokioTimer;
 use s3s::auth::SimpleAuth;
 use s3s::service::S3ServiceBuilder;
-use tokio::net::{TcpListener, TcpStream};
+use tokio::net::{TcpListener, TcpSocket, TcpStream};
 use tokio::task::{JoinHandle, JoinSet};
 use tokio_util::sync::CancellationToken;
 
-use crate::fault::{FaultCounters, FaultService, FaultStats};
+use crate::fault::{FaultCounters, FaultService, FaultStats, OutageMode};
 use crate::{FsStore, ServerConfig, ServerError};
 
 /// How long [`RunningServer::shutdown`] waits for requests in flight.
@@ -62,7 +67,8 @@ pub async fn start(config: ServerConfig) -> Result<RunningServer, ServerError> {
     let mut builder = S3ServiceBuilder::new(store);
     builder.set_auth(SimpleAuth::from_single(config.access_key.clone(), config.secret_key.clone()));
     let counters = Arc::new(FaultCounters::default());
-    let service = FaultService::new(builder.build(), config.faults.clone(), counters.clone());
+    let epoch = tokio::time::Instant::now();
+    let service = FaultService::new(builder.build(), config.faults.clone(), counters.clone(), epoch);
 
     let listener =
         TcpListener::bind(config.addr).await.map_err(|source| ServerError::Bind { addr: config.addr, source })?;
@@ -80,10 +86,42 @@ async fn accept_loop(listener: TcpListener, service: FaultService, stop: Cancell
     // buffer, which spliced bodies rely on.
     http.keep_alive(true).writev(true).timer(TokioTimer::new());
     let mut conns = JoinSet::new();
+    let addr = listener.local_addr().ok();
+    let mut listener = Some(listener);
+    let outage = service.outage();
+    let outage_begun = async {
+        match &outage {
+            Some(clock) => clock.begun().await,
+            None => std::future::pending().await,
+        }
+    };
+    tokio::pin!(outage_begun);
+    let mut outage_pending = outage.is_some();
     loop {
         tokio::select! {
             () = stop.cancelled() => break,
-            accepted = listener.accept() => match accepted {
+            ends = &mut outage_begun, if outage_pending => {
+                outage_pending = false;
+                let refuse = outage.as_ref().is_some_and(|o| o.mode() == OutageMode::Refuse);
+                if refuse {
+                    // A server restarting: new connections refused, open ones closed.
+                    drop(listener.take());
+                    conns.abort_all();
+                }
+                tracing::info!(refuse, "injected outage begins");
+                tokio::select! {
+                    () = stop.cancelled() => break,
+                    () = tokio::time::sleep_until(ends) => {}
+                }
+                if refuse {
+                    listener = match addr {
+                        Some(addr) => listen_again(addr).await,
+                        None => None,
+                    };
+                }
+                tracing::info!("injected outage ends");
+            }
+            accepted = accept(listener.as_ref()) => match accepted {
                 Ok((socket, _)) => {
                     let _ = socket.set_nodelay(true);
                     let (io, service) = connection(socket, &service);
@@ -106,6 +144,36 @@ async fn accept_loop(listener: TcpListener, service: FaultService, stop: Cancell
     drop(listener);
     let _ = tokio::time::timeout(GRACE, graceful.shutdown()).await;
     conns.shutdown().await;
+}
+
+/// The next connection of `listener`; never, without one.
+async fn accept(listener: Option<&TcpListener>) -> std::io::Result<(TcpStream, SocketAddr)> {
+    match listener {
+        Some(listener) => listener.accept().await,
+        None => std::future::pending().await,
+    }
+}
+
+/// Binds `addr` again after an outage closed its listener (bounded: 100 tries, 20 ms apart).
+/// With `SO_REUSEADDR`, as the first listener had, the closed connections' `TIME_WAIT`
+/// does not hold the port.
+async fn listen_again(addr: SocketAddr) -> Option<TcpListener> {
+    let mut last = None;
+    for _ in 0..100 {
+        let socket = if addr.is_ipv4() { TcpSocket::new_v4() } else { TcpSocket::new_v6() };
+        let bound = socket.and_then(|s| {
+            s.set_reuseaddr(true)?;
+            s.bind(addr)?;
+            s.listen(1024)
+        });
+        match bound {
+            Ok(listener) => return Some(listener),
+            Err(e) => last = Some(e),
+        }
+        tokio::time::sleep(ACCEPT_BACKOFF).await;
+    }
+    tracing::error!(%addr, error = ?last, "cannot listen again after the injected outage");
+    None
 }
 
 /// The service for one connection: puts the connection's link (if any) into
