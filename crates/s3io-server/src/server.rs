@@ -20,16 +20,18 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
+use bytes::Bytes;
 use http::Request;
+use http_body_util::{Either, Full};
 use hyper::body::Incoming;
 use hyper_util::rt::TokioTimer;
-use s3s::auth::SimpleAuth;
 use s3s::service::S3ServiceBuilder;
 use tokio::net::{TcpListener, TcpSocket, TcpStream};
 use tokio::task::{JoinHandle, JoinSet};
 use tokio_util::sync::CancellationToken;
 
-use crate::fault::{FaultCounters, FaultService, FaultStats, OutageMode};
+use crate::auth::SingleKeyAuth;
+use crate::fault::{FaultBody, FaultCounters, FaultService, FaultStats, OutageMode};
 use crate::{FsStore, ServerConfig, ServerError};
 
 /// How long [`RunningServer::shutdown`] waits for requests in flight.
@@ -59,13 +61,17 @@ pub struct RunningServer {
 pub async fn start(config: ServerConfig) -> Result<RunningServer, ServerError> {
     config.validate()?;
     let root = config.root.clone();
-    let store = tokio::task::spawn_blocking(move || FsStore::new(&root))
+    let body_read_timeout = config.body_read_timeout;
+    let store = tokio::task::spawn_blocking(move || FsStore::with_body_read_timeout(&root, body_read_timeout))
         .await
         .map_err(|e| ServerError::Root { path: config.root.clone(), source: std::io::Error::other(e) })?
         .map_err(|source| ServerError::Root { path: config.root.clone(), source })?;
 
     let mut builder = S3ServiceBuilder::new(store);
-    builder.set_auth(SimpleAuth::from_single(config.access_key.clone(), config.secret_key.clone()));
+    builder.set_auth(SingleKeyAuth::new(config.access_key.clone(), config.secret_key.clone()));
+    let mut s3_config = s3s::config::S3Config::default();
+    s3_config.xml_max_body_size = crate::guard::MAX_XML_BODY;
+    builder.set_config(Arc::new(s3s::config::StaticConfigProvider::new(Arc::new(s3_config))));
     let counters = Arc::new(FaultCounters::default());
     let epoch = tokio::time::Instant::now();
     let service = FaultService::new(builder.build(), config.faults.clone(), counters.clone(), epoch);
@@ -176,8 +182,9 @@ async fn listen_again(addr: SocketAddr) -> Option<TcpListener> {
     None
 }
 
-/// The service for one connection: puts the connection's link (if any) into
-/// each request's extensions, where `get_object` finds it.
+/// The service for one connection: answers the requests S3 refuses unread
+/// (see [`crate::guard`]), and puts the connection's link (if any) into each
+/// request's extensions, where `get_object` finds it.
 #[derive(Clone)]
 struct ConnectionService {
     inner: FaultService,
@@ -186,16 +193,20 @@ struct ConnectionService {
 }
 
 impl hyper::service::Service<Request<Incoming>> for ConnectionService {
-    type Response = <FaultService as hyper::service::Service<Request<Incoming>>>::Response;
-    type Error = <FaultService as hyper::service::Service<Request<Incoming>>>::Error;
-    type Future = <FaultService as hyper::service::Service<Request<Incoming>>>::Future;
+    type Response = http::Response<Either<FaultBody, Full<Bytes>>>;
+    type Error = s3s::HttpError;
+    type Future = futures::future::BoxFuture<'static, Result<Self::Response, Self::Error>>;
 
     fn call(&self, mut req: Request<Incoming>) -> Self::Future {
+        if let Some(refused) = crate::guard::refuse(&req) {
+            return Box::pin(async move { Ok(refused.map(Either::Right)) });
+        }
         #[cfg(any(target_os = "linux", target_os = "android"))]
         req.extensions_mut().insert(self.link.clone());
         #[cfg(not(any(target_os = "linux", target_os = "android")))]
         let _ = &mut req;
-        self.inner.call(req)
+        let call = self.inner.call(req);
+        Box::pin(async move { Ok(call.await?.map(Either::Left)) })
     }
 }
 
