@@ -25,6 +25,7 @@ mod listing;
 mod multipart;
 mod objects;
 mod ranges;
+mod transfers;
 
 /// Instantiates every `module::case` as a test against each server kind.
 macro_rules! conformance_cases {
@@ -89,4 +90,5 @@ conformance_cases! {
     keys::folder_marker_beside_its_contents,
     keys::key_beside_a_key_that_extends_it,
     keys::long_keys_round_trip,
+    transfers::upload_download_and_copy_engines_round_trip,
 }
