@@ -50,7 +50,7 @@ const WATCHDOG: &str = r#"
 server="$1" watched="$2" log="$3" endpoint="$4" lock="$5"
 "$server" -H 127.0.0.1 -p 0 </dev/null >>"$log" 2>&1 &
 moto=$!
-trap 'kill "$moto" 2>/dev/null; rm -f "$endpoint"; kill -0 "$watched" 2>/dev/null || rm -f "$log" "$lock"' EXIT
+trap 'kill "$moto" 2>/dev/null; wait "$moto"; rm -f "$endpoint"; kill -0 "$watched" 2>/dev/null || rm -f "$log" "$lock"' EXIT
 trap 'exit 0' HUP INT TERM
 while kill -0 "$watched" 2>/dev/null && kill -0 "$moto" 2>/dev/null; do sleep 1; done
 "#;
@@ -64,7 +64,13 @@ pub(crate) fn endpoint() -> Result<String, String> {
 
 /// `moto_server`'s path, or why there is none.
 fn server_path() -> Result<PathBuf, String> {
-    if let Some(path) = std::env::var_os(MOTO_SERVER_ENV) {
+    locate(std::env::var_os(MOTO_SERVER_ENV), &Path::new(env!("CARGO_MANIFEST_DIR")).join("../.."))
+}
+
+/// `moto_server` as named by `from_env` (the value of [`MOTO_SERVER_ENV`]), else in
+/// `workspace`'s `.venv`.
+fn locate(from_env: Option<std::ffi::OsString>, workspace: &Path) -> Result<PathBuf, String> {
+    if let Some(path) = from_env {
         let path = PathBuf::from(path);
         return if path.is_file() {
             Ok(path)
@@ -72,7 +78,6 @@ fn server_path() -> Result<PathBuf, String> {
             Err(format!("{MOTO_SERVER_ENV}={} is not a file (it must name moto's `moto_server`)", path.display()))
         };
     }
-    let workspace = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
     let path = workspace.join(".venv/bin/moto_server");
     if path.is_file() {
         return Ok(path);
@@ -199,4 +204,18 @@ fn log_tail(log_path: &Path) -> String {
     let log = fs::read_to_string(log_path).unwrap_or_else(|e| format!("(unreadable: {e})"));
     let lines: Vec<&str> = log.lines().collect();
     lines[lines.len().saturating_sub(30)..].join("\n")
+}
+
+#[test]
+fn a_missing_moto_fails_saying_how_to_install_it() {
+    let empty = tempfile::tempdir().unwrap();
+    let err = locate(None, empty.path()).unwrap_err();
+    assert!(err.contains("scripts/python-env.sh") && err.contains(".venv/bin/moto_server"), "{err}");
+    let err = locate(Some(empty.path().join("nothing").into()), empty.path()).unwrap_err();
+    assert!(err.contains(MOTO_SERVER_ENV) && err.contains("nothing"), "{err}");
+    let venv = empty.path().join(".venv/bin");
+    fs::create_dir_all(&venv).unwrap();
+    fs::write(venv.join("moto_server"), "").unwrap();
+    assert_eq!(locate(None, empty.path()), Ok(venv.join("moto_server")));
+    assert_eq!(locate(Some(venv.join("moto_server").into()), Path::new("/nonexistent")), Ok(venv.join("moto_server")));
 }
