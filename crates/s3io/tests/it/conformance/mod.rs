@@ -84,6 +84,7 @@ conformance_cases! {
     listing::pagination_with_delimiter_and_start_after,
     listing::empty_listings_have_no_continuation,
     keys::punctuation_and_unicode_keys_round_trip,
+    keys::control_character_keys_round_trip,
     keys::leading_slash_keys_round_trip,
     keys::double_slash_keys_round_trip,
     keys::dot_segment_keys_round_trip,
