@@ -34,6 +34,8 @@
 #   VERIFY    first (default) or all
 #   S3IO_BIN, NO_BUILD, PEERS_DIR, S5CMD_BIN, AWS_BIN, PYTHON, RCLONE_BIN, NO_INSTALL: see bench/lib.sh
 #   S3IO_ARGS extra global flags for s3io (e.g. "--concurrency 16 --part-size 16MiB")
+#   S3IO_BASE_BIN another s3io binary (e.g. the build before a change), run as client
+#              `s3io-base` in the same rounds (name it in CLIENTS); S3IO_BASE_REV labels it
 set -euo pipefail
 # shellcheck source=bench/lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
@@ -50,7 +52,7 @@ small_bytes="$(parse_size "$SMALL_SIZE")"
 TIMEOUT="${TIMEOUT:-$(awk -v b="$size_bytes" 'BEGIN { t = b / 5242880; printf "%d\n", (t < 120 ? 120 : t) }')}"
 [[ "$RUNS" =~ ^[1-9][0-9]*$ ]] || die "RUNS must be a positive integer"
 [[ "$N" =~ ^[1-9][0-9]*$ ]] || die "N must be a positive integer"
-for c in $CLIENTS; do case $c in s3io | s5cmd | crt | rclone | awscli) ;; *) die "unknown client: $c" ;; esac; done
+for c in $CLIENTS; do case $c in s3io | s3io-base | s5cmd | crt | rclone | awscli) ;; *) die "unknown client: $c" ;; esac; done
 for c in $CASES; do case $c in get | null | put | batch) ;; *) die "unknown case: $c" ;; esac; done
 command -v /usr/bin/time >/dev/null || die "/usr/bin/time (GNU time) is needed: apt-get install time"
 
@@ -119,12 +121,12 @@ verify() {
             vres=size ;;
         null) vres=- ;;
         put)
-            # What the server stored, read from its directory (bucket/key under --root).
-            local obj="$work/root/$BUCKET/put/$client" got
-            got="$(stat -c %s "$obj" 2>/dev/null || echo missing)"
-            [[ "$got" == "$size_bytes" ]] || { vres="stored size $got, expected $size_bytes"; return 1; }
+            # What the server stored, read back through S3 (the server keeps keys in an index).
+            local got
+            got="$(s3io_ ls "s3://$BUCKET/put/" 2>/dev/null | awk -v k="$client" '$NF == k { print $(NF - 1) }')"
+            [[ "$got" == "$size_bytes" ]] || { vres="stored size ${got:-missing}, expected $size_bytes"; return 1; }
             if ((full)); then
-                [[ "$(sha256sum "$obj" | awk '{print $1}')" == "$big_sha" ]] || { vres="stored sha256 mismatch"; return 1; }
+                [[ "$(s3io_ cp "s3://$BUCKET/put/$client" - | sha256sum | awk '{print $1}')" == "$big_sha" ]] || { vres="stored sha256 mismatch"; return 1; }
                 verified_once[$case:$client]=1; vres=sha256; return 0
             fi
             vres=size ;;
@@ -152,7 +154,9 @@ peer_args() {
 # measure CASE CLIENT ROUND: one timed transfer; appends a CSV row; prints a progress line.
 measure() {
     local case=$1 client=$2 round=$3 peer=$2 bytes=$size_bytes
-    [[ $client == s3io ]] && peer=new
+    [[ $client == s3io || $client == s3io-base ]] && peer=new
+    local tool="$S3IO"
+    [[ $client == s3io-base ]] && tool="$S3IO_BASE_BIN"
     [[ $case == batch ]] && bytes=$((N * small_bytes))
     rm -rf "$dl/get.bin" "$dl/batch"
     [[ $case == batch ]] && mkdir -p "$dl/batch"
@@ -161,7 +165,7 @@ measure() {
     # shellcheck disable=SC2046  # peer_args is word-split on purpose (no spaces in its paths)
     {
         s0="$(server_cpu_ticks)"; t0="$(date +%s%N)"
-        timeout -k 10 "$TIMEOUT" /usr/bin/time -f '%e %U %S %M' -o "$tfile" \
+        NEW_TOOL="$tool" timeout -k 10 "$TIMEOUT" /usr/bin/time -f '%e %U %S %M' -o "$tfile" \
             "$PEERS" "$peer" "$case" "$ENDPOINT" $(peer_args "$case" "$client") >"$lfile" 2>&1 || rc=$?
         t1="$(date +%s%N)"; s1="$(server_cpu_ticks)"
     }

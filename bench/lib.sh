@@ -80,6 +80,7 @@ peers_present() {
 peer_available() {
     case $1 in
         s3io) [[ -x "$S3IO" ]] ;;
+        s3io-base) [[ -x "${S3IO_BASE_BIN:-}" ]] ;;
         s5cmd) [[ -x "${S5CMD_BIN:-}" ]] ;;
         awscli) [[ -x "${AWS_BIN:-}" ]] ;;
         rclone) [[ -x "${RCLONE_BIN:-}" ]] ;;
@@ -92,6 +93,7 @@ peer_available() {
 peer_version() {
     case $1 in
         s3io) echo "$("$S3IO" --version | awk '{print $2}') ($S3IO_REV)" ;;
+        s3io-base) echo "$("$S3IO_BASE_BIN" --version | awk '{print $2}') (${S3IO_BASE_REV:-base})" ;;
         s5cmd) "$S5CMD_BIN" version 2>/dev/null | head -1 ;;
         awscli) "$AWS_BIN" --version 2>&1 | awk '{print $1}' | sed 's|aws-cli/|aws-cli |' ;;
         rclone) "$RCLONE_BIN" version 2>/dev/null | awk 'NR==1 {print $2}' ;;

@@ -26,9 +26,14 @@ bytes="$(parse_size "$SIZE")"
 make_file "$work/object.bin" "$bytes"
 "$S3IO" --endpoint-url "$ENDPOINT" mb s3://bench >/dev/null
 "$S3IO" --endpoint-url "$ENDPOINT" cp -q "$work/object.bin" s3://bench/object.bin
-# The bytes the embedded server stores under root/bucket/key are what nginx serves.
-served="$work/root/bench/object.bin"
-cmp -s "$served" "$work/object.bin" || die "expected the object's bytes at $served"
+# The server keeps each object's bytes in one immutable data file (root/.s3io/data/<id>, keys live
+# in its index): the one data file of the bench bucket is what nginx serves, as object.bin.
+served_dir="$work/nginx-root"
+mkdir -p "$served_dir"
+data_file="$(find "$work/root/.s3io/data" -type f -size "${bytes}c" | head -n 1)"
+[[ -n "$data_file" ]] || die "no data file of $bytes bytes under $work/root/.s3io/data"
+ln "$data_file" "$served_dir/object.bin" 2>/dev/null || ln -s "$data_file" "$served_dir/object.bin"
+cmp -s "$served_dir/object.bin" "$work/object.bin" || die "expected the object's bytes at $data_file"
 
 nginx_port="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')"
 mkdir -p "$work/nginx"
@@ -53,7 +58,8 @@ http {
     scgi_temp_path $work/nginx/scgi;
     server {
         listen 127.0.0.1:$nginx_port;
-        root $work/root/bench;
+        root $served_dir;
+        disable_symlinks off;
     }
 }
 CONF
