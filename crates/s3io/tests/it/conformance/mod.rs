@@ -61,6 +61,7 @@ conformance_cases! {
     objects::overwrite_replaces_body_and_metadata,
     objects::delete_objects_in_one_batch,
     objects::copy_object_server_side,
+    objects::copy_metadata_directive_replace_and_copy_onto_itself,
     objects::presigned_urls_work_without_the_client,
     errors::missing_bucket_and_key_name_what_is_missing,
     errors::operations_on_a_missing_bucket_are_no_such_bucket,

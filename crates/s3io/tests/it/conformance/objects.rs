@@ -4,6 +4,7 @@
 use std::time::Duration;
 
 use bytes::Bytes;
+use http::Method;
 use s3io::{ByteRange, ChecksumAlgorithm, GetObjectOptions, PutObjectOptions};
 
 use super::checksums::MOTO_STORES_CHECKSUMS_ONLY_WITH_SDK_HEADER;
@@ -197,6 +198,49 @@ pub(super) async fn copy_object_server_side(t: &Target) {
     let err = t.client.copy_object(&t.bucket, "src/none", &t.bucket, "dst/none").await.unwrap_err();
     assert!(err.is_not_found(), "{err}");
     assert_eq!(err.code(), Some("NoSuchKey"), "{err}");
+}
+
+/// CopyObject's `x-amz-metadata-directive: REPLACE` takes the request's headers instead of the
+/// source's — the way tools change an object's Content-Type in place; a copy onto itself that
+/// changes nothing is 400 InvalidRequest.
+pub(super) async fn copy_metadata_directive_replace_and_copy_onto_itself(t: &Target) {
+    let options = PutObjectOptions {
+        content_type: Some("text/plain".into()),
+        metadata: vec![("old".into(), "1".into())],
+        ..Default::default()
+    };
+    t.client.put_object(&t.bucket, "page", Bytes::from_static(b"<html></html>"), &options).await.unwrap();
+    let source = format!("/{}/page", t.bucket);
+    let replaced = t
+        .raw(Method::PUT, "page.html")
+        .header("x-amz-copy-source", source.clone())
+        .header("x-amz-metadata-directive", "REPLACE")
+        .header("content-type", "text/html")
+        .header("x-amz-meta-new", "2")
+        .send()
+        .await;
+    assert_eq!(replaced.status, 200, "{replaced:?}");
+    let head = t.client.head_object(&t.bucket, "page.html").await.unwrap();
+    assert_eq!(head.content_type.as_deref(), Some("text/html"));
+    assert_eq!(head.metadata, vec![("new".into(), "2".into())]);
+    assert_eq!(&t.get("page.html").await[..], b"<html></html>");
+
+    // Onto itself: refused unless something changes; with REPLACE it updates in place.
+    let refused = t.raw(Method::PUT, "page").header("x-amz-copy-source", source.clone()).send().await;
+    assert_eq!(refused.status, 400, "{refused:?}");
+    assert_eq!(refused.code().as_deref(), Some("InvalidRequest"), "{refused:?}");
+    let in_place = t
+        .raw(Method::PUT, "page")
+        .header("x-amz-copy-source", source)
+        .header("x-amz-metadata-directive", "REPLACE")
+        .header("content-type", "text/html")
+        .send()
+        .await;
+    assert_eq!(in_place.status, 200, "{in_place:?}");
+    let head = t.client.head_object(&t.bucket, "page").await.unwrap();
+    assert_eq!(head.content_type.as_deref(), Some("text/html"));
+    assert!(head.metadata.is_empty(), "REPLACE without x-amz-meta-* keeps none: {:?}", head.metadata);
+    assert_eq!(&t.get("page").await[..], b"<html></html>");
 }
 
 pub(super) async fn presigned_urls_work_without_the_client(t: &Target) {
