@@ -59,6 +59,7 @@ conformance_cases! {
     objects::object_headers_and_metadata_round_trip,
     objects::empty_object_round_trips,
     objects::overwrite_replaces_body_and_metadata,
+    objects::object_tagging_round_trip,
     objects::delete_objects_in_one_batch,
     objects::copy_object_server_side,
     objects::copy_metadata_directive_replace_and_copy_onto_itself,

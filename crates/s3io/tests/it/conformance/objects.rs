@@ -243,6 +243,51 @@ pub(super) async fn copy_metadata_directive_replace_and_copy_onto_itself(t: &Tar
     assert_eq!(&t.get("page").await[..], b"<html></html>");
 }
 
+/// Object tags: `x-amz-tagging` on PutObject, the count in `x-amz-tagging-count`, and
+/// Put/Get/DeleteObjectTagging.
+pub(super) async fn object_tagging_round_trip(t: &Target) {
+    let put =
+        t.raw(Method::PUT, "tagged").header("x-amz-tagging", "team=storage&stage=test%20run").body("x").send().await;
+    assert_eq!(put.status, 200, "{put:?}");
+    for method in [Method::HEAD, Method::GET] {
+        let response = t.raw(method.clone(), "tagged").send().await;
+        assert_eq!(response.header("x-amz-tagging-count"), Some("2"), "{method}: {response:?}");
+    }
+    let tags = t.raw(Method::GET, "tagged").query("tagging").send().await;
+    assert_eq!(tags.status, 200, "{tags:?}");
+    assert_eq!(tag_set(&tags.body), [("stage".into(), "test run".into()), ("team".into(), "storage".into())]);
+
+    let document = "<Tagging><TagSet><Tag><Key>only</Key><Value>one</Value></Tag></TagSet></Tagging>";
+    let md5 = s3io::checksum(ChecksumAlgorithm::Md5, document.as_bytes()).value;
+    let replaced = t.raw(Method::PUT, "tagged").query("tagging").header("content-md5", md5).body(document).send().await;
+    assert_eq!(replaced.status, 200, "{replaced:?}");
+    let tags = t.raw(Method::GET, "tagged").query("tagging").send().await;
+    assert_eq!(tag_set(&tags.body), [("only".into(), "one".into())]);
+    let head = t.raw(Method::HEAD, "tagged").send().await;
+    assert_eq!(head.header("x-amz-tagging-count"), Some("1"), "{head:?}");
+
+    let deleted = t.raw(Method::DELETE, "tagged").query("tagging").send().await;
+    assert_eq!(deleted.status, 204, "{deleted:?}");
+    let tags = t.raw(Method::GET, "tagged").query("tagging").send().await;
+    assert_eq!(tags.status, 200, "{tags:?}");
+    assert!(tag_set(&tags.body).is_empty(), "{tags:?}");
+    assert_eq!(&t.get("tagged").await[..], b"x", "tagging changed the object");
+}
+
+/// The (key, value) pairs of a GetObjectTagging answer, sorted.
+fn tag_set(body: &[u8]) -> Vec<(String, String)> {
+    let text = std::str::from_utf8(body).expect("UTF-8 tagging document");
+    let field = |tag: &str, name: &str| -> String {
+        let start =
+            tag.find(&format!("<{name}>")).map(|i| i + name.len() + 2).unwrap_or_else(|| panic!("no {name} in {tag}"));
+        let end = start + tag[start..].find(&format!("</{name}>")).unwrap();
+        tag[start..end].to_owned()
+    };
+    let mut tags: Vec<_> = text.split("<Tag>").skip(1).map(|tag| (field(tag, "Key"), field(tag, "Value"))).collect();
+    tags.sort();
+    tags
+}
+
 pub(super) async fn presigned_urls_work_without_the_client(t: &Target) {
     t.put("presigned", b"hello presigned").await;
     let url = t.client.presign_get(&t.bucket, "presigned", Duration::from_secs(300)).await.unwrap();

@@ -44,13 +44,20 @@ pub(crate) struct RawRequest<'a> {
     target: &'a Target,
     method: Method,
     key: &'a str,
+    query: &'a str,
     headers: Vec<(String, String)>,
     body: Bytes,
 }
 
 impl<'a> RawRequest<'a> {
     pub(crate) fn new(target: &'a Target, method: Method, key: &'a str) -> Self {
-        Self { target, method, key, headers: Vec::new(), body: Bytes::new() }
+        Self { target, method, key, query: "", headers: Vec::new(), body: Bytes::new() }
+    }
+
+    /// The query string (already encoded, without `?`), e.g. `tagging`.
+    pub(crate) fn query(mut self, query: &'a str) -> Self {
+        self.query = query;
+        self
     }
 
     pub(crate) fn header(mut self, name: &str, value: impl Into<String>) -> Self {
@@ -67,7 +74,10 @@ impl<'a> RawRequest<'a> {
     pub(crate) async fn send(self) -> RawResponse {
         let target = self.target;
         let path = format!("/{}/{}", target.bucket, utf8_percent_encode(self.key, KEY_PATH));
-        let url = format!("{}{path}", target.endpoint);
+        let url = match self.query {
+            "" => format!("{}{path}", target.endpoint),
+            query => format!("{}{path}?{query}", target.endpoint),
+        };
         let what = format!("{} {url}", self.method);
         let authority = url::Url::parse(&url).expect("raw request URL");
         let host = format!("{}:{}", authority.host_str().unwrap(), authority.port().unwrap());
