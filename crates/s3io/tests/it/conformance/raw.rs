@@ -39,19 +39,42 @@ impl RawResponse {
     }
 }
 
-/// A raw request to one object (or, with `key` empty, the bucket) of `target`'s bucket.
+/// A raw request to one object of `target`'s bucket, the bucket itself, or the service.
 pub(crate) struct RawRequest<'a> {
     target: &'a Target,
     method: Method,
-    key: &'a str,
+    /// The path, encoded as sent.
+    path: String,
     query: &'a str,
     headers: Vec<(String, String)>,
     body: Bytes,
+    /// The `x-amz-content-sha256` to sign and send; `UNSIGNED-PAYLOAD` when `None`.
+    content_sha256: Option<String>,
 }
 
 impl<'a> RawRequest<'a> {
-    pub(crate) fn new(target: &'a Target, method: Method, key: &'a str) -> Self {
-        Self { target, method, key, query: "", headers: Vec::new(), body: Bytes::new() }
+    /// A request to `key` of the target's bucket, or to the bucket when `key` is empty.
+    pub(crate) fn new(target: &'a Target, method: Method, key: &str) -> Self {
+        let path = match key {
+            "" => format!("/{}", target.bucket),
+            key => format!("/{}/{}", target.bucket, utf8_percent_encode(key, KEY_PATH)),
+        };
+        Self::with_path(target, method, path)
+    }
+
+    /// A request to the service (`/`: ListBuckets).
+    pub(crate) fn service(target: &'a Target, method: Method) -> Self {
+        Self::with_path(target, method, "/".to_owned())
+    }
+
+    fn with_path(target: &'a Target, method: Method, path: String) -> Self {
+        Self { target, method, path, query: "", headers: Vec::new(), body: Bytes::new(), content_sha256: None }
+    }
+
+    /// Signs the payload as having this SHA-256 (hex) instead of as unsigned.
+    pub(crate) fn content_sha256(mut self, hex: impl Into<String>) -> Self {
+        self.content_sha256 = Some(hex.into());
+        self
     }
 
     /// The query string (already encoded, without `?`), e.g. `tagging`.
@@ -73,7 +96,7 @@ impl<'a> RawRequest<'a> {
     /// Signs and sends the request; panics naming the request if it cannot be sent at all.
     pub(crate) async fn send(self) -> RawResponse {
         let target = self.target;
-        let path = format!("/{}/{}", target.bucket, utf8_percent_encode(self.key, KEY_PATH));
+        let path = &self.path;
         let url = match self.query {
             "" => format!("{}{path}", target.endpoint),
             query => format!("{}{path}?{query}", target.endpoint),
@@ -87,7 +110,7 @@ impl<'a> RawRequest<'a> {
         }
         request = request.header("content-length", self.body.len().to_string());
         let mut request = request.body(Full::new(self.body)).expect("raw request");
-        sign(&mut request, target);
+        sign(&mut request, target, self.content_sha256.as_deref());
 
         let client = hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
             .build(hyper_util::client::legacy::connect::HttpConnector::new());
@@ -99,13 +122,15 @@ impl<'a> RawRequest<'a> {
     }
 }
 
-/// Signs `request` in place for `target`'s credentials and region (header mode, unsigned payload).
-fn sign<B>(request: &mut http::Request<B>, target: &Target) {
+/// Signs `request` in place for `target`'s credentials and region, in header mode, with the
+/// payload's SHA-256 as given or else unsigned.
+fn sign<B>(request: &mut http::Request<B>, target: &Target, content_sha256: Option<&str>) {
     use aws_sigv4::http_request::{
         sign, PayloadChecksumKind, PercentEncodingMode, SignableBody, SignableRequest, SigningSettings,
         UriPathNormalizationMode,
     };
-    request.headers_mut().insert("x-amz-content-sha256", http::HeaderValue::from_static("UNSIGNED-PAYLOAD"));
+    let payload = content_sha256.unwrap_or("UNSIGNED-PAYLOAD");
+    request.headers_mut().insert("x-amz-content-sha256", http::HeaderValue::from_str(payload).expect("hex"));
     let credentials =
         aws_credential_types::Credentials::new(&target.access_key, &target.secret_key, None, None, "conformance");
     let identity = credentials.into();
@@ -124,8 +149,16 @@ fn sign<B>(request: &mut http::Request<B>, target: &Target) {
         .into();
     let uri = request.uri().to_string();
     let headers = request.headers().iter().filter_map(|(n, v)| Some((n.as_str(), v.to_str().ok()?)));
-    let signable = SignableRequest::new(request.method().as_str(), uri, headers, SignableBody::UnsignedPayload)
-        .expect("signable request");
+    let signable = SignableRequest::new(
+        request.method().as_str(),
+        uri,
+        headers,
+        match content_sha256 {
+            Some(hex) => SignableBody::Precomputed(hex.to_owned()),
+            None => SignableBody::UnsignedPayload,
+        },
+    )
+    .expect("signable request");
     let (instructions, _) = sign(signable, &params).expect("signing").into_parts();
     instructions.apply_to_request_http1x(request);
 }
