@@ -114,6 +114,22 @@ pub(super) async fn list_buckets_honours_max_buckets(t: &Target) {
     }
 }
 
+/// S3 refuses a presigned URL valid for more than 7 days with 400
+/// AuthorizationQueryParametersError (the library will not make one; this one is signed raw).
+pub(super) async fn presigned_url_valid_over_7_days_is_refused(t: &Target) {
+    if t.skip_on(Moto, "moto's server does not check SigV4 signatures, presigned ones included") {
+        return;
+    }
+    t.put("presigned", b"x").await;
+    let week = std::time::Duration::from_secs(7 * 24 * 3600);
+    let ok = t.raw(Method::GET, "presigned").send_presigned(week).await;
+    assert_eq!(ok.status, 200, "a 7-day presigned URL: {ok:?}");
+    assert_eq!(&ok.body[..], b"x");
+    let response = t.raw(Method::GET, "presigned").send_presigned(week + std::time::Duration::from_secs(1)).await;
+    assert_eq!(response.status, 400, "{response:?}");
+    assert_eq!(response.code().as_deref(), Some("AuthorizationQueryParametersError"), "{response:?}");
+}
+
 /// S3 keys are at most 1,024 bytes of UTF-8: one more is 400 KeyTooLongError, and nothing is
 /// stored.
 pub(super) async fn key_longer_than_1024_bytes_is_key_too_long(t: &Target) {

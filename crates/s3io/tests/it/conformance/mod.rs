@@ -71,6 +71,7 @@ conformance_cases! {
     errors::delete_objects_over_1000_keys_is_malformed_xml,
     errors::payload_hash_mismatch_is_refused,
     errors::list_buckets_honours_max_buckets,
+    errors::presigned_url_valid_over_7_days_is_refused,
     ranges::range_past_the_end_is_invalid_range,
     ranges::ranges_inclusive_open_clipped_and_suffix,
     conditionals::get_if_match_and_if_none_match,

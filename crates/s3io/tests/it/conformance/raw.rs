@@ -50,6 +50,8 @@ pub(crate) struct RawRequest<'a> {
     body: Bytes,
     /// The `x-amz-content-sha256` to sign and send; `UNSIGNED-PAYLOAD` when `None`.
     content_sha256: Option<String>,
+    /// Sign in the query string, valid this long, instead of in headers.
+    presign: Option<std::time::Duration>,
 }
 
 impl<'a> RawRequest<'a> {
@@ -68,7 +70,16 @@ impl<'a> RawRequest<'a> {
     }
 
     fn with_path(target: &'a Target, method: Method, path: String) -> Self {
-        Self { target, method, path, query: "", headers: Vec::new(), body: Bytes::new(), content_sha256: None }
+        Self {
+            target,
+            method,
+            path,
+            query: "",
+            headers: Vec::new(),
+            body: Bytes::new(),
+            content_sha256: None,
+            presign: None,
+        }
     }
 
     /// Signs the payload as having this SHA-256 (hex) instead of as unsigned.
@@ -93,6 +104,13 @@ impl<'a> RawRequest<'a> {
         self
     }
 
+    /// Presigns the request (query-string signature valid for `expires_in`, which may exceed
+    /// what S3 accepts) and sends it without an Authorization header.
+    pub(crate) async fn send_presigned(mut self, expires_in: std::time::Duration) -> RawResponse {
+        self.presign = Some(expires_in);
+        self.send().await
+    }
+
     /// Signs and sends the request; panics naming the request if it cannot be sent at all.
     pub(crate) async fn send(self) -> RawResponse {
         let target = self.target;
@@ -110,7 +128,7 @@ impl<'a> RawRequest<'a> {
         }
         request = request.header("content-length", self.body.len().to_string());
         let mut request = request.body(Full::new(self.body)).expect("raw request");
-        sign(&mut request, target, self.content_sha256.as_deref());
+        sign(&mut request, target, self.content_sha256.as_deref(), self.presign);
 
         let client = hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
             .build(hyper_util::client::legacy::connect::HttpConnector::new());
@@ -124,13 +142,20 @@ impl<'a> RawRequest<'a> {
 
 /// Signs `request` in place for `target`'s credentials and region, in header mode, with the
 /// payload's SHA-256 as given or else unsigned.
-fn sign<B>(request: &mut http::Request<B>, target: &Target, content_sha256: Option<&str>) {
+fn sign<B>(
+    request: &mut http::Request<B>,
+    target: &Target,
+    content_sha256: Option<&str>,
+    presign: Option<std::time::Duration>,
+) {
     use aws_sigv4::http_request::{
         sign, PayloadChecksumKind, PercentEncodingMode, SignableBody, SignableRequest, SigningSettings,
         UriPathNormalizationMode,
     };
-    let payload = content_sha256.unwrap_or("UNSIGNED-PAYLOAD");
-    request.headers_mut().insert("x-amz-content-sha256", http::HeaderValue::from_str(payload).expect("hex"));
+    if presign.is_none() {
+        let payload = content_sha256.unwrap_or("UNSIGNED-PAYLOAD");
+        request.headers_mut().insert("x-amz-content-sha256", http::HeaderValue::from_str(payload).expect("hex"));
+    }
     let credentials =
         aws_credential_types::Credentials::new(&target.access_key, &target.secret_key, None, None, "conformance");
     let identity = credentials.into();
@@ -138,6 +163,10 @@ fn sign<B>(request: &mut http::Request<B>, target: &Target, content_sha256: Opti
     settings.percent_encoding_mode = PercentEncodingMode::Single;
     settings.uri_path_normalization_mode = UriPathNormalizationMode::Disabled;
     settings.payload_checksum_kind = PayloadChecksumKind::NoHeader;
+    if let Some(expires_in) = presign {
+        settings.signature_location = aws_sigv4::http_request::SignatureLocation::QueryParams;
+        settings.expires_in = Some(expires_in);
+    }
     let params = aws_sigv4::sign::v4::SigningParams::builder()
         .identity(&identity)
         .region(super::server::REGION)
