@@ -1,8 +1,11 @@
 //! The S3 conformance suite: one shared set of cases, run against every server kind.
 //!
 //! Each case is one `async fn(&Target)` in a module by area — [`objects`] (buckets, put, head,
-//! get, delete, copy, presigned URLs), [`errors`], [`ranges`], [`conditionals`], [`multipart`],
-//! [`checksums`], [`listing`] (order and pagination) and [`keys`] (every key shape S3 accepts).
+//! get, delete, copy, tagging, presigned URLs), [`errors`] (S3's codes and statuses), [`ranges`],
+//! [`conditionals`], [`multipart`], [`checksums`], [`listing`] (order and pagination), [`keys`]
+//! (every key shape S3 accepts) and [`transfers`] (the upload, download and copy engines).
+//! [`server`] is what a case gets (server kind, client, bucket, `skip_on`), [`moto_server`] finds,
+//! starts and shares moto, and [`raw`] sends the signed requests the typed API cannot express.
 //! The [`conformance_cases!`] list below instantiates every case once per server kind, as
 //! `conformance::embedded::<case>` (`s3io serve`, in-process) and `conformance::moto::<case>`
 //! (moto's standalone server, an S3 implementation the project did not write), so a filter such
@@ -11,7 +14,9 @@
 //!
 //! What a case asserts is S3's documented behaviour, not what either server happens to do. Where
 //! moto disagrees with S3 the case skips that part for moto only, saying why (see
-//! [`server::Target::skip_on`]); the embedded server is never skipped.
+//! [`server::Target::skip_on`]); the embedded server is never skipped. A skip prints
+//! `conformance: SKIP <case> on moto: <reason>` (shown with `--nocapture`); the moto release the
+//! skips were written against is pinned in `scripts/python-env.sh`.
 
 mod moto_server;
 mod raw;
