@@ -5,6 +5,8 @@
 #
 # Usage: scripts/python-env.sh        prints the path of `moto_server` on stdout (and nothing else)
 #
+# With $S3IO_MOTO_SERVER naming an executable moto_server, that one is used and nothing installed.
+#
 # Idempotent and quick when the environment is there: a stamp file inside `.venv` records the
 # pinned moto version and a digest of the constraints file it was installed with, so a second run
 # only compares two strings. A missing, partial or differently pinned environment is (re)made:
@@ -26,6 +28,12 @@ stamp="$venv/.s3io-moto"
 
 python="${PYTHON:-python3}"
 want="moto[server]==$MOTO_VERSION $(sha256sum "$constraints" | cut -d' ' -f1)"
+
+# A moto_server named by the environment is what the tests will run: nothing to install.
+if [[ -n "${S3IO_MOTO_SERVER:-}" && -x "${S3IO_MOTO_SERVER}" ]]; then
+    echo "$S3IO_MOTO_SERVER"
+    exit 0
+fi
 
 if [[ -x "$server" && -f "$stamp" && "$(cat "$stamp")" == "$want" ]]; then
     echo "$server"

@@ -1,8 +1,11 @@
 //! The S3 conformance suite: one shared set of cases, run against every server kind.
 //!
 //! Each case is one `async fn(&Target)` in a module by area — [`objects`] (buckets, put, head,
-//! get, delete, copy, presigned URLs), [`errors`], [`ranges`], [`conditionals`], [`multipart`],
-//! [`checksums`], [`listing`] (order and pagination) and [`keys`] (every key shape S3 accepts).
+//! get, delete, copy, tagging, presigned URLs), [`errors`] (S3's codes and statuses), [`ranges`],
+//! [`conditionals`], [`multipart`], [`checksums`], [`listing`] (order and pagination), [`keys`]
+//! (every key shape S3 accepts) and [`transfers`] (the upload, download and copy engines).
+//! [`server`] is what a case gets (server kind, client, bucket, `skip_on`), [`moto_server`] finds,
+//! starts and shares moto, and [`raw`] sends the signed requests the typed API cannot express.
 //! The [`conformance_cases!`] list below instantiates every case once per server kind, as
 //! `conformance::embedded::<case>` (`s3io serve`, in-process) and `conformance::moto::<case>`
 //! (moto's standalone server, an S3 implementation the project did not write), so a filter such
@@ -11,7 +14,9 @@
 //!
 //! What a case asserts is S3's documented behaviour, not what either server happens to do. Where
 //! moto disagrees with S3 the case skips that part for moto only, saying why (see
-//! [`server::Target::skip_on`]); the embedded server is never skipped.
+//! [`server::Target::skip_on`]); the embedded server is never skipped. A skip prints
+//! `conformance: SKIP <case> on moto: <reason>` (shown with `--nocapture`); the moto release the
+//! skips were written against is pinned in `scripts/python-env.sh`.
 
 mod moto_server;
 mod raw;
@@ -59,13 +64,19 @@ conformance_cases! {
     objects::object_headers_and_metadata_round_trip,
     objects::empty_object_round_trips,
     objects::overwrite_replaces_body_and_metadata,
+    objects::object_tagging_round_trip,
     objects::delete_objects_in_one_batch,
     objects::copy_object_server_side,
+    objects::copy_metadata_directive_replace_and_copy_onto_itself,
     objects::presigned_urls_work_without_the_client,
     errors::missing_bucket_and_key_name_what_is_missing,
     errors::operations_on_a_missing_bucket_are_no_such_bucket,
     errors::bad_credentials_are_rejected_by_the_signature_check_and_not_retried,
     errors::key_longer_than_1024_bytes_is_key_too_long,
+    errors::delete_objects_over_1000_keys_is_malformed_xml,
+    errors::payload_hash_mismatch_is_refused,
+    errors::list_buckets_honours_max_buckets,
+    errors::presigned_url_valid_over_7_days_is_refused,
     ranges::range_past_the_end_is_invalid_range,
     ranges::ranges_inclusive_open_clipped_and_suffix,
     conditionals::get_if_match_and_if_none_match,

@@ -123,6 +123,15 @@ fn start_or_join() -> Result<String, String> {
         .arg(&log_path)
         .arg(&endpoint_path)
         .arg(&lock_path)
+        // moto accepts any keys; its own settings keep a developer's real credentials, profile
+        // and region out of it.
+        .env("AWS_ACCESS_KEY_ID", "testing")
+        .env("AWS_SECRET_ACCESS_KEY", "testing")
+        .env("AWS_DEFAULT_REGION", super::server::REGION)
+        .env_remove("AWS_SESSION_TOKEN")
+        .env_remove("AWS_PROFILE")
+        .env_remove("AWS_CONFIG_FILE")
+        .env_remove("AWS_SHARED_CREDENTIALS_FILE")
         .stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(Stdio::null())

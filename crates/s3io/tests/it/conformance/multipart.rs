@@ -67,10 +67,8 @@ pub(super) async fn multipart_errors_name_the_s3_code(t: &Target) {
     let last = client.upload_part(&t.bucket, key, &upload_id, 2, Bytes::from_static(b"last"), None).await.unwrap();
 
     // A part other than the last below 5 MiB: 400 EntityTooSmall.
-    let err = client
-        .complete_multipart_upload(&t.bucket, key, &upload_id, &[small.clone(), last.clone()], None)
-        .await
-        .unwrap_err();
+    let err =
+        client.complete_multipart_upload(&t.bucket, key, &upload_id, &[small, last.clone()], None).await.unwrap_err();
     assert_eq!((err.status(), err.code()), (Some(400), Some("EntityTooSmall")), "{err}");
 
     // A part whose ETag is not the one uploaded: 400 InvalidPart.
@@ -94,7 +92,6 @@ pub(super) async fn multipart_errors_name_the_s3_code(t: &Target) {
             .unwrap_err();
         assert_eq!((err.status(), err.code()), (Some(400), Some("InvalidPartOrder")), "{err}");
     }
-    drop(small);
 
     // None of these ended the upload: one valid part completes it.
     let done = client.complete_multipart_upload(&t.bucket, key, &upload_id, &[last], None).await.unwrap();

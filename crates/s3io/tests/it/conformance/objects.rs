@@ -4,6 +4,7 @@
 use std::time::Duration;
 
 use bytes::Bytes;
+use http::Method;
 use s3io::{ByteRange, ChecksumAlgorithm, GetObjectOptions, PutObjectOptions};
 
 use super::checksums::MOTO_STORES_CHECKSUMS_ONLY_WITH_SDK_HEADER;
@@ -197,6 +198,94 @@ pub(super) async fn copy_object_server_side(t: &Target) {
     let err = t.client.copy_object(&t.bucket, "src/none", &t.bucket, "dst/none").await.unwrap_err();
     assert!(err.is_not_found(), "{err}");
     assert_eq!(err.code(), Some("NoSuchKey"), "{err}");
+}
+
+/// CopyObject's `x-amz-metadata-directive: REPLACE` takes the request's headers instead of the
+/// source's — the way tools change an object's Content-Type in place; a copy onto itself that
+/// changes nothing is 400 InvalidRequest.
+pub(super) async fn copy_metadata_directive_replace_and_copy_onto_itself(t: &Target) {
+    let options = PutObjectOptions {
+        content_type: Some("text/plain".into()),
+        metadata: vec![("old".into(), "1".into())],
+        ..Default::default()
+    };
+    t.client.put_object(&t.bucket, "page", Bytes::from_static(b"<html></html>"), &options).await.unwrap();
+    let source = format!("/{}/page", t.bucket);
+    let replaced = t
+        .raw(Method::PUT, "page.html")
+        .header("x-amz-copy-source", source.clone())
+        .header("x-amz-metadata-directive", "REPLACE")
+        .header("content-type", "text/html")
+        .header("x-amz-meta-new", "2")
+        .send()
+        .await;
+    assert_eq!(replaced.status, 200, "{replaced:?}");
+    let head = t.client.head_object(&t.bucket, "page.html").await.unwrap();
+    assert_eq!(head.content_type.as_deref(), Some("text/html"));
+    assert_eq!(head.metadata, vec![("new".into(), "2".into())]);
+    assert_eq!(&t.get("page.html").await[..], b"<html></html>");
+
+    // Onto itself: refused unless something changes; with REPLACE it updates in place.
+    let refused = t.raw(Method::PUT, "page").header("x-amz-copy-source", source.clone()).send().await;
+    assert_eq!(refused.status, 400, "{refused:?}");
+    assert_eq!(refused.code().as_deref(), Some("InvalidRequest"), "{refused:?}");
+    let in_place = t
+        .raw(Method::PUT, "page")
+        .header("x-amz-copy-source", source)
+        .header("x-amz-metadata-directive", "REPLACE")
+        .header("content-type", "text/html")
+        .send()
+        .await;
+    assert_eq!(in_place.status, 200, "{in_place:?}");
+    let head = t.client.head_object(&t.bucket, "page").await.unwrap();
+    assert_eq!(head.content_type.as_deref(), Some("text/html"));
+    assert!(head.metadata.is_empty(), "REPLACE without x-amz-meta-* keeps none: {:?}", head.metadata);
+    assert_eq!(&t.get("page").await[..], b"<html></html>");
+}
+
+/// Object tags: `x-amz-tagging` on PutObject, the count in `x-amz-tagging-count`, and
+/// Put/Get/DeleteObjectTagging.
+pub(super) async fn object_tagging_round_trip(t: &Target) {
+    let put =
+        t.raw(Method::PUT, "tagged").header("x-amz-tagging", "team=storage&stage=test%20run").body("x").send().await;
+    assert_eq!(put.status, 200, "{put:?}");
+    for method in [Method::HEAD, Method::GET] {
+        let response = t.raw(method.clone(), "tagged").send().await;
+        assert_eq!(response.header("x-amz-tagging-count"), Some("2"), "{method}: {response:?}");
+    }
+    let tags = t.raw(Method::GET, "tagged").query("tagging").send().await;
+    assert_eq!(tags.status, 200, "{tags:?}");
+    assert_eq!(tag_set(&tags.body), [("stage".into(), "test run".into()), ("team".into(), "storage".into())]);
+
+    let document = "<Tagging><TagSet><Tag><Key>only</Key><Value>one</Value></Tag></TagSet></Tagging>";
+    let md5 = s3io::checksum(ChecksumAlgorithm::Md5, document.as_bytes()).value;
+    let replaced = t.raw(Method::PUT, "tagged").query("tagging").header("content-md5", md5).body(document).send().await;
+    assert_eq!(replaced.status, 200, "{replaced:?}");
+    let tags = t.raw(Method::GET, "tagged").query("tagging").send().await;
+    assert_eq!(tag_set(&tags.body), [("only".into(), "one".into())]);
+    let head = t.raw(Method::HEAD, "tagged").send().await;
+    assert_eq!(head.header("x-amz-tagging-count"), Some("1"), "{head:?}");
+
+    let deleted = t.raw(Method::DELETE, "tagged").query("tagging").send().await;
+    assert_eq!(deleted.status, 204, "{deleted:?}");
+    let tags = t.raw(Method::GET, "tagged").query("tagging").send().await;
+    assert_eq!(tags.status, 200, "{tags:?}");
+    assert!(tag_set(&tags.body).is_empty(), "{tags:?}");
+    assert_eq!(&t.get("tagged").await[..], b"x", "tagging changed the object");
+}
+
+/// The (key, value) pairs of a GetObjectTagging answer, sorted.
+fn tag_set(body: &[u8]) -> Vec<(String, String)> {
+    let text = std::str::from_utf8(body).expect("UTF-8 tagging document");
+    let field = |tag: &str, name: &str| -> String {
+        let start =
+            tag.find(&format!("<{name}>")).map(|i| i + name.len() + 2).unwrap_or_else(|| panic!("no {name} in {tag}"));
+        let end = start + tag[start..].find(&format!("</{name}>")).unwrap();
+        tag[start..end].to_owned()
+    };
+    let mut tags: Vec<_> = text.split("<Tag>").skip(1).map(|tag| (field(tag, "Key"), field(tag, "Value"))).collect();
+    tags.sort();
+    tags
 }
 
 pub(super) async fn presigned_urls_work_without_the_client(t: &Target) {

@@ -154,7 +154,7 @@ impl Target {
     }
 
     /// A raw signed request to `key` of this target's bucket.
-    pub(crate) fn raw<'a>(&'a self, method: http::Method, key: &'a str) -> super::raw::RawRequest<'a> {
+    pub(crate) fn raw(&self, method: http::Method, key: &str) -> super::raw::RawRequest<'_> {
         super::raw::RawRequest::new(self, method, key)
     }
 }
