@@ -119,8 +119,9 @@ verify() {
             vres=size ;;
         null) vres=- ;;
         put)
-            # What the server stored, read from its directory (bucket/key under --root).
-            local obj="$work/root/$BUCKET/put/$client" got
+            # What the server stored, read from its directory (the newest data file under --root).
+            local obj got
+            obj="$(newest_data_file)"
             got="$(stat -c %s "$obj" 2>/dev/null || echo missing)"
             [[ "$got" == "$size_bytes" ]] || { vres="stored size $got, expected $size_bytes"; return 1; }
             if ((full)); then

@@ -26,8 +26,8 @@ bytes="$(parse_size "$SIZE")"
 make_file "$work/object.bin" "$bytes"
 "$S3IO" --endpoint-url "$ENDPOINT" mb s3://bench >/dev/null
 "$S3IO" --endpoint-url "$ENDPOINT" cp -q "$work/object.bin" s3://bench/object.bin
-# The bytes the embedded server stores under root/bucket/key are what nginx serves.
-served="$work/root/bench/object.bin"
+# The bytes the embedded server stores (its one data file under root/.s3io/data/) are what nginx serves.
+served="$(newest_data_file)"
 cmp -s "$served" "$work/object.bin" || die "expected the object's bytes at $served"
 
 nginx_port="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')"
@@ -53,14 +53,14 @@ http {
     scgi_temp_path $work/nginx/scgi;
     server {
         listen 127.0.0.1:$nginx_port;
-        root $work/root/bench;
+        root $work/root/.s3io/data;
     }
 }
 CONF
 "$NGINX_BIN" -c "$work/nginx/nginx.conf" -p "$work/nginx" &
 nginx_pid=$!
 trap 'rc=$?; kill "$nginx_pid" 2>/dev/null || true; (exit $rc); cleanup' EXIT
-for _ in $(seq 1 50); do curl -sf -o /dev/null -r 0-0 "http://127.0.0.1:$nginx_port/object.bin" && break; sleep 0.1; done
+for _ in $(seq 1 50); do curl -sf -o /dev/null -r 0-0 "http://127.0.0.1:$nginx_port/$(basename "$served")" && break; sleep 0.1; done
 
 # nginx_ticks: user+system ticks of nginx's master and workers.
 nginx_ticks() {
@@ -79,7 +79,7 @@ sigv4=(--aws-sigv4 "aws:amz:${AWS_REGION}:s3" --user "${AWS_ACCESS_KEY_ID}:${AWS
 results="$work/results"
 fetch() {
     local name="$1" before after wall url
-    if [[ $name == s3io ]]; then before="$(server_cpu_ticks)"; url="$ENDPOINT/bench/object.bin"; else before="$(nginx_ticks)"; url="http://127.0.0.1:$nginx_port/object.bin"; fi
+    if [[ $name == s3io ]]; then before="$(server_cpu_ticks)"; url="$ENDPOINT/bench/object.bin"; else before="$(nginx_ticks)"; url="http://127.0.0.1:$nginx_port/$(basename "$served")"; fi
     if [[ $name == s3io ]]; then
         wall="$(curl -sSf "${sigv4[@]}" -o /dev/null -w '%{time_total}' "$url")"
         after="$(server_cpu_ticks)"
