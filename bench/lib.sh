@@ -146,6 +146,15 @@ start_server() {
     log "s3io serve at $ENDPOINT (pid $server_pid)"
 }
 
+# newest_data_file: the path of the object data file `s3io serve` wrote last (objects are
+# immutable files under root/.s3io/data/, named by id; keys live in the server's index, so the
+# newest file is the object just uploaded).
+newest_data_file() {
+    local newest
+    newest="$(ls -t "$work/root/.s3io/data" 2>/dev/null | head -n 1)"
+    [[ -n "$newest" ]] && echo "$work/root/.s3io/data/$newest"
+}
+
 # server_cpu_ticks: user+system clock ticks the server has used so far.
 server_cpu_ticks() {
     awk '{ print $14 + $15 }' "/proc/$server_pid/stat" 2>/dev/null || echo 0

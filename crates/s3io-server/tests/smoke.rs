@@ -2,130 +2,16 @@
 //! requests from a plain hyper client. The client library's behaviour tests
 //! cover S3 semantics in depth; these check the server works end to end.
 
-use std::time::{Duration, Instant, SystemTime};
+mod common;
 
-use aws_sigv4::http_request::{
-    sign, PayloadChecksumKind, PercentEncodingMode, SignableBody, SignableRequest, SigningSettings,
-    UriPathNormalizationMode,
-};
-use aws_sigv4::sign::v4;
 use bytes::Bytes;
-use http::{HeaderMap, Method, Request, StatusCode};
-use http_body_util::{BodyExt as _, Full};
-use hyper_util::client::legacy::connect::HttpConnector;
-use hyper_util::client::legacy::Client as HyperClient;
-use hyper_util::rt::TokioExecutor;
+use common::{data, md5_hex, xml_value, Client};
+use http::{Method, Request, StatusCode};
+use http_body_util::Full;
 use md5::{Digest as _, Md5};
-use s3io_server::{start, RunningServer, ServerConfig, DEFAULT_ACCESS_KEY, DEFAULT_SECRET_KEY};
+use std::time::{Duration, Instant};
 
-struct Client {
-    http: HyperClient<HttpConnector, Full<Bytes>>,
-    endpoint: String,
-}
-
-struct Reply {
-    status: StatusCode,
-    headers: HeaderMap,
-    body: Bytes,
-}
-
-impl Reply {
-    fn header(&self, name: &str) -> &str {
-        self.headers.get(name).and_then(|v| v.to_str().ok()).unwrap_or("")
-    }
-
-    fn text(&self) -> String {
-        String::from_utf8_lossy(&self.body).into_owned()
-    }
-}
-
-impl Client {
-    fn new(server: &RunningServer) -> Self {
-        Self { http: HyperClient::builder(TokioExecutor::new()).build_http(), endpoint: server.endpoint_url() }
-    }
-
-    /// Sends a SigV4-signed request; `sign_payload` signs the body's SHA-256
-    /// (otherwise `UNSIGNED-PAYLOAD`).
-    async fn send(
-        &self,
-        method: Method,
-        path: &str,
-        headers: &[(&str, &str)],
-        body: Bytes,
-        sign_payload: bool,
-    ) -> Reply {
-        self.try_send(method, path, headers, body, sign_payload).await.unwrap_or_else(|e| panic!("{path}: {e}"))
-    }
-
-    /// [`Client::send`], with transport failures (a refused or dropped connection) returned.
-    async fn try_send(
-        &self,
-        method: Method,
-        path: &str,
-        headers: &[(&str, &str)],
-        body: Bytes,
-        sign_payload: bool,
-    ) -> Result<Reply, Box<dyn std::error::Error + Send + Sync>> {
-        let url = format!("{}{}", self.endpoint, path);
-        let identity =
-            aws_credential_types::Credentials::new(DEFAULT_ACCESS_KEY, DEFAULT_SECRET_KEY, None, None, "test").into();
-        let mut settings = SigningSettings::default();
-        settings.payload_checksum_kind = PayloadChecksumKind::XAmzSha256;
-        settings.percent_encoding_mode = PercentEncodingMode::Single;
-        settings.uri_path_normalization_mode = UriPathNormalizationMode::Disabled;
-        let params = v4::SigningParams::builder()
-            .identity(&identity)
-            .region("us-east-1")
-            .name("s3")
-            .time(SystemTime::now())
-            .settings(settings)
-            .build()
-            .unwrap()
-            .into();
-        let signable_body = if sign_payload { SignableBody::Bytes(&body) } else { SignableBody::UnsignedPayload };
-        let signable = SignableRequest::new(method.as_str(), &url, headers.iter().copied(), signable_body).unwrap();
-        let (instructions, _) = sign(signable, &params).unwrap().into_parts();
-
-        let mut req = Request::builder().method(method).uri(&url);
-        for (k, v) in headers {
-            req = req.header(*k, *v);
-        }
-        let mut req = req.body(Full::new(body)).unwrap();
-        instructions.apply_to_request_http1x(&mut req);
-        let resp = self.http.request(req).await?;
-        let (parts, body) = resp.into_parts();
-        let body = body.collect().await?.to_bytes();
-        Ok(Reply { status: parts.status, headers: parts.headers, body })
-    }
-
-    async fn get(&self, path: &str, headers: &[(&str, &str)]) -> Reply {
-        self.send(Method::GET, path, headers, Bytes::new(), true).await
-    }
-}
-
-fn data(len: usize, seed: u32) -> Bytes {
-    let mut x = seed.wrapping_mul(2_654_435_761).wrapping_add(1);
-    (0..len)
-        .map(|_| {
-            x ^= x << 13;
-            x ^= x >> 17;
-            x ^= x << 5;
-            (x >> 24) as u8
-        })
-        .collect::<Vec<u8>>()
-        .into()
-}
-
-fn md5_hex(b: &[u8]) -> String {
-    hex::encode(Md5::digest(b))
-}
-
-fn xml_value<'a>(xml: &'a str, tag: &str) -> &'a str {
-    let open = format!("<{tag}>");
-    let start = xml.find(&open).map(|i| i + open.len()).expect(tag);
-    let end = xml[start..].find(&format!("</{tag}>")).expect(tag);
-    &xml[start..start + end]
-}
+use s3io_server::{start, RunningServer, ServerConfig};
 
 #[tokio::test]
 async fn put_get_range_multipart_over_http() {
@@ -297,7 +183,7 @@ async fn faulty(faults: &str) -> (RunningServer, tempfile::TempDir) {
 async fn answered_again(c: &Client, deadline: Duration) -> Instant {
     let started = Instant::now();
     loop {
-        if let Ok(reply) = c.try_send(Method::GET, "/", &[], Bytes::new(), true).await {
+        if let Ok(reply) = c.try_send(Method::GET, "/", &[], Bytes::new()).await {
             assert_eq!(reply.status, StatusCode::OK, "{}", reply.text());
             return Instant::now();
         }
@@ -314,7 +200,7 @@ async fn refuse_outage_closes_connections_refuses_new_ones_then_listens_again() 
     assert_eq!(c.get("/", &[]).await.status, StatusCode::OK, "request 0 comes before the outage");
     let before = Instant::now();
     // Request 1 opens the outage: its connection is closed without an answer.
-    assert!(c.try_send(Method::GET, "/", &[], Bytes::new(), true).await.is_err(), "answered in an outage");
+    assert!(c.try_send(Method::GET, "/", &[], Bytes::new()).await.is_err(), "answered in an outage");
     // The listener closes as the outage begins: new connections are then refused.
     loop {
         match tokio::net::TcpStream::connect(server.local_addr()).await {
@@ -381,7 +267,7 @@ async fn stop_reading_leaves_a_request_body_unread_and_unanswered() {
     let (server, _dir) = faulty("stop-reading=1,stop-reading-after=1MiB,stall-for=1s,methods=PUT").await;
     let c = Client::new(&server);
     let started = Instant::now();
-    let result = c.try_send(Method::PUT, "/bkt/obj", &[], body, false).await;
+    let result = c.try_send(Method::PUT, "/bkt/obj", &[], body).await;
     assert!(result.is_err(), "a request whose body was not read was answered");
     assert!(started.elapsed() >= Duration::from_secs(1), "dropped after {:?}", started.elapsed());
     assert_eq!(server.fault_stats().stopped_reads, 1);

@@ -11,7 +11,7 @@
 //! SHA-256 use s3s's own [`ChecksumHasher`].
 //!
 //! [`Checksums`] holds the base64 values as S3 sends them; it is what the
-//! metadata sidecar stores and what GET/HEAD return, never recomputed.
+//! object index stores and what GET/HEAD return, never recomputed.
 
 use base64::engine::general_purpose::STANDARD as BASE64;
 use base64::Engine as _;

@@ -1,15 +1,17 @@
 //! Writing uploaded bytes: temp files, one-pass hashing, handing the finished file over.
 //!
 //! An upload streams into a [`TempFile`] under `root/.s3io/tmp/` (the same
-//! filesystem as the objects, so the final `rename` is atomic: a reader sees
-//! the old object or the new one, never half of one). [`write_body`] coalesces
+//! filesystem as the data files, so the finished file is renamed to its data
+//! id without a copy; see `object` for how it becomes the object's version). [`write_body`] coalesces
 //! the request body's chunks into [`WRITE_BLOCK`]-sized blocks and hands each
 //! block to the blocking pool, which hashes it ([`Hasher`]: MD5, through the
 //! multi-buffer batcher that hashes concurrent uploads' blocks together, and the
 //! requested checksums) and writes it in one call. Two blocks alternate: while
 //! one is hashed and written, the next one fills from the socket, so receiving
 //! and hashing use both cores and no buffer is allocated per block.
-//! A temp file that is not [`persist`](TempFile::persist)ed is removed when dropped.
+//! A body that sends nothing for the store's body read timeout fails with
+//! S3's `RequestTimeout`. A temp file that is not
+//! [`rename_to`](TempFile::rename_to)d is removed when dropped.
 
 use std::fs::File;
 use std::io::{self, Write};
@@ -29,7 +31,7 @@ use super::md5_batch::Md5Lane;
 /// Bytes per blocking write (and per hashing call).
 pub(crate) const WRITE_BLOCK: usize = 1 << 20;
 
-/// A file under the temp directory, removed on drop unless persisted.
+/// A file under the temp directory, removed on drop unless renamed away.
 #[derive(Debug)]
 pub(crate) struct TempFile {
     path: PathBuf,
