@@ -16,6 +16,7 @@ mod filter;
 mod keypath;
 mod listing;
 mod location;
+mod printer;
 mod settings;
 mod size;
 mod sync;

@@ -21,13 +21,13 @@ use anyhow::Context as _;
 use futures::{future, Stream, StreamExt as _};
 use s3io::Client;
 
-use super::Printer;
 use crate::args::{BatchArgs, CpArgs};
 use crate::batch::{self, Action, BatchConfig};
 use crate::exit::UsageError;
 use crate::filter::Filters;
 use crate::keypath::{key_to_path, path_to_key, LocalTarget};
 use crate::location::{ends_with_separator, Location, S3Url};
+use crate::printer::Printer;
 use crate::wildcard::{has_wildcard, KeyPattern};
 use crate::{listing, transfer, walk};
 

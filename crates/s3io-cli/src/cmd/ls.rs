@@ -13,9 +13,9 @@ use std::time::SystemTime;
 use futures::TryStreamExt as _;
 use s3io::{Client, ListObjectsOptions, ObjectSummary};
 
-use super::Printer;
 use crate::args::LsArgs;
 use crate::location::S3Url;
+use crate::printer::Printer;
 
 /// `2026-11-23 10:00:00`.
 const DATE_FORMAT: &[time::format_description::FormatItem<'static>] =

@@ -38,13 +38,13 @@ use std::sync::{Arc, Mutex};
 use futures::{Stream, StreamExt as _};
 use s3io::Client;
 
-use super::Printer;
 use crate::args::SyncArgs;
 use crate::batch::{self, Action};
 use crate::exit::UsageError;
 use crate::filter::Filters;
 use crate::keypath::{self, LocalTarget};
 use crate::location::{Location, S3Url};
+use crate::printer::Printer;
 use crate::sync::content;
 use crate::sync::diff::{compare, merge_join, Comparison, Direction, Joined, Keyed, Reason, Stat, Verdict};
 use crate::{listing, walk};
