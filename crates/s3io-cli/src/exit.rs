@@ -5,7 +5,8 @@
 //! | 0 | success (also: stdout closed early by a reader such as `head`, as ripgrep does) |
 //! | 1 | an operation failed; stderr holds one line naming the operation, bucket, key and why. For a many-object command (`cp -r`, wildcards, `rm`): some objects failed — each is reported on stderr as it fails, then a summary line and one line naming the first 20 failed objects and counting the rest |
 //! | 2 | usage error: bad flags or arguments (clap's own errors use 2 as well) |
-//! | 130 | interrupted by Ctrl-C; the transfer was cancelled and no partial file is left |
+//! | 130 | interrupted by Ctrl-C (SIGINT): the transfers were cancelled and cleaned up before the exit (no partial file, no multipart upload left in progress) |
+//! | 143 | terminated by SIGTERM: cancelled and cleaned up as for Ctrl-C |
 //!
 //! The library's [`s3io::Error`] already says "`GetObject s3://b/k failed: NoSuchKey (HTTP 404):
 //! …`", including its direct source; the report adds only the deeper causes it does not repeat,
@@ -21,8 +22,6 @@ pub(crate) const SUCCESS: u8 = 0;
 pub(crate) const FAILURE: u8 = 1;
 /// Bad flags or arguments.
 pub(crate) const USAGE: u8 = 2;
-/// Interrupted by SIGINT (128 + 2, the shell convention).
-pub(crate) const INTERRUPTED: u8 = 130;
 
 /// A command line that parsed but makes no sense (`s3io cp a b` with two local paths, a
 /// malformed `s3://` URL, …): exit code 2.

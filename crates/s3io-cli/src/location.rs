@@ -53,7 +53,8 @@ impl S3Url {
 
 impl fmt::Display for S3Url {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "s3://{}/{}", self.bucket, self.key)
+        // Control characters escaped: a key is printed in status lines and messages.
+        write!(f, "s3://{}/{}", crate::escape::text(&self.bucket), crate::escape::text(&self.key))
     }
 }
 

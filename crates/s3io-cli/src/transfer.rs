@@ -52,7 +52,7 @@ async fn set_modified(file: PathBuf, modified: SystemTime) -> anyhow::Result<()>
         // futimens needs ownership of the file, not write access: a read-only handle will do.
         std::fs::File::open(&file)
             .and_then(|handle| handle.set_modified(modified))
-            .map_err(|e| anyhow::anyhow!("setting the modification time of {}: {e}", file.display()))
+            .map_err(|e| anyhow::anyhow!("setting the modification time of {}: {e}", crate::escape::path(&file)))
     });
     task.await?
 }

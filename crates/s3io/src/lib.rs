@@ -26,6 +26,7 @@ mod auth;
 pub mod bench_support;
 mod buffer;
 mod checksum;
+pub mod cleanup;
 mod client;
 mod config;
 mod copy;

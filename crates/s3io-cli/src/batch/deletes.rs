@@ -48,13 +48,13 @@ impl DeleteBatch {
 /// Sends `batch` as one DeleteObjects request on a task of `tasks`.
 pub(super) fn spawn_deletes(tasks: &mut JoinSet<Vec<Record>>, shared: &Arc<Shared>, batch: DeleteBatch) {
     let client = shared.client.clone();
-    tasks.spawn(async move {
+    tasks.spawn(crate::signal::track(async move {
         let started = Instant::now();
         let result = client.delete_objects(&batch.bucket, &batch.keys).await;
         let seconds = started.elapsed().as_secs_f64();
         let record = |key: &str, error: Option<String>| Record {
             operation: "delete",
-            source: format!("s3://{}/{key}", batch.bucket),
+            source: format!("s3://{}/{}", crate::escape::text(&batch.bucket), crate::escape::text(key)),
             destination: None,
             size: 0,
             seconds,
@@ -81,7 +81,7 @@ pub(super) fn spawn_deletes(tasks: &mut JoinSet<Vec<Record>>, shared: &Arc<Share
                 batch.keys.iter().map(|key| record(key, Some(text.clone()))).collect()
             }
         }
-    });
+    }));
 }
 
 #[cfg(test)]

@@ -63,7 +63,7 @@ pub(super) async fn execute(shared: &Shared, action: Action) -> Record {
             Action::MakeDirectory { destination, .. } => {
                 tokio::fs::create_dir_all(&destination)
                     .await
-                    .map_err(|e| anyhow::anyhow!("creating directory {}: {e}", destination.display()))?;
+                    .map_err(|e| anyhow::anyhow!("creating directory {}: {e}", crate::escape::path(&destination)))?;
                 Ok(Outcome::done(0, None))
             }
             Action::Upload { source, destination, .. } => {
@@ -106,19 +106,20 @@ pub(super) async fn execute(shared: &Shared, action: Action) -> Record {
 /// [`Action::DeleteFile`]); on the blocking pool.
 async fn delete_file(path: PathBuf, root: PathBuf) -> anyhow::Result<()> {
     let task = tokio::task::spawn_blocking(move || {
-        let root = std::fs::canonicalize(&root).map_err(|e| anyhow::anyhow!("{}: {e}", root.display()))?;
+        let root = std::fs::canonicalize(&root).map_err(|e| anyhow::anyhow!("{}: {e}", crate::escape::path(&root)))?;
         let parent = path.parent().unwrap_or(Path::new("."));
-        let parent = std::fs::canonicalize(parent).map_err(|e| anyhow::anyhow!("{}: {e}", parent.display()))?;
+        let parent =
+            std::fs::canonicalize(parent).map_err(|e| anyhow::anyhow!("{}: {e}", crate::escape::path(&parent)))?;
         if !parent.starts_with(&root) {
             anyhow::bail!(
                 "not deleting {}: through a symbolic link it lies in {}, outside {}",
-                path.display(),
-                parent.display(),
-                root.display()
+                crate::escape::path(&path),
+                crate::escape::path(&parent),
+                crate::escape::path(&root)
             );
         }
         // The file itself may be a link: that removes the link, not its target.
-        std::fs::remove_file(&path).map_err(|e| anyhow::anyhow!("deleting {}: {e}", path.display()))
+        std::fs::remove_file(&path).map_err(|e| anyhow::anyhow!("deleting {}: {e}", crate::escape::path(&path)))
     });
     task.await?
 }
@@ -132,7 +133,7 @@ impl Shared {
         }
         tokio::fs::create_dir_all(parent)
             .await
-            .map_err(|e| anyhow::anyhow!("creating directory {}: {e}", parent.display()))?;
+            .map_err(|e| anyhow::anyhow!("creating directory {}: {e}", crate::escape::path(&parent)))?;
         *self.last_dir.lock().expect("not poisoned") = Some(parent.to_owned());
         Ok(())
     }

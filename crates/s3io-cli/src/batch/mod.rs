@@ -41,6 +41,7 @@ use s3io::{Client, Progress};
 use tokio::task::JoinSet;
 
 use crate::printer::Printer;
+use crate::signal;
 
 pub(crate) use action::Action;
 use deletes::{spawn_deletes, DeleteBatch};
@@ -154,7 +155,7 @@ where
                     }
                     action => {
                         let shared = Arc::clone(&shared);
-                        tasks.spawn(async move { vec![execute(&shared, action).await] });
+                        tasks.spawn(signal::track(async move { vec![execute(&shared, action).await] }));
                     }
                 }
             }

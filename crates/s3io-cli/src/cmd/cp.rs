@@ -49,17 +49,19 @@ pub(crate) async fn run(client: &Client, args: CpArgs, out: &mut Printer) -> any
     match (source, destination) {
         (Location::Local(path), Location::S3(prefix)) => {
             if tokio::fs::metadata(&path).await.is_ok_and(|m| m.is_dir()) {
-                return Err(
-                    UsageError::new(format!("{} is a directory: copy it with --recursive", path.display())).into()
-                );
+                return Err(UsageError::new(format!(
+                    "{} is a directory: copy it with --recursive",
+                    crate::escape::path(&path)
+                ))
+                .into());
             }
-            let name = path
-                .file_name()
-                .ok_or_else(|| UsageError::new(format!("{} has no file name to use as the key", path.display())))?;
+            let name = path.file_name().ok_or_else(|| {
+                UsageError::new(format!("{} has no file name to use as the key", crate::escape::path(&path)))
+            })?;
             let name = path_to_key(Path::new(name)).map_err(|e| UsageError::new(e.to_string()))?;
             let destination = key_under(prefix, &name);
             transfer::upload_file(client, &path, &destination, None).await?;
-            out.status(&format!("upload: {} to {destination}", path.display())).await
+            out.status(&format!("upload: {} to {destination}", crate::escape::path(&path))).await
         }
         (Location::Stdio, Location::S3(destination)) => {
             if destination.basename().is_none() {
@@ -72,10 +74,10 @@ pub(crate) async fn run(client: &Client, args: CpArgs, out: &mut Printer) -> any
             let name = object_name(&source)?;
             let path = local_destination(&path, name).await?;
             if args.no_clobber && tokio::fs::symlink_metadata(&path).await.is_ok() {
-                return out.status(&format!("skip: {source} (exists: {})", path.display())).await;
+                return out.status(&format!("skip: {source} (exists: {})", crate::escape::path(&path))).await;
             }
             transfer::download_to_file(client, &source, &path, None, None).await?;
-            out.status(&format!("download: {source} to {}", path.display())).await
+            out.status(&format!("download: {source} to {}", crate::escape::path(&path))).await
         }
         (Location::S3(source), Location::Stdio) => {
             object_name(&source)?;
@@ -178,13 +180,13 @@ async fn copy_many(
         }
         (Location::Local(root), Location::S3(destination)) => {
             if !tokio::fs::metadata(&root).await.is_ok_and(|m| m.is_dir()) {
-                return Err(UsageError::new(format!("{} is not a directory", root.display())).into());
+                return Err(UsageError::new(format!("{} is not a directory", crate::escape::path(&root))).into());
             }
             let target = directory_prefix(&destination.key);
             Box::pin(walk::walk(root).filter_map(move |item| {
                 future::ready(match item {
                     Err(error) => Some(Ok(Action::Refuse {
-                        object: error.path().display().to_string(),
+                        object: crate::escape::path(error.path()),
                         reason: error.to_string(),
                     })),
                     Ok(entry) => filters.includes(&entry.key).then(|| {
@@ -224,11 +226,11 @@ pub(crate) fn nothing_matched(pattern: &str) -> anyhow::Error {
 async fn prepare_directory(root: &Path, dry_run: bool) -> anyhow::Result<()> {
     match tokio::fs::metadata(root).await {
         Ok(metadata) if metadata.is_dir() => Ok(()),
-        Ok(_) => Err(UsageError::new(format!("{} exists and is not a directory", root.display())).into()),
+        Ok(_) => Err(UsageError::new(format!("{} exists and is not a directory", crate::escape::path(&root))).into()),
         Err(_) if dry_run => Ok(()),
-        Err(_) => {
-            tokio::fs::create_dir_all(root).await.with_context(|| format!("creating directory {}", root.display()))
-        }
+        Err(_) => tokio::fs::create_dir_all(root)
+            .await
+            .with_context(|| format!("creating directory {}", crate::escape::path(&root))),
     }
 }
 
@@ -251,7 +253,9 @@ fn key_under(mut prefix: S3Url, name: &str) -> S3Url {
 /// if missing) or is an existing directory.
 async fn local_destination(path: &Path, name: &str) -> anyhow::Result<PathBuf> {
     if ends_with_separator(path) {
-        tokio::fs::create_dir_all(path).await.with_context(|| format!("creating directory {}", path.display()))?;
+        tokio::fs::create_dir_all(path)
+            .await
+            .with_context(|| format!("creating directory {}", crate::escape::path(&path)))?;
         return Ok(path.join(name));
     }
     match tokio::fs::metadata(path).await {

@@ -418,15 +418,9 @@ impl Drop for AbortOnDrop {
             );
             return;
         };
-        let client = self.client.clone();
         let bucket = std::mem::take(&mut self.bucket);
         let key = std::mem::take(&mut self.key);
-        runtime.spawn(async move {
-            match client.abort_multipart_upload(&bucket, &key, &upload_id).await {
-                Ok(()) => tracing::debug!(bucket, key, upload_id, "dropped upload aborted"),
-                Err(error) => tracing::warn!(%error, upload_id, "aborting a dropped upload failed"),
-            }
-        });
+        crate::cleanup::spawn_abort(&runtime, self.client.clone(), bucket, key, upload_id);
     }
 }
 
