@@ -2,14 +2,12 @@
 //! wildcards, filters, `rm` wildcards, `--dry-run`, `--no-clobber`, `--json`, the summary and
 //! exit code 1 when some objects fail, and the refusal of keys that would escape the destination.
 
-mod common;
-
 use std::collections::BTreeMap;
 use std::path::Path;
 use std::process::Stdio;
 use std::time::Duration;
 
-use common::*;
+use crate::common::*;
 use futures::StreamExt as _;
 
 /// Every file under `root`, by its path relative to `root` (with `/`), with its bytes.

@@ -4,14 +4,12 @@
 //! directory, on a runtime of its own) and runs the built binary against it with a clean
 //! environment: static credentials in `AWS_*`, no profile files, no endpoint variables.
 
-mod common;
-
 use std::io::{Read as _, Write as _};
 use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use common::*;
+use crate::common::*;
 
 #[test]
 fn cp_round_trip_is_byte_exact() {

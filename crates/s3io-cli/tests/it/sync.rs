@@ -1,12 +1,10 @@
 //! `s3io sync` against the embedded S3 server, over real HTTP: local → S3, S3 → local, S3 → S3,
 //! second runs that copy nothing, `--delete`, `--dry-run`, filters, `--checksum` and odd keys.
 
-mod common;
-
 use std::path::Path;
 use std::time::{Duration, SystemTime};
 
-use common::{data, stderr, stdout, Harness};
+use crate::common::{data, stderr, stdout, Harness};
 use futures::StreamExt as _;
 
 impl Harness {
@@ -289,7 +287,7 @@ fn odd_keys_round_trip_and_unsafe_keys_are_refused() {
     assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
     assert!(stderr(&out).contains("s3://evil/back\\slash"), "{}", stderr(&out));
     assert!(stderr(&out).contains("s3://evil/C:drive"), "{}", stderr(&out));
-    assert_eq!(common::entries(&h.path("safe")), ["fine"]);
+    assert_eq!(crate::common::entries(&h.path("safe")), ["fine"]);
 }
 
 #[test]
