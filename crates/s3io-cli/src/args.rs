@@ -12,9 +12,17 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 use crate::duration::HumanDuration;
 use crate::size::ByteSize;
 
+/// The exit codes, as `--help` shows them (the table in [`crate::exit`] says more).
+const EXIT_CODES: &str = "Exit codes:
+  0    success (also when stdout's reader goes away, as with `s3io cat ... | head`)
+  1    an operation failed (one line on stderr says what, where and why)
+  2    usage error: bad flags or arguments
+  130  interrupted by Ctrl-C (SIGINT), after cleaning up (temporary files, multipart uploads)
+  143  terminated by SIGTERM, after cleaning up";
+
 /// `s3io`: move bytes between S3-compatible stores and local files, fast, with bounded memory.
 #[derive(Debug, Parser)]
-#[command(name = "s3io", version, about, long_about = None, propagate_version = true)]
+#[command(name = "s3io", version, about, long_about = None, propagate_version = true, after_help = EXIT_CODES)]
 pub(crate) struct Cli {
     /// Flags every command accepts.
     #[command(flatten)]
@@ -85,17 +93,35 @@ pub(crate) struct GlobalArgs {
     pub(crate) max_attempts: Option<u32>,
 
     /// Longest wait for a TCP connection, e.g. 500ms, 2s, or seconds. By default 10s.
-    #[arg(long, global = true, value_name = "DURATION", help_heading = "Retries and timeouts")]
+    #[arg(
+        long,
+        global = true,
+        value_name = "DURATION",
+        allow_hyphen_values = true,
+        help_heading = "Retries and timeouts"
+    )]
     pub(crate) connect_timeout: Option<HumanDuration>,
 
     /// Longest wait for response headers (body-less requests, and PUTs once their body is sent,
     /// wait less once latencies are known). By default 30s.
-    #[arg(long, global = true, value_name = "DURATION", help_heading = "Retries and timeouts")]
+    #[arg(
+        long,
+        global = true,
+        value_name = "DURATION",
+        allow_hyphen_values = true,
+        help_heading = "Retries and timeouts"
+    )]
     pub(crate) read_timeout: Option<HumanDuration>,
 
     /// A response body that delivers no bytes for this long is abandoned and its request retried,
     /// resuming where it stopped; so is a request body the server stops taking. By default 10s.
-    #[arg(long, global = true, value_name = "DURATION", help_heading = "Retries and timeouts")]
+    #[arg(
+        long,
+        global = true,
+        value_name = "DURATION",
+        allow_hyphen_values = true,
+        help_heading = "Retries and timeouts"
+    )]
     pub(crate) stall_timeout: Option<HumanDuration>,
 
     /// Print nothing but errors (and the data asked for: listings, `cat`, presigned URLs).
@@ -129,6 +155,9 @@ pub(crate) enum Command {
     Cat(CatArgs),
     /// Print a presigned URL for an object.
     Presign(PresignArgs),
+    /// List or abort multipart uploads in progress (left by a killed upload, say).
+    #[command(subcommand)]
+    Mpu(MpuCommand),
     /// Run the embedded S3-compatible server over a local directory.
     Serve(ServeArgs),
     /// Benchmark transfers: by default against the embedded server, with a table of throughput,
@@ -141,9 +170,9 @@ pub(crate) enum Command {
 pub(crate) struct CpArgs {
     /// A local file or (with -r) directory, `-` (stdin), s3://bucket/key, s3://bucket/prefix/
     /// (with -r) or a wildcard such as 's3://bucket/logs/2026-*'.
-    pub(crate) source: String,
+    pub(crate) source: std::ffi::OsString,
     /// s3://bucket/key (or s3://bucket/prefix/), a local file or directory, or `-` (stdout).
-    pub(crate) destination: String,
+    pub(crate) destination: std::ffi::OsString,
     /// Copy every object under the source prefix, or every file under the source directory.
     #[arg(long, short)]
     pub(crate) recursive: bool,
@@ -153,6 +182,9 @@ pub(crate) struct CpArgs {
     /// Take `*`, `?` and `[` in the source key literally, not as wildcards.
     #[arg(long)]
     pub(crate) raw: bool,
+    /// What uploads and copies set on the new objects.
+    #[command(flatten)]
+    pub(crate) object: ObjectArgs,
     /// Flags of many-object commands, filters included.
     #[command(flatten)]
     pub(crate) batch: BatchArgs,
@@ -175,6 +207,9 @@ pub(crate) struct SyncArgs {
     /// Compare sizes only: equal sizes are taken as equal contents.
     #[arg(long)]
     pub(crate) size_only: bool,
+    /// What uploads and copies set on the new objects.
+    #[command(flatten)]
+    pub(crate) object: ObjectArgs,
     /// Flags of many-object commands, filters included.
     #[command(flatten)]
     pub(crate) batch: BatchArgs,
@@ -238,6 +273,98 @@ pub(crate) struct BatchArgs {
     pub(crate) filters: crate::filter::FilterArgs,
 }
 
+/// Server-side encryption of new objects.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(crate) enum Sse {
+    /// SSE-S3: keys managed by the store.
+    #[value(name = "AES256")]
+    Aes256,
+    /// SSE-KMS: a KMS key (--sse-kms-key-id, else the account's default).
+    #[value(name = "aws:kms")]
+    Kms,
+}
+
+/// The checksum an upload computes per part and has the store verify.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(crate) enum ChecksumAlgorithmArg {
+    /// CRC-64/NVME (full-object, combinable across parts): the default.
+    #[value(name = "CRC64NVME")]
+    Crc64Nvme,
+    /// CRC-32C (Castagnoli).
+    #[value(name = "CRC32C")]
+    Crc32c,
+}
+
+/// When uploads send checksums.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(crate) enum ChecksumModeArg {
+    /// Send a checksum with every upload (the default).
+    WhenSupported,
+    /// Send checksums only where the store requires one (stores that reject the newer
+    /// checksum headers).
+    WhenRequired,
+}
+
+/// Whether an S3-to-S3 copy keeps the source's metadata or takes the flags'.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(crate) enum MetadataDirective {
+    /// Keep the source object's metadata and headers (the default).
+    #[value(name = "COPY")]
+    Copy,
+    /// Replace them with the ones these flags give.
+    #[value(name = "REPLACE")]
+    Replace,
+}
+
+/// What an upload or copy sets on the new object (`cp`, `cp -r`, `sync`, stdin).
+#[derive(Debug, Clone, Default, Args)]
+pub(crate) struct ObjectArgs {
+    /// Content-Type of new objects. By default guessed from the key's extension
+    /// (index.html: text/html), else none (the store's application/octet-stream).
+    #[arg(long, value_name = "TYPE", help_heading = "Object properties")]
+    pub(crate) content_type: Option<String>,
+    /// Do not guess Content-Type from the extension.
+    #[arg(long, help_heading = "Object properties")]
+    pub(crate) no_guess_mime_type: bool,
+    /// Cache-Control of new objects, e.g. "max-age=3600".
+    #[arg(long, value_name = "VALUE", help_heading = "Object properties")]
+    pub(crate) cache_control: Option<String>,
+    /// Content-Disposition of new objects, e.g. "attachment; filename=report.pdf".
+    #[arg(long, value_name = "VALUE", help_heading = "Object properties")]
+    pub(crate) content_disposition: Option<String>,
+    /// Content-Encoding of new objects, e.g. gzip.
+    #[arg(long, value_name = "VALUE", help_heading = "Object properties")]
+    pub(crate) content_encoding: Option<String>,
+    /// Content-Language of new objects, e.g. en-GB.
+    #[arg(long, value_name = "VALUE", help_heading = "Object properties")]
+    pub(crate) content_language: Option<String>,
+    /// Expires of new objects: an RFC 3339 time (2027-01-01T00:00:00Z) or an HTTP date.
+    #[arg(long, value_name = "TIME", help_heading = "Object properties")]
+    pub(crate) expires: Option<String>,
+    /// User metadata of new objects: NAME=VALUE pairs separated by commas.
+    #[arg(long, value_name = "K=V,…", help_heading = "Object properties")]
+    pub(crate) metadata: Option<String>,
+    /// S3-to-S3 copies: keep the source's metadata (COPY) or set the flags' (REPLACE). By
+    /// default COPY, or REPLACE when a metadata or header flag is given.
+    #[arg(long, value_enum, value_name = "DIRECTIVE", help_heading = "Object properties")]
+    pub(crate) metadata_directive: Option<MetadataDirective>,
+    /// Storage class of new objects, e.g. STANDARD_IA, GLACIER_IR.
+    #[arg(long, value_name = "CLASS", help_heading = "Object properties")]
+    pub(crate) storage_class: Option<String>,
+    /// Server-side encryption of new objects.
+    #[arg(long, value_enum, value_name = "ALGORITHM", help_heading = "Object properties")]
+    pub(crate) sse: Option<Sse>,
+    /// The KMS key of --sse aws:kms.
+    #[arg(long, value_name = "KEY_ID", help_heading = "Object properties")]
+    pub(crate) sse_kms_key_id: Option<String>,
+    /// The checksum uploads compute and the store verifies. By default CRC64NVME.
+    #[arg(long, value_enum, value_name = "ALGORITHM", help_heading = "Object properties")]
+    pub(crate) checksum_algorithm: Option<ChecksumAlgorithmArg>,
+    /// When uploads send checksums. By default when-supported.
+    #[arg(long, value_enum, value_name = "MODE", help_heading = "Object properties")]
+    pub(crate) checksum_mode: Option<ChecksumModeArg>,
+}
+
 /// `--jobs`: a positive count.
 fn parse_jobs(text: &str) -> Result<usize, String> {
     match text.parse::<usize>() {
@@ -291,6 +418,46 @@ pub(crate) struct PresignArgs {
     /// What the URL allows.
     #[arg(long, value_enum, default_value_t = PresignMethod::Get)]
     pub(crate) method: PresignMethod,
+}
+
+/// `s3io mpu …`.
+#[derive(Debug, Subcommand)]
+pub(crate) enum MpuCommand {
+    /// List the multipart uploads in progress under s3://bucket[/prefix]: initiated, parts,
+    /// bytes stored so far, upload id, key.
+    Ls(MpuLsArgs),
+    /// Abort multipart uploads: one by --upload-id, every one of a key, or with --all every one
+    /// under a prefix (--older-than spares recent ones).
+    Abort(MpuAbortArgs),
+}
+
+/// `s3io mpu ls s3://bucket[/prefix]`.
+#[derive(Debug, Args)]
+pub(crate) struct MpuLsArgs {
+    /// s3://bucket[/prefix].
+    pub(crate) target: String,
+    /// One JSON object per upload (bucket, key, upload_id, initiated, parts, bytes).
+    #[arg(long)]
+    pub(crate) json: bool,
+}
+
+/// `s3io mpu abort s3://bucket/key`.
+#[derive(Debug, Args)]
+pub(crate) struct MpuAbortArgs {
+    /// s3://bucket/key (the uploads of that key), or s3://bucket[/prefix] with --all.
+    pub(crate) target: String,
+    /// Abort only this upload (of the key the URL names).
+    #[arg(long, value_name = "ID")]
+    pub(crate) upload_id: Option<String>,
+    /// Abort every upload under the prefix.
+    #[arg(long)]
+    pub(crate) all: bool,
+    /// Abort only uploads started at least this long ago, e.g. 1h, 7d (implies --all).
+    #[arg(long, value_name = "DURATION", allow_hyphen_values = true)]
+    pub(crate) older_than: Option<HumanDuration>,
+    /// Print what would be aborted, abort nothing.
+    #[arg(long)]
+    pub(crate) dry_run: bool,
 }
 
 /// `s3io serve`.

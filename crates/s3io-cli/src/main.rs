@@ -17,6 +17,7 @@ mod filter;
 mod keypath;
 mod listing;
 mod location;
+mod object;
 mod printer;
 mod settings;
 mod signal;

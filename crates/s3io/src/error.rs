@@ -35,6 +35,8 @@ pub enum Operation {
     CompleteMultipartUpload,
     AbortMultipartUpload,
     ListMultipartUploads,
+    /// ListParts.
+    ListParts,
     CopyObject,
     UploadPartCopy,
     /// A whole download (several GetObject requests and the local writes).
@@ -66,6 +68,7 @@ impl Operation {
             Operation::CompleteMultipartUpload => "CompleteMultipartUpload",
             Operation::AbortMultipartUpload => "AbortMultipartUpload",
             Operation::ListMultipartUploads => "ListMultipartUploads",
+            Operation::ListParts => "ListParts",
             Operation::CopyObject => "CopyObject",
             Operation::UploadPartCopy => "UploadPartCopy",
             Operation::Download => "download",

@@ -65,7 +65,8 @@ pub use retry::{
 pub use s3::bucket::BucketInfo;
 pub use s3::list::{ListObjectsOptions, ListObjectsPage, ObjectSummary};
 pub use s3::multipart::{
-    CompleteMultipartUploadOutput, CompletedPart, ListMultipartUploadsPage, MultipartUploadInfo, UploadPartCopyOutput,
+    CompleteMultipartUploadOutput, CompletedPart, ListMultipartUploadsPage, MultipartUploadInfo, PartInfo,
+    UploadPartCopyOutput,
 };
 pub use s3::object::{
     ByteRange, ContentRange, CopySource, DeleteError, DeleteObjectsOutput, GetObjectOptions, GetObjectOutput,

@@ -14,6 +14,7 @@ use s3io::{Client, Progress};
 
 use super::action::Action;
 use super::report::{Record, Status};
+use crate::object::ObjectSettings;
 use crate::{exit, transfer};
 
 /// What the tasks share: the client, the byte counter behind the bar, the last directory made.
@@ -21,6 +22,7 @@ pub(super) struct Shared {
     pub(super) client: Client,
     pub(super) progress: Arc<Progress>,
     pub(super) no_clobber: bool,
+    pub(super) object: Arc<ObjectSettings>,
     /// The parent directory most recently created: keys come in order, so neighbours usually
     /// share it and need no `create_dir_all` of their own.
     pub(super) last_dir: Mutex<Option<PathBuf>>,
@@ -67,8 +69,14 @@ pub(super) async fn execute(shared: &Shared, action: Action) -> Record {
                 Ok(Outcome::done(0, None))
             }
             Action::Upload { source, destination, .. } => {
-                let output =
-                    transfer::upload_file(&shared.client, &source, &destination, Some(&shared.progress)).await?;
+                let output = transfer::upload_file(
+                    &shared.client,
+                    &source,
+                    &destination,
+                    &shared.object,
+                    Some(&shared.progress),
+                )
+                .await?;
                 let checksum = output.checksum.map(|c| format!("{}:{}", c.algorithm.name(), c.value));
                 Ok(Outcome::done(output.size, checksum))
             }

@@ -40,8 +40,9 @@ use futures::{Stream, StreamExt as _};
 use s3io::{Client, Progress};
 use tokio::task::JoinSet;
 
+use crate::object::ObjectSettings;
 use crate::printer::Printer;
-use crate::signal;
+use crate::{exit, signal};
 
 pub(crate) use action::Action;
 use deletes::{spawn_deletes, DeleteBatch};
@@ -49,7 +50,8 @@ use execute::{execute, Shared};
 pub(crate) use report::Summary;
 #[cfg(doc)]
 use report::FAILURES_SHOWN;
-use report::{panicked, refused, BatchFailed, Record, Reporter};
+use report::{panicked, refused, BatchFailed, Reporter};
+pub(crate) use report::{Record, Status};
 
 /// Objects in flight by default. Measured on 2 cores against the embedded server with 2,000 ×
 /// 64 KiB objects to a directory: 8 to 128 all finish within the noise of a shared machine
@@ -73,11 +75,20 @@ pub(crate) struct BatchConfig {
     pub(crate) json: bool,
     /// No status lines, no progress bar, no summary. By default off.
     pub(crate) quiet: bool,
+    /// What uploads set on new objects. By default nothing but a guessed Content-Type.
+    pub(crate) object: Arc<ObjectSettings>,
 }
 
 impl Default for BatchConfig {
     fn default() -> Self {
-        Self { jobs: DEFAULT_JOBS, dry_run: false, no_clobber: false, json: false, quiet: false }
+        Self {
+            jobs: DEFAULT_JOBS,
+            dry_run: false,
+            no_clobber: false,
+            json: false,
+            quiet: false,
+            object: Arc::new(ObjectSettings::default()),
+        }
     }
 }
 
@@ -98,6 +109,7 @@ where
         client: client.clone(),
         progress: Arc::new(Progress::new()),
         no_clobber: config.no_clobber,
+        object: Arc::clone(&config.object),
         last_dir: Mutex::new(None),
     });
     let mut report = Reporter::new(config, Arc::clone(&shared.progress));
@@ -170,10 +182,13 @@ where
         elapsed: started.elapsed(),
         retries: client.retry_counters().total().saturating_sub(retries_before),
     };
-    report.close(&summary);
     if let Some(error) = fatal {
-        return Err(error);
+        // The reason the job stopped comes first, the summary of what it did after it.
+        let error = exit::Reported::print(error);
+        report.close(&summary);
+        return Err(error.into());
     }
+    report.close(&summary);
     if summary.failed > 0 {
         return Err(BatchFailed {
             failed: summary.failed,

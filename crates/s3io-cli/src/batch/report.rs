@@ -221,8 +221,7 @@ impl Reporter {
             Status::Failed => {
                 self.failed += 1;
                 self.note_failure(&record.source);
-                let error = record.error.as_deref().unwrap_or("failed");
-                self.print_error(&format!("s3io: {} {} failed: {error}", record.operation, record.source));
+                self.print_error(&failure_line(&record));
             }
         }
         self.update_message();
@@ -294,6 +293,18 @@ impl Drop for Reporter {
     }
 }
 
+/// The stderr line of a failed object. An error that already names the object (every library
+/// error does: "GetObject s3://b/k failed: …", "download s3://b/k failed: …") is printed as it
+/// is, not behind a second "download s3://b/k failed:".
+fn failure_line(record: &Record) -> String {
+    let error = record.error.as_deref().unwrap_or("failed");
+    if error.contains(&record.source) {
+        format!("s3io: {error}")
+    } else {
+        format!("s3io: {} {} failed: {error}", record.operation, record.source)
+    }
+}
+
 /// `s3io: 2000 objects, 125.00 MiB in 1.23 s (101.62 MiB/s), 0 retries[, 2 skipped][, 3 failed]`.
 pub(crate) fn summary_line(summary: &Summary) -> String {
     let seconds = summary.elapsed.as_secs_f64();
@@ -317,6 +328,15 @@ pub(crate) fn summary_line(summary: &Summary) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_failure_naming_its_object_is_not_prefixed_twice() {
+        let mut record = refused("s3://b/k".into(), "download s3://b/k failed: CRC64NVME checksum mismatch".into());
+        record.operation = "download";
+        assert_eq!(failure_line(&record), "s3io: download s3://b/k failed: CRC64NVME checksum mismatch");
+        record.error = Some("disk full".into());
+        assert_eq!(failure_line(&record), "s3io: download s3://b/k failed: disk full");
+    }
 
     #[test]
     fn failures_are_capped_in_the_message() {

@@ -4,6 +4,7 @@ mod bucket;
 mod cat;
 mod cp;
 mod ls;
+mod mpu;
 mod presign;
 mod rm;
 mod serve;
@@ -33,6 +34,7 @@ pub(crate) async fn run(cli: Cli) -> anyhow::Result<()> {
                 Command::Rb(args) => bucket::remove(&client, args, &mut out).await,
                 Command::Cat(args) => cat::run(&client, args).await,
                 Command::Presign(args) => presign::run(&client, args, &mut out).await,
+                Command::Mpu(command) => mpu::run(&client, command, &mut out).await,
                 Command::Serve(_) | Command::Bench(_) => unreachable!("handled above"),
             }
         }

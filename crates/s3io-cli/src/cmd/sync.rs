@@ -137,6 +137,9 @@ pub(crate) async fn run(client: &Client, args: SyncArgs, out: &mut Printer) -> a
         (false, false) => Comparison::SizeAndTime,
     };
     let (source, destination, direction) = roots(&args.source, &args.destination)?;
+    if matches!((&source, &destination), (Root::S3(_), Root::S3(_))) {
+        crate::object::refuse_properties_on_copy(&args.object)?;
+    }
     if let Root::Local(dir) = &source {
         let is_dir = tokio::fs::metadata(dir).await.map(|m| m.is_dir()).unwrap_or(false);
         if !is_dir {
@@ -201,7 +204,8 @@ pub(crate) async fn run(client: &Client, args: SyncArgs, out: &mut Printer) -> a
         .chain(
             futures::stream::once(async move { futures::stream::iter(problems.take().into_iter().map(Ok)) }).flatten(),
         );
-    let config = super::cp::batch_config(&args.batch, false, out.is_quiet());
+    let mut config = super::cp::batch_config(&args.batch, false, out.is_quiet());
+    config.object = crate::object::ObjectSettings::new(&args.object)?;
     batch::run(client, actions, &config, out).await.map(drop)
 }
 

@@ -255,7 +255,7 @@ impl S3 for FsStore {
             size: digests.size,
             mtime_ms: to_ms(SystemTime::now()),
             content_type: input.content_type,
-            content_encoding: input.content_encoding,
+            content_encoding: input.content_encoding.and_then(without_aws_chunked),
             content_disposition: input.content_disposition,
             content_language: input.content_language,
             cache_control: input.cache_control,
@@ -1262,6 +1262,17 @@ fn complete_upload(layout: &Layout, input: CompleteMultipartUploadInput) -> S3Re
     }
     let _ = std::fs::remove_dir_all(&dir);
     Ok(done)
+}
+
+/// The object's own Content-Encoding: `aws-chunked` (how the request body was framed, as S3
+/// documents) is not part of it, and S3 does not store it.
+fn without_aws_chunked(encoding: String) -> Option<String> {
+    let own: Vec<&str> = encoding
+        .split(',')
+        .map(str::trim)
+        .filter(|e| !e.is_empty() && !e.eq_ignore_ascii_case("aws-chunked"))
+        .collect();
+    (!own.is_empty()).then(|| own.join(","))
 }
 
 #[cfg(test)]
