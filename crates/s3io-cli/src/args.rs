@@ -475,7 +475,18 @@ pub(crate) struct ServeArgs {
     /// The secret key clients must sign with. By default the server's local-only default.
     #[arg(long, env = "S3IO_SECRET_KEY", value_name = "SECRET", hide_env_values = true)]
     pub(crate) secret_key: Option<String>,
-    /// Inject faults for testing retry handling (see the README for the syntax).
+    /// Inject faults for testing retry handling: comma-separated NAME=VALUE items.
+    ///
+    /// Per request, with probabilities (together at most 1) drawn from `seed=N`:
+    /// `503=P`, `500=P` (S3 errors, with `retry-after=SECONDS`), `reset=P` (GET bodies after
+    /// `reset-after=BYTES`), `stall=P` (for `stall-for=DURATION`, default 2s), `truncate=P`,
+    /// `corrupt=P` (one body byte changed), `stop-reading=P` (the request body left unread
+    /// after `stop-reading-after=BYTES`, then the connection dropped after `stall-for`);
+    /// `methods=GET+PUT` limits them to some methods. Once: `outage=DURATION` from
+    /// `outage-at=DURATION` after the start (default 0s) or from request `outage-after=N`, with
+    /// `outage-mode=refuse` (connections refused and closed, the default) or `drop` (nothing
+    /// answered until it ends). Example: `seed=7,503=0.1,reset=0.05,outage=10s,outage-after=200`.
+    /// The full grammar is in the documentation of `s3io_server::fault`.
     #[arg(long, value_name = "SPEC")]
     pub(crate) faults: Option<String>,
 }

@@ -2,8 +2,10 @@
 
 use std::net::{Ipv4Addr, SocketAddr};
 use std::path::PathBuf;
+use std::time::Duration;
 
 use crate::fault::FaultSpec;
+pub use crate::store::DEFAULT_BODY_READ_TIMEOUT;
 
 /// Access key the server accepts by default. For local use only: anyone who
 /// reads this crate knows it.
@@ -31,6 +33,10 @@ pub struct ServerConfig {
     pub secret_key: String,
     /// Faults to inject. By default none.
     pub faults: Option<FaultSpec>,
+    /// How long an upload body may send nothing before the request fails
+    /// (S3's `RequestTimeout`) and its connection and temp file are released.
+    /// By default [`DEFAULT_BODY_READ_TIMEOUT`].
+    pub body_read_timeout: Duration,
 }
 
 impl ServerConfig {
@@ -42,6 +48,7 @@ impl ServerConfig {
             access_key: DEFAULT_ACCESS_KEY.to_owned(),
             secret_key: DEFAULT_SECRET_KEY.to_owned(),
             faults: None,
+            body_read_timeout: DEFAULT_BODY_READ_TIMEOUT,
         }
     }
 
@@ -67,6 +74,13 @@ impl ServerConfig {
         self
     }
 
+    /// Sets the body read timeout (by default [`DEFAULT_BODY_READ_TIMEOUT`]).
+    #[must_use]
+    pub fn with_body_read_timeout(mut self, timeout: Duration) -> Self {
+        self.body_read_timeout = timeout;
+        self
+    }
+
     /// Checks the values that cannot work.
     pub(crate) fn validate(&self) -> Result<(), crate::ServerError> {
         if self.access_key.is_empty() {
@@ -74,6 +88,9 @@ impl ServerConfig {
         }
         if self.secret_key.is_empty() {
             return Err(crate::ServerError::Config("the secret key is empty"));
+        }
+        if self.body_read_timeout.is_zero() {
+            return Err(crate::ServerError::Config("the body read timeout is zero"));
         }
         Ok(())
     }
@@ -97,5 +114,6 @@ mod tests {
     fn rejects_empty_credentials() {
         assert!(ServerConfig::new("/x").with_credentials("", "s").validate().is_err());
         assert!(ServerConfig::new("/x").with_credentials("a", "").validate().is_err());
+        assert!(ServerConfig::new("/x").with_body_read_timeout(Duration::ZERO).validate().is_err());
     }
 }

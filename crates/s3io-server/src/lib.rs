@@ -5,10 +5,10 @@
 //! signature checks and XML come from the [`s3s`] crate) on top of [`FsStore`],
 //! a filesystem backend built for speed: GET bodies go from the page cache
 //! to the socket with `splice(2)`, no user-space copy (elsewhere: read in
-//! 1 MiB blocks off the async threads), uploads are hashed once while they are written and
-//! renamed into place atomically, multipart uploads are joined with in-kernel
-//! copies, and all metadata (ETag, checksums, content type, user metadata) is
-//! recorded at write time, never recomputed on read.
+//! 1 MiB blocks off the async threads), uploads are hashed once while they are
+//! written, multipart uploads are joined with in-kernel copies, and all
+//! metadata (ETag, checksums, content type, user metadata, tags) is recorded
+//! at write time, never recomputed on read.
 //!
 //! With a [`FaultSpec`] it also injects deterministic faults — 503 SlowDown,
 //! 500 InternalError, connection resets, stalls, truncated bodies — for testing
@@ -31,21 +31,28 @@
 //!
 //! # Layout on disk
 //!
-//! Buckets are directories of the root and objects are files below them (a
-//! key's `/` are directories), so the data can be inspected and served by other
-//! tools. Metadata, uploads in progress and temp files live under `root/.s3io/`.
-//! Keys a file cannot represent (`..` or `.` components, `a//b`, a leading or
-//! trailing `/`) are refused with `InvalidArgument`.
+//! Every key S3 accepts (1–1,024 bytes of UTF-8: folder markers `dir/`, `a`
+//! beside `a/b`, a leading `/`, `//`, `.` and `..` segments, control
+//! characters) is stored and served exactly. Keys and metadata are entries of
+//! an embedded transactional index (`root/.s3io/index.redb`, [redb]), object
+//! bytes are immutable files `root/.s3io/data/<id>`, so no key can name a file
+//! anywhere else, and an object's bytes, metadata, ETag, checksums and tags
+//! change together in one index transaction. Uploads in progress and temp
+//! files also live under `root/.s3io/`.
+//!
+//! [redb]: https://docs.rs/redb
 
+mod auth;
 mod config;
 mod error;
 pub mod fault;
+mod guard;
 mod server;
 #[cfg(any(target_os = "linux", target_os = "android"))]
 mod splice;
 mod store;
 
-pub use config::{ServerConfig, DEFAULT_ACCESS_KEY, DEFAULT_SECRET_KEY};
+pub use config::{ServerConfig, DEFAULT_ACCESS_KEY, DEFAULT_BODY_READ_TIMEOUT, DEFAULT_SECRET_KEY};
 pub use error::ServerError;
 pub use fault::{FaultSpec, FaultSpecError, FaultStats};
 pub use server::{start, RunningServer, GRACE};

@@ -10,21 +10,28 @@
 //! flight finish for up to [`GRACE`] (idle keep-alive connections close at
 //! once), then aborts what is left. Dropping the [`RunningServer`] aborts the
 //! loop and every connection immediately.
+//!
+//! An injected outage (see [`crate::fault`]) is carried out here too: in
+//! `refuse` mode the loop closes the listening socket and every connection,
+//! then listens again on the same address when the outage ends; in `drop`
+//! mode it stops accepting until then.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
+use bytes::Bytes;
 use http::Request;
+use http_body_util::{Either, Full};
 use hyper::body::Incoming;
 use hyper_util::rt::TokioTimer;
-use s3s::auth::SimpleAuth;
 use s3s::service::S3ServiceBuilder;
-use tokio::net::{TcpListener, TcpStream};
+use tokio::net::{TcpListener, TcpSocket, TcpStream};
 use tokio::task::{JoinHandle, JoinSet};
 use tokio_util::sync::CancellationToken;
 
-use crate::fault::{FaultCounters, FaultService, FaultStats};
+use crate::auth::SingleKeyAuth;
+use crate::fault::{FaultBody, FaultCounters, FaultService, FaultStats, OutageMode};
 use crate::{FsStore, ServerConfig, ServerError};
 
 /// How long [`RunningServer::shutdown`] waits for requests in flight.
@@ -54,15 +61,20 @@ pub struct RunningServer {
 pub async fn start(config: ServerConfig) -> Result<RunningServer, ServerError> {
     config.validate()?;
     let root = config.root.clone();
-    let store = tokio::task::spawn_blocking(move || FsStore::new(&root))
+    let body_read_timeout = config.body_read_timeout;
+    let store = tokio::task::spawn_blocking(move || FsStore::with_body_read_timeout(&root, body_read_timeout))
         .await
         .map_err(|e| ServerError::Root { path: config.root.clone(), source: std::io::Error::other(e) })?
         .map_err(|source| ServerError::Root { path: config.root.clone(), source })?;
 
     let mut builder = S3ServiceBuilder::new(store);
-    builder.set_auth(SimpleAuth::from_single(config.access_key.clone(), config.secret_key.clone()));
+    builder.set_auth(SingleKeyAuth::new(config.access_key.clone(), config.secret_key.clone()));
+    let mut s3_config = s3s::config::S3Config::default();
+    s3_config.xml_max_body_size = crate::guard::MAX_XML_BODY;
+    builder.set_config(Arc::new(s3s::config::StaticConfigProvider::new(Arc::new(s3_config))));
     let counters = Arc::new(FaultCounters::default());
-    let service = FaultService::new(builder.build(), config.faults.clone(), counters.clone());
+    let epoch = tokio::time::Instant::now();
+    let service = FaultService::new(builder.build(), config.faults.clone(), counters.clone(), epoch);
 
     let listener =
         TcpListener::bind(config.addr).await.map_err(|source| ServerError::Bind { addr: config.addr, source })?;
@@ -80,10 +92,42 @@ async fn accept_loop(listener: TcpListener, service: FaultService, stop: Cancell
     // buffer, which spliced bodies rely on.
     http.keep_alive(true).writev(true).timer(TokioTimer::new());
     let mut conns = JoinSet::new();
+    let addr = listener.local_addr().ok();
+    let mut listener = Some(listener);
+    let outage = service.outage();
+    let outage_begun = async {
+        match &outage {
+            Some(clock) => clock.begun().await,
+            None => std::future::pending().await,
+        }
+    };
+    tokio::pin!(outage_begun);
+    let mut outage_pending = outage.is_some();
     loop {
         tokio::select! {
             () = stop.cancelled() => break,
-            accepted = listener.accept() => match accepted {
+            ends = &mut outage_begun, if outage_pending => {
+                outage_pending = false;
+                let refuse = outage.as_ref().is_some_and(|o| o.mode() == OutageMode::Refuse);
+                if refuse {
+                    // A server restarting: new connections refused, open ones closed.
+                    drop(listener.take());
+                    conns.abort_all();
+                }
+                tracing::info!(refuse, "injected outage begins");
+                tokio::select! {
+                    () = stop.cancelled() => break,
+                    () = tokio::time::sleep_until(ends) => {}
+                }
+                if refuse {
+                    listener = match addr {
+                        Some(addr) => listen_again(addr).await,
+                        None => None,
+                    };
+                }
+                tracing::info!("injected outage ends");
+            }
+            accepted = accept(listener.as_ref()) => match accepted {
                 Ok((socket, _)) => {
                     let _ = socket.set_nodelay(true);
                     let (io, service) = connection(socket, &service);
@@ -108,8 +152,39 @@ async fn accept_loop(listener: TcpListener, service: FaultService, stop: Cancell
     conns.shutdown().await;
 }
 
-/// The service for one connection: puts the connection's link (if any) into
-/// each request's extensions, where `get_object` finds it.
+/// The next connection of `listener`; never, without one.
+async fn accept(listener: Option<&TcpListener>) -> std::io::Result<(TcpStream, SocketAddr)> {
+    match listener {
+        Some(listener) => listener.accept().await,
+        None => std::future::pending().await,
+    }
+}
+
+/// Binds `addr` again after an outage closed its listener (bounded: 100 tries, 20 ms apart).
+/// With `SO_REUSEADDR`, as the first listener had, the closed connections' `TIME_WAIT`
+/// does not hold the port.
+async fn listen_again(addr: SocketAddr) -> Option<TcpListener> {
+    let mut last = None;
+    for _ in 0..100 {
+        let socket = if addr.is_ipv4() { TcpSocket::new_v4() } else { TcpSocket::new_v6() };
+        let bound = socket.and_then(|s| {
+            s.set_reuseaddr(true)?;
+            s.bind(addr)?;
+            s.listen(1024)
+        });
+        match bound {
+            Ok(listener) => return Some(listener),
+            Err(e) => last = Some(e),
+        }
+        tokio::time::sleep(ACCEPT_BACKOFF).await;
+    }
+    tracing::error!(%addr, error = ?last, "cannot listen again after the injected outage");
+    None
+}
+
+/// The service for one connection: answers the requests S3 refuses unread
+/// (see [`crate::guard`]), and puts the connection's link (if any) into each
+/// request's extensions, where `get_object` finds it.
 #[derive(Clone)]
 struct ConnectionService {
     inner: FaultService,
@@ -118,16 +193,20 @@ struct ConnectionService {
 }
 
 impl hyper::service::Service<Request<Incoming>> for ConnectionService {
-    type Response = <FaultService as hyper::service::Service<Request<Incoming>>>::Response;
-    type Error = <FaultService as hyper::service::Service<Request<Incoming>>>::Error;
-    type Future = <FaultService as hyper::service::Service<Request<Incoming>>>::Future;
+    type Response = http::Response<Either<FaultBody, Full<Bytes>>>;
+    type Error = s3s::HttpError;
+    type Future = futures::future::BoxFuture<'static, Result<Self::Response, Self::Error>>;
 
     fn call(&self, mut req: Request<Incoming>) -> Self::Future {
+        if let Some(refused) = crate::guard::refuse(&req) {
+            return Box::pin(async move { Ok(refused.map(Either::Right)) });
+        }
         #[cfg(any(target_os = "linux", target_os = "android"))]
         req.extensions_mut().insert(self.link.clone());
         #[cfg(not(any(target_os = "linux", target_os = "android")))]
         let _ = &mut req;
-        self.inner.call(req)
+        let call = self.inner.call(req);
+        Box::pin(async move { Ok(call.await?.map(Either::Left)) })
     }
 }
 

@@ -2,7 +2,7 @@
 //! requests from a plain hyper client. The client library's behaviour tests
 //! cover S3 semantics in depth; these check the server works end to end.
 
-use std::time::SystemTime;
+use std::time::{Duration, Instant, SystemTime};
 
 use aws_sigv4::http_request::{
     sign, PayloadChecksumKind, PercentEncodingMode, SignableBody, SignableRequest, SigningSettings,
@@ -54,6 +54,18 @@ impl Client {
         body: Bytes,
         sign_payload: bool,
     ) -> Reply {
+        self.try_send(method, path, headers, body, sign_payload).await.unwrap_or_else(|e| panic!("{path}: {e}"))
+    }
+
+    /// [`Client::send`], with transport failures (a refused or dropped connection) returned.
+    async fn try_send(
+        &self,
+        method: Method,
+        path: &str,
+        headers: &[(&str, &str)],
+        body: Bytes,
+        sign_payload: bool,
+    ) -> Result<Reply, Box<dyn std::error::Error + Send + Sync>> {
         let url = format!("{}{}", self.endpoint, path);
         let identity =
             aws_credential_types::Credentials::new(DEFAULT_ACCESS_KEY, DEFAULT_SECRET_KEY, None, None, "test").into();
@@ -80,10 +92,10 @@ impl Client {
         }
         let mut req = req.body(Full::new(body)).unwrap();
         instructions.apply_to_request_http1x(&mut req);
-        let resp = self.http.request(req).await.unwrap();
+        let resp = self.http.request(req).await?;
         let (parts, body) = resp.into_parts();
-        let body = body.collect().await.unwrap().to_bytes();
-        Reply { status: parts.status, headers: parts.headers, body }
+        let body = body.collect().await?.to_bytes();
+        Ok(Reply { status: parts.status, headers: parts.headers, body })
     }
 
     async fn get(&self, path: &str, headers: &[(&str, &str)]) -> Reply {
@@ -176,7 +188,8 @@ async fn put_get_range_multipart_over_http() {
     assert_eq!(c.get("/bkt/dir/obj.bin", &[("if-none-match", &etag)]).await.status, StatusCode::NOT_MODIFIED);
     assert_eq!(c.get("/bkt/dir/obj.bin", &[("if-match", "\"nope\"")]).await.status, StatusCode::PRECONDITION_FAILED);
 
-    // A directory is not an object; missing keys and escaping keys are clear errors.
+    // A prefix is not an object; missing keys are clear errors; a key with `..`
+    // segments is an ordinary key (as in S3) that names nothing outside the root.
     let r = c.get("/bkt/dir", &[]).await;
     assert_eq!(r.status, StatusCode::NOT_FOUND);
     assert!(r.text().contains("NoSuchKey"));
@@ -185,8 +198,12 @@ async fn put_get_range_multipart_over_http() {
     let r = c.get("/nobucket/x", &[]).await;
     assert!(r.text().contains("NoSuchBucket"), "{}", r.text());
     let r = c.send(Method::PUT, "/bkt/a/../../escape", &[], data(1, 3), true).await;
-    assert_eq!(r.status, StatusCode::BAD_REQUEST, "{}", r.text());
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    assert_eq!(c.get("/bkt/a/../../escape", &[]).await.body, data(1, 3));
     assert!(!dir.path().join("escape").exists());
+    assert!(!dir.path().parent().unwrap().join("escape").exists());
+    let r = c.send(Method::DELETE, "/bkt/a/../../escape", &[], Bytes::new(), true).await;
+    assert_eq!(r.status, StatusCode::NO_CONTENT, "{}", r.text());
 
     // Multipart: 5 MiB + 1 MiB, signed payloads.
     let r = c.send(Method::POST, "/bkt/big?uploads", &[], Bytes::new(), true).await;
@@ -267,4 +284,108 @@ async fn injected_slow_down_is_an_s3_error_without_side_effects() {
     let stats = server.fault_stats();
     assert_eq!((stats.requests, stats.slow_downs, stats.total_faults()), (2, 1, 1));
     drop(server);
+}
+
+/// A server on this runtime with `faults`, and its root.
+async fn faulty(faults: &str) -> (RunningServer, tempfile::TempDir) {
+    let dir = tempfile::tempdir().unwrap();
+    let server = start(ServerConfig::new(dir.path()).with_faults(faults.parse().unwrap())).await.unwrap();
+    (server, dir)
+}
+
+/// Polls `GET /` until it is answered (bounded by `deadline`); returns when it was.
+async fn answered_again(c: &Client, deadline: Duration) -> Instant {
+    let started = Instant::now();
+    loop {
+        if let Ok(reply) = c.try_send(Method::GET, "/", &[], Bytes::new(), true).await {
+            assert_eq!(reply.status, StatusCode::OK, "{}", reply.text());
+            return Instant::now();
+        }
+        assert!(started.elapsed() < deadline, "the server did not answer again within {deadline:?}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn refuse_outage_closes_connections_refuses_new_ones_then_listens_again() {
+    let outage = Duration::from_secs(2);
+    let (server, _dir) = faulty("outage=2s,outage-after=1").await;
+    let c = Client::new(&server);
+    assert_eq!(c.get("/", &[]).await.status, StatusCode::OK, "request 0 comes before the outage");
+    let before = Instant::now();
+    // Request 1 opens the outage: its connection is closed without an answer.
+    assert!(c.try_send(Method::GET, "/", &[], Bytes::new(), true).await.is_err(), "answered in an outage");
+    // The listener closes as the outage begins: new connections are then refused.
+    loop {
+        match tokio::net::TcpStream::connect(server.local_addr()).await {
+            Err(e) if e.kind() == std::io::ErrorKind::ConnectionRefused => break,
+            // Queued before the listener closed (and reset as it closed): try again.
+            Err(e) if e.kind() == std::io::ErrorKind::ConnectionReset => {}
+            Err(e) => panic!("connect failed otherwise than refused: {e}"),
+            Ok(_) => {}
+        }
+        assert!(before.elapsed() < outage, "connections still accepted after the outage began");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    // Then the server listens again on the same address, not before the outage is over.
+    let back = answered_again(&c, Duration::from_secs(20)).await;
+    assert!(back - before >= outage, "answered {:?} into a {outage:?} outage", back - before);
+    assert!(server.fault_stats().outage_requests >= 1, "{:?}", server.fault_stats());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn drop_outage_holds_answers_until_it_ends() {
+    let outage = Duration::from_secs(1);
+    let (server, _dir) = faulty("outage=1s,outage-after=1,outage-mode=drop").await;
+    let c = Client::new(&server);
+    assert_eq!(c.get("/", &[]).await.status, StatusCode::OK);
+    let before = Instant::now();
+    // Request 1 opens the outage: it is held, not refused, and answered when the outage ends.
+    let reply = c.get("/", &[]).await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.text());
+    assert!(before.elapsed() >= outage, "answered {:?} into a {outage:?} outage", before.elapsed());
+    assert_eq!(server.fault_stats().outage_requests, 1, "{:?}", server.fault_stats());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn corrupt_changes_one_byte_of_a_body_whose_framing_stays_whole() {
+    let (server, _dir) = faulty("corrupt=1,methods=GET").await;
+    let c = Client::new(&server);
+    assert_eq!(c.send(Method::PUT, "/bkt", &[], Bytes::new(), true).await.status, StatusCode::OK);
+    // Large enough to be spliced when not corrupted.
+    let body = data(1024 * 1024 + 3, 9);
+    let r = c.send(Method::PUT, "/bkt/obj", &[], body.clone(), true).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    let r = c.get("/bkt/obj", &[]).await;
+    assert_eq!(r.status, StatusCode::OK);
+    assert_eq!(r.body.len(), body.len(), "a corrupted body keeps its length");
+    let changed: Vec<usize> = (0..body.len()).filter(|&i| r.body[i] != body[i]).collect();
+    assert_eq!(changed, [body.len() / 2], "exactly the middle byte differs");
+    assert_eq!(server.fault_stats().corruptions, 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn injected_errors_carry_retry_after() {
+    let (server, _dir) = faulty("503=1,retry-after=3,methods=GET").await;
+    let c = Client::new(&server);
+    let r = c.get("/", &[]).await;
+    assert_eq!(r.status, StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(r.header("retry-after"), "3");
+    drop(server);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stop_reading_leaves_a_request_body_unread_and_unanswered() {
+    // More than the loopback socket buffers hold, so the client's writes block.
+    let body = data(32 * 1024 * 1024, 4);
+    let (server, _dir) = faulty("stop-reading=1,stop-reading-after=1MiB,stall-for=1s,methods=PUT").await;
+    let c = Client::new(&server);
+    let started = Instant::now();
+    let result = c.try_send(Method::PUT, "/bkt/obj", &[], body, false).await;
+    assert!(result.is_err(), "a request whose body was not read was answered");
+    assert!(started.elapsed() >= Duration::from_secs(1), "dropped after {:?}", started.elapsed());
+    assert_eq!(server.fault_stats().stopped_reads, 1);
+    // Nothing ran: the bucket was never created (GETs are not faulted).
+    let r = c.get("/bkt?list-type=2", &[]).await;
+    assert!(r.text().contains("NoSuchBucket"), "{}", r.text());
 }

@@ -1,23 +1,25 @@
-//! Listing a bucket's keys in S3 order straight off the directory tree.
+//! Listing a bucket's keys in S3 order, one page at a time, as range scans of
+//! the object index.
 //!
-//! S3 lists keys in lexicographic byte order. A depth-first walk that sorts
-//! each directory's entries by name — with `/` appended to directory names —
-//! visits keys in exactly that order: every key below directory `d` starts
-//! with `d/`, so comparing `d/` against a sibling file name orders the whole
-//! subtree correctly (`a-b` < `a/x` < `a0`). The walk therefore stops as soon
-//! as it has one entry more than the page holds, and skips whole directories
-//! that cannot contain a wanted key: those outside the prefix, those entirely
-//! before the marker, and those inside a common prefix already emitted.
+//! The index keeps keys in byte order of their UTF-8, which is S3's order, so
+//! a page is a scan from the first key that can be on it: the greater of the
+//! prefix and the marker's successor (`marker` + `\0`, the least key after
+//! it). The scan stops at the first key past the prefix, or at one entry more
+//! than the page holds (the page is then truncated). With a delimiter, a key
+//! whose rest after the prefix holds the delimiter belongs to a common prefix
+//! `P`: `P` is emitted once and the scan seeks past every key starting with it
+//! ([`after_prefix`]), so a prefix over a million keys costs one seek, not a
+//! million steps.
 //!
 //! The marker (v2 `start-after` / continuation token, v1 `marker`) is the last
 //! entry of the previous page: keys at or before it are skipped, and so are
 //! keys whose common prefix is at or before it, so a page ending in a common
 //! prefix never repeats it.
 
-use std::fs;
-use std::io;
-use std::ops::ControlFlow;
-use std::path::{Path, PathBuf};
+use s3s::S3Result;
+
+use super::index::{after_prefix, Index, Scan};
+use super::meta::ObjectMeta;
 
 /// What to list.
 #[derive(Debug, Clone, Copy)]
@@ -33,14 +35,14 @@ pub(crate) struct ListQuery<'a> {
 }
 
 /// One entry of a listing, in order.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub(crate) enum ListEntry {
-    /// An object and its data file.
+    /// An object and its metadata.
     Object {
         /// The object key.
         key: String,
-        /// The data file.
-        path: PathBuf,
+        /// Its metadata.
+        meta: Box<ObjectMeta>,
     },
     /// A common prefix (ends with the delimiter).
     Prefix(String),
@@ -76,108 +78,71 @@ impl ListPage {
     }
 }
 
-/// Lists `bucket_dir` (blocking).
-pub(crate) fn list(bucket_dir: &Path, query: ListQuery<'_>) -> io::Result<ListPage> {
-    let mut walk = Walk { query, page: ListPage::default(), last_prefix: None };
-    let _ = walk.visit(bucket_dir, "")?;
-    Ok(walk.page)
+/// Lists `bucket` (blocking).
+pub(crate) fn list(index: &Index, bucket: &str, q: ListQuery<'_>) -> S3Result<ListPage> {
+    let mut page = ListPage::default();
+    let mut start = q.prefix.as_bytes().to_vec();
+    if let Some(m) = q.marker {
+        let mut after = m.as_bytes().to_vec();
+        after.push(0);
+        start = start.max(after);
+    }
+    let delimiter = q.delimiter.filter(|d| !d.is_empty());
+    index.scan(bucket, start, |key, value| {
+        if !key.starts_with(q.prefix.as_bytes()) {
+            return Ok(Scan::Stop);
+        }
+        // Index keys were written from `&str`s.
+        let key =
+            std::str::from_utf8(key).map_err(|_| s3s::s3_error!(InternalError, "a non-UTF-8 key in the index"))?;
+        let common =
+            delimiter.and_then(|d| key[q.prefix.len()..].find(d).map(|pos| &key[..q.prefix.len() + pos + d.len()]));
+        if let Some(common) = common {
+            let past = after_prefix(common.as_bytes());
+            if q.marker.is_some_and(|m| common <= m) {
+                return Ok(past.map_or(Scan::Stop, Scan::SeekTo));
+            }
+            if !push(&mut page, q, ListEntry::Prefix(common.to_owned())) {
+                return Ok(Scan::Stop);
+            }
+            return Ok(past.map_or(Scan::Stop, Scan::SeekTo));
+        }
+        let meta = ObjectMeta::from_json(value)
+            .ok_or_else(|| s3s::s3_error!(InternalError, "damaged object metadata in the index"))?;
+        Ok(if push(&mut page, q, ListEntry::Object { key: key.to_owned(), meta: Box::new(meta) }) {
+            Scan::Next
+        } else {
+            Scan::Stop
+        })
+    })?;
+    Ok(page)
 }
 
-struct Walk<'a> {
-    query: ListQuery<'a>,
-    page: ListPage,
-    last_prefix: Option<String>,
-}
-
-impl Walk<'_> {
-    fn visit(&mut self, dir: &Path, key_prefix: &str) -> io::Result<ControlFlow<()>> {
-        let mut entries = Vec::new();
-        for entry in fs::read_dir(dir)? {
-            let entry = entry?;
-            // Keys are UTF-8; a name that is not cannot have been written through S3.
-            let Ok(name) = entry.file_name().into_string() else { continue };
-            let mut file_type = entry.file_type()?;
-            if file_type.is_symlink() {
-                match fs::metadata(entry.path()) {
-                    Ok(meta) => file_type = meta.file_type(),
-                    Err(_) => continue,
-                }
-            }
-            if file_type.is_dir() {
-                entries.push((format!("{name}/"), true));
-            } else if file_type.is_file() {
-                entries.push((name, false));
-            }
-        }
-        entries.sort_unstable();
-
-        let q = self.query;
-        for (name, is_dir) in entries {
-            let key = format!("{key_prefix}{name}");
-            if is_dir {
-                if !(key.starts_with(q.prefix) || q.prefix.starts_with(&key)) {
-                    continue;
-                }
-                if q.marker.is_some_and(|m| m > key.as_str() && !m.starts_with(&key)) {
-                    continue;
-                }
-                if self.last_prefix.as_deref().is_some_and(|p| key.starts_with(p)) {
-                    continue;
-                }
-                if self.visit(&dir.join(&name[..name.len() - 1]), &key)?.is_break() {
-                    return Ok(ControlFlow::Break(()));
-                }
-                continue;
-            }
-            if !key.starts_with(q.prefix) || q.marker.is_some_and(|m| key.as_str() <= m) {
-                continue;
-            }
-            let delimited = q
-                .delimiter
-                .filter(|d| !d.is_empty())
-                .and_then(|d| key[q.prefix.len()..].find(d).map(|pos| q.prefix.len() + pos + d.len()));
-            if let Some(end) = delimited {
-                let common = &key[..end];
-                if self.last_prefix.as_deref() == Some(common) || q.marker.is_some_and(|m| common <= m) {
-                    continue;
-                }
-                let common = common.to_owned();
-                self.last_prefix = Some(common.clone());
-                if self.emit(ListEntry::Prefix(common)).is_break() {
-                    return Ok(ControlFlow::Break(()));
-                }
-                continue;
-            }
-            let path = dir.join(&name);
-            if self.emit(ListEntry::Object { key, path }).is_break() {
-                return Ok(ControlFlow::Break(()));
-            }
-        }
-        Ok(ControlFlow::Continue(()))
+/// Adds `entry` unless the page is full; `false` (and the page marked
+/// truncated) when it is.
+fn push(page: &mut ListPage, q: ListQuery<'_>, entry: ListEntry) -> bool {
+    if page.entries.len() >= q.max_keys {
+        page.truncated = q.max_keys > 0;
+        return false;
     }
-
-    fn emit(&mut self, entry: ListEntry) -> ControlFlow<()> {
-        if self.page.entries.len() >= self.query.max_keys {
-            self.page.truncated = self.query.max_keys > 0;
-            return ControlFlow::Break(());
-        }
-        self.page.entries.push(entry);
-        ControlFlow::Continue(())
-    }
+    page.entries.push(entry);
+    true
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    fn tree(keys: &[&str]) -> tempfile::TempDir {
+    fn index(keys: &[&str]) -> (tempfile::TempDir, Index) {
         let dir = tempfile::tempdir().unwrap();
+        let index = Index::open(&dir.path().join("i.redb"), dir.path().to_path_buf()).unwrap();
+        index.create_bucket("b", 0).unwrap();
         for key in keys {
-            let path = dir.path().join(key);
-            fs::create_dir_all(path.parent().unwrap()).unwrap();
-            fs::write(path, b"x").unwrap();
+            index
+                .update("b", key, |_| Ok((Some(ObjectMeta { data: (*key).to_owned(), ..Default::default() }), ())))
+                .unwrap();
         }
-        dir
+        (dir, index)
     }
 
     fn names(page: &ListPage) -> Vec<&str> {
@@ -193,69 +158,73 @@ mod tests {
         ListQuery { prefix, delimiter, marker, max_keys }
     }
 
-    const KEYS: &[&str] = &["a-b", "a/x", "a/y/z", "a0", "b", "B", "c/d/e", "c/f"];
+    const KEYS: &[&str] = &["a-b", "a/x", "a/y/z", "a0", "b", "B", "c/d/e", "c/f", "a", "a/", "/lead", "d//e"];
 
     #[test]
     fn keys_come_in_byte_order() {
-        let dir = tree(KEYS);
-        let page = list(dir.path(), query("", None, None, 1000)).unwrap();
-        assert_eq!(names(&page), ["B", "a-b", "a/x", "a/y/z", "a0", "b", "c/d/e", "c/f"]);
+        let (_d, ix) = index(KEYS);
+        let page = list(&ix, "b", query("", None, None, 1000)).unwrap();
+        assert_eq!(names(&page), ["/lead", "B", "a", "a-b", "a/", "a/x", "a/y/z", "a0", "b", "c/d/e", "c/f", "d//e"]);
         assert!(!page.truncated);
     }
 
     #[test]
     fn pages_resume_after_the_marker() {
-        let dir = tree(KEYS);
-        let mut marker: Option<String> = None;
-        let mut all = Vec::new();
-        loop {
-            let page = list(dir.path(), query("", None, marker.as_deref(), 3)).unwrap();
-            all.extend(names(&page).into_iter().map(str::to_owned));
-            match page.next_marker() {
-                Some(m) => marker = Some(m),
-                None => break,
+        let (_d, ix) = index(KEYS);
+        for delimiter in [None, Some("/")] {
+            let full: Vec<String> = names(&list(&ix, "b", query("", delimiter, None, 1000)).unwrap())
+                .into_iter()
+                .map(str::to_owned)
+                .collect();
+            let mut marker: Option<String> = None;
+            let mut all = Vec::new();
+            loop {
+                let page = list(&ix, "b", query("", delimiter, marker.as_deref(), 2)).unwrap();
+                all.extend(names(&page).into_iter().map(str::to_owned));
+                match page.next_marker() {
+                    Some(m) => marker = Some(m),
+                    None => break,
+                }
             }
+            assert_eq!(all, full, "{delimiter:?}");
         }
-        assert_eq!(all, ["B", "a-b", "a/x", "a/y/z", "a0", "b", "c/d/e", "c/f"]);
     }
 
     #[test]
     fn delimiter_groups_common_prefixes() {
-        let dir = tree(KEYS);
-        let page = list(dir.path(), query("", Some("/"), None, 1000)).unwrap();
-        assert_eq!(names(&page), ["B", "a-b", "a/", "a0", "b", "c/"]);
-        let page = list(dir.path(), query("a/", Some("/"), None, 1000)).unwrap();
-        assert_eq!(names(&page), ["a/x", "a/y/"]);
-        let page = list(dir.path(), query("c", Some("/"), None, 1000)).unwrap();
-        assert_eq!(names(&page), ["c/"]);
+        let (_d, ix) = index(KEYS);
+        let page = list(&ix, "b", query("", Some("/"), None, 1000)).unwrap();
+        assert_eq!(names(&page), ["/", "B", "a", "a-b", "a/", "a0", "b", "c/", "d/"]);
+        let page = list(&ix, "b", query("a/", Some("/"), None, 1000)).unwrap();
+        assert_eq!(names(&page), ["a/", "a/x", "a/y/"]);
+        let page = list(&ix, "b", query("d/", Some("/"), None, 1000)).unwrap();
+        assert_eq!(names(&page), ["d//"]);
     }
 
     #[test]
     fn a_page_ending_in_a_common_prefix_does_not_repeat_it() {
-        let dir = tree(KEYS);
-        let first = list(dir.path(), query("", Some("/"), None, 3)).unwrap();
-        assert_eq!(names(&first), ["B", "a-b", "a/"]);
+        let (_d, ix) = index(KEYS);
+        let first = list(&ix, "b", query("", Some("/"), None, 5)).unwrap();
+        assert_eq!(names(&first), ["/", "B", "a", "a-b", "a/"]);
         let marker = first.next_marker().unwrap();
-        let second = list(dir.path(), query("", Some("/"), Some(&marker), 3)).unwrap();
-        assert_eq!(names(&second), ["a0", "b", "c/"]);
+        let second = list(&ix, "b", query("", Some("/"), Some(&marker), 5)).unwrap();
+        assert_eq!(names(&second), ["a0", "b", "c/", "d/"]);
         assert!(!second.truncated);
     }
 
     #[test]
     fn prefix_filters_partial_names() {
-        let dir = tree(KEYS);
-        let page = list(dir.path(), query("a", None, None, 1000)).unwrap();
-        assert_eq!(names(&page), ["a-b", "a/x", "a/y/z", "a0"]);
-        let page = list(dir.path(), query("a/y", None, None, 1000)).unwrap();
-        assert_eq!(names(&page), ["a/y/z"]);
-        let page = list(dir.path(), query("zzz", None, None, 1000)).unwrap();
+        let (_d, ix) = index(KEYS);
+        let page = list(&ix, "b", query("a", None, None, 1000)).unwrap();
+        assert_eq!(names(&page), ["a", "a-b", "a/", "a/x", "a/y/z", "a0"]);
+        let page = list(&ix, "b", query("zzz", None, None, 1000)).unwrap();
         assert!(names(&page).is_empty());
     }
 
     #[test]
     fn non_slash_delimiter() {
-        let dir = tree(&["x-1-a", "x-1-b", "x-2", "y"]);
-        let page = list(dir.path(), query("x-", Some("-"), None, 1000)).unwrap();
+        let (_d, ix) = index(&["x-1-a", "x-1-b", "x-2", "y"]);
+        let page = list(&ix, "b", query("x-", Some("-"), None, 1000)).unwrap();
         assert_eq!(names(&page), ["x-1-", "x-2"]);
     }
 }

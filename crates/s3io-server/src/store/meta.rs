@@ -1,31 +1,13 @@
-//! The metadata sidecar of an object: everything S3 returns about it besides
-//! its bytes, recorded once when the object is written.
-//!
-//! The sidecar of `bucket/c1/…/cn` is the JSON file
-//! `root/.s3io/meta/bucket/c1.d/…/cn.m`: directories get a `.d` suffix and files
-//! an `.m` suffix, so the sidecar of key `a` (`a.m`) can never collide with the
-//! directory of key `a.m/x` (`a.m.d/`).
-//!
-//! A sidecar and its object are two files renamed into place one after the
-//! other, so a reader could pair an object with the sidecar of the previous
-//! version. [`ObjectMeta::ino`] closes that window: it is the inode number of
-//! the data file it describes (a rename keeps the inode), and the store only
-//! trusts a sidecar whose `ino` matches the file it opened, re-reading both
-//! otherwise (see `FsStore::open_object`).
+//! The metadata of an object: everything S3 returns about it besides its
+//! bytes, recorded once when the object is written and stored as JSON in the
+//! object index (see `index`), next to the name of the data file it describes.
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
 
 use serde::{Deserialize, Serialize};
 
 use super::checksum::Checksums;
-use super::key::ObjectKey;
-
-/// Suffix of sidecar files.
-const FILE_SUFFIX: &str = ".m";
-/// Suffix of sidecar directories.
-const DIR_SUFFIX: &str = ".d";
 
 /// Per-object metadata, stored as JSON.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -34,8 +16,8 @@ pub(crate) struct ObjectMeta {
     pub(crate) etag: String,
     /// Object size in bytes.
     pub(crate) size: u64,
-    /// Inode number of the data file this sidecar describes.
-    pub(crate) ino: u64,
+    /// Id of the data file holding the bytes (`root/.s3io/data/<id>`).
+    pub(crate) data: String,
     /// Last-Modified, milliseconds since the Unix epoch.
     pub(crate) mtime_ms: u64,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -61,9 +43,44 @@ pub(crate) struct ObjectMeta {
     /// `FULL_OBJECT` or `COMPOSITE` when checksums are set.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub(crate) checksum_type: Option<String>,
+    /// Object tags (`x-amz-tagging`, PutObjectTagging), in the order given.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub(crate) tags: Vec<(String, String)>,
+    /// Server-side encryption settings the client asked for, returned as S3 does.
+    #[serde(default, skip_serializing_if = "Sse::is_empty")]
+    pub(crate) sse: Sse,
     /// Part sizes and checksums of a multipart object, in order.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub(crate) parts: Vec<PartMeta>,
+}
+
+/// Server-side encryption headers of an object (`x-amz-server-side-encryption*`).
+/// The store keeps bytes as sent; it records what was asked for and answers
+/// with it, as S3 does, so clients that set or check these headers work.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub(crate) struct Sse {
+    /// `AES256`, `aws:kms`, `aws:kms:dsse`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) algorithm: Option<String>,
+    /// The KMS key id, for `aws:kms`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) kms_key_id: Option<String>,
+    /// `x-amz-server-side-encryption-bucket-key-enabled`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) bucket_key_enabled: Option<bool>,
+    /// SSE-C algorithm (`AES256`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) customer_algorithm: Option<String>,
+    /// SSE-C key MD5.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) customer_key_md5: Option<String>,
+}
+
+impl Sse {
+    /// Whether nothing was asked for.
+    pub(crate) fn is_empty(&self) -> bool {
+        *self == Self::default()
+    }
 }
 
 /// What is recorded about one uploaded part.
@@ -110,37 +127,17 @@ pub(crate) fn to_ms(t: SystemTime) -> u64 {
     t.duration_since(SystemTime::UNIX_EPOCH).map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
 }
 
-/// The sidecar path of `key` below a bucket's metadata directory.
-pub(crate) fn sidecar_path(bucket_meta_dir: &Path, key: ObjectKey<'_>) -> PathBuf {
-    let mut path = bucket_meta_dir.to_path_buf();
-    let mut components = key.as_str().split('/').peekable();
-    while let Some(c) = components.next() {
-        let suffix = if components.peek().is_some() { DIR_SUFFIX } else { FILE_SUFFIX };
-        path.push(format!("{c}{suffix}"));
-    }
-    path
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn sidecar_paths_never_collide_with_directories() {
-        let dir = Path::new("/m/b");
-        let a = sidecar_path(dir, ObjectKey::parse("a").unwrap());
-        let am_x = sidecar_path(dir, ObjectKey::parse("a.m/x").unwrap());
-        assert_eq!(a, PathBuf::from("/m/b/a.m"));
-        assert_eq!(am_x, PathBuf::from("/m/b/a.m.d/x.m"));
-        assert!(!am_x.starts_with(&a));
-    }
 
     #[test]
     fn json_round_trip() {
         let meta = ObjectMeta {
             etag: "abc-2".into(),
             size: 10,
-            ino: 42,
+            data: "0123".into(),
+            tags: vec![("t".into(), "v".into())],
             mtime_ms: 1_700_000_000_123,
             user_metadata: [("k".to_owned(), "v".to_owned())].into(),
             checksums: Checksums { crc64nvme: Some("AAAAAAAAAAA=".into()), ..Default::default() },

@@ -1,4 +1,4 @@
-//! Writing uploaded bytes: temp files, one-pass hashing, atomic rename into place.
+//! Writing uploaded bytes: temp files, one-pass hashing, handing the finished file over.
 //!
 //! An upload streams into a [`TempFile`] under `root/.s3io/tmp/` (the same
 //! filesystem as the objects, so the final `rename` is atomic: a reader sees
@@ -16,10 +16,11 @@ use std::io::{self, Write};
 use std::os::unix::fs::MetadataExt as _;
 use std::path::{Path, PathBuf};
 use std::sync::{Mutex, PoisonError};
+use std::time::Duration;
 
 use futures::StreamExt as _;
 use s3s::dto::StreamingBlob;
-use s3s::{s3_error, S3Error};
+use s3s::{s3_error, S3Error, S3ErrorCode};
 use tokio::task::JoinHandle;
 
 use super::checksum::{ChecksumSet, Digests, Hasher};
@@ -27,10 +28,6 @@ use super::md5_batch::Md5Lane;
 
 /// Bytes per blocking write (and per hashing call).
 pub(crate) const WRITE_BLOCK: usize = 1 << 20;
-
-/// How often a rename into a directory tree retries when a concurrent delete
-/// removed a parent directory between `create_dir_all` and `rename`.
-const PERSIST_ATTEMPTS: usize = 5;
 
 /// A file under the temp directory, removed on drop unless persisted.
 #[derive(Debug)]
@@ -62,16 +59,6 @@ impl TempFile {
         self.armed = false;
         Ok(())
     }
-
-    /// Renames the file to `dest`, creating `dest`'s parent directories (blocking).
-    ///
-    /// # Errors
-    /// The rename's error; `dest` is untouched then and the temp file is removed on drop.
-    pub(crate) fn persist(mut self, dest: &Path) -> io::Result<()> {
-        rename_creating_parents(&self.path, dest)?;
-        self.armed = false;
-        Ok(())
-    }
 }
 
 impl Drop for TempFile {
@@ -83,21 +70,6 @@ impl Drop for TempFile {
         match tokio::runtime::Handle::try_current() {
             Ok(rt) => drop(rt.spawn_blocking(move || std::fs::remove_file(path))),
             Err(_) => drop(std::fs::remove_file(path)),
-        }
-    }
-}
-
-/// Renames `from` to `to`, creating `to`'s parents, retrying when a concurrent
-/// cleanup of empty directories removed a parent in between (blocking).
-pub(crate) fn rename_creating_parents(from: &Path, to: &Path) -> io::Result<()> {
-    let mut attempt = 0;
-    loop {
-        if let Some(parent) = to.parent() {
-            std::fs::create_dir_all(parent)?;
-        }
-        match std::fs::rename(from, to) {
-            Err(e) if e.kind() == io::ErrorKind::NotFound && attempt + 1 < PERSIST_ATTEMPTS => attempt += 1,
-            other => return other,
         }
     }
 }
@@ -119,12 +91,16 @@ struct Sink {
 ///
 /// # Errors
 /// `IncompleteBody` when the body ends short of `expected_len` or fails
-/// mid-stream; `InternalError` on a write error.
+/// mid-stream; `XAmzContentSHA256Mismatch` when it does not match its signed
+/// SHA-256; `RequestTimeout` when no byte arrives for `read_timeout` (the
+/// caller then drops the body, which closes the connection, and the temp
+/// file); `InternalError` on a write error.
 pub(crate) async fn write_body(
     mut body: StreamingBlob,
     file: File,
     set: ChecksumSet,
     expected_len: Option<u64>,
+    read_timeout: Duration,
 ) -> Result<(File, Digests), S3Error> {
     let mut sink = Some(Sink { file, hasher: Hasher::new(set), lane: Md5Lane::new(), ino: None });
     let mut pending: Option<BlockWrite> = None;
@@ -132,8 +108,16 @@ pub(crate) async fn write_body(
     let mut buf = Vec::with_capacity(WRITE_BLOCK);
     let mut received = 0u64;
 
-    while let Some(chunk) = body.next().await {
-        let chunk = chunk.map_err(|e| s3_error!(IncompleteBody, "the request body failed: {e}"))?;
+    loop {
+        let Ok(next) = tokio::time::timeout(read_timeout, body.next()).await else {
+            return Err(s3_error!(
+                RequestTimeout,
+                "Your socket connection to the server was not read from or written to within the timeout period \
+                 ({read_timeout:?} without a byte of the request body)"
+            ));
+        };
+        let Some(chunk) = next else { break };
+        let chunk = chunk.map_err(body_error)?;
         // A part written in place must not spill into its neighbour's bytes.
         received += chunk.len() as u64;
         if let Some(expected) = expected_len.filter(|e| received > *e) {
@@ -167,6 +151,22 @@ pub(crate) async fn write_body(
         return Err(s3_error!(IncompleteBody, "received {} bytes, Content-Length said {expected}", digests.size));
     }
     Ok((last.file, digests))
+}
+
+/// The error of a request body that failed mid-stream: a payload that does
+/// not match its signed `x-amz-content-sha256` is S3's 400
+/// `XAmzContentSHA256Mismatch`, anything else `IncompleteBody`.
+fn body_error(e: s3s::StdError) -> S3Error {
+    // s3s's `UploadStreamError` is not public; its message names the case.
+    if e.to_string().contains("Sha256Mismatch") {
+        let mut err = S3Error::with_message(
+            S3ErrorCode::Custom("XAmzContentSHA256Mismatch".into()),
+            "The provided 'x-amz-content-sha256' header does not match what was computed.",
+        );
+        err.set_status_code(http::StatusCode::BAD_REQUEST);
+        return err;
+    }
+    s3_error!(IncompleteBody, "the request body failed: {e}")
 }
 
 /// Buffered writes into one file serialise on its inode lock in the kernel,
@@ -237,7 +237,8 @@ mod tests {
         let data: Vec<u8> = (0..(WRITE_BLOCK * 2 + 12345)).map(|i| (i % 253) as u8).collect();
         let chunks = data.chunks(100_000).map(Bytes::copy_from_slice).collect();
         let set = ChecksumSet { crc32c: true, ..Default::default() };
-        let (mut file, digests) = write_body(blob(chunks), file, set, Some(data.len() as u64)).await.unwrap();
+        let (mut file, digests) =
+            write_body(blob(chunks), file, set, Some(data.len() as u64), Duration::from_secs(5)).await.unwrap();
         assert_eq!(digests.size, data.len() as u64);
         let mut reference = Hasher::new(set);
         reference.update(&data);
@@ -249,8 +250,8 @@ mod tests {
         file.read_to_end(&mut back).unwrap();
         assert_eq!(back, data);
 
-        let dest = dir.path().join("x/y/z");
-        tmp.persist(&dest).unwrap();
+        let dest = dir.path().join("z");
+        tmp.rename_to(&dest).unwrap();
         assert_eq!(std::fs::read(&dest).unwrap(), data);
     }
 
@@ -259,9 +260,15 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let (tmp, file) = TempFile::create(dir.path()).unwrap();
         let path = tmp.path().to_path_buf();
-        let err = write_body(blob(vec![Bytes::from_static(b"abc")]), file, ChecksumSet::default(), Some(4))
-            .await
-            .unwrap_err();
+        let err = write_body(
+            blob(vec![Bytes::from_static(b"abc")]),
+            file,
+            ChecksumSet::default(),
+            Some(4),
+            Duration::from_secs(5),
+        )
+        .await
+        .unwrap_err();
         assert_eq!(err.code(), &s3s::S3ErrorCode::IncompleteBody);
         drop(tmp);
         for _ in 0..100 {
