@@ -1,14 +1,17 @@
 //! What an upload or a copy sets on the new object: Content-Type (given, or guessed from the
 //! key's extension with `mime_guess`), the other standard headers, user metadata, storage class,
-//! server-side encryption, and the checksum the upload computes — validated once from the raw
+//! server-side encryption, canned ACL, tags, and the checksum the upload computes — validated once from the raw
 //! [`ObjectArgs`] into [`ObjectSettings`], then applied to every upload of the command (`cp`,
-//! `cp -r`, `sync`, stdin), each object with its own guessed type.
+//! `cp -r`, `sync`, stdin), each object with its own guessed type. S3-to-S3 copies keep the
+//! source's headers and metadata (`--metadata-directive COPY`) unless a metadata flag or
+//! `REPLACE` says otherwise, as the aws CLI does; storage class, encryption, ACL and tags apply
+//! to copies either way.
 
 use std::sync::Arc;
 
-use s3io::{ChecksumAlgorithm, ChecksumMode, PutObjectOptions, ServerSideEncryption, Upload};
+use s3io::{ChecksumAlgorithm, ChecksumMode, CopyProperties, PutObjectOptions, ServerSideEncryption, Upload};
 
-use crate::args::{ChecksumAlgorithmArg, ChecksumModeArg, ObjectArgs, Sse};
+use crate::args::{ChecksumAlgorithmArg, ChecksumModeArg, MetadataDirective, ObjectArgs, Sse};
 use crate::exit::UsageError;
 
 /// The validated object flags, shared by every upload of a command.
@@ -20,6 +23,9 @@ pub(crate) struct ObjectSettings {
     guess_content_type: bool,
     checksum_algorithm: Option<ChecksumAlgorithm>,
     checksum_mode: Option<ChecksumMode>,
+    /// S3-to-S3 copies replace the source's headers and metadata (`REPLACE`) rather than keep
+    /// them (`COPY`).
+    replace_on_copy: bool,
 }
 
 impl ObjectSettings {
@@ -28,6 +34,26 @@ impl ObjectSettings {
         if args.sse_kms_key_id.is_some() && args.sse != Some(Sse::Kms) {
             return Err(UsageError::new("--sse-kms-key-id needs --sse aws:kms"));
         }
+        let sets_metadata = args.content_type.is_some()
+            || args.cache_control.is_some()
+            || args.content_disposition.is_some()
+            || args.content_encoding.is_some()
+            || args.content_language.is_some()
+            || args.expires.is_some()
+            || args.metadata.is_some();
+        // As the aws CLI: metadata flags on a copy mean REPLACE; COPY with them is a contradiction.
+        let replace_on_copy = match args.metadata_directive {
+            Some(MetadataDirective::Replace) => true,
+            Some(MetadataDirective::Copy) if sets_metadata => {
+                return Err(UsageError::new(
+                    "--metadata-directive COPY keeps the source's headers and metadata: not with --content-type, \
+                     --cache-control, --content-disposition, --content-encoding, --content-language, --expires or \
+                     --metadata",
+                ));
+            }
+            Some(MetadataDirective::Copy) => false,
+            None => sets_metadata,
+        };
         let options = PutObjectOptions {
             content_type: args.content_type.clone(),
             content_encoding: args.content_encoding.clone(),
@@ -37,6 +63,8 @@ impl ObjectSettings {
             expires: args.expires.as_deref().map(http_date).transpose()?,
             metadata: args.metadata.as_deref().map(parse_metadata).transpose()?.unwrap_or_default(),
             storage_class: args.storage_class.clone(),
+            acl: args.acl.clone(),
+            tagging: args.tags.as_deref().map(check_tags).transpose()?,
             sse: args.sse.map(|sse| match sse {
                 Sse::Aes256 => ServerSideEncryption::Aes256,
                 Sse::Kms => ServerSideEncryption::Kms { key_id: args.sse_kms_key_id.clone() },
@@ -54,6 +82,7 @@ impl ObjectSettings {
                 ChecksumModeArg::WhenSupported => ChecksumMode::WhenSupported,
                 ChecksumModeArg::WhenRequired => ChecksumMode::WhenRequired,
             }),
+            replace_on_copy,
         }))
     }
 
@@ -67,6 +96,14 @@ impl ObjectSettings {
         options
     }
 
+    /// What a server-side copy to `key` sets on the new object: with `REPLACE` the flags'
+    /// headers and metadata (Content-Type guessed from `key`), with `COPY` the source's; the
+    /// storage class, encryption, ACL and tags the flags give either way.
+    pub(crate) fn copy_properties(&self, key: &str) -> CopyProperties {
+        let options = if self.replace_on_copy { self.options_for(key) } else { self.options.clone() };
+        CopyProperties::new(options, self.replace_on_copy)
+    }
+
     /// `upload` with the options of its object `key` and the checksum flags.
     pub(crate) fn apply(&self, mut upload: Upload, key: &str) -> Upload {
         upload = upload.options(self.options_for(key));
@@ -78,29 +115,6 @@ impl ObjectSettings {
         }
         upload
     }
-}
-
-/// S3-to-S3 copies keep the source's metadata and headers (`--metadata-directive COPY`); the
-/// library's copy engine cannot yet replace them, so flags that would are refused rather than
-/// ignored.
-pub(crate) fn refuse_properties_on_copy(args: &ObjectArgs) -> Result<(), UsageError> {
-    let replacing = args.content_type.is_some()
-        || args.cache_control.is_some()
-        || args.content_disposition.is_some()
-        || args.content_encoding.is_some()
-        || args.content_language.is_some()
-        || args.expires.is_some()
-        || args.metadata.is_some()
-        || args.storage_class.is_some()
-        || args.sse.is_some()
-        || args.metadata_directive == Some(crate::args::MetadataDirective::Replace);
-    if replacing {
-        return Err(UsageError::new(
-            "S3-to-S3 copies keep the source's metadata and headers (--metadata-directive COPY); setting them \
-             on a copy is not supported yet",
-        ));
-    }
-    Ok(())
 }
 
 /// The Content-Type of `key`'s extension, if it has a known one.
@@ -121,6 +135,18 @@ fn parse_metadata(text: &str) -> Result<Vec<(String, String)>, UsageError> {
             _ => Err(UsageError::new(format!("--metadata {pair:?}: expected NAME=VALUE"))),
         })
         .collect()
+}
+
+/// `--tags a=1&b=2`: sent as it is (a URL query, as `x-amz-tagging` takes it), once every pair
+/// has a name.
+fn check_tags(text: &str) -> Result<String, UsageError> {
+    for pair in text.split('&') {
+        match pair.split_once('=') {
+            Some((name, _)) if !name.is_empty() => {}
+            _ => return Err(UsageError::new(format!("--tags {pair:?}: expected NAME=VALUE pairs joined by &"))),
+        }
+    }
+    Ok(text.to_owned())
 }
 
 /// `--expires`: an RFC 3339 time becomes an HTTP date; anything else must already be one.
@@ -180,6 +206,33 @@ mod tests {
         assert_eq!(http_date("2027-01-01T00:00:00Z").unwrap(), "Fri, 01 Jan 2027 00:00:00 GMT");
         assert_eq!(http_date("Fri, 01 Jan 2027 00:00:00 GMT").unwrap(), "Fri, 01 Jan 2027 00:00:00 GMT");
         assert!(http_date("tomorrow").is_err());
+    }
+
+    #[test]
+    fn metadata_flags_make_copies_replace() {
+        let keep =
+            ObjectSettings::new(&ObjectArgs { storage_class: Some("GLACIER".into()), ..Default::default() }).unwrap();
+        let properties = keep.copy_properties("a.html");
+        assert!(!properties.replace_metadata);
+        assert_eq!(properties.options.content_type, None, "the source's type is kept");
+        assert_eq!(properties.options.storage_class.as_deref(), Some("GLACIER"));
+        let replace = ObjectSettings::new(&ObjectArgs { metadata: Some("a=1".into()), ..Default::default() }).unwrap();
+        let properties = replace.copy_properties("a.html");
+        assert!(properties.replace_metadata);
+        assert_eq!(properties.options.content_type.as_deref(), Some("text/html"));
+        let contradiction = ObjectArgs {
+            metadata: Some("a=1".into()),
+            metadata_directive: Some(MetadataDirective::Copy),
+            ..Default::default()
+        };
+        assert!(ObjectSettings::new(&contradiction).is_err());
+    }
+
+    #[test]
+    fn tags_need_names() {
+        assert_eq!(check_tags("a=1&b=").unwrap(), "a=1&b=");
+        assert!(check_tags("a=1&&b=2").is_err());
+        assert!(check_tags("=1").is_err());
     }
 
     #[test]

@@ -103,13 +103,16 @@ where
 }
 
 /// Copies `source` to `destination` inside the store (no bytes through this machine) with the
-/// library's copy engine (one CopyObject up to 5 GiB, a multipart copy above); returns the new
-/// object's ETag.
+/// library's copy engine (one CopyObject up to 5 GiB, a multipart copy above), setting what the
+/// object flags ask for ([`ObjectSettings::copy_properties`]); returns the new object's ETag.
 pub(crate) async fn copy_object(
     client: &Client,
     source: &S3Url,
     destination: &S3Url,
+    object: &ObjectSettings,
 ) -> anyhow::Result<Option<String>> {
-    let output = client.copy(&source.bucket, &source.key, &destination.bucket, &destination.key).await?;
-    Ok(output.etag)
+    let copy = client
+        .copy(&source.bucket, &source.key, &destination.bucket, &destination.key)
+        .properties(object.copy_properties(&destination.key));
+    Ok(copy.await?.etag)
 }

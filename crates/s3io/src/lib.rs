@@ -69,8 +69,9 @@ pub use s3::multipart::{
     UploadPartCopyOutput,
 };
 pub use s3::object::{
-    ByteRange, ContentRange, CopySource, DeleteError, DeleteObjectsOutput, GetObjectOptions, GetObjectOutput,
-    ObjectInfo, PutObjectOptions, PutObjectOutput, ServerSideEncryption, MAX_DELETE_KEYS, MAX_PRESIGN_EXPIRY,
+    ByteRange, ContentRange, CopyProperties, CopySource, DeleteError, DeleteObjectsOutput, GetObjectOptions,
+    GetObjectOutput, ObjectInfo, PutObjectOptions, PutObjectOutput, ServerSideEncryption, MAX_DELETE_KEYS,
+    MAX_PRESIGN_EXPIRY,
 };
 pub use throttle::{Throttle, ThrottlePermit, DEFAULT_MAX_IN_FLIGHT, MIN_LIMIT};
 pub use upload::{Upload, UploadOutput, FILE_CHUNK_SIZE, MAX_OBJECT_SIZE};

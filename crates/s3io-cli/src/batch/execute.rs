@@ -81,7 +81,7 @@ pub(super) async fn execute(shared: &Shared, action: Action) -> Record {
                 Ok(Outcome::done(output.size, checksum))
             }
             Action::Copy { source, destination, size } => {
-                let etag = transfer::copy_object(&shared.client, &source, &destination).await?;
+                let etag = transfer::copy_object(&shared.client, &source, &destination, &shared.object).await?;
                 shared.progress.add(size);
                 Ok(Outcome::done(size, etag))
             }

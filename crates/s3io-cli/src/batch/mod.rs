@@ -53,14 +53,7 @@ use report::FAILURES_SHOWN;
 use report::{panicked, refused, BatchFailed, Reporter};
 pub(crate) use report::{Record, Status};
 
-/// Objects in flight by default. Measured on 2 cores against the embedded server with 2,000 ×
-/// 64 KiB objects to a directory: 8 to 128 all finish within the noise of a shared machine
-/// (~2 s, bound by the two processes' file creation), so the choice is set by remote stores,
-/// where a small object costs a round trip and throughput grows with the objects in flight;
-/// 64 keeps a typical 20–50 ms round trip busy without hundreds of connections, and matches
-/// the connection pool's [`s3io::DEFAULT_MAX_IDLE_PER_HOST`], so every object after the first 64
-/// reuses a kept-alive connection instead of opening one.
-pub(crate) const DEFAULT_JOBS: usize = 64;
+use crate::args::DEFAULT_JOBS;
 
 /// How a batch runs: validated from the command's flags.
 #[derive(Debug, Clone)]

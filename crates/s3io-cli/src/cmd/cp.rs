@@ -36,9 +36,6 @@ use crate::{listing, transfer, walk};
 pub(crate) async fn run(client: &Client, args: CpArgs, out: &mut Printer) -> anyhow::Result<()> {
     let source = Location::parse(&args.source)?;
     let destination = Location::parse(&args.destination)?;
-    if matches!((&source, &destination), (Location::S3(_), Location::S3(_))) {
-        crate::object::refuse_properties_on_copy(&args.object)?;
-    }
     let many = match &source {
         Location::S3(url) => args.recursive || (!args.raw && has_wildcard(&url.key)),
         Location::Local(_) => args.recursive,
@@ -123,7 +120,7 @@ pub(crate) async fn run(client: &Client, args: CpArgs, out: &mut Printer) -> any
             let names = (source.to_string(), destination.to_string());
             single
                 .run("copy", names, async {
-                    let etag = transfer::copy_object(client, &source, &destination).await?;
+                    let etag = transfer::copy_object(client, &source, &destination, &object).await?;
                     Ok((0, etag))
                 })
                 .await

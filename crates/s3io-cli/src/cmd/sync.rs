@@ -137,9 +137,6 @@ pub(crate) async fn run(client: &Client, args: SyncArgs, out: &mut Printer) -> a
         (false, false) => Comparison::SizeAndTime,
     };
     let (source, destination, direction) = roots(&args.source, &args.destination)?;
-    if matches!((&source, &destination), (Root::S3(_), Root::S3(_))) {
-        crate::object::refuse_properties_on_copy(&args.object)?;
-    }
     if let Root::Local(dir) = &source {
         let is_dir = tokio::fs::metadata(dir).await.map(|m| m.is_dir()).unwrap_or(false);
         if !is_dir {

@@ -131,8 +131,8 @@ fn bad_object_flags_are_usage_errors() {
         vec!["cp", "--expires", "tomorrow", &file, "s3://bkt/f"],
         vec!["cp", "--sse-kms-key-id", "k", &file, "s3://bkt/f"],
         vec!["cp", "--sse", "rot13", &file, "s3://bkt/f"],
-        // A copy keeps the source's properties: setting them is refused, not ignored.
-        vec!["cp", "--content-type", "text/plain", "s3://bkt/x", "s3://bkt/y"],
+        // COPY keeps the source's metadata: giving new metadata too is a contradiction.
+        vec!["cp", "--metadata-directive", "COPY", "--content-type", "text/plain", "s3://bkt/x", "s3://bkt/y"],
     ] {
         let output = h.run(&args);
         assert_eq!(output.status.code(), Some(2), "{args:?}: {}", stderr(&output));
@@ -181,4 +181,49 @@ fn storage_class_reaches_the_object_single_and_multipart() {
     let big = h.file("big.bin", &data(11 << 20, 4));
     h.ok(&["--part-size", "5MiB", "cp", "--storage-class", "GLACIER_IR", &big, "s3://bkt/big.bin"]);
     assert_eq!(h.head("bkt", "big.bin").storage_class.as_deref(), Some("GLACIER_IR"));
+}
+
+#[test]
+fn encryption_tags_and_acl_reach_the_object() {
+    let h = bucket();
+    let file = h.file("f.bin", &data(2000, 5));
+    h.ok(&["cp", "--sse", "AES256", &file, "s3://bkt/aes.bin"]);
+    assert_eq!(h.head("bkt", "aes.bin").server_side_encryption.as_deref(), Some("AES256"));
+    h.ok(&["cp", "--sse", "aws:kms", "--sse-kms-key-id", "alias/reports", &file, "s3://bkt/kms.bin"]);
+    let kms = h.head("bkt", "kms.bin");
+    assert_eq!(kms.server_side_encryption.as_deref(), Some("aws:kms"));
+    assert_eq!(kms.sse_kms_key_id.as_deref(), Some("alias/reports"));
+    h.ok(&["cp", "--tags", "team=data&tier=hot", &file, "s3://bkt/tagged.bin"]);
+    assert_eq!(h.head("bkt", "tagged.bin").tag_count, Some(2));
+    let big = h.file("big.bin", &data(11 << 20, 6));
+    h.ok(&["--part-size", "5MiB", "cp", "--tags", "a=1", "--sse", "AES256", &big, "s3://bkt/big.bin"]);
+    let info = h.head("bkt", "big.bin");
+    assert_eq!((info.tag_count, info.server_side_encryption.as_deref()), (Some(1), Some("AES256")));
+    // A canned ACL is sent; the store keeps no ACLs to read back, so the object is what shows.
+    h.ok(&["cp", "--acl", "bucket-owner-full-control", &file, "s3://bkt/acl.bin"]);
+    assert_eq!(h.head("bkt", "acl.bin").content_length, 2000);
+}
+
+#[test]
+fn copies_keep_the_source_metadata_unless_flags_replace_it() {
+    let h = bucket();
+    let file = h.file("f.txt", b"hello");
+    h.ok(&["cp", "--metadata", "a=1", "--cache-control", "max-age=1", &file, "s3://bkt/src.txt"]);
+    // COPY (the default): everything of the source is kept; the storage class is set anyway.
+    h.ok(&["cp", "--storage-class", "STANDARD_IA", "s3://bkt/src.txt", "s3://bkt/kept.data"]);
+    let kept = h.head("bkt", "kept.data");
+    assert_eq!(kept.metadata, vec![("a".to_owned(), "1".to_owned())]);
+    assert_eq!(kept.cache_control.as_deref(), Some("max-age=1"));
+    assert_eq!(kept.content_type.as_deref(), Some("text/plain"));
+    assert_eq!(kept.storage_class.as_deref(), Some("STANDARD_IA"));
+    // A metadata flag means REPLACE: the flags' metadata, the type guessed from the new key.
+    h.ok(&["cp", "--metadata", "b=2", "s3://bkt/src.txt", "s3://bkt/replaced.html"]);
+    let replaced = h.head("bkt", "replaced.html");
+    assert_eq!(replaced.metadata, vec![("b".to_owned(), "2".to_owned())]);
+    assert_eq!(replaced.cache_control, None);
+    assert_eq!(replaced.content_type.as_deref(), Some("text/html"));
+    // REPLACE with no flags clears them; many-object copies do the same.
+    h.ok(&["cp", "--metadata-directive", "REPLACE", "--no-guess-mime-type", "s3://bkt/src*", "s3://bkt/r/"]);
+    let cleared = h.head("bkt", "r/src.txt");
+    assert!(cleared.metadata.is_empty() && cleared.cache_control.is_none(), "{cleared:?}");
 }
