@@ -101,12 +101,12 @@ impl Action {
     pub(super) fn names(&self) -> (String, Option<String>) {
         match self {
             Action::Download { source, destination, .. } | Action::MakeDirectory { source, destination } => {
-                (source.to_string(), Some(crate::escape::path(&destination)))
+                (source.to_string(), Some(crate::escape::path(destination)))
             }
-            Action::Upload { source, destination, .. } => (crate::escape::path(&source), Some(destination.to_string())),
+            Action::Upload { source, destination, .. } => (crate::escape::path(source), Some(destination.to_string())),
             Action::Copy { source, destination, .. } => (source.to_string(), Some(destination.to_string())),
             Action::Delete { target } => (target.to_string(), None),
-            Action::DeleteFile { path, .. } => (crate::escape::path(&path), None),
+            Action::DeleteFile { path, .. } => (crate::escape::path(path), None),
             Action::Refuse { object, .. } => (object.clone(), None),
         }
     }

@@ -117,7 +117,7 @@ async fn delete_file(path: PathBuf, root: PathBuf) -> anyhow::Result<()> {
         let root = std::fs::canonicalize(&root).map_err(|e| anyhow::anyhow!("{}: {e}", crate::escape::path(&root)))?;
         let parent = path.parent().unwrap_or(Path::new("."));
         let parent =
-            std::fs::canonicalize(parent).map_err(|e| anyhow::anyhow!("{}: {e}", crate::escape::path(&parent)))?;
+            std::fs::canonicalize(parent).map_err(|e| anyhow::anyhow!("{}: {e}", crate::escape::path(parent)))?;
         if !parent.starts_with(&root) {
             anyhow::bail!(
                 "not deleting {}: through a symbolic link it lies in {}, outside {}",
@@ -141,7 +141,7 @@ impl Shared {
         }
         tokio::fs::create_dir_all(parent)
             .await
-            .map_err(|e| anyhow::anyhow!("creating directory {}: {e}", crate::escape::path(&parent)))?;
+            .map_err(|e| anyhow::anyhow!("creating directory {}: {e}", crate::escape::path(parent)))?;
         *self.last_dir.lock().expect("not poisoned") = Some(parent.to_owned());
         Ok(())
     }

@@ -315,11 +315,11 @@ pub(crate) fn nothing_matched(pattern: &str) -> anyhow::Error {
 async fn prepare_directory(root: &Path, dry_run: bool) -> anyhow::Result<()> {
     match tokio::fs::metadata(root).await {
         Ok(metadata) if metadata.is_dir() => Ok(()),
-        Ok(_) => Err(UsageError::new(format!("{} exists and is not a directory", crate::escape::path(&root))).into()),
+        Ok(_) => Err(UsageError::new(format!("{} exists and is not a directory", crate::escape::path(root))).into()),
         Err(_) if dry_run => Ok(()),
         Err(_) => tokio::fs::create_dir_all(root)
             .await
-            .with_context(|| format!("creating directory {}", crate::escape::path(&root))),
+            .with_context(|| format!("creating directory {}", crate::escape::path(root))),
     }
 }
 

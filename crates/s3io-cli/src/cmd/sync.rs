@@ -140,12 +140,12 @@ pub(crate) async fn run(client: &Client, args: SyncArgs, out: &mut Printer) -> a
     if let Root::Local(dir) = &source {
         let is_dir = tokio::fs::metadata(dir).await.map(|m| m.is_dir()).unwrap_or(false);
         if !is_dir {
-            return Err(UsageError::new(format!("{} is not a directory", crate::escape::path(&dir))).into());
+            return Err(UsageError::new(format!("{} is not a directory", crate::escape::path(dir))).into());
         }
     }
     if let Root::Local(dir) = &destination {
         if tokio::fs::metadata(dir).await.is_ok_and(|m| !m.is_dir()) {
-            return Err(UsageError::new(format!("{} exists and is not a directory", crate::escape::path(&dir))).into());
+            return Err(UsageError::new(format!("{} exists and is not a directory", crate::escape::path(dir))).into());
         }
     }
     let problems = Arc::new(Problems::default());
@@ -156,7 +156,7 @@ pub(crate) async fn run(client: &Client, args: SyncArgs, out: &mut Printer) -> a
             if !args.batch.dry_run {
                 tokio::fs::create_dir_all(dir)
                     .await
-                    .map_err(|e| anyhow::anyhow!("creating directory {}: {e}", crate::escape::path(&dir)))?;
+                    .map_err(|e| anyhow::anyhow!("creating directory {}: {e}", crate::escape::path(dir)))?;
             }
             Box::pin(futures::stream::empty()) as Entries
         }
@@ -362,7 +362,7 @@ impl Planner {
     /// How the source entry is printed in errors.
     fn source_name(&self, source: &Entry) -> String {
         match (&self.source, &source.path) {
-            (_, Some(path)) => crate::escape::path(&path),
+            (_, Some(path)) => crate::escape::path(path),
             (root, None) => root.object(&source.key).to_string(),
         }
     }

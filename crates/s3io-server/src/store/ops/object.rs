@@ -147,7 +147,7 @@ pub(crate) async fn get(store: &FsStore, req: S3Request<GetObjectInput>) -> S3Re
         input.if_modified_since.as_ref(),
         input.if_unmodified_since.as_ref(),
     )?;
-    let span = select_span(&meta, input.range.clone(), input.part_number)?;
+    let span = select_span(&meta, input.range, input.part_number)?;
     let (start, length) = span.map_or((0, meta.size), |s| (s.start, s.len));
     let body = object_body(&req.extensions, file, start, length).await?;
     let head = head_output(&meta, span, input.part_number);
