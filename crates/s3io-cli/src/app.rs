@@ -1,8 +1,10 @@
-//! The process around a command: logging, the tokio runtime, Ctrl-C and the exit code.
+//! The process around a command: logging, the tokio runtime, signals and the exit code.
 //!
-//! Ctrl-C during a command drops the command's future: every request in flight is abandoned and
-//! every temporary download file is removed by its owner's `Drop`, then the process exits with
-//! 130. `s3io serve` handles Ctrl-C itself, as its normal way to stop (exit 0).
+//! SIGINT (Ctrl-C) or SIGTERM during a command drops the command's future: every request in
+//! flight is abandoned, every temporary download file is removed by its owner's `Drop`, and
+//! every multipart upload in progress is aborted; the process waits for that clean-up to finish
+//! ([`signal::finish_cleanup`]) and exits with 130 or 143. A second signal exits at once, saying
+//! what was left behind. `s3io serve` handles Ctrl-C itself, as its normal way to stop (exit 0).
 
 use std::process::ExitCode;
 use std::time::Duration;
@@ -10,6 +12,7 @@ use std::time::Duration;
 use tracing_subscriber::EnvFilter;
 
 use crate::args::{Cli, Command};
+use crate::signal::{self, Signals};
 use crate::{cmd, exit};
 
 /// How long blocking work (a pending stdin read, a file write) may hold up the exit.
@@ -28,18 +31,27 @@ pub(crate) fn main(cli: Cli) -> ExitCode {
 }
 
 async fn run(cli: Cli) -> ExitCode {
-    let interruptible = !matches!(cli.command, Command::Serve(_));
-    let outcome = if interruptible {
-        tokio::select! {
-            outcome = cmd::run(cli) => outcome,
-            _ = tokio::signal::ctrl_c() => {
-                eprintln!("s3io: interrupted");
-                return ExitCode::from(exit::INTERRUPTED);
-            }
-        }
-    } else {
-        cmd::run(cli).await
+    if matches!(cli.command, Command::Serve(_)) {
+        return finish(cmd::run(cli).await);
+    }
+    let mut signals = match Signals::listen() {
+        Ok(signals) => signals,
+        Err(e) => return exit::report(&anyhow::Error::new(e).context("listening for SIGINT and SIGTERM")),
     };
+    let stop = tokio::select! {
+        outcome = cmd::run(cli) => return finish(outcome),
+        stop = signals.recv() => stop,
+    };
+    // The command's future is dropped here: its transfers are cancelled and start cleaning up.
+    eprintln!("s3io: {}: cancelling and cleaning up (send it again to exit at once)", stop.name());
+    if !signal::finish_cleanup(&mut signals).await {
+        eprintln!("s3io: exiting before the clean-up finished: {}", signal::left_behind());
+    }
+    ExitCode::from(stop.exit_code())
+}
+
+/// The exit code of a command that ran to its end.
+fn finish(outcome: anyhow::Result<()>) -> ExitCode {
     match outcome {
         Ok(()) => ExitCode::from(exit::SUCCESS),
         Err(err) => exit::report(&err),

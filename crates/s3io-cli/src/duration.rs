@@ -1,4 +1,4 @@
-//! Human durations on the command line: `500ms`, `1s`, `1.5s`, `2m`, `1h`, or a bare number of
+//! Human durations on the command line: `500ms`, `1s`, `1.5s`, `2m`, `1h`, `7d`, or a bare number of
 //! seconds (`30`, `0.25`).
 //!
 //! Units are case-insensitive and a space between number and unit is allowed. Zero parses (the
@@ -32,6 +32,7 @@ fn seconds_per(unit: &str) -> Option<f64> {
         "" | "s" | "sec" => 1.0,
         "m" | "min" => 60.0,
         "h" => 3600.0,
+        "d" => 86_400.0,
         _ => return None,
     })
 }
@@ -41,6 +42,9 @@ impl FromStr for HumanDuration {
 
     fn from_str(text: &str) -> Result<Self, Self::Err> {
         let text = text.trim();
+        if text.starts_with('-') {
+            return Err(format!("invalid duration {text:?}: negative durations are invalid"));
+        }
         let invalid = || format!("invalid duration {text:?}: expected e.g. 500ms, 1s, 2m or a number of seconds");
         let split = text.find(|c: char| !(c.is_ascii_digit() || c == '.')).unwrap_or(text.len());
         let (number, unit) = text.split_at(split);
@@ -64,6 +68,7 @@ mod tests {
             ("1.5s", Duration::from_millis(1500)),
             ("2m", Duration::from_secs(120)),
             ("1h", Duration::from_secs(3600)),
+            ("7d", Duration::from_secs(7 * 86_400)),
             ("30", Duration::from_secs(30)),
             ("0.25", Duration::from_millis(250)),
             (" 5 S ", Duration::from_secs(5)),
@@ -78,5 +83,11 @@ mod tests {
         for text in ["", "s", "fast", "5 parsecs", "1.2.3s", "-1s", "1e400", "99999999999999999999999h"] {
             assert!(text.parse::<HumanDuration>().is_err(), "{text} accepted");
         }
+    }
+
+    #[test]
+    fn negative_durations_say_so() {
+        let err = "-1s".parse::<HumanDuration>().unwrap_err();
+        assert!(err.contains("negative durations are invalid"), "{err}");
     }
 }

@@ -4,8 +4,9 @@
 //! | --- | --- |
 //! | 0 | success (also: stdout closed early by a reader such as `head`, as ripgrep does) |
 //! | 1 | an operation failed; stderr holds one line naming the operation, bucket, key and why. For a many-object command (`cp -r`, wildcards, `rm`): some objects failed — each is reported on stderr as it fails, then a summary line and one line naming the first 20 failed objects and counting the rest |
-//! | 2 | usage error: bad flags or arguments (clap's own errors use 2 as well) |
-//! | 130 | interrupted by Ctrl-C; the transfer was cancelled and no partial file is left |
+//! | 2 | usage error: bad flags or arguments, a setting the library refuses before any request (clap's own errors use 2 as well) |
+//! | 130 | interrupted by Ctrl-C (SIGINT): the transfers were cancelled and cleaned up before the exit (no partial file, no multipart upload left in progress) |
+//! | 143 | terminated by SIGTERM: cancelled and cleaned up as for Ctrl-C |
 //!
 //! The library's [`s3io::Error`] already says "`GetObject s3://b/k failed: NoSuchKey (HTTP 404):
 //! …`", including its direct source; the report adds only the deeper causes it does not repeat,
@@ -21,8 +22,6 @@ pub(crate) const SUCCESS: u8 = 0;
 pub(crate) const FAILURE: u8 = 1;
 /// Bad flags or arguments.
 pub(crate) const USAGE: u8 = 2;
-/// Interrupted by SIGINT (128 + 2, the shell convention).
-pub(crate) const INTERRUPTED: u8 = 130;
 
 /// A command line that parsed but makes no sense (`s3io cp a b` with two local paths, a
 /// malformed `s3://` URL, …): exit code 2.
@@ -43,6 +42,30 @@ impl fmt::Display for UsageError {
 }
 
 impl std::error::Error for UsageError {}
+
+/// An error already reported on stderr (so that what follows it, such as a batch's summary,
+/// comes after the reason): [`report`] prints nothing more for it but still picks the exit code
+/// from the error it wraps.
+#[derive(Debug)]
+pub(crate) struct Reported(anyhow::Error);
+
+impl Reported {
+    /// Prints `error` as [`report`] would, and wraps it.
+    pub(crate) fn print(error: anyhow::Error) -> Self {
+        if !is_broken_pipe(&error) {
+            eprintln!("s3io: {}", one_line(&error));
+        }
+        Self(error)
+    }
+}
+
+impl fmt::Display for Reported {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", one_line(&self.0))
+    }
+}
+
+impl std::error::Error for Reported {}
 
 /// Whether the error comes from writing to a reader that went away (`s3io cat … | head`).
 pub(crate) fn is_broken_pipe(err: &anyhow::Error) -> bool {
@@ -70,12 +93,27 @@ pub(crate) fn one_line(err: &anyhow::Error) -> String {
 
 /// Prints the error (unless it is a broken pipe) and picks the exit code.
 pub(crate) fn report(err: &anyhow::Error) -> ExitCode {
+    if let Some(Reported(inner)) = err.downcast_ref::<Reported>() {
+        return code(inner);
+    }
     if is_broken_pipe(err) {
         return ExitCode::from(SUCCESS);
     }
-    let code = if err.chain().any(|cause| cause.is::<UsageError>()) { USAGE } else { FAILURE };
     eprintln!("s3io: {}", one_line(err));
-    ExitCode::from(code)
+    code(err)
+}
+
+/// The exit code of an error: success for a broken pipe, 2 for a usage error, else 1.
+fn code(err: &anyhow::Error) -> ExitCode {
+    if is_broken_pipe(err) {
+        return ExitCode::from(SUCCESS);
+    }
+    let usage = err.chain().any(|cause| {
+        // The library refusing a setting before any request (a part size under S3's 5 MiB
+        // multipart minimum, say) is a bad flag too.
+        cause.is::<UsageError>() || matches!(cause.downcast_ref::<s3io::Error>(), Some(s3io::Error::InvalidConfig(_)))
+    });
+    ExitCode::from(if usage { USAGE } else { FAILURE })
 }
 
 #[cfg(test)]

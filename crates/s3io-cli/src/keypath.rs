@@ -35,7 +35,7 @@ pub(crate) enum KeyPathError {
         reason: &'static str,
     },
     /// A local path that cannot be an S3 key.
-    #[error("{path}: {reason}", path = path.display())]
+    #[error("{path}: {reason}", path = crate::escape::path(path))]
     BadPath {
         /// The local path.
         path: PathBuf,

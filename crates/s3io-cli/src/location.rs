@@ -53,7 +53,8 @@ impl S3Url {
 
 impl fmt::Display for S3Url {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "s3://{}/{}", self.bucket, self.key)
+        // Control characters escaped: a key is printed in status lines and messages.
+        write!(f, "s3://{}/{}", crate::escape::text(&self.bucket), crate::escape::text(&self.key))
     }
 }
 
@@ -69,8 +70,20 @@ pub(crate) enum Location {
 }
 
 impl Location {
-    /// Classifies a command-line argument.
-    pub(crate) fn parse(text: &str) -> Result<Self, UsageError> {
+    /// Classifies a command-line argument. A local path may be any bytes (file names need not be
+    /// UTF-8); an `s3://` URL must be UTF-8, as keys are.
+    pub(crate) fn parse(arg: impl AsRef<std::ffi::OsStr>) -> Result<Self, UsageError> {
+        use std::os::unix::ffi::OsStrExt as _;
+        let arg = arg.as_ref();
+        let Some(text) = arg.to_str() else {
+            if arg.as_bytes().starts_with(b"s3://") {
+                return Err(UsageError::new(format!(
+                    "{} is not UTF-8: S3 keys are",
+                    crate::escape::path(Path::new(arg))
+                )));
+            }
+            return Ok(Location::Local(PathBuf::from(arg)));
+        };
         if text == "-" {
             Ok(Location::Stdio)
         } else if text.starts_with("s3://") {

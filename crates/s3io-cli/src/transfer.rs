@@ -9,7 +9,7 @@
 //!   verified; it is removed when the download fails or its future is dropped (Ctrl-C), so a
 //!   failed download never leaves a partial file under the final name. The file then takes
 //!   the object's time (as `aws s3 cp` does): its `Last-Modified`, or the listing's for `sync`.
-//! - Uploads (`client.upload(…)`): one PutObject up to the multipart threshold, a multipart
+//! - Uploads (`client.upload(…)`), with the object flags ([`ObjectSettings`]): one PutObject up to the multipart threshold, a multipart
 //!   upload with per-part checksums above it, aborted if it fails or is dropped, so no multipart
 //!   upload is orphaned.
 //! - Server-side copies ([`copy_object`], `client.copy(…)`): one CopyObject up to 5 GiB, a
@@ -24,6 +24,7 @@ use s3io::{Client, DownloadOutput, Progress, UploadOutput};
 use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt as _};
 
 use crate::location::S3Url;
+use crate::object::ObjectSettings;
 
 /// Downloads `source` into the file `destination` with the library's parallel download engine
 /// (replacing the file only on success), counting bytes into `progress` if given. The file's
@@ -52,7 +53,7 @@ async fn set_modified(file: PathBuf, modified: SystemTime) -> anyhow::Result<()>
         // futimens needs ownership of the file, not write access: a read-only handle will do.
         std::fs::File::open(&file)
             .and_then(|handle| handle.set_modified(modified))
-            .map_err(|e| anyhow::anyhow!("setting the modification time of {}: {e}", file.display()))
+            .map_err(|e| anyhow::anyhow!("setting the modification time of {}: {e}", crate::escape::path(&file)))
     });
     task.await?
 }
@@ -75,9 +76,10 @@ pub(crate) async fn upload_file(
     client: &Client,
     source: &Path,
     destination: &S3Url,
+    object: &ObjectSettings,
     progress: Option<&Arc<Progress>>,
 ) -> anyhow::Result<UploadOutput> {
-    let mut upload = client.upload(&destination.bucket, &destination.key);
+    let mut upload = object.apply(client.upload(&destination.bucket, &destination.key), &destination.key);
     if let Some(progress) = progress {
         upload = upload.progress(Arc::clone(progress));
     }
@@ -86,22 +88,31 @@ pub(crate) async fn upload_file(
 
 /// Uploads everything `reader` yields (stdin for `cp - s3://…`) as `destination`, part by part
 /// within the memory limit; returns the bytes sent.
-pub(crate) async fn upload_reader<R>(client: &Client, reader: R, destination: &S3Url) -> anyhow::Result<u64>
+pub(crate) async fn upload_reader<R>(
+    client: &Client,
+    reader: R,
+    destination: &S3Url,
+    object: &ObjectSettings,
+) -> anyhow::Result<u64>
 where
     R: AsyncRead + Unpin + Send,
 {
-    let output = client.upload(&destination.bucket, &destination.key).from_reader(reader).await?;
+    let upload = object.apply(client.upload(&destination.bucket, &destination.key), &destination.key);
+    let output = upload.from_reader(reader).await?;
     Ok(output.size)
 }
 
 /// Copies `source` to `destination` inside the store (no bytes through this machine) with the
-/// library's copy engine (one CopyObject up to 5 GiB, a multipart copy above); returns the new
-/// object's ETag.
+/// library's copy engine (one CopyObject up to 5 GiB, a multipart copy above), setting what the
+/// object flags ask for ([`ObjectSettings::copy_properties`]); returns the new object's ETag.
 pub(crate) async fn copy_object(
     client: &Client,
     source: &S3Url,
     destination: &S3Url,
+    object: &ObjectSettings,
 ) -> anyhow::Result<Option<String>> {
-    let output = client.copy(&source.bucket, &source.key, &destination.bucket, &destination.key).await?;
-    Ok(output.etag)
+    let copy = client
+        .copy(&source.bucket, &source.key, &destination.bucket, &destination.key)
+        .properties(object.copy_properties(&destination.key));
+    Ok(copy.await?.etag)
 }

@@ -52,7 +52,7 @@ pub(crate) struct LocalEntry {
 #[derive(Debug, thiserror::Error)]
 pub(crate) enum WalkError {
     /// A file system call failed (unreadable directory, dangling link, …).
-    #[error("{path}: {source}", path = path.display())]
+    #[error("{path}: {source}", path = crate::escape::path(path))]
     Io {
         /// The path.
         path: PathBuf,
@@ -61,7 +61,7 @@ pub(crate) enum WalkError {
         source: io::Error,
     },
     /// A symbolic link leads back to a directory that is being walked.
-    #[error("{path}: symbolic link loop (the directory is already being walked); skipped", path = path.display())]
+    #[error("{path}: symbolic link loop (the directory is already being walked); skipped", path = crate::escape::path(path))]
     Loop {
         /// The link.
         path: PathBuf,

@@ -49,7 +49,7 @@ use crate::config::{ChecksumAlgorithm, ChecksumMode, TransferConfig, MAX_UPLOAD_
 use crate::error::{Error, ErrorContext, Operation, Result, ServiceError};
 use crate::progress::Progress;
 use crate::s3::multipart::CompletedPart;
-use crate::s3::object::{ByteRange, CopySource, ObjectInfo, PutObjectOptions};
+use crate::s3::object::{ByteRange, CopyProperties, CopySource, ObjectInfo};
 use crate::upload::engine::{combined_checksum, AbortOnDrop, PartDone};
 use crate::upload::plan::{plan, PartLayout, UploadPlan};
 
@@ -100,6 +100,7 @@ pub struct ServerCopy {
     checksum_mode: ChecksumMode,
     cancel: CancellationToken,
     progress: Option<Arc<Progress>>,
+    properties: CopyProperties,
 }
 
 impl Client {
@@ -124,6 +125,7 @@ impl Client {
             checksum_mode: self.config().transfer.checksum_mode,
             cancel: CancellationToken::new(),
             progress: None,
+            properties: CopyProperties::default(),
         }
     }
 }
@@ -172,6 +174,13 @@ impl ServerCopy {
     /// succeeds) and adds the source's size to its total. By default none.
     pub fn progress(mut self, progress: Arc<Progress>) -> Self {
         self.progress = Some(progress);
+        self
+    }
+
+    /// What the new object gets: by default the source's metadata and headers, nothing else
+    /// (see [`CopyProperties`]).
+    pub fn properties(mut self, properties: CopyProperties) -> Self {
+        self.properties = properties;
         self
     }
 
@@ -246,7 +255,7 @@ impl ServerCopy {
     async fn copy_whole(&self, head: &ObjectInfo, size: u64) -> Result<CopyOutput> {
         let etag = head.etag.as_deref();
         let output = self
-            .cancellable(self.client.copy_object_from(self.source(etag), &self.bucket, &self.key))
+            .cancellable(self.client.copy_object_with(self.source(etag), &self.bucket, &self.key, &self.properties))
             .await
             .map_err(|e| self.explain_source_error(e, etag))?;
         self.record_progress(size);
@@ -265,16 +274,7 @@ impl ServerCopy {
     /// When the source has a full-object CRC64NVME, the upload asks for part checksums and their
     /// combination must equal it before the upload is completed (with that checksum).
     async fn copy_parts(&self, head: &ObjectInfo, layout: PartLayout) -> Result<CopyOutput> {
-        let options = PutObjectOptions {
-            content_type: head.content_type.clone(),
-            content_encoding: head.content_encoding.clone(),
-            content_disposition: head.content_disposition.clone(),
-            content_language: head.content_language.clone(),
-            cache_control: head.cache_control.clone(),
-            expires: head.expires.clone(),
-            metadata: head.metadata.clone(),
-            ..PutObjectOptions::default()
-        };
+        let options = self.properties.for_multipart(head);
         let expected = match self.checksum_mode {
             ChecksumMode::WhenSupported => {
                 head.checksums.iter().find(|c| c.algorithm == ChecksumAlgorithm::Crc64Nvme).cloned()

@@ -35,6 +35,8 @@ pub enum Operation {
     CompleteMultipartUpload,
     AbortMultipartUpload,
     ListMultipartUploads,
+    /// ListParts.
+    ListParts,
     CopyObject,
     UploadPartCopy,
     /// A whole download (several GetObject requests and the local writes).
@@ -66,6 +68,7 @@ impl Operation {
             Operation::CompleteMultipartUpload => "CompleteMultipartUpload",
             Operation::AbortMultipartUpload => "AbortMultipartUpload",
             Operation::ListMultipartUploads => "ListMultipartUploads",
+            Operation::ListParts => "ListParts",
             Operation::CopyObject => "CopyObject",
             Operation::UploadPartCopy => "UploadPartCopy",
             Operation::Download => "download",
@@ -103,10 +106,27 @@ impl ErrorContext {
 impl fmt::Display for ErrorContext {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match (&self.key, self.bucket.is_empty()) {
-            (Some(key), _) => write!(f, "{} s3://{}/{}", self.operation, self.bucket, key),
-            (None, false) => write!(f, "{} s3://{}", self.operation, self.bucket),
+            (Some(key), _) => write!(f, "{} s3://{}/{}", self.operation, Escaped(&self.bucket), Escaped(key)),
+            (None, false) => write!(f, "{} s3://{}", self.operation, Escaped(&self.bucket)),
             (None, true) => write!(f, "{}", self.operation),
         }
+    }
+}
+
+/// A bucket or key as printed in messages: control characters escaped (`\n`, `\u{1b}`), so a
+/// key holding a line break cannot forge a line of output.
+struct Escaped<'a>(&'a str);
+
+impl fmt::Display for Escaped<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for c in self.0.chars() {
+            if c.is_control() {
+                write!(f, "{}", c.escape_default())?;
+            } else {
+                fmt::Write::write_char(f, c)?;
+            }
+        }
+        Ok(())
     }
 }
 
@@ -344,5 +364,9 @@ mod tests {
     fn context_without_key_or_bucket() {
         assert_eq!(ErrorContext::new(Operation::ListBuckets, "", None).to_string(), "ListBuckets");
         assert_eq!(ErrorContext::new(Operation::CreateBucket, "b", None).to_string(), "CreateBucket s3://b");
+        assert_eq!(
+            ErrorContext::new(Operation::GetObject, "b", Some("a\nb\u{1b}")).to_string(),
+            "GetObject s3://b/a\\nb\\u{1b}"
+        );
     }
 }

@@ -26,6 +26,7 @@ mod auth;
 pub mod bench_support;
 mod buffer;
 mod checksum;
+pub mod cleanup;
 mod client;
 mod config;
 mod copy;
@@ -64,11 +65,13 @@ pub use retry::{
 pub use s3::bucket::BucketInfo;
 pub use s3::list::{ListObjectsOptions, ListObjectsPage, ObjectSummary};
 pub use s3::multipart::{
-    CompleteMultipartUploadOutput, CompletedPart, ListMultipartUploadsPage, MultipartUploadInfo, UploadPartCopyOutput,
+    CompleteMultipartUploadOutput, CompletedPart, ListMultipartUploadsPage, MultipartUploadInfo, PartInfo,
+    UploadPartCopyOutput,
 };
 pub use s3::object::{
-    ByteRange, ContentRange, CopySource, DeleteError, DeleteObjectsOutput, GetObjectOptions, GetObjectOutput,
-    ObjectInfo, PutObjectOptions, PutObjectOutput, ServerSideEncryption, MAX_DELETE_KEYS, MAX_PRESIGN_EXPIRY,
+    ByteRange, ContentRange, CopyProperties, CopySource, DeleteError, DeleteObjectsOutput, GetObjectOptions,
+    GetObjectOutput, ObjectInfo, PutObjectOptions, PutObjectOutput, ServerSideEncryption, MAX_DELETE_KEYS,
+    MAX_PRESIGN_EXPIRY,
 };
 pub use throttle::{Throttle, ThrottlePermit, DEFAULT_MAX_IN_FLIGHT, MIN_LIMIT};
 pub use upload::{Upload, UploadOutput, FILE_CHUNK_SIZE, MAX_OBJECT_SIZE};

@@ -16,65 +16,13 @@ mod plot;
 mod scenario;
 mod server;
 
-use std::path::PathBuf;
-
 use anyhow::Context as _;
 use s3io::{AddressingStyle, Client, CredentialsSource};
-use s3io_server::FaultSpec;
 
-use crate::args::GlobalArgs;
-use crate::size::ByteSize;
-use crate::{cmd::Printer, settings};
-pub(crate) use scenario::Scenario;
+use crate::args::{BenchArgs, GlobalArgs, Scenario};
+use crate::printer::Printer;
+use crate::settings;
 use scenario::{Bench, ScenarioResult};
-
-/// `s3io bench` arguments.
-#[derive(Debug, clap::Args)]
-pub(crate) struct BenchArgs {
-    /// Bucket to use on an external endpoint (objects go under a unique prefix, deleted
-    /// afterwards). With the embedded server a bucket is created.
-    #[arg(long, value_name = "BUCKET")]
-    pub(crate) bucket: Option<String>,
-
-    /// Size of the large object.
-    #[arg(long, value_name = "SIZE", default_value = "1GiB")]
-    pub(crate) size: ByteSize,
-
-    /// Number of small objects.
-    #[arg(long, value_name = "N", default_value_t = 1000)]
-    pub(crate) small_count: usize,
-
-    /// Size of each small object.
-    #[arg(long, value_name = "SIZE", default_value = "1.2MiB")]
-    pub(crate) small_size: ByteSize,
-
-    /// Small downloads in flight at once.
-    #[arg(long, value_name = "N", default_value_t = 16)]
-    pub(crate) small_concurrency: usize,
-
-    /// Scenarios to run (comma-separated). By default all.
-    #[arg(long, value_enum, value_delimiter = ',')]
-    pub(crate) scenarios: Vec<Scenario>,
-
-    /// Print the results as JSON instead of a table.
-    #[arg(long)]
-    pub(crate) json: bool,
-
-    /// Also draw the small-download latency distribution and the large transfers' throughput
-    /// over time into this SVG file.
-    #[arg(long, value_name = "FILE.svg")]
-    pub(crate) plot: Option<PathBuf>,
-
-    /// Directory for the large test file. By default the system's temporary directory.
-    #[arg(long, value_name = "DIR")]
-    pub(crate) work_dir: Option<PathBuf>,
-
-    /// Inject faults into the embedded server's answers, e.g.
-    /// seed=1,503=0.1,reset=0.05,reset-after=1MiB,stall=0.02,stall-for=5s (the grammar of
-    /// `s3io serve --faults`); the set-up uploads get them too. Not with --endpoint-url.
-    #[arg(long, value_name = "SPEC")]
-    pub(crate) faults: Option<FaultSpec>,
-}
 
 /// Runs the benchmark.
 pub(crate) async fn run(global: &GlobalArgs, args: BenchArgs, out: &mut Printer) -> anyhow::Result<()> {

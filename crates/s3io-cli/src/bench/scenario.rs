@@ -17,35 +17,9 @@ use s3io::{Client, Progress, RetryReason};
 use serde::Serialize;
 
 use super::measure::{self, Snapshot};
-
-/// Which scenario to run.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-pub(crate) enum Scenario {
-    /// Upload the large object from a file.
-    LargeUpload,
-    /// Upload the large object from a stream of unknown length (as `cp - s3://…` reads stdin).
-    LargeUploadStream,
-    /// Download the large object to a file.
-    LargeDownload,
-    /// Download the large object to a stream, in order (as `cp s3://… -` writes stdout).
-    LargeDownloadStream,
-    /// Download many small objects, several at a time, with per-request latency.
-    Small,
-    /// A large download, small downloads and small uploads at the same time.
-    Mixed,
-}
+use crate::args::Scenario;
 
 impl Scenario {
-    /// Every scenario, in the order they run.
-    pub(crate) const ALL: [Scenario; 6] = [
-        Scenario::LargeUpload,
-        Scenario::LargeUploadStream,
-        Scenario::LargeDownload,
-        Scenario::LargeDownloadStream,
-        Scenario::Small,
-        Scenario::Mixed,
-    ];
-
     fn name(self) -> &'static str {
         match self {
             Scenario::LargeUpload => "large upload (file)",

@@ -2,9 +2,10 @@
 
 use s3io::Client;
 
-use super::{rm, Printer};
+use super::rm;
 use crate::args::{BucketArgs, RbArgs};
 use crate::location::S3Url;
+use crate::printer::Printer;
 
 /// `s3io mb s3://bucket`.
 pub(crate) async fn make(client: &Client, args: BucketArgs, out: &mut Printer) -> anyhow::Result<()> {

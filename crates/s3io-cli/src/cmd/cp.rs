@@ -21,13 +21,14 @@ use anyhow::Context as _;
 use futures::{future, Stream, StreamExt as _};
 use s3io::Client;
 
-use super::Printer;
 use crate::args::{BatchArgs, CpArgs};
-use crate::batch::{self, Action, BatchConfig};
+use crate::batch::{self, Action, BatchConfig, Record, Status};
 use crate::exit::UsageError;
 use crate::filter::Filters;
 use crate::keypath::{key_to_path, path_to_key, LocalTarget};
 use crate::location::{ends_with_separator, Location, S3Url};
+use crate::object::ObjectSettings;
+use crate::printer::Printer;
 use crate::wildcard::{has_wildcard, KeyPattern};
 use crate::{listing, transfer, walk};
 
@@ -46,46 +47,83 @@ pub(crate) async fn run(client: &Client, args: CpArgs, out: &mut Printer) -> any
     if !args.batch.filters.rules.is_empty() {
         return Err(UsageError::new("--exclude and --include apply to --recursive or wildcard copies").into());
     }
+    let object = ObjectSettings::new(&args.object)?;
+    let mut single = Single { out, dry_run: args.batch.dry_run, json: args.batch.json };
     match (source, destination) {
         (Location::Local(path), Location::S3(prefix)) => {
             if tokio::fs::metadata(&path).await.is_ok_and(|m| m.is_dir()) {
-                return Err(
-                    UsageError::new(format!("{} is a directory: copy it with --recursive", path.display())).into()
-                );
+                return Err(UsageError::new(format!(
+                    "{} is a directory: copy it with --recursive",
+                    crate::escape::path(&path)
+                ))
+                .into());
             }
-            let name = path
-                .file_name()
-                .ok_or_else(|| UsageError::new(format!("{} has no file name to use as the key", path.display())))?;
+            let name = path.file_name().ok_or_else(|| {
+                UsageError::new(format!("{} has no file name to use as the key", crate::escape::path(&path)))
+            })?;
+            // A name that is not UTF-8 cannot be a key: refused naming the whole path.
+            if name.to_str().is_none() {
+                return Err(UsageError::new(format!(
+                    "{}: the file name is not UTF-8, so it cannot be an S3 key",
+                    crate::escape::path(&path)
+                ))
+                .into());
+            }
             let name = path_to_key(Path::new(name)).map_err(|e| UsageError::new(e.to_string()))?;
             let destination = key_under(prefix, &name);
-            transfer::upload_file(client, &path, &destination, None).await?;
-            out.status(&format!("upload: {} to {destination}", path.display())).await
+            let names = (crate::escape::path(&path), destination.to_string());
+            single
+                .run("upload", names, async {
+                    let output = transfer::upload_file(client, &path, &destination, &object, None).await?;
+                    Ok((output.size, output.checksum.map(|c| format!("{}:{}", c.algorithm.name(), c.value))))
+                })
+                .await
         }
         (Location::Stdio, Location::S3(destination)) => {
             if destination.basename().is_none() {
                 return Err(UsageError::new(format!("uploading stdin needs a full key, not {destination}")).into());
             }
-            transfer::upload_reader(client, tokio::io::stdin(), &destination).await?;
-            out.status(&format!("upload: - to {destination}")).await
+            let names = ("-".to_owned(), destination.to_string());
+            single
+                .run("upload", names, async {
+                    let size = transfer::upload_reader(client, tokio::io::stdin(), &destination, &object).await?;
+                    Ok((size, None))
+                })
+                .await
         }
         (Location::S3(source), Location::Local(path)) => {
             let name = object_name(&source)?;
-            let path = local_destination(&path, name).await?;
+            let path = local_destination(&path, name).await.with_context(|| format!("download {source}"))?;
             if args.no_clobber && tokio::fs::symlink_metadata(&path).await.is_ok() {
-                return out.status(&format!("skip: {source} (exists: {})", path.display())).await;
+                return single.out.status(&format!("skip: {source} (exists: {})", crate::escape::path(&path))).await;
             }
-            transfer::download_to_file(client, &source, &path, None, None).await?;
-            out.status(&format!("download: {source} to {}", path.display())).await
+            let names = (source.to_string(), crate::escape::path(&path));
+            single
+                .run("download", names, async {
+                    let output = transfer::download_to_file(client, &source, &path, None, None).await?;
+                    let checksum = output.verified_checksum.map(|c| format!("{}:{}", c.algorithm.name(), c.value));
+                    Ok((output.size, checksum))
+                })
+                .await
         }
         (Location::S3(source), Location::Stdio) => {
             object_name(&source)?;
+            if args.batch.dry_run {
+                return single.out.status(&format!("(dryrun) download: {source} to -")).await;
+            }
+            // The object's bytes are the output: no status line, no JSON record.
             transfer::download_to_writer(client, &source, &mut tokio::io::stdout()).await?;
             Ok(())
         }
         (Location::S3(source), Location::S3(prefix)) => {
             let destination = key_under(prefix, object_name(&source)?);
-            transfer::copy_object(client, &source, &destination).await?;
-            out.status(&format!("copy: {source} to {destination}")).await
+            let names = (source.to_string(), destination.to_string());
+            single
+                .run("copy", names, async {
+                    let etag = transfer::copy_object(client, &source, &destination, &object).await?;
+                    Ok((0, etag))
+                })
+                .await
         }
         (Location::Local(_) | Location::Stdio, Location::Local(_) | Location::Stdio) => {
             Err(UsageError::new("cp copies to or from S3: one of SRC and DST must be an s3:// URL").into())
@@ -93,9 +131,61 @@ pub(crate) async fn run(client: &Client, args: CpArgs, out: &mut Printer) -> any
     }
 }
 
+/// How a single-object `cp` reports, as a batch does for each object: a status line, or with
+/// `--json` one [`Record`]; with `--dry-run` what would be done, doing nothing.
+struct Single<'o> {
+    out: &'o mut Printer,
+    dry_run: bool,
+    json: bool,
+}
+
+impl Single<'_> {
+    /// Runs `work` (which says the bytes moved and the checksum verified, or the new ETag) as
+    /// `operation` from `names.0` to `names.1`, and reports it.
+    async fn run(
+        &mut self,
+        operation: &'static str,
+        (source, destination): (String, String),
+        work: impl std::future::Future<Output = anyhow::Result<(u64, Option<String>)>>,
+    ) -> anyhow::Result<()> {
+        if self.dry_run {
+            return self.out.status(&format!("(dryrun) {operation}: {source} to {destination}")).await;
+        }
+        let started = std::time::Instant::now();
+        let result = work.await;
+        if !self.json {
+            result?;
+            return self.out.status(&format!("{operation}: {source} to {destination}")).await;
+        }
+        let mut record = Record {
+            operation,
+            source,
+            destination: Some(destination),
+            size: 0,
+            seconds: started.elapsed().as_secs_f64(),
+            checksum: None,
+            status: Status::Ok,
+            error: None,
+        };
+        match result {
+            Ok((size, checksum)) => {
+                record.size = size;
+                record.checksum = checksum;
+                self.out.data(&serde_json::to_string(&record)?).await
+            }
+            Err(error) => {
+                record.status = Status::Failed;
+                record.error = Some(crate::exit::one_line(&error));
+                self.out.data(&serde_json::to_string(&record)?).await?;
+                Err(error)
+            }
+        }
+    }
+}
+
 /// The batch settings of a many-object command.
 pub(crate) fn batch_config(args: &BatchArgs, no_clobber: bool, quiet: bool) -> BatchConfig {
-    BatchConfig { jobs: args.jobs, dry_run: args.dry_run, no_clobber, json: args.json, quiet }
+    BatchConfig { jobs: args.jobs, dry_run: args.dry_run, no_clobber, json: args.json, quiet, ..BatchConfig::default() }
 }
 
 /// The keys a many-object S3 source selects: a wildcard, or the prefix as a directory.
@@ -142,7 +232,8 @@ async fn copy_many(
     out: &mut Printer,
 ) -> anyhow::Result<()> {
     let filters = args.batch.filters.compile()?;
-    let config = batch_config(&args.batch, args.no_clobber, out.is_quiet());
+    let mut config = batch_config(&args.batch, args.no_clobber, out.is_quiet());
+    config.object = ObjectSettings::new(&args.object)?;
     let wildcard = match &source {
         Location::S3(url) if !args.raw && has_wildcard(&url.key) => Some(url.to_string()),
         _ => None,
@@ -178,13 +269,13 @@ async fn copy_many(
         }
         (Location::Local(root), Location::S3(destination)) => {
             if !tokio::fs::metadata(&root).await.is_ok_and(|m| m.is_dir()) {
-                return Err(UsageError::new(format!("{} is not a directory", root.display())).into());
+                return Err(UsageError::new(format!("{} is not a directory", crate::escape::path(&root))).into());
             }
             let target = directory_prefix(&destination.key);
             Box::pin(walk::walk(root).filter_map(move |item| {
                 future::ready(match item {
                     Err(error) => Some(Ok(Action::Refuse {
-                        object: error.path().display().to_string(),
+                        object: crate::escape::path(error.path()),
                         reason: error.to_string(),
                     })),
                     Ok(entry) => filters.includes(&entry.key).then(|| {
@@ -224,19 +315,19 @@ pub(crate) fn nothing_matched(pattern: &str) -> anyhow::Error {
 async fn prepare_directory(root: &Path, dry_run: bool) -> anyhow::Result<()> {
     match tokio::fs::metadata(root).await {
         Ok(metadata) if metadata.is_dir() => Ok(()),
-        Ok(_) => Err(UsageError::new(format!("{} exists and is not a directory", root.display())).into()),
+        Ok(_) => Err(UsageError::new(format!("{} exists and is not a directory", crate::escape::path(root))).into()),
         Err(_) if dry_run => Ok(()),
-        Err(_) => {
-            tokio::fs::create_dir_all(root).await.with_context(|| format!("creating directory {}", root.display()))
-        }
+        Err(_) => tokio::fs::create_dir_all(root)
+            .await
+            .with_context(|| format!("creating directory {}", crate::escape::path(root))),
     }
 }
 
 /// The source object's name (last key segment); a prefix needs a recursive copy.
 fn object_name(source: &S3Url) -> Result<&str, UsageError> {
-    source.basename().ok_or_else(|| {
-        UsageError::new(format!("{source} is a prefix, not an object (recursive copies are not supported yet)"))
-    })
+    source
+        .basename()
+        .ok_or_else(|| UsageError::new(format!("{source} is a prefix, not an object: copy it with --recursive")))
 }
 
 /// `prefix` itself, or `prefix` + `name` when it is a bucket or ends in `/`.
@@ -248,14 +339,24 @@ fn key_under(mut prefix: S3Url, name: &str) -> S3Url {
 }
 
 /// The file a download writes: `path`, or `path/name` when `path` ends in a separator (created
-/// if missing) or is an existing directory.
+/// if missing) or is an existing directory. A name taken from the key goes through the same
+/// rules as `cp -r`'s keys ([`key_to_path`]): `.`, `..`, a backslash or a drive prefix is
+/// refused, naming the object, rather than left to the file system.
 async fn local_destination(path: &Path, name: &str) -> anyhow::Result<PathBuf> {
+    let named = |dir: &Path| match key_to_path(dir, name) {
+        Ok(LocalTarget::File(file)) => Ok(file),
+        Ok(LocalTarget::Directory(_)) => unreachable!("an object name has no trailing `/`"),
+        Err(e) => Err(anyhow::Error::new(e)),
+    };
     if ends_with_separator(path) {
-        tokio::fs::create_dir_all(path).await.with_context(|| format!("creating directory {}", path.display()))?;
-        return Ok(path.join(name));
+        let file = named(path)?;
+        tokio::fs::create_dir_all(path)
+            .await
+            .with_context(|| format!("creating directory {}", crate::escape::path(path)))?;
+        return Ok(file);
     }
     match tokio::fs::metadata(path).await {
-        Ok(metadata) if metadata.is_dir() => Ok(path.join(name)),
+        Ok(metadata) if metadata.is_dir() => named(path),
         _ => Ok(path.to_owned()),
     }
 }
@@ -285,6 +386,18 @@ mod tests {
         let new_dir = PathBuf::from(format!("{}/new/", dir.path().display()));
         assert_eq!(local_destination(&new_dir, "k.bin").await.unwrap(), new_dir.join("k.bin"));
         assert!(dir.path().join("new").is_dir());
+    }
+
+    #[tokio::test]
+    async fn single_downloads_refuse_unsafe_names_taken_from_the_key() {
+        let dir = tempfile::tempdir().unwrap();
+        for name in ["..", ".", "a\\b", "C:evil"] {
+            let err = local_destination(dir.path(), name).await.unwrap_err().to_string();
+            assert!(err.contains("refusing key"), "{name}: {err}");
+        }
+        // An explicit file name is the user's choice: the key's name does not matter.
+        let file = dir.path().join("named.bin");
+        assert_eq!(local_destination(&file, "..").await.unwrap(), file);
     }
 
     #[test]

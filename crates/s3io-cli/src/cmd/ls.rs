@@ -13,9 +13,9 @@ use std::time::SystemTime;
 use futures::TryStreamExt as _;
 use s3io::{Client, ListObjectsOptions, ObjectSummary};
 
-use super::Printer;
 use crate::args::LsArgs;
 use crate::location::S3Url;
+use crate::printer::Printer;
 
 /// `2026-11-23 10:00:00`.
 const DATE_FORMAT: &[time::format_description::FormatItem<'static>] =
@@ -58,8 +58,9 @@ pub(crate) async fn run(client: &Client, args: LsArgs, out: &mut Printer) -> any
     Ok(())
 }
 
-fn relative(name: &str, base_len: usize) -> &str {
-    name.get(base_len..).unwrap_or(name)
+/// The name relative to the listed "directory", control characters escaped.
+fn relative(name: &str, base_len: usize) -> std::borrow::Cow<'_, str> {
+    crate::escape::text(name.get(base_len..).unwrap_or(name))
 }
 
 /// The optional columns of an object line.
@@ -83,7 +84,7 @@ fn object_line(object: &ObjectSummary, base_len: usize, columns: &Columns) -> St
         line.push_str(&format!(" {}", object.etag.as_deref().unwrap_or("-").trim_matches('"')));
     }
     line.push(' ');
-    line.push_str(relative(&object.key, base_len));
+    line.push_str(&relative(&object.key, base_len));
     line
 }
 
@@ -95,7 +96,7 @@ fn format_size(size: u64, human: bool) -> String {
     }
 }
 
-fn format_date(date: Option<SystemTime>) -> String {
+pub(crate) fn format_date(date: Option<SystemTime>) -> String {
     date.and_then(|d| time::OffsetDateTime::from(d).format(DATE_FORMAT).ok()).unwrap_or_else(|| format!("{:>19}", "-"))
 }
 

@@ -1,17 +1,17 @@
-//! The commands, one module each, and what they share: the dispatcher and the stdout printer.
+//! The commands, one module each, and the dispatcher that runs the one asked for.
 
 mod bucket;
 mod cat;
 mod cp;
 mod ls;
+mod mpu;
 mod presign;
 mod rm;
 mod serve;
 mod sync;
 
-use tokio::io::{AsyncWriteExt as _, BufWriter, Stdout};
-
 use crate::args::{Cli, Command};
+use crate::printer::Printer;
 use crate::settings;
 
 /// Runs the parsed command line.
@@ -34,6 +34,7 @@ pub(crate) async fn run(cli: Cli) -> anyhow::Result<()> {
                 Command::Rb(args) => bucket::remove(&client, args, &mut out).await,
                 Command::Cat(args) => cat::run(&client, args).await,
                 Command::Presign(args) => presign::run(&client, args, &mut out).await,
+                Command::Mpu(command) => mpu::run(&client, command, &mut out).await,
                 Command::Serve(_) | Command::Bench(_) => unreachable!("handled above"),
             }
         }
@@ -41,46 +42,4 @@ pub(crate) async fn run(cli: Cli) -> anyhow::Result<()> {
     // Whatever was printed before an error still reaches stdout.
     let flushed = out.flush().await;
     result.and(flushed)
-}
-
-/// Buffered lines to stdout through tokio (never blocking a runtime thread), with `--quiet`
-/// applied to status lines.
-pub(crate) struct Printer {
-    stdout: BufWriter<Stdout>,
-    quiet: bool,
-}
-
-impl Printer {
-    /// A printer to stdout; `quiet` drops status lines.
-    pub(crate) fn new(quiet: bool) -> Self {
-        Self { stdout: BufWriter::new(tokio::io::stdout()), quiet }
-    }
-
-    /// Prints a line of the data the command was asked for (listings, URLs); `--quiet` keeps it.
-    pub(crate) async fn data(&mut self, line: &str) -> anyhow::Result<()> {
-        self.stdout.write_all(line.as_bytes()).await?;
-        self.stdout.write_all(b"\n").await?;
-        Ok(())
-    }
-
-    /// Prints a status line ("upload: a to s3://b/a"), unless `--quiet`.
-    pub(crate) async fn status(&mut self, line: &str) -> anyhow::Result<()> {
-        if self.quiet {
-            return Ok(());
-        }
-        self.data(line).await?;
-        // Status lines report progress as it happens.
-        self.flush().await
-    }
-
-    /// Whether `--quiet` was given.
-    pub(crate) fn is_quiet(&self) -> bool {
-        self.quiet
-    }
-
-    /// Writes out what is buffered.
-    pub(crate) async fn flush(&mut self) -> anyhow::Result<()> {
-        self.stdout.flush().await?;
-        Ok(())
-    }
 }

@@ -4,10 +4,10 @@ use std::time::Duration;
 
 use s3io::Client;
 
-use super::Printer;
 use crate::args::{PresignArgs, PresignMethod};
 use crate::exit::UsageError;
 use crate::location::S3Url;
+use crate::printer::Printer;
 
 /// Runs `s3io presign`.
 pub(crate) async fn run(client: &Client, args: PresignArgs, out: &mut Printer) -> anyhow::Result<()> {

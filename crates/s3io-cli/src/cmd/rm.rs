@@ -12,13 +12,13 @@ use futures::{future, StreamExt as _};
 use s3io::Client;
 
 use super::cp::{batch_config, nothing_matched, select};
-use super::Printer;
 use crate::args::RmArgs;
 use crate::batch::{self, Action, BatchConfig, Summary};
 use crate::exit::UsageError;
 use crate::filter::Filters;
 use crate::listing;
 use crate::location::S3Url;
+use crate::printer::Printer;
 use crate::wildcard::{has_wildcard, KeyPattern};
 
 /// Runs `s3io rm`.

@@ -11,9 +11,9 @@ use std::net::SocketAddr;
 use anyhow::Context as _;
 use s3io_server::{FaultSpec, ServerConfig, DEFAULT_ACCESS_KEY, DEFAULT_SECRET_KEY};
 
-use super::Printer;
 use crate::args::ServeArgs;
 use crate::exit::UsageError;
+use crate::printer::Printer;
 
 /// Runs the server until Ctrl-C, then stops it gracefully.
 pub(crate) async fn run(args: ServeArgs, out: &mut Printer) -> anyhow::Result<()> {

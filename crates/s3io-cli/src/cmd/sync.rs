@@ -38,13 +38,13 @@ use std::sync::{Arc, Mutex};
 use futures::{Stream, StreamExt as _};
 use s3io::Client;
 
-use super::Printer;
 use crate::args::SyncArgs;
 use crate::batch::{self, Action};
 use crate::exit::UsageError;
 use crate::filter::Filters;
 use crate::keypath::{self, LocalTarget};
 use crate::location::{Location, S3Url};
+use crate::printer::Printer;
 use crate::sync::content;
 use crate::sync::diff::{compare, merge_join, Comparison, Direction, Joined, Keyed, Reason, Stat, Verdict};
 use crate::{listing, walk};
@@ -140,12 +140,12 @@ pub(crate) async fn run(client: &Client, args: SyncArgs, out: &mut Printer) -> a
     if let Root::Local(dir) = &source {
         let is_dir = tokio::fs::metadata(dir).await.map(|m| m.is_dir()).unwrap_or(false);
         if !is_dir {
-            return Err(UsageError::new(format!("{} is not a directory", dir.display())).into());
+            return Err(UsageError::new(format!("{} is not a directory", crate::escape::path(dir))).into());
         }
     }
     if let Root::Local(dir) = &destination {
         if tokio::fs::metadata(dir).await.is_ok_and(|m| !m.is_dir()) {
-            return Err(UsageError::new(format!("{} exists and is not a directory", dir.display())).into());
+            return Err(UsageError::new(format!("{} exists and is not a directory", crate::escape::path(dir))).into());
         }
     }
     let problems = Arc::new(Problems::default());
@@ -156,7 +156,7 @@ pub(crate) async fn run(client: &Client, args: SyncArgs, out: &mut Printer) -> a
             if !args.batch.dry_run {
                 tokio::fs::create_dir_all(dir)
                     .await
-                    .map_err(|e| anyhow::anyhow!("creating directory {}: {e}", dir.display()))?;
+                    .map_err(|e| anyhow::anyhow!("creating directory {}: {e}", crate::escape::path(dir)))?;
             }
             Box::pin(futures::stream::empty()) as Entries
         }
@@ -201,7 +201,8 @@ pub(crate) async fn run(client: &Client, args: SyncArgs, out: &mut Printer) -> a
         .chain(
             futures::stream::once(async move { futures::stream::iter(problems.take().into_iter().map(Ok)) }).flatten(),
         );
-    let config = super::cp::batch_config(&args.batch, false, out.is_quiet());
+    let mut config = super::cp::batch_config(&args.batch, false, out.is_quiet());
+    config.object = crate::object::ObjectSettings::new(&args.object)?;
     batch::run(client, actions, &config, out).await.map(drop)
 }
 
@@ -257,7 +258,7 @@ fn side(
                         path: Some(found.path),
                     }),
                     Err(e) => {
-                        problems.report(e.path().display().to_string(), e.to_string(), is_source);
+                        problems.report(crate::escape::path(e.path()), e.to_string(), is_source);
                         None
                     }
                 };
@@ -361,7 +362,7 @@ impl Planner {
     /// How the source entry is printed in errors.
     fn source_name(&self, source: &Entry) -> String {
         match (&self.source, &source.path) {
-            (_, Some(path)) => path.display().to_string(),
+            (_, Some(path)) => crate::escape::path(path),
             (root, None) => root.object(&source.key).to_string(),
         }
     }
@@ -415,7 +416,9 @@ fn local_file(root: &Path, key: &str) -> Result<PathBuf, String> {
     let relative = path.strip_prefix(root).map_err(|e| e.to_string())?;
     match keypath::path_to_key(relative) {
         Ok(round_trip) if round_trip == key => Ok(path),
-        _ => Err(format!("the key is not a plain relative path: it would be written to {}", path.display())),
+        _ => {
+            Err(format!("the key is not a plain relative path: it would be written to {}", crate::escape::path(&path)))
+        }
     }
 }
 

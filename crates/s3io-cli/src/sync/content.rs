@@ -43,7 +43,7 @@ pub(crate) async fn file_checksum(path: &Path, algorithm: ChecksumAlgorithm) -> 
         }
     });
     let checksum = task.await.context("checksum task")?;
-    checksum.with_context(|| format!("reading {} for its {} checksum", path.display(), algorithm.name()))
+    checksum.with_context(|| format!("reading {} for its {} checksum", crate::escape::path(path), algorithm.name()))
 }
 
 /// The hex MD5 a single-part ETag holds (quotes removed, lower case), `None` for a multipart

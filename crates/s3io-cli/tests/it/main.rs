@@ -4,4 +4,8 @@
 mod cli;
 mod common;
 mod many;
+mod messages;
+mod mpu;
+mod objects;
+mod signals;
 mod sync;

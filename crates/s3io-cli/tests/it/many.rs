@@ -395,6 +395,7 @@ fn a_listing_that_fails_is_exit_1_naming_the_bucket() {
     let output = h.run(&["cp", "-r", "s3://no-such-bucket/p/", h.path_str("out").as_str()]);
     let err = stderr(&output);
     assert_eq!(output.status.code(), Some(1), "{err}");
-    let last = err.lines().last().unwrap();
-    assert!(last.contains("ListObjectsV2 s3://no-such-bucket") && last.contains("NoSuchBucket"), "{err}");
+    // The reason comes first, the summary of what was done (nothing) after it.
+    let first = err.lines().next().unwrap();
+    assert!(first.contains("ListObjectsV2 s3://no-such-bucket") && first.contains("NoSuchBucket"), "{err}");
 }

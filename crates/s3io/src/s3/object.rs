@@ -54,6 +54,12 @@ pub struct ObjectInfo {
     pub checksums: Vec<ChecksumValue>,
     /// The version id, on versioned buckets.
     pub version_id: Option<String>,
+    /// Server-side encryption (`AES256`, `aws:kms`), when the store reports it.
+    pub server_side_encryption: Option<String>,
+    /// The KMS key of `aws:kms` encryption, when the store reports it.
+    pub sse_kms_key_id: Option<String>,
+    /// How many tags the object carries (`x-amz-tagging-count`), when it has any.
+    pub tag_count: Option<u32>,
 }
 
 impl ObjectInfo {
@@ -89,6 +95,9 @@ impl ObjectInfo {
             metadata,
             checksums,
             version_id: text("x-amz-version-id"),
+            server_side_encryption: text("x-amz-server-side-encryption"),
+            sse_kms_key_id: text("x-amz-server-side-encryption-aws-kms-key-id"),
+            tag_count: header_str(headers, "x-amz-tagging-count").and_then(|v| v.parse().ok()),
         }
     }
 }
@@ -215,6 +224,10 @@ pub struct PutObjectOptions {
     pub sse: Option<ServerSideEncryption>,
     /// A checksum of the body to send (and have the store verify). By default none.
     pub checksum: Option<ChecksumValue>,
+    /// A canned ACL (`x-amz-acl`), e.g. `private`, `public-read`. By default the bucket's.
+    pub acl: Option<String>,
+    /// Tags as a URL query (`x-amz-tagging`), e.g. `team=data&tier=hot`. By default none.
+    pub tagging: Option<String>,
 }
 
 impl PutObjectOptions {
@@ -238,6 +251,12 @@ impl PutObjectOptions {
         if let Some(class) = &self.storage_class {
             request = request.header("x-amz-storage-class", class)?;
         }
+        if let Some(acl) = &self.acl {
+            request = request.header("x-amz-acl", acl)?;
+        }
+        if let Some(tagging) = &self.tagging {
+            request = request.header("x-amz-tagging", tagging)?;
+        }
         match &self.sse {
             Some(ServerSideEncryption::Aes256) => {
                 request = request.header("x-amz-server-side-encryption", "AES256")?;
@@ -256,6 +275,69 @@ impl PutObjectOptions {
             }
         }
         Ok(request)
+    }
+}
+
+/// What a server-side copy sets on the new object. By default it keeps the source's metadata
+/// and headers (S3's `COPY` directive) and sets nothing else.
+#[derive(Debug, Clone, Default)]
+#[non_exhaustive]
+pub struct CopyProperties {
+    /// Replace the source's Content-Type, other headers and user metadata with `options`'
+    /// (`x-amz-metadata-directive: REPLACE`). By default `false`: they are copied.
+    pub replace_metadata: bool,
+    /// The new object's headers and metadata (used when `replace_metadata`), and its storage
+    /// class, encryption, canned ACL and tags (used either way; tags replace the source's).
+    pub options: PutObjectOptions,
+}
+
+impl CopyProperties {
+    /// Properties replacing the source's metadata with `options`' (`replace_metadata`), or
+    /// keeping it and setting only `options`' storage class, encryption, ACL and tags.
+    pub fn new(options: PutObjectOptions, replace_metadata: bool) -> Self {
+        Self { replace_metadata, options }
+    }
+
+    fn apply<'a>(&self, request: S3Request<'a>) -> Result<S3Request<'a>> {
+        let mut request = if self.replace_metadata {
+            self.options.apply(request.header("x-amz-metadata-directive", "REPLACE")?, false)?
+        } else {
+            let kept = PutObjectOptions {
+                storage_class: self.options.storage_class.clone(),
+                sse: self.options.sse.clone(),
+                acl: self.options.acl.clone(),
+                tagging: self.options.tagging.clone(),
+                ..PutObjectOptions::default()
+            };
+            kept.apply(request, false)?
+        };
+        if self.options.tagging.is_some() {
+            request = request.header("x-amz-tagging-directive", "REPLACE")?;
+        }
+        Ok(request)
+    }
+
+    /// The options of a multipart copy's CreateMultipartUpload, which copies nothing by itself:
+    /// the source's headers and metadata (from its HeadObject) unless replaced, plus the
+    /// properties set either way.
+    pub(crate) fn for_multipart(&self, source: &ObjectInfo) -> PutObjectOptions {
+        if self.replace_metadata {
+            return self.options.clone();
+        }
+        PutObjectOptions {
+            content_type: source.content_type.clone(),
+            content_encoding: source.content_encoding.clone(),
+            content_disposition: source.content_disposition.clone(),
+            content_language: source.content_language.clone(),
+            cache_control: source.cache_control.clone(),
+            expires: source.expires.clone(),
+            metadata: source.metadata.clone(),
+            storage_class: self.options.storage_class.clone(),
+            sse: self.options.sse.clone(),
+            acl: self.options.acl.clone(),
+            tagging: self.options.tagging.clone(),
+            ..PutObjectOptions::default()
+        }
     }
 }
 
@@ -437,8 +519,20 @@ impl Client {
     /// 5 GiB that keeps the source's content type and user metadata. A 200 answer carrying an
     /// error document is an error (and retried when S3 says it may be).
     pub async fn copy_object_from(&self, source: CopySource<'_>, bucket: &str, key: &str) -> Result<PutObjectOutput> {
+        self.copy_object_with(source, bucket, key, &CopyProperties::default()).await
+    }
+
+    /// CopyObject from `source` setting `properties` on the new object (see [`CopyProperties`]).
+    pub async fn copy_object_with(
+        &self,
+        source: CopySource<'_>,
+        bucket: &str,
+        key: &str,
+        properties: &CopyProperties,
+    ) -> Result<PutObjectOutput> {
         let context = ErrorContext::new(Operation::CopyObject, bucket, Some(key));
         let request = source.apply(S3Request::new(Method::PUT, bucket, Some(key), context.clone()))?;
+        let request = properties.apply(request)?;
         let (headers, body) = self.send_for_xml(&request).await?;
         let parsed: xml::CopyObjectResult = quick_xml::de::from_reader(&body[..])
             .map_err(|e| Error::invalid_response(context, format!("CopyObject XML: {e}")))?;

@@ -259,21 +259,37 @@ impl Client {
         } else {
             body.collect(XML_BODY_LIMIT).await.unwrap_or_default()
         };
-        let mut error = xml::parse_error(status, &text).unwrap_or_else(|| ServiceError {
+        let parsed = xml::parse_error(status, &text);
+        // A body that is not an S3 error document (an HTML page from a web server or a proxy)
+        // means the endpoint is not S3 at all: say so, with the start of the body, rather than
+        // name a missing key or bucket.
+        let not_s3 = parsed.is_none() && !text.iter().all(u8::is_ascii_whitespace);
+        let mut error = parsed.unwrap_or_else(|| ServiceError {
             status,
             code: xml::fallback_code(status).to_owned(),
-            message: None,
+            message: not_s3.then(|| not_s3_message(status, &text)),
             request_id: None,
         });
         if error.request_id.is_none() {
             error.request_id = request_id;
         }
-        if status == 404 && error.code == "NotFound" {
+        if status == 404 && error.code == "NotFound" && !not_s3 {
             // HEAD answers carry no body: name what is missing as GET would.
             error.code = if request.key.is_some() { "NoSuchKey" } else { "NoSuchBucket" }.to_owned();
         }
         Err((Error::service(request.context.clone(), error), retry_after))
     }
+}
+
+/// Bytes of a non-S3 error body quoted in its error.
+const NOT_S3_BODY_SHOWN: usize = 120;
+
+/// "not an S3 endpoint (HTTP 404, body "<html>…")": the start of the body, on one line.
+fn not_s3_message(status: u16, body: &[u8]) -> String {
+    let shown = &body[..body.len().min(NOT_S3_BODY_SHOWN)];
+    let text: String = String::from_utf8_lossy(shown).split_whitespace().collect::<Vec<_>>().join(" ");
+    let more = if body.len() > NOT_S3_BODY_SHOWN { "…" } else { "" };
+    format!("not an S3 endpoint (HTTP {status}, body {text:?}{more})")
 }
 
 /// A header's value as text, if present and valid.
@@ -284,6 +300,15 @@ pub(crate) fn header_str<'h>(headers: &'h HeaderMap, name: &str) -> Option<&'h s
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_non_s3_body_is_named() {
+        assert_eq!(
+            not_s3_message(404, b"<html>\n  <h1>Not Found</h1>\n</html>"),
+            r#"not an S3 endpoint (HTTP 404, body "<html> <h1>Not Found</h1> </html>")"#
+        );
+        assert!(not_s3_message(502, &[b'x'; 500]).ends_with("xxx\"…)"));
+    }
 
     #[test]
     fn dns_compatible_bucket_names() {

@@ -166,6 +166,23 @@ pub(crate) struct UploadEntry {
 
 #[derive(Debug, Deserialize, Default)]
 #[serde(rename_all = "PascalCase", default)]
+pub(crate) struct ListPartsResult {
+    pub(crate) part: Vec<PartEntry>,
+    pub(crate) is_truncated: bool,
+    pub(crate) next_part_number_marker: Option<String>,
+}
+
+#[derive(Debug, Deserialize, Default)]
+#[serde(rename_all = "PascalCase", default)]
+pub(crate) struct PartEntry {
+    pub(crate) part_number: u32,
+    pub(crate) size: u64,
+    #[serde(rename = "ETag")]
+    pub(crate) etag: String,
+}
+
+#[derive(Debug, Deserialize, Default)]
+#[serde(rename_all = "PascalCase", default)]
 pub(crate) struct DeleteResult {
     pub(crate) deleted: Vec<DeletedEntry>,
     pub(crate) error: Vec<DeleteErrorEntry>,

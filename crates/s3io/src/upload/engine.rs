@@ -49,11 +49,18 @@ impl PartBody {
             PartBody::File(range) => {
                 let request = match &range.trailer {
                     None => request,
-                    Some(trailer) => request
-                        .header("x-amz-content-sha256", STREAMING_UNSIGNED_PAYLOAD_TRAILER)?
-                        .header("content-encoding", "aws-chunked")?
-                        .header("x-amz-decoded-content-length", &range.len.to_string())?
-                        .header("x-amz-trailer", trailer.algorithm.header())?,
+                    Some(trailer) => {
+                        // The object's own Content-Encoding follows aws-chunked; S3 stores only it.
+                        let encoding = match request.headers.get(http::header::CONTENT_ENCODING) {
+                            Some(own) => format!("aws-chunked,{}", own.to_str().unwrap_or_default()),
+                            None => "aws-chunked".to_owned(),
+                        };
+                        request
+                            .header("x-amz-content-sha256", STREAMING_UNSIGNED_PAYLOAD_TRAILER)?
+                            .header("content-encoding", &encoding)?
+                            .header("x-amz-decoded-content-length", &range.len.to_string())?
+                            .header("x-amz-trailer", trailer.algorithm.header())?
+                    }
                 };
                 request.payload(Arc::new(range))
             }
@@ -418,15 +425,9 @@ impl Drop for AbortOnDrop {
             );
             return;
         };
-        let client = self.client.clone();
         let bucket = std::mem::take(&mut self.bucket);
         let key = std::mem::take(&mut self.key);
-        runtime.spawn(async move {
-            match client.abort_multipart_upload(&bucket, &key, &upload_id).await {
-                Ok(()) => tracing::debug!(bucket, key, upload_id, "dropped upload aborted"),
-                Err(error) => tracing::warn!(%error, upload_id, "aborting a dropped upload failed"),
-            }
-        });
+        crate::cleanup::spawn_abort(&runtime, self.client.clone(), bucket, key, upload_id);
     }
 }
 

@@ -205,7 +205,7 @@ pub(crate) async fn put(store: &FsStore, req: S3Request<PutObjectInput>) -> S3Re
         size: digests.size,
         mtime_ms: to_ms(SystemTime::now()),
         content_type: input.content_type,
-        content_encoding: input.content_encoding,
+        content_encoding: input.content_encoding.and_then(without_aws_chunked),
         content_disposition: input.content_disposition,
         content_language: input.content_language,
         cache_control: input.cache_control,
@@ -311,4 +311,27 @@ pub(crate) async fn delete_many(
         errors: (!errors.is_empty()).then_some(errors),
         ..Default::default()
     }))
+}
+
+/// The object's own Content-Encoding: `aws-chunked` says how the request body was framed (S3
+/// documents `aws-chunked,gzip`) and is not part of it, so S3 does not store it.
+fn without_aws_chunked(encoding: String) -> Option<String> {
+    let own: Vec<&str> = encoding
+        .split(',')
+        .map(str::trim)
+        .filter(|e| !e.is_empty() && !e.eq_ignore_ascii_case("aws-chunked"))
+        .collect();
+    (!own.is_empty()).then(|| own.join(","))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn aws_chunked_is_not_the_objects_encoding() {
+        assert_eq!(without_aws_chunked("aws-chunked".into()), None);
+        assert_eq!(without_aws_chunked("aws-chunked,gzip".into()).as_deref(), Some("gzip"));
+        assert_eq!(without_aws_chunked("gzip".into()).as_deref(), Some("gzip"));
+    }
 }

@@ -1,0 +1,148 @@
+//! Execution of one action (anything but a delete of an object, which [`super::deletes`]
+//! batches): the transfer through [`crate::transfer`], a directory made, a local file deleted
+//! within its root; and what came of it as an [`Outcome`] turned into a [`Record`].
+//!
+//! Every task shares one [`Shared`]: the client (one pool for the whole job), the byte counter
+//! behind the progress bar, and the last directory created (keys arrive sorted, so neighbours
+//! usually share a parent and need no `create_dir_all` of their own).
+
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
+use s3io::{Client, Progress};
+
+use super::action::Action;
+use super::report::{Record, Status};
+use crate::object::ObjectSettings;
+use crate::{exit, transfer};
+
+/// What the tasks share: the client, the byte counter behind the bar, the last directory made.
+pub(super) struct Shared {
+    pub(super) client: Client,
+    pub(super) progress: Arc<Progress>,
+    pub(super) no_clobber: bool,
+    pub(super) object: Arc<ObjectSettings>,
+    /// The parent directory most recently created: keys come in order, so neighbours usually
+    /// share it and need no `create_dir_all` of their own.
+    pub(super) last_dir: Mutex<Option<PathBuf>>,
+}
+
+/// What came of an action that did not fail.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Outcome {
+    /// Done: the bytes it moved and the checksum it verified or computed (for copies, the new
+    /// ETag), if any.
+    Done { size: u64, checksum: Option<String> },
+    /// Skipped: the destination exists and `--no-clobber` keeps it.
+    Skipped,
+}
+
+impl Outcome {
+    fn done(size: u64, checksum: Option<String>) -> Self {
+        Outcome::Done { size, checksum }
+    }
+}
+
+/// Runs one action (not a delete) and says how it went.
+pub(super) async fn execute(shared: &Shared, action: Action) -> Record {
+    let started = Instant::now();
+    let (source, destination) = action.names();
+    let operation = action.verb();
+    let result: anyhow::Result<Outcome> = async {
+        match action {
+            Action::Download { source, destination, modified, .. } => {
+                if shared.no_clobber && tokio::fs::symlink_metadata(&destination).await.is_ok() {
+                    return Ok(Outcome::Skipped);
+                }
+                shared.ensure_parent(&destination).await?;
+                let progress = Some(&shared.progress);
+                let output =
+                    transfer::download_to_file(&shared.client, &source, &destination, progress, modified).await?;
+                let checksum = output.verified_checksum.map(|c| format!("{}:{}", c.algorithm.name(), c.value));
+                Ok(Outcome::done(output.size, checksum))
+            }
+            Action::MakeDirectory { destination, .. } => {
+                tokio::fs::create_dir_all(&destination)
+                    .await
+                    .map_err(|e| anyhow::anyhow!("creating directory {}: {e}", crate::escape::path(&destination)))?;
+                Ok(Outcome::done(0, None))
+            }
+            Action::Upload { source, destination, .. } => {
+                let output = transfer::upload_file(
+                    &shared.client,
+                    &source,
+                    &destination,
+                    &shared.object,
+                    Some(&shared.progress),
+                )
+                .await?;
+                let checksum = output.checksum.map(|c| format!("{}:{}", c.algorithm.name(), c.value));
+                Ok(Outcome::done(output.size, checksum))
+            }
+            Action::Copy { source, destination, size } => {
+                let etag = transfer::copy_object(&shared.client, &source, &destination, &shared.object).await?;
+                shared.progress.add(size);
+                Ok(Outcome::done(size, etag))
+            }
+            Action::DeleteFile { path, root } => {
+                delete_file(path, root).await?;
+                Ok(Outcome::done(0, None))
+            }
+            Action::Delete { .. } | Action::Refuse { .. } => unreachable!("handled by the runner"),
+        }
+    }
+    .await;
+    let seconds = started.elapsed().as_secs_f64();
+    let mut record =
+        Record { operation, source, destination, size: 0, seconds, checksum: None, status: Status::Ok, error: None };
+    match result {
+        Ok(Outcome::Done { size, checksum }) => {
+            record.size = size;
+            record.checksum = checksum;
+        }
+        Ok(Outcome::Skipped) => record.status = Status::Skipped,
+        Err(error) => {
+            record.status = Status::Failed;
+            record.error = Some(exit::one_line(&error));
+        }
+    }
+    record
+}
+
+/// Deletes the local file `path` if its directory, links resolved, lies under `root` (see
+/// [`Action::DeleteFile`]); on the blocking pool.
+async fn delete_file(path: PathBuf, root: PathBuf) -> anyhow::Result<()> {
+    let task = tokio::task::spawn_blocking(move || {
+        let root = std::fs::canonicalize(&root).map_err(|e| anyhow::anyhow!("{}: {e}", crate::escape::path(&root)))?;
+        let parent = path.parent().unwrap_or(Path::new("."));
+        let parent =
+            std::fs::canonicalize(parent).map_err(|e| anyhow::anyhow!("{}: {e}", crate::escape::path(parent)))?;
+        if !parent.starts_with(&root) {
+            anyhow::bail!(
+                "not deleting {}: through a symbolic link it lies in {}, outside {}",
+                crate::escape::path(&path),
+                crate::escape::path(&parent),
+                crate::escape::path(&root)
+            );
+        }
+        // The file itself may be a link: that removes the link, not its target.
+        std::fs::remove_file(&path).map_err(|e| anyhow::anyhow!("deleting {}: {e}", crate::escape::path(&path)))
+    });
+    task.await?
+}
+
+impl Shared {
+    /// Creates the parent directory of `file` unless it was the last one created.
+    async fn ensure_parent(&self, file: &Path) -> anyhow::Result<()> {
+        let Some(parent) = file.parent().filter(|p| !p.as_os_str().is_empty()) else { return Ok(()) };
+        if self.last_dir.lock().expect("not poisoned").as_deref() == Some(parent) {
+            return Ok(());
+        }
+        tokio::fs::create_dir_all(parent)
+            .await
+            .map_err(|e| anyhow::anyhow!("creating directory {}: {e}", crate::escape::path(parent)))?;
+        *self.last_dir.lock().expect("not poisoned") = Some(parent.to_owned());
+        Ok(())
+    }
+}
