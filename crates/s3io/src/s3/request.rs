@@ -18,7 +18,7 @@ use crate::auth;
 use crate::client::Client;
 use crate::config::AddressingStyle;
 use crate::error::{Error, ErrorContext, ServiceError};
-use crate::http::{ReplayablePayload, RequestBody, ResponseBody};
+use crate::http::{HeaderWait, ReplayablePayload, RequestBody, ResponseBody};
 use crate::retry::{Failure, RetryContext};
 
 /// Characters left as they are in a key's URL path: RFC 3986 unreserved plus `/`.
@@ -216,7 +216,8 @@ impl Client {
             auth::sign_request(&mut http_request, &credentials, self.region(), SystemTime::now(), &request.context)
                 .map_err(|e| (e, None))?;
         }
-        let response = self.http().send(http_request, &request.context).await.map_err(|e| (e, None))?;
+        let response =
+            self.http().send(http_request, &request.context, header_wait(request)).await.map_err(|e| (e, None))?;
         let (parts, body) = response.into_parts();
         let body = ResponseBody::new(body, self.http().stall_timeout(), request.context.clone());
         if parts.status.is_success() {
@@ -250,6 +251,21 @@ impl Client {
             error.code = if request.key.is_some() { "NoSuchKey" } else { "NoSuchBucket" }.to_owned();
         }
         Err((Error::service(request.context.clone(), error), retry_after))
+    }
+}
+
+/// How long `request` waits for its response headers. Most S3 answers come as soon as the request
+/// is in: body-less requests and PUTs (a part or an object, once its body has gone) wait the
+/// adaptive first-byte timeout, so a server that sits on a request is abandoned after seconds. A
+/// server-side copy (CopyObject, UploadPartCopy) answers when the copy is done, which takes as
+/// long as the bytes copied, and other requests with a body (CompleteMultipartUpload,
+/// DeleteObjects: small bodies, answers that may take long to compute) keep the read timeout.
+fn header_wait(request: &S3Request<'_>) -> HeaderWait {
+    let has_body = request.payload.is_some() || !request.body.is_empty();
+    if request.headers.contains_key("x-amz-copy-source") || (has_body && request.method != Method::PUT) {
+        HeaderWait::ReadTimeout
+    } else {
+        HeaderWait::Adaptive
     }
 }
 
