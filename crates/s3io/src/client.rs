@@ -97,8 +97,8 @@ impl Client {
         self.inner.http.metrics()
     }
 
-    /// The connection counters as a shared handle that outlives the client (to check that
-    /// dropping the client closes its connections).
+    /// The connection counters as a shared handle that outlives the client (a service's metrics,
+    /// or a check that dropping the client closes its connections).
     pub fn connection_metrics_handle(&self) -> Arc<ConnectionMetrics> {
         self.inner.http.metrics().clone()
     }
@@ -133,6 +133,7 @@ impl Client {
 }
 
 /// Builds a [`Client`]; every setter says its default.
+#[must_use = "a builder does nothing until `build` is awaited"]
 #[derive(Debug, Default, Clone)]
 pub struct ClientBuilder {
     config: ClientConfig,

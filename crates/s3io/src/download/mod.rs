@@ -40,11 +40,10 @@ use crate::error::{Error, ErrorContext, Operation, Result};
 use crate::progress::Progress;
 
 pub(crate) use plan::Plan;
-pub use sink::file::STAGING_BUFFER_SIZE;
-pub use sink::stream::{HEDGE_DELAY_FACTOR, HEDGE_MIN_DELAY, MAX_HEDGES_PER_PART};
 
 /// What a finished download reports.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct DownloadOutput {
     /// The object's size, in bytes.
     pub size: u64,
@@ -61,6 +60,7 @@ pub struct DownloadOutput {
 }
 
 /// A download being set up: per-transfer overrides, then one of the `to_*` methods runs it.
+#[must_use = "a download does nothing until one of its `to_*` methods is awaited"]
 #[derive(Debug, Clone)]
 pub struct Download {
     client: Client,
@@ -167,8 +167,8 @@ impl Download {
     /// Downloads into `writer` in order (stdout in the CLI). Parts may arrive out of order; they
     /// wait in pooled buffers, at most the memory limit's worth, and a part is not requested until
     /// the reordering window has room for it. When the head-of-line part is still missing
-    /// [`HEDGE_DELAY_FACTOR`] times the typical part time (at least [`HEDGE_MIN_DELAY`]) after it
-    /// became the head, it is requested again (up to [`MAX_HEDGES_PER_PART`] times); the first
+    /// three times the typical part time (at least 100 ms) after it became the head, it is
+    /// requested again (up to twice); the first
     /// answer wins and the other requests are dropped, so one slow connection cannot stall the
     /// stream. One part of the memory limit is kept for that second request.
     pub async fn to_writer<W: AsyncWrite + Unpin + Send>(self, writer: W) -> Result<DownloadOutput> {

@@ -25,11 +25,11 @@ struct LatencyRing {
 }
 
 /// Latencies kept for the p90.
-pub const LATENCY_SAMPLES: usize = 128;
+pub(crate) const LATENCY_SAMPLES: usize = 128;
 /// The adaptive first-byte timeout is this many times the recent p90.
-pub const ADAPTIVE_MULTIPLIER: u32 = 10;
+pub(crate) const ADAPTIVE_MULTIPLIER: u32 = 10;
 /// The adaptive first-byte timeout is never below this.
-pub const ADAPTIVE_FLOOR: Duration = Duration::from_secs(2);
+pub(crate) const ADAPTIVE_FLOOR: Duration = Duration::from_secs(2);
 /// Samples needed before the timeout adapts.
 const MIN_SAMPLES: usize = 16;
 

@@ -21,5 +21,4 @@ mod response;
 pub(crate) use body::{ReplayablePayload, RequestBody, StreamingBody};
 pub(crate) use client::{HeaderWait, HttpClient};
 pub use connector::ConnectionMetrics;
-pub use latency::{ADAPTIVE_FLOOR, ADAPTIVE_MULTIPLIER, LATENCY_SAMPLES};
-pub use response::{ResponseBody, DRAIN_THRESHOLD};
+pub use response::ResponseBody;

@@ -16,7 +16,7 @@ use crate::error::{Error, ErrorContext};
 /// A dropped response body with at most this many bytes left is drained so its connection can be
 /// reused; with more left, its connection is closed. 256 KiB takes well under a millisecond to
 /// read on a fast link, less than a new TCP (and TLS) handshake costs.
-pub const DRAIN_THRESHOLD: u64 = 256 * 1024;
+pub(crate) const DRAIN_THRESHOLD: u64 = 256 * 1024;
 
 /// A streaming response body with a per-read timeout and the drain-or-close rule on drop.
 pub struct ResponseBody {

@@ -259,6 +259,6 @@ mod tests {
             .unwrap();
         assert_eq!(value, 3);
         assert_eq!(client.retry_counters().total(), 2);
-        assert_eq!(client.retry_budget().available(), before - 2 * crate::retry::RETRY_COST_TRANSPORT + 1);
+        assert_eq!(client.retry_budget().available(), before - 2 * crate::retry::budget::RETRY_COST_TRANSPORT + 1);
     }
 }

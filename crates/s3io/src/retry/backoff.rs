@@ -10,26 +10,26 @@ use super::RetryConfig;
 
 /// Exponential backoff with full jitter.
 #[derive(Debug)]
-pub struct Backoff {
+pub(crate) struct Backoff {
     base: Duration,
     cap: Duration,
 }
 
 impl Backoff {
     /// Backoff from the config's base and cap.
-    pub fn new(config: &RetryConfig) -> Self {
+    pub(super) fn new(config: &RetryConfig) -> Self {
         Self { base: config.base_delay, cap: config.max_delay }
     }
 
     /// The delay before retry number `retry` (0 for the first retry); `unit` is a uniform random
     /// number in `[0, 1)`, injected so tests can check exact values.
-    pub fn delay(&self, retry: u32, unit: f64) -> Duration {
+    pub(super) fn delay(&self, retry: u32, unit: f64) -> Duration {
         let ceiling = self.base.saturating_mul(1u32 << retry.min(20)).min(self.cap);
         ceiling.mul_f64(unit.clamp(0.0, 1.0))
     }
 
     /// The delay before retry number `retry`, with a fresh random draw.
-    pub fn random_delay(&self, retry: u32) -> Duration {
+    pub(super) fn random_delay(&self, retry: u32) -> Duration {
         self.delay(retry, rand::random::<f64>())
     }
 }

@@ -12,25 +12,25 @@ use super::RetryReason;
 /// Default retry-budget capacity, in tokens (the AWS SDKs' standard mode: 500).
 pub const DEFAULT_BUDGET_CAPACITY: u32 = 500;
 /// Tokens a retry after a timeout or transport error costs (AWS standard mode: 10).
-pub const RETRY_COST_TRANSPORT: u32 = 10;
+pub(crate) const RETRY_COST_TRANSPORT: u32 = 10;
 /// Tokens any other retry costs (AWS standard mode: 5).
-pub const RETRY_COST: u32 = 5;
+pub(crate) const RETRY_COST: u32 = 5;
 
 /// The client-wide retry budget: a token bucket.
 #[derive(Debug)]
-pub struct RetryBudget {
+pub(crate) struct RetryBudget {
     capacity: u32,
     tokens: Mutex<u32>,
 }
 
 impl RetryBudget {
     /// A full bucket of `capacity` tokens.
-    pub fn new(capacity: u32) -> Self {
+    pub(crate) fn new(capacity: u32) -> Self {
         Self { capacity, tokens: Mutex::new(capacity) }
     }
 
     /// Takes the cost of a retry for `reason`; `false` when the budget is spent.
-    pub fn try_acquire(&self, reason: RetryReason) -> bool {
+    pub(crate) fn try_acquire(&self, reason: RetryReason) -> bool {
         let mut tokens = self.tokens.lock().unwrap_or_else(|p| p.into_inner());
         let cost = reason.cost();
         if *tokens >= cost {
@@ -42,13 +42,14 @@ impl RetryBudget {
     }
 
     /// Gives one token back after a success (up to the capacity).
-    pub fn record_success(&self) {
+    pub(crate) fn record_success(&self) {
         let mut tokens = self.tokens.lock().unwrap_or_else(|p| p.into_inner());
         *tokens = (*tokens + 1).min(self.capacity);
     }
 
     /// Tokens left.
-    pub fn available(&self) -> u32 {
+    #[cfg_attr(not(test), allow(dead_code))]
+    pub(crate) fn available(&self) -> u32 {
         *self.tokens.lock().unwrap_or_else(|p| p.into_inner())
     }
 }

@@ -44,7 +44,7 @@ impl RetryReason {
 }
 
 /// Sorts an error into a retry reason, or `None` when retrying cannot help.
-pub fn classify(error: &Error) -> Option<RetryReason> {
+pub(crate) fn classify(error: &Error) -> Option<RetryReason> {
     match error {
         Error::Service { error, .. } => match (error.status, error.code.as_str()) {
             (_, "SlowDown" | "Throttling" | "ThrottlingException" | "RequestLimitExceeded" | "TooManyRequests") => {

@@ -23,9 +23,9 @@ mod budget;
 mod classify;
 
 pub(crate) use attempt::{Failure, RetryContext};
-pub use backoff::Backoff;
-pub use budget::{RetryBudget, RetryCounters, DEFAULT_BUDGET_CAPACITY, RETRY_COST, RETRY_COST_TRANSPORT};
-pub use classify::{classify, RetryReason};
+pub(crate) use budget::RetryBudget;
+pub use budget::{RetryCounters, DEFAULT_BUDGET_CAPACITY};
+pub use classify::RetryReason;
 
 use std::time::Duration;
 

@@ -156,6 +156,7 @@ pub struct GetObjectOptions {
 
 /// A GetObject answer: the object's headers and its streaming body.
 #[derive(Debug)]
+#[non_exhaustive]
 pub struct GetObjectOutput {
     /// What the headers say.
     pub info: ObjectInfo,
@@ -301,6 +302,7 @@ impl<'a> CopySource<'a> {
 
 /// A PutObject answer.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct PutObjectOutput {
     /// The new object's ETag.
     pub etag: Option<String>,
@@ -321,6 +323,7 @@ pub struct DeleteError {
 
 /// A DeleteObjects answer.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct DeleteObjectsOutput {
     /// Keys deleted (empty in quiet mode).
     pub deleted: Vec<String>,

@@ -21,7 +21,7 @@ use crate::error::{Error, ErrorContext, Result};
 
 /// Bytes a file-download worker gathers before one positional write: 512 KiB, large enough that
 /// a `pwritev` per batch costs little, small enough that 16 workers hold 16 MiB (two batches each).
-pub const STAGING_BUFFER_SIZE: usize = 512 * 1024;
+pub(crate) const STAGING_BUFFER_SIZE: usize = 512 * 1024;
 
 /// Most frames gathered into one `pwritev` (far below Linux's `IOV_MAX` of 1024).
 const MAX_FRAMES_PER_WRITE: usize = 64;

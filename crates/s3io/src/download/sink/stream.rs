@@ -27,13 +27,13 @@ use crate::download::{Download, DownloadOutput, Plan};
 use crate::error::{Error, ErrorContext, Result};
 
 /// A hedge waits at least this long after the part became the head of line.
-pub const HEDGE_MIN_DELAY: Duration = Duration::from_millis(100);
+pub(crate) const HEDGE_MIN_DELAY: Duration = Duration::from_millis(100);
 
 /// A hedge waits this many times the typical (moving average) part fetch time.
-pub const HEDGE_DELAY_FACTOR: u32 = 3;
+pub(crate) const HEDGE_DELAY_FACTOR: u32 = 3;
 
 /// A lagging head-of-line part is requested again at most this many times.
-pub const MAX_HEDGES_PER_PART: u32 = 2;
+pub(crate) const MAX_HEDGES_PER_PART: u32 = 2;
 
 /// Runs a planned download into `writer`, in order.
 pub(crate) async fn download<W: AsyncWrite + Unpin + Send>(
