@@ -14,7 +14,7 @@ use crate::buffer::BufferPool;
 use crate::config::{AddressingStyle, ClientConfig, PoolConfig, TransferConfig};
 use crate::error::{Error, ErrorContext, Result};
 use crate::http::{ConnectionMetrics, HttpClient};
-use crate::retry::{RetryBudget, RetryConfig, RetryCounters};
+use crate::retry::{Outage, RetryBudget, RetryConfig, RetryCounters};
 use crate::throttle::{Throttle, DEFAULT_MAX_IN_FLIGHT};
 
 /// A client of one S3-compatible store.
@@ -30,6 +30,7 @@ struct ClientInner {
     http: HttpClient,
     credentials: CredentialsProvider,
     budget: RetryBudget,
+    outage: Outage,
     retries: RetryCounters,
     throttle: Throttle,
     buffers: BufferPool,
@@ -69,6 +70,7 @@ impl Client {
             http,
             credentials,
             budget,
+            outage: Outage::default(),
             retries: RetryCounters::default(),
             throttle: Throttle::new(DEFAULT_MAX_IN_FLIGHT),
             buffers: BufferPool::new(config.transfer.memory_limit),
@@ -121,6 +123,11 @@ impl Client {
 
     pub(crate) fn retry_budget(&self) -> &RetryBudget {
         &self.inner.budget
+    }
+
+    /// The endpoint's current outage, shared by every request of this client.
+    pub(crate) fn outage(&self) -> &Outage {
+        &self.inner.outage
     }
 
     pub(crate) fn http(&self) -> &HttpClient {

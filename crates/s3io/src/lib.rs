@@ -55,7 +55,7 @@ pub use http::{ConnectionMetrics, ResponseBody};
 pub use progress::Progress;
 pub use retry::{
     RetryConfig, RetryCounters, RetryReason, DEFAULT_BASE_DELAY, DEFAULT_BUDGET_CAPACITY, DEFAULT_MAX_ATTEMPTS,
-    DEFAULT_MAX_DELAY,
+    DEFAULT_MAX_DELAY, DEFAULT_RETRY_TIMEOUT,
 };
 pub use s3::bucket::BucketInfo;
 pub use s3::list::{ListObjectsOptions, ListObjectsPage, ObjectSummary};

@@ -7,16 +7,22 @@
 //! exponential backoff (capped at the policy's maximum delay). After a success it refunds a token
 //! to the budget and tells the throttle.
 //!
+//! A failure to reach the endpoint at all is not retried per request: it joins the client's one
+//! [`Outage`](super::outage), waiting for the shared next try without spending an attempt or the
+//! budget, until the outage outlasts the retry timeout. Other retries stop at `max_attempts` or
+//! once the operation has been retrying for the retry timeout (counted from its first failure).
+//!
 //! What the attempts of one operation have spent lives in a [`RetryContext`] (after object_store's
 //! `RetryContext`), passed in by the caller rather than made by the loop: a download part carries
 //! one context from its first request across every resume of its body, so resumes count against
 //! the same `max_attempts` as the request that started the part.
 
 use std::future::Future;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use super::backoff::Backoff;
 use super::classify::{classify, RetryReason};
+use super::outage::is_unreachable;
 use crate::client::Client;
 use crate::error::Error;
 
@@ -28,6 +34,9 @@ pub(crate) type Failure = (Error, Option<Duration>);
 #[derive(Debug, Default)]
 pub(crate) struct RetryContext {
     attempts: u32,
+    /// When the first attempt failed (the retry timeout counts from there, so that a part whose
+    /// body took long to stream is not refused a resume for the time it spent succeeding).
+    failing_since: Option<Instant>,
     /// The next attempt continues the last one (reads the body of an answer already received)
     /// rather than making a new request: it is not counted again.
     continuing: bool,
@@ -87,28 +96,48 @@ impl Client {
             if !std::mem::take(&mut retry.continuing) {
                 retry.attempts += 1;
             }
+            let attempt_started = Instant::now();
             let (returned, outcome) = attempt(state).await;
             state = returned;
             let (error, retry_after) = match outcome {
                 Ok(value) => {
                     self.retry_budget().record_success();
                     self.throttle().record_success();
+                    self.outage().ended();
                     return (state, Ok(value));
                 }
                 Err(failure) => failure,
             };
             let Some(reason) = classify(&error) else { return (state, Err(error)) };
+            if policy.max_attempts > 1 && is_unreachable(&error) {
+                // Waiting out an outage spends no attempt and no budget (see `outage`).
+                let Some(next_try) = self.outage().failed(attempt_started, policy) else {
+                    let lasted = self.outage().lasted().unwrap_or_default();
+                    tracing::debug!(%error, ?lasted, "endpoint unreachable beyond the retry timeout");
+                    return (state, Err(error.unreachable_for(lasted)));
+                };
+                retry.attempts = retry.attempts.saturating_sub(1);
+                self.retry_counters().record(reason);
+                tracing::debug!(%error, "endpoint unreachable; waiting for the next try");
+                tokio::time::sleep_until(next_try.into()).await;
+                continue;
+            }
             if reason == RetryReason::Throttled {
                 self.throttle().record_throttle();
             }
-            if retry.attempts >= policy.max_attempts || !self.retry_budget().try_acquire(reason) {
+            let elapsed = retry.failing_since.get_or_insert_with(Instant::now).elapsed();
+            if retry.attempts >= policy.max_attempts
+                || elapsed >= policy.retry_timeout
+                || !self.retry_budget().try_acquire(reason)
+            {
                 return (state, Err(error));
             }
             self.retry_counters().record(reason);
             tracing::debug!(%error, attempt = retry.attempts, reason = reason.name(), "retrying");
             let delay = retry_after
                 .unwrap_or_else(|| Backoff::new(policy).random_delay(retry.attempts - 1))
-                .min(policy.max_delay);
+                .min(policy.max_delay)
+                .min(policy.retry_timeout - elapsed);
             tokio::time::sleep(delay).await;
         }
     }
@@ -249,7 +278,7 @@ mod tests {
                 let made = made;
                 async move {
                     if made < 3 {
-                        Err((Error::transport(context(), "connecting", "refused"), None))
+                        Err((Error::transport(context(), "reading the response body", "reset"), None))
                     } else {
                         Ok(made)
                     }

@@ -4,6 +4,7 @@
 mod common;
 mod copy;
 mod download;
+mod outage;
 mod retry;
 mod s3_ops;
 mod upload;
