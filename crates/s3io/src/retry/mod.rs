@@ -60,7 +60,8 @@ pub struct RetryConfig {
     pub budget_capacity: u32,
     /// Longest time one request (or one download part, resumes included) keeps retrying, counted
     /// from its first failure, and longest an unreachable endpoint is waited for, counted from the
-    /// outage's start (see [`outage`]); no retry starts after it.
+    /// outage's start, during which the requests of the client wait for one shared next try
+    /// without spending attempts; no retry starts after it.
     /// By default [`DEFAULT_RETRY_TIMEOUT`].
     pub retry_timeout: Duration,
 }
