@@ -48,6 +48,7 @@ pub(crate) fn client_config(global: &GlobalArgs) -> Result<ClientConfig, UsageEr
     let client_defaults = ClientConfig::default();
     let retry = RetryConfig {
         max_attempts: global.max_attempts.unwrap_or(client_defaults.retry.max_attempts),
+        retry_timeout: global.retry_timeout.map_or(client_defaults.retry.retry_timeout, HumanDuration::get),
         ..client_defaults.retry.clone()
     };
     let config = ClientConfig {
@@ -125,15 +126,19 @@ mod tests {
             "45",
             "--stall-timeout",
             "1s",
+            "--retry-timeout",
+            "90s",
         ])
         .unwrap();
         assert_eq!(c.retry.max_attempts, 8);
+        assert_eq!(c.retry.retry_timeout, Duration::from_secs(90));
         assert_eq!(c.connect_timeout, Duration::from_secs(2));
         assert_eq!(c.read_timeout, Duration::from_secs(45));
         assert_eq!(c.stall_timeout, Duration::from_secs(1));
         let defaults = config(&[]).unwrap();
         assert_eq!(defaults.retry, RetryConfig::default());
         assert_eq!(defaults.stall_timeout, s3io::DEFAULT_STALL_TIMEOUT);
+        assert_eq!(defaults.retry.retry_timeout, s3io::DEFAULT_RETRY_TIMEOUT);
     }
 
     #[test]

@@ -219,7 +219,7 @@ fn zeros_operator(mut len: u64, poly: u64, width: usize) -> [u64; 64] {
 /// once, then each combination is one matrix-vector product (a download's parts are all one size
 /// but the last).
 #[derive(Clone)]
-pub struct CrcCombiner {
+pub(crate) struct CrcCombiner {
     operator: [u64; 64],
 }
 
@@ -231,7 +231,7 @@ impl std::fmt::Debug for CrcCombiner {
 
 impl CrcCombiner {
     /// A combiner for `algorithm` (CRC64NVME or CRC32C) and pieces of `len` bytes.
-    pub fn new(algorithm: ChecksumAlgorithm, len: u64) -> Self {
+    pub(crate) fn new(algorithm: ChecksumAlgorithm, len: u64) -> Self {
         let operator = match algorithm {
             ChecksumAlgorithm::Crc32c => zeros_operator(len, CRC32C_POLY_REFLECTED, 32),
             _ => zeros_operator(len, CRC64_NVME_POLY_REFLECTED, 64),
@@ -240,7 +240,7 @@ impl CrcCombiner {
     }
 
     /// The CRC of `A || B` where `B` has the combiner's length.
-    pub fn combine(&self, crc_a: u64, crc_b: u64) -> u64 {
+    pub(crate) fn combine(&self, crc_a: u64, crc_b: u64) -> u64 {
         gf2_times(&self.operator, crc_a) ^ crc_b
     }
 }
@@ -251,7 +251,7 @@ pub fn crc64nvme_combine(crc_a: u64, crc_b: u64, len_b: u64) -> u64 {
 }
 
 /// The CRC32C of `A || B` from the CRCs of `A` and `B` and the length of `B`.
-pub fn crc32c_combine(crc_a: u32, crc_b: u32, len_b: u64) -> u32 {
+pub(crate) fn crc32c_combine(crc_a: u32, crc_b: u32, len_b: u64) -> u32 {
     crc_combine(u64::from(crc_a), u64::from(crc_b), len_b, CRC32C_POLY_REFLECTED, 32) as u32
 }
 

@@ -14,7 +14,7 @@ use crate::buffer::BufferPool;
 use crate::config::{AddressingStyle, ClientConfig, PoolConfig, TransferConfig};
 use crate::error::{Error, ErrorContext, Result};
 use crate::http::{ConnectionMetrics, HttpClient};
-use crate::retry::{RetryBudget, RetryConfig, RetryCounters};
+use crate::retry::{Outage, RetryBudget, RetryConfig, RetryCounters};
 use crate::throttle::{Throttle, DEFAULT_MAX_IN_FLIGHT};
 
 /// A client of one S3-compatible store.
@@ -30,6 +30,7 @@ struct ClientInner {
     http: HttpClient,
     credentials: CredentialsProvider,
     budget: RetryBudget,
+    outage: Outage,
     retries: RetryCounters,
     throttle: Throttle,
     buffers: BufferPool,
@@ -69,6 +70,7 @@ impl Client {
             http,
             credentials,
             budget,
+            outage: Outage::default(),
             retries: RetryCounters::default(),
             throttle: Throttle::new(DEFAULT_MAX_IN_FLIGHT),
             buffers: BufferPool::new(config.transfer.memory_limit),
@@ -97,8 +99,8 @@ impl Client {
         self.inner.http.metrics()
     }
 
-    /// The connection counters as a shared handle that outlives the client (to check that
-    /// dropping the client closes its connections).
+    /// The connection counters as a shared handle that outlives the client (a service's metrics,
+    /// or a check that dropping the client closes its connections).
     pub fn connection_metrics_handle(&self) -> Arc<ConnectionMetrics> {
         self.inner.http.metrics().clone()
     }
@@ -123,6 +125,11 @@ impl Client {
         &self.inner.budget
     }
 
+    /// The endpoint's current outage, shared by every request of this client.
+    pub(crate) fn outage(&self) -> &Outage {
+        &self.inner.outage
+    }
+
     pub(crate) fn http(&self) -> &HttpClient {
         &self.inner.http
     }
@@ -133,6 +140,7 @@ impl Client {
 }
 
 /// Builds a [`Client`]; every setter says its default.
+#[must_use = "a builder does nothing until `build` is awaited"]
 #[derive(Debug, Default, Clone)]
 pub struct ClientBuilder {
     config: ClientConfig,

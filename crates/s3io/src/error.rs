@@ -261,6 +261,19 @@ fn abort_outcome(upload_id: &str, abort_error: Option<&Error>) -> String {
 }
 
 impl Error {
+    /// This failure to reach the endpoint, final because the endpoint stayed unreachable for
+    /// `lasted` (the retry timeout): a timeout that says so.
+    pub(crate) fn unreachable_for(self, lasted: Duration) -> Self {
+        match self {
+            Error::Transport { context, .. } => Error::Timeout {
+                context,
+                what: "reaching the endpoint (it refused or dropped every connection)",
+                after: Duration::from_millis(lasted.as_millis() as u64),
+            },
+            other => other,
+        }
+    }
+
     /// The context (operation, bucket, key) of the error, if it has one.
     pub fn context(&self) -> Option<&ErrorContext> {
         match self {

@@ -41,7 +41,7 @@ mod upload;
 
 pub use auth::CredentialsSource;
 pub use buffer::{BufferPool, PoolStats, PooledBuffer};
-pub use checksum::{checksum, crc32c_combine, crc64nvme_combine, ChecksumValue, CrcCombiner, Hasher};
+pub use checksum::{checksum, crc64nvme_combine, ChecksumValue, Hasher};
 pub use client::{Client, ClientBuilder};
 pub use config::{
     AddressingStyle, ChecksumAlgorithm, ChecksumMode, ClientConfig, PoolConfig, TransferConfig, DEFAULT_CONCURRENCY,
@@ -50,17 +50,13 @@ pub use config::{
     MIN_UPLOAD_PART_SIZE,
 };
 pub use copy::{CopyOutput, ServerCopy, DEFAULT_COPY_PART_SIZE, MAX_COPY_OBJECT_SIZE};
-pub use download::{
-    Download, DownloadOutput, HEDGE_DELAY_FACTOR, HEDGE_MIN_DELAY, MAX_HEDGES_PER_PART, STAGING_BUFFER_SIZE,
-};
+pub use download::{Download, DownloadOutput};
 pub use error::{BoxError, Error, ErrorContext, Operation, Result, ServiceError};
-pub use http::{
-    ConnectionMetrics, ResponseBody, ADAPTIVE_FLOOR, ADAPTIVE_MULTIPLIER, DRAIN_THRESHOLD, LATENCY_SAMPLES,
-};
+pub use http::{ConnectionMetrics, ResponseBody};
 pub use progress::Progress;
 pub use retry::{
-    classify, Backoff, RetryBudget, RetryConfig, RetryCounters, RetryReason, DEFAULT_BASE_DELAY,
-    DEFAULT_BUDGET_CAPACITY, DEFAULT_MAX_ATTEMPTS, DEFAULT_MAX_DELAY, RETRY_COST, RETRY_COST_TRANSPORT,
+    RetryConfig, RetryCounters, RetryReason, DEFAULT_BASE_DELAY, DEFAULT_BUDGET_CAPACITY, DEFAULT_MAX_ATTEMPTS,
+    DEFAULT_MAX_DELAY, DEFAULT_RETRY_TIMEOUT,
 };
 pub use s3::bucket::BucketInfo;
 pub use s3::list::{ListObjectsOptions, ListObjectsPage, ObjectSummary};
@@ -73,5 +69,5 @@ pub use s3::object::{
     GetObjectOutput, ObjectInfo, PutObjectOptions, PutObjectOutput, ServerSideEncryption, MAX_DELETE_KEYS,
     MAX_PRESIGN_EXPIRY,
 };
-pub use throttle::{Throttle, ThrottlePermit, DEFAULT_MAX_IN_FLIGHT, MIN_LIMIT};
+pub use throttle::Throttle;
 pub use upload::{Upload, UploadOutput, FILE_CHUNK_SIZE, MAX_OBJECT_SIZE};

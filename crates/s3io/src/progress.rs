@@ -46,11 +46,6 @@ impl Progress {
         self.done.fetch_add(bytes, Ordering::Relaxed);
     }
 
-    /// Takes back `bytes` (a retried range whose bytes will come again).
-    pub fn sub(&self, bytes: u64) {
-        self.done.fetch_sub(bytes, Ordering::Relaxed);
-    }
-
     /// Sets the total.
     pub fn set_total(&self, bytes: u64) {
         self.total.store(bytes, Ordering::Relaxed);
@@ -75,8 +70,7 @@ mod tests {
         assert_eq!(p.bytes_total(), None);
         p.add(10);
         p.add(5);
-        p.sub(3);
-        assert_eq!(p.bytes_done(), 12);
+        assert_eq!(p.bytes_done(), 15);
         p.add_total(100);
         p.add_total(50);
         assert_eq!(p.bytes_total(), Some(150));

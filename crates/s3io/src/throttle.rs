@@ -12,10 +12,10 @@ use std::sync::Mutex;
 use tokio::sync::Notify;
 
 /// The lowest the limit goes: one request at a time still makes progress.
-pub const MIN_LIMIT: f64 = 1.0;
+pub(crate) const MIN_LIMIT: f64 = 1.0;
 
 /// Default maximum of requests in flight per client: high enough never to bind unthrottled.
-pub const DEFAULT_MAX_IN_FLIGHT: usize = 1024;
+pub(crate) const DEFAULT_MAX_IN_FLIGHT: usize = 1024;
 
 #[derive(Debug)]
 struct State {
@@ -34,7 +34,7 @@ pub struct Throttle {
 
 /// A slot held while one request is in flight; dropping it frees the slot.
 #[derive(Debug)]
-pub struct ThrottlePermit<'a> {
+pub(crate) struct ThrottlePermit<'a> {
     throttle: &'a Throttle,
 }
 
@@ -57,7 +57,7 @@ impl Throttle {
     }
 
     /// Waits for a free slot.
-    pub async fn acquire(&self) -> ThrottlePermit<'_> {
+    pub(crate) async fn acquire(&self) -> ThrottlePermit<'_> {
         loop {
             let notified = self.released.notified();
             {
@@ -72,14 +72,14 @@ impl Throttle {
     }
 
     /// A throttling answer: halve the limit.
-    pub fn record_throttle(&self) {
+    pub(crate) fn record_throttle(&self) {
         let mut state = self.lock();
         state.limit = (state.limit / 2.0).max(MIN_LIMIT);
         state.throttled += 1;
     }
 
     /// A success: grow the limit by `1/limit`, up to the maximum.
-    pub fn record_success(&self) {
+    pub(crate) fn record_success(&self) {
         let grew = {
             let mut state = self.lock();
             if state.limit >= self.max {

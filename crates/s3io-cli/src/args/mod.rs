@@ -98,6 +98,13 @@ pub(crate) struct GlobalArgs {
     #[arg(long, global = true, value_name = "N", help_heading = "Retries and timeouts")]
     pub(crate) max_attempts: Option<u32>,
 
+    /// Longest time one request keeps retrying after its first failure, and longest an
+    /// unreachable endpoint (connections refused or dropped) is waited for before the transfer
+    /// fails; waiting out an outage spends no attempts. With --read-timeout, bounds how long a
+    /// dead endpoint takes to fail. By default 60s.
+    #[arg(long, global = true, value_name = "DURATION", help_heading = "Retries and timeouts")]
+    pub(crate) retry_timeout: Option<HumanDuration>,
+
     /// Longest wait for a TCP connection, e.g. 500ms, 2s, or seconds. By default 10s.
     #[arg(
         long,

@@ -6,20 +6,24 @@
 //! out as ranged GETs with `If-Match` on that ETag, so an object replaced mid-download fails with
 //! a clear error instead of yielding a file that mixes two versions.
 //!
-//! Parts are fetched by a fixed set of worker tasks (as many as the concurrency, fewer for small
-//! objects) that take part numbers from a shared counter and own their buffers — no task and no
-//! buffer per part. Where the bytes go is the [`sink`]: a file (positional writes through two small
-//! staging buffers per worker, off the runtime's threads, into a temporary file renamed into place
-//! when complete), memory (one buffer of the exact size, filled in place), or an in-order stream
-//! (parts in pooled buffers, within a reordering window bounded by the memory limit).
+//! The flow goes one way: [`plan`] makes the first request and decides what to verify (a
+//! `Plan`); [`run`] drives a fixed set of workers (as many as the concurrency, fewer for small
+//! objects) that take part numbers from a shared counter and fetch each part ([`part`]) into a
+//! writer the [`sink`] hands them — no task and no buffer per part. The sink is a file (positional
+//! writes through two small staging buffers per worker, off the runtime's threads, into a temporary
+//! file renamed into place when complete), memory (one buffer of the exact size, filled in place),
+//! or an in-order stream (parts in pooled buffers, within a reordering window bounded by the memory
+//! limit).
 //!
 //! A body that breaks off mid-part is resumed: the retry asks only for the bytes still missing, and
 //! the bytes already written are kept. Where the object carries a full-object CRC64NVME or CRC32C,
 //! each part's CRC is computed as its bytes stream past and the part CRCs are combined at the end
 //! (no second pass over the data); a mismatch fails the download.
 
+mod part;
+mod plan;
+mod run;
 mod sink;
-mod worker;
 
 use std::path::Path;
 use std::sync::Arc;
@@ -35,10 +39,11 @@ use crate::config::{ChecksumMode, TransferConfig};
 use crate::error::{Error, ErrorContext, Operation, Result};
 use crate::progress::Progress;
 
-pub use sink::{HEDGE_DELAY_FACTOR, HEDGE_MIN_DELAY, MAX_HEDGES_PER_PART, STAGING_BUFFER_SIZE};
+pub(crate) use plan::Plan;
 
 /// What a finished download reports.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct DownloadOutput {
     /// The object's size, in bytes.
     pub size: u64,
@@ -55,6 +60,7 @@ pub struct DownloadOutput {
 }
 
 /// A download being set up: per-transfer overrides, then one of the `to_*` methods runs it.
+#[must_use = "a download does nothing until one of its `to_*` methods is awaited"]
 #[derive(Debug, Clone)]
 pub struct Download {
     client: Client,
@@ -76,30 +82,6 @@ impl Client {
             cancel: CancellationToken::new(),
             progress: None,
         }
-    }
-}
-
-/// The shape of one download, fixed by its first answer.
-#[derive(Debug, Clone)]
-pub(crate) struct Plan {
-    pub(crate) bucket: String,
-    pub(crate) key: String,
-    pub(crate) size: u64,
-    pub(crate) part_size: u64,
-    pub(crate) etag: Option<String>,
-    pub(crate) last_modified: Option<SystemTime>,
-    pub(crate) context: ErrorContext,
-}
-
-impl Plan {
-    pub(crate) fn part_count(&self) -> u64 {
-        self.size.div_ceil(self.part_size).max(1)
-    }
-
-    /// Byte range `[start, end)` of part `index`.
-    pub(crate) fn part_range(&self, index: u64) -> (u64, u64) {
-        let start = index * self.part_size;
-        (start, (start + self.part_size).min(self.size))
     }
 }
 
@@ -155,7 +137,11 @@ impl Download {
         let path = path.as_ref().to_owned();
         let cancel = self.cancel.clone();
         let context = self.context();
-        with_cancel(&cancel, context, sink::download_to_file(self, path)).await
+        with_cancel(&cancel, context, async {
+            let (plan, first) = Plan::make(&self).await?;
+            sink::file::download(&self, plan, first, &path).await
+        })
+        .await
     }
 
     /// Downloads into memory, into one freshly allocated buffer of the object's exact size.
@@ -171,21 +157,29 @@ impl Download {
         self.transfer.validate()?;
         let cancel = self.cancel.clone();
         let context = self.context();
-        with_cancel(&cancel, context, sink::download_to_memory(self, buffer)).await
+        with_cancel(&cancel, context, async {
+            let (plan, first) = Plan::make(&self).await?;
+            sink::memory::download(&self, plan, first, buffer).await
+        })
+        .await
     }
 
     /// Downloads into `writer` in order (stdout in the CLI). Parts may arrive out of order; they
     /// wait in pooled buffers, at most the memory limit's worth, and a part is not requested until
     /// the reordering window has room for it. When the head-of-line part is still missing
-    /// [`HEDGE_DELAY_FACTOR`] times the typical part time (at least [`HEDGE_MIN_DELAY`]) after it
-    /// became the head, it is requested again (up to [`MAX_HEDGES_PER_PART`] times); the first
+    /// three times the typical part time (at least 100 ms) after it became the head, it is
+    /// requested again (up to twice); the first
     /// answer wins and the other requests are dropped, so one slow connection cannot stall the
     /// stream. One part of the memory limit is kept for that second request.
     pub async fn to_writer<W: AsyncWrite + Unpin + Send>(self, writer: W) -> Result<DownloadOutput> {
         self.transfer.validate()?;
         let cancel = self.cancel.clone();
         let context = self.context();
-        with_cancel(&cancel, context, sink::download_to_writer(self, writer)).await
+        with_cancel(&cancel, context, async {
+            let (plan, first) = Plan::make(&self).await?;
+            sink::stream::download(&self, plan, first, writer).await
+        })
+        .await
     }
 }
 

@@ -27,6 +27,7 @@ pub struct CompletedPart {
 
 /// What CompleteMultipartUpload returned.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct CompleteMultipartUploadOutput {
     /// The object's ETag (`"…-N"` for multipart objects).
     pub etag: Option<String>,
@@ -36,6 +37,7 @@ pub struct CompleteMultipartUploadOutput {
 
 /// What UploadPartCopy returned.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct UploadPartCopyOutput {
     /// The part, as CompleteMultipartUpload needs it (its `checksum` is `None`: the checksums the
     /// store computed are in `checksums`).

@@ -6,7 +6,7 @@ use std::time::{Duration, SystemTime};
 use bytes::Bytes;
 use http::{HeaderMap, Method};
 
-use super::request::{header_str, request_url, S3Request};
+use super::request::{header_str, request_url, S3Request, S3Response};
 use super::{parse_http_date, xml};
 use crate::auth;
 use crate::checksum::ChecksumValue;
@@ -14,6 +14,7 @@ use crate::client::Client;
 use crate::config::ChecksumAlgorithm;
 use crate::error::{Error, ErrorContext, Operation, Result};
 use crate::http::ResponseBody;
+use crate::retry::{Failure, RetryContext};
 
 /// Characters left as they are in `x-amz-copy-source`: unreserved plus `/`.
 const COPY_SOURCE_ENCODE: &percent_encoding::AsciiSet =
@@ -164,6 +165,7 @@ pub struct GetObjectOptions {
 
 /// A GetObject answer: the object's headers and its streaming body.
 #[derive(Debug)]
+#[non_exhaustive]
 pub struct GetObjectOutput {
     /// What the headers say.
     pub info: ObjectInfo,
@@ -382,6 +384,7 @@ impl<'a> CopySource<'a> {
 
 /// A PutObject answer.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct PutObjectOutput {
     /// The new object's ETag.
     pub etag: Option<String>,
@@ -402,6 +405,7 @@ pub struct DeleteError {
 
 /// A DeleteObjects answer.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct DeleteObjectsOutput {
     /// Keys deleted (empty in quiet mode).
     pub deleted: Vec<String>,
@@ -421,30 +425,33 @@ impl Client {
 
     /// GetObject: the whole object or a range, with a streaming body.
     pub async fn get_object(&self, bucket: &str, key: &str, options: &GetObjectOptions) -> Result<GetObjectOutput> {
-        let context = ErrorContext::new(Operation::GetObject, bucket, Some(key));
-        let mut request = S3Request::new(Method::GET, bucket, Some(key), context.clone());
-        if let Some(range) = &options.range {
-            request = request.header("range", &range.header_value())?;
-        }
-        if let Some(etag) = &options.if_match {
-            request = request.header("if-match", etag)?;
-        }
-        if options.checksum_mode {
-            request = request.header("x-amz-checksum-mode", "ENABLED")?;
-        }
-        let response = self.send(&request).await?;
-        let info = ObjectInfo::from_headers(&response.headers);
-        let content_range = match header_str(&response.headers, "content-range") {
-            Some(value) => Some(
-                ContentRange::parse(value)
-                    .ok_or_else(|| Error::invalid_response(context.clone(), format!("bad Content-Range {value:?}")))?,
-            ),
-            None if response.status == http::StatusCode::PARTIAL_CONTENT => {
-                return Err(Error::invalid_response(context, "206 answer without Content-Range"));
-            }
-            None => None,
-        };
-        Ok(GetObjectOutput { info, content_range, body: response.body })
+        self.get_object_with(bucket, key, options, &mut RetryContext::new()).await
+    }
+
+    /// GetObject with retries, counting its attempts in `retry`.
+    pub(crate) async fn get_object_with(
+        &self,
+        bucket: &str,
+        key: &str,
+        options: &GetObjectOptions,
+        retry: &mut RetryContext,
+    ) -> Result<GetObjectOutput> {
+        let request = get_object_request(bucket, key, options)?;
+        let response = self.send_with(&request, retry).await?;
+        get_object_output(response, &request.context)
+    }
+
+    /// One GetObject attempt, no retry (for a caller whose own attempt covers more than the
+    /// headers: a download part, whose body is read in the same attempt).
+    pub(crate) async fn get_object_once(
+        &self,
+        bucket: &str,
+        key: &str,
+        options: &GetObjectOptions,
+    ) -> std::result::Result<GetObjectOutput, Failure> {
+        let request = get_object_request(bucket, key, options).map_err(|e| (e, None))?;
+        let response = self.send_once(&request).await?;
+        get_object_output(response, &request.context).map_err(|e| (e, None))
     }
 
     /// PutObject: uploads `body` as one object. The body is sent again whole on a retry.
@@ -566,6 +573,38 @@ impl Client {
         })?;
         auth::presign_url(&method, &url, &credentials, self.region(), SystemTime::now(), expires_in, &context)
     }
+}
+
+/// The request of a GetObject.
+fn get_object_request<'a>(bucket: &'a str, key: &'a str, options: &GetObjectOptions) -> Result<S3Request<'a>> {
+    let context = ErrorContext::new(Operation::GetObject, bucket, Some(key));
+    let mut request = S3Request::new(Method::GET, bucket, Some(key), context);
+    if let Some(range) = &options.range {
+        request = request.header("range", &range.header_value())?;
+    }
+    if let Some(etag) = &options.if_match {
+        request = request.header("if-match", etag)?;
+    }
+    if options.checksum_mode {
+        request = request.header("x-amz-checksum-mode", "ENABLED")?;
+    }
+    Ok(request)
+}
+
+/// A GetObject answer with its body unread.
+fn get_object_output(response: S3Response, context: &ErrorContext) -> Result<GetObjectOutput> {
+    let info = ObjectInfo::from_headers(&response.headers);
+    let content_range = match header_str(&response.headers, "content-range") {
+        Some(value) => Some(
+            ContentRange::parse(value)
+                .ok_or_else(|| Error::invalid_response(context.clone(), format!("bad Content-Range {value:?}")))?,
+        ),
+        None if response.status == http::StatusCode::PARTIAL_CONTENT => {
+            return Err(Error::invalid_response(context.clone(), "206 answer without Content-Range"));
+        }
+        None => None,
+    };
+    Ok(GetObjectOutput { info, content_range, body: response.body })
 }
 
 #[cfg(test)]

@@ -4,8 +4,7 @@
 //! `Bytes`, so every attempt resends the whole body. [`Client::send`] and
 //! [`Client::send_for_xml`] build the URL (path-style or virtual-hosted), sign each attempt with
 //! fresh time, send it, turn error statuses and error documents into [`Error::Service`], and retry
-//! what [`retry::classify`] allows, within the attempt limit and the client's retry budget, waiting
-//! an exponential backoff with full jitter (or the server's `Retry-After`) between attempts.
+//! through the crate's one attempt loop ([`Client::with_retries`], in `retry`).
 
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
@@ -19,8 +18,8 @@ use crate::auth;
 use crate::client::Client;
 use crate::config::AddressingStyle;
 use crate::error::{Error, ErrorContext, ServiceError};
-use crate::http::{ReplayablePayload, RequestBody, ResponseBody};
-use crate::retry::{self, Backoff};
+use crate::http::{HeaderWait, ReplayablePayload, RequestBody, ResponseBody};
+use crate::retry::{Failure, RetryContext};
 
 /// Characters left as they are in a key's URL path: RFC 3986 unreserved plus `/`.
 const KEY_ENCODE: &AsciiSet = &NON_ALPHANUMERIC.remove(b'-').remove(b'_').remove(b'.').remove(b'~').remove(b'/');
@@ -157,13 +156,23 @@ fn is_dns_compatible(bucket: &str) -> bool {
 impl Client {
     /// Sends `request` with retries; on success returns the response with its body unread.
     pub(crate) async fn send(&self, request: &S3Request<'_>) -> Result<S3Response, Error> {
-        self.with_retries(|| self.send_once(request)).await
+        self.send_with(request, &mut RetryContext::new()).await
+    }
+
+    /// Sends `request` with retries, counting its attempts in `retry` (a context the caller
+    /// carries on, e.g. across the resumes of a download part).
+    pub(crate) async fn send_with(
+        &self,
+        request: &S3Request<'_>,
+        retry: &mut RetryContext,
+    ) -> Result<S3Response, Error> {
+        self.with_retries(retry, || self.send_once(request)).await
     }
 
     /// Sends `request` with retries and reads its (XML) body; a 200 answer whose body is an error
     /// document is an error, and a body cut short is retried like any transport error.
     pub(crate) async fn send_for_xml(&self, request: &S3Request<'_>) -> Result<(HeaderMap, Bytes), Error> {
-        self.with_retries(|| async {
+        self.with_retries(&mut RetryContext::new(), || async {
             let response = self.send_once(request).await?;
             let body = response.body.collect(XML_BODY_LIMIT).await.map_err(|e| (e, None))?;
             if let Some(error) = xml::parse_error(response.status.as_u16(), &body) {
@@ -174,41 +183,9 @@ impl Client {
         .await
     }
 
-    async fn with_retries<T, F, Fut>(&self, mut attempt: F) -> Result<T, Error>
-    where
-        F: FnMut() -> Fut,
-        Fut: std::future::Future<Output = Result<T, (Error, Option<Duration>)>>,
-    {
-        let policy = &self.config().retry;
-        let backoff = Backoff::new(policy);
-        let mut attempts = 0;
-        loop {
-            attempts += 1;
-            let (error, retry_after) = match attempt().await {
-                Ok(value) => {
-                    self.retry_budget().record_success();
-                    self.throttle().record_success();
-                    return Ok(value);
-                }
-                Err(failure) => failure,
-            };
-            let Some(reason) = retry::classify(&error) else { return Err(error) };
-            if reason == retry::RetryReason::Throttled {
-                self.throttle().record_throttle();
-            }
-            if attempts >= policy.max_attempts || !self.retry_budget().try_acquire(reason) {
-                return Err(error);
-            }
-            self.retry_counters().record(reason);
-            tracing::debug!(%error, attempt = attempts, reason = reason.name(), "retrying");
-            let delay = retry_after.unwrap_or_else(|| backoff.random_delay(attempts - 1)).min(policy.max_delay);
-            tokio::time::sleep(delay).await;
-        }
-    }
-
     /// One attempt: build, sign, send, map error statuses. The error comes with the server's
     /// `Retry-After`, if it sent one.
-    async fn send_once(&self, request: &S3Request<'_>) -> Result<S3Response, (Error, Option<Duration>)> {
+    pub(crate) async fn send_once(&self, request: &S3Request<'_>) -> Result<S3Response, Failure> {
         let _permit = self.throttle().acquire().await;
         let url = request_url(self, request.bucket, request.key, &request.query);
         let mut http_request = http::Request::builder()
@@ -239,7 +216,8 @@ impl Client {
             auth::sign_request(&mut http_request, &credentials, self.region(), SystemTime::now(), &request.context)
                 .map_err(|e| (e, None))?;
         }
-        let response = self.http().send(http_request, &request.context).await.map_err(|e| (e, None))?;
+        let response =
+            self.http().send(http_request, &request.context, header_wait(request)).await.map_err(|e| (e, None))?;
         let (parts, body) = response.into_parts();
         let body = ResponseBody::new(body, self.http().stall_timeout(), request.context.clone());
         if parts.status.is_success() {
@@ -290,6 +268,21 @@ fn not_s3_message(status: u16, body: &[u8]) -> String {
     let text: String = String::from_utf8_lossy(shown).split_whitespace().collect::<Vec<_>>().join(" ");
     let more = if body.len() > NOT_S3_BODY_SHOWN { "…" } else { "" };
     format!("not an S3 endpoint (HTTP {status}, body {text:?}{more})")
+}
+
+/// How long `request` waits for its response headers. Most S3 answers come as soon as the request
+/// is in: body-less requests and PUTs (a part or an object, once its body has gone) wait the
+/// adaptive first-byte timeout, so a server that sits on a request is abandoned after seconds. A
+/// server-side copy (CopyObject, UploadPartCopy) answers when the copy is done, which takes as
+/// long as the bytes copied, and other requests with a body (CompleteMultipartUpload,
+/// DeleteObjects: small bodies, answers that may take long to compute) keep the read timeout.
+fn header_wait(request: &S3Request<'_>) -> HeaderWait {
+    let has_body = request.payload.is_some() || !request.body.is_empty();
+    if request.headers.contains_key("x-amz-copy-source") || (has_body && request.method != Method::PUT) {
+        HeaderWait::ReadTimeout
+    } else {
+        HeaderWait::Adaptive
+    }
 }
 
 /// A header's value as text, if present and valid.

@@ -190,7 +190,7 @@ impl Upload {
         self.check_cancelled()?;
         let size = data.len() as u64;
         if let Some(progress) = &self.progress {
-            progress.set_total(size);
+            progress.add_total(size);
         }
         match plan::plan(size, &self.config)? {
             UploadPlan::Single { .. } => {
@@ -232,7 +232,7 @@ impl Upload {
             .and_then(|r| r)
             .map_err(|e| Error::io(self.context(), "opening", &*path, e))?;
         if let Some(progress) = &self.progress {
-            progress.set_total(size);
+            progress.add_total(size);
         }
         let file = SharedFile { file: Arc::new(file), path };
         match plan::plan(size, &self.config)? {

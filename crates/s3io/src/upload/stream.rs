@@ -91,7 +91,7 @@ impl Upload {
             // The whole stream fit in one part: one PutObject.
             let size = first.len() as u64;
             if let Some(progress) = &self.progress {
-                progress.set_total(size);
+                progress.add_total(size);
             }
             let bytes = first.freeze();
             let checksum = match self.algorithm() {
@@ -140,7 +140,7 @@ impl Upload {
                 }
                 drop(sender);
                 if let Some(progress) = &self.progress {
-                    progress.set_total(total);
+                    progress.add_total(total);
                 }
                 Ok::<_, Error>(())
             };

@@ -6,5 +6,6 @@ mod common;
 mod conformance;
 mod copy;
 mod download;
+mod outage;
 mod retry;
 mod upload;

@@ -1,0 +1,181 @@
+//! Running a planned download: the one worker loop, and the checksum check at the end.
+//!
+//! A [`Run`] holds what the workers of one download share: the [`Plan`], the [`Sink`] the bytes
+//! go to, the counter parts are taken from, and the per-part CRCs when verifying. A fixed set of
+//! workers (as many as the concurrency, fewer for small objects) each take the next part number,
+//! let the sink ready a writer for it (the stream sink waits here for room in its reordering
+//! window), fetch the part into that writer ([`fetch_part`]) and hand it back to the sink — no task
+//! and no buffer per part. Worker 0 starts with the plan's first answer. Workers are tasks of a
+//! `JoinSet`, all aborted when the run's future is dropped; the first error stops the rest.
+//!
+//! Once every part is in, [`Run::verify`] combines the part CRCs (computed as the bytes streamed
+//! past, no second pass over the data) and compares them with the plan's full-object checksum.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+
+use tokio::task::JoinSet;
+
+use super::part::{fetch_part, FirstAnswer};
+use super::sink::Sink;
+use super::{Download, DownloadOutput, Plan};
+use crate::checksum::{crc32c_combine, crc64nvme_combine, ChecksumValue, CrcCombiner, Hasher};
+use crate::client::Client;
+use crate::config::ChecksumAlgorithm;
+use crate::error::{Error, Result};
+use crate::progress::Progress;
+
+/// State the workers of one download share.
+pub(crate) struct Run<S> {
+    pub(crate) client: Client,
+    pub(crate) plan: Plan,
+    pub(crate) sink: S,
+    next_part: AtomicU64,
+    /// Per-part CRCs, when verifying.
+    crcs: Mutex<Vec<Option<u64>>>,
+    /// Counts bytes as they arrive, unless the sink counts them itself.
+    progress: Option<Arc<Progress>>,
+    concurrency: usize,
+}
+
+impl<S: Sink> Run<S> {
+    pub(crate) fn new(download: &Download, plan: Plan, sink: S) -> Arc<Self> {
+        let parts = plan.part_count() as usize;
+        Arc::new(Run {
+            client: download.client.clone(),
+            crcs: Mutex::new(vec![None; if plan.expected.is_some() { parts } else { 0 }]),
+            next_part: AtomicU64::new(1),
+            plan,
+            sink,
+            progress: if S::COUNTS_ITS_OWN_PROGRESS { None } else { download.progress.clone() },
+            concurrency: download.transfer.concurrency,
+        })
+    }
+
+    /// Workers this run uses: the concurrency, at most one per part, at most `cap`.
+    pub(crate) fn worker_count(&self, cap: u64) -> usize {
+        (self.concurrency as u64).min(self.plan.part_count()).min(cap).max(1) as usize
+    }
+
+    fn take_part(&self) -> Option<u64> {
+        let index = self.next_part.fetch_add(1, Ordering::Relaxed);
+        (index < self.plan.part_count()).then_some(index)
+    }
+
+    /// Runs `workers` workers until every part is in the sink; worker 0 starts with `first`.
+    /// One worker runs in this task (no spawn); more run as tasks of a `JoinSet`.
+    pub(crate) async fn run(self: &Arc<Self>, workers: usize, first: FirstAnswer) -> Result<()> {
+        if workers <= 1 {
+            return self.clone().worker(Some(first)).await;
+        }
+        let mut set = JoinSet::new();
+        set.spawn(self.clone().worker(Some(first)));
+        for _ in 1..workers {
+            set.spawn(self.clone().worker(None));
+        }
+        while let Some(joined) = set.join_next().await {
+            match joined {
+                Ok(Ok(())) => {}
+                Ok(Err(error)) => {
+                    set.abort_all();
+                    return Err(error);
+                }
+                Err(join_error) if join_error.is_panic() => std::panic::resume_unwind(join_error.into_panic()),
+                Err(_) => {}
+            }
+        }
+        Ok(())
+    }
+
+    /// The worker loop: take a part, fetch it through the sink, until none is left (or the sink
+    /// wants no more).
+    async fn worker(self: Arc<Self>, mut first: Option<FirstAnswer>) -> Result<()> {
+        let mut writer = self.sink.writer();
+        let mut index = if first.is_some() { Some(0) } else { self.take_part() };
+        while let Some(part) = index {
+            if !self.part(&mut writer, part, first.take()).await? {
+                return Ok(());
+            }
+            index = self.take_part();
+        }
+        Ok(())
+    }
+
+    /// Fetches part `index` into `writer` and hands it to the sink, unless the sink says the
+    /// part was overtaken (written already) first. `false` when the sink wants no more parts.
+    pub(crate) async fn part(&self, writer: &mut S::Writer, index: u64, first: Option<FirstAnswer>) -> Result<bool> {
+        let range = self.plan.part_range(index);
+        if !self.sink.start_part(writer, index, range).await? {
+            return Ok(false);
+        }
+        let fetched = tokio::select! {
+            fetched = self.fetch(writer, index, first) => Some(fetched),
+            () = self.sink.overtaken(index) => None,
+        };
+        match fetched {
+            Some(fetched) => {
+                fetched?;
+                self.sink.finish_part(writer, index).await
+            }
+            None => Ok(true),
+        }
+    }
+
+    async fn fetch(&self, writer: &mut S::Writer, index: u64, first: Option<FirstAnswer>) -> Result<()> {
+        let mut hasher = self.plan.expected.as_ref().map(|c| Hasher::new(c.algorithm));
+        fetch_part(&self.client, &self.plan, index, first, writer, hasher.as_mut(), self.progress.as_ref()).await?;
+        if let Some(crc) = hasher.and_then(|h| h.crc()) {
+            self.crcs.lock().unwrap_or_else(|p| p.into_inner())[index as usize] = Some(crc);
+        }
+        Ok(())
+    }
+
+    /// Combines the part CRCs and compares them with the plan's full-object checksum.
+    pub(crate) fn verify(&self) -> Result<Option<ChecksumValue>> {
+        let Some(expected) = self.plan.expected.clone() else { return Ok(None) };
+        let crcs = self.crcs.lock().unwrap_or_else(|p| p.into_inner());
+        let plan = &self.plan;
+        // Every part but the last has the part size: one precomputed operator serves them all.
+        let combiner = CrcCombiner::new(expected.algorithm, plan.part_size);
+        let mut combined: Option<u64> = None;
+        for (index, crc) in crcs.iter().enumerate() {
+            let Some(crc) = *crc else {
+                return Err(Error::invalid_response(
+                    plan.context.clone(),
+                    format!("no checksum computed for part {index}"),
+                ));
+            };
+            let (start, end) = plan.part_range(index as u64);
+            combined = Some(match (combined, expected.algorithm) {
+                (None, _) => crc,
+                (Some(acc), _) if end - start == plan.part_size => combiner.combine(acc, crc),
+                (Some(acc), ChecksumAlgorithm::Crc32c) => {
+                    u64::from(crc32c_combine(acc as u32, crc as u32, end - start))
+                }
+                (Some(acc), _) => crc64nvme_combine(acc, crc, end - start),
+            });
+        }
+        let computed = Hasher::value_from_crc(expected.algorithm, combined.unwrap_or_default());
+        if computed != expected {
+            return Err(Error::ChecksumMismatch {
+                context: Box::new(plan.context.clone()),
+                algorithm: expected.algorithm.name(),
+                expected: expected.value,
+                computed: computed.value,
+            });
+        }
+        Ok(Some(expected))
+    }
+
+    /// What the finished download reports.
+    pub(crate) fn output(&self, verified_checksum: Option<ChecksumValue>) -> DownloadOutput {
+        DownloadOutput {
+            size: self.plan.size,
+            etag: self.plan.etag.clone(),
+            parts: self.plan.part_count(),
+            verified_checksum,
+            hedged_parts: 0,
+            last_modified: self.plan.last_modified,
+        }
+    }
+}

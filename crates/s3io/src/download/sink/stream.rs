@@ -1,0 +1,200 @@
+//! The stream sink: a download written in order into an `AsyncWrite` (stdout in the CLI).
+//!
+//! Each part is read into a pooled part-sized buffer and handed to the writing side, which writes
+//! parts in order. A worker does not start a part until it is within the reordering window
+//! (`memory_limit / part_size` parts past the next one to write), so memory stays under the limit
+//! however far ahead the other parts run. When the head-of-line part is still missing
+//! [`HEDGE_DELAY_FACTOR`] times the typical part time (at least [`HEDGE_MIN_DELAY`]) after it became
+//! the head, it is requested again (up to [`MAX_HEDGES_PER_PART`] times); the first answer wins,
+//! and the other requests for that part stop as soon as it is written. One part of the memory
+//! limit is kept for that second request. Progress counts bytes as the writer takes them, so a
+//! hedged part is never counted twice.
+
+use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use tokio::io::{AsyncWrite, AsyncWriteExt};
+use tokio::sync::{mpsc, watch};
+use tokio::task::JoinSet;
+
+use super::{PartWriter, Sink};
+use crate::buffer::{BufferPool, PooledBuffer};
+use crate::download::part::FirstAnswer;
+use crate::download::run::Run;
+use crate::download::{Download, DownloadOutput, Plan};
+use crate::error::{Error, ErrorContext, Result};
+
+/// A hedge waits at least this long after the part became the head of line.
+pub(crate) const HEDGE_MIN_DELAY: Duration = Duration::from_millis(100);
+
+/// A hedge waits this many times the typical (moving average) part fetch time.
+pub(crate) const HEDGE_DELAY_FACTOR: u32 = 3;
+
+/// A lagging head-of-line part is requested again at most this many times.
+pub(crate) const MAX_HEDGES_PER_PART: u32 = 2;
+
+/// Runs a planned download into `writer`, in order.
+pub(crate) async fn download<W: AsyncWrite + Unpin + Send>(
+    download: &Download,
+    plan: Plan,
+    first: FirstAnswer,
+    mut writer: W,
+) -> Result<DownloadOutput> {
+    let context = plan.context.clone();
+    // With room for two parts or more, one part's worth is kept for hedging the head of line.
+    let budget = (download.transfer.memory_limit / plan.part_size).max(1);
+    let hedging = budget >= 2;
+    let window = if hedging { budget - 1 } else { 1 };
+    let (written_tx, written_rx) = watch::channel(0u64);
+    let (parts_tx, mut parts_rx) = mpsc::unbounded_channel::<FetchedPart>();
+    let sink = StreamSink { pool: download.client.buffer_pool().clone(), written: written_rx, parts: parts_tx, window };
+    let run = Run::new(download, plan, sink);
+    let hedged = AtomicU64::new(0);
+    let total = run.plan.part_count();
+    let fetching = run.run(run.worker_count(window), first);
+    let writing = async {
+        let mut waiting: BTreeMap<u64, PooledBuffer> = BTreeMap::new();
+        let mut hedges = JoinSet::new();
+        // The head of line, since when it has been the head, and how often it was requested again.
+        let mut head: (u64, tokio::time::Instant, u32) = (0, tokio::time::Instant::now(), 0);
+        let mut typical: Option<Duration> = None;
+        let mut next = 0u64;
+        while next < total {
+            if head.0 != next {
+                head = (next, tokio::time::Instant::now(), 0);
+            }
+            // The head lags when it stays the head for several typical part times (whether later
+            // parts have arrived or every worker is stuck): it is requested again, at most
+            // MAX_HEDGES_PER_PART times, each after a further delay.
+            let delay = typical.map(|t| (t * HEDGE_DELAY_FACTOR).max(HEDGE_MIN_DELAY));
+            let deadline =
+                delay.filter(|_| hedging && head.2 < MAX_HEDGES_PER_PART).map(|delay| head.1 + delay * (head.2 + 1));
+            tokio::select! {
+                received = parts_rx.recv() => {
+                    let Some(fetched) = received else { break };
+                    // A typical part time: a moving average that ignores the laggards themselves.
+                    typical = Some(match typical {
+                        None => fetched.elapsed,
+                        Some(t) if fetched.elapsed > t * 4 => t,
+                        Some(t) => (t * 7 + fetched.elapsed) / 8,
+                    });
+                    if fetched.index >= next {
+                        waiting.entry(fetched.index).or_insert(fetched.buffer);
+                    }
+                }
+                _ = tokio::time::sleep_until(deadline.unwrap_or_else(tokio::time::Instant::now)), if deadline.is_some() => {
+                    head.2 += 1;
+                    hedged.fetch_add(1, Ordering::Relaxed);
+                    tracing::debug!(part = next, ?delay, "head of line lags; requesting it again");
+                    let run = run.clone();
+                    let part = next;
+                    hedges.spawn(async move {
+                        let mut writer = run.sink.writer();
+                        if let Err(error) = run.part(&mut writer, part, None).await {
+                            tracing::debug!(%error, part, "hedged request failed");
+                        }
+                    });
+                }
+            }
+            while let Some(buffer) = waiting.remove(&next) {
+                writer.write_all(buffer.as_slice()).await.map_err(|e| stream_error(&context, e))?;
+                if let Some(progress) = &download.progress {
+                    progress.add(buffer.as_slice().len() as u64);
+                }
+                drop(buffer);
+                next += 1;
+                let _ = written_tx.send(next);
+            }
+        }
+        hedges.abort_all();
+        writer.flush().await.map_err(|e| stream_error(&context, e))?;
+        Ok::<u64, Error>(next)
+    };
+    // The first error ends both sides: the sink holds a sender of parts (for hedges too), so the
+    // writing side would never see the channel close if the workers failed.
+    let ((), written) = tokio::try_join!(fetching, writing)?;
+    if written != total {
+        return Err(Error::invalid_response(context, format!("only {written} of {total} parts arrived")));
+    }
+    let verified = run.verify()?;
+    let mut result = run.output(verified);
+    result.hedged_parts = hedged.load(Ordering::Relaxed);
+    Ok(result)
+}
+
+fn stream_error(context: &ErrorContext, error: std::io::Error) -> Error {
+    Error::io(context.clone(), "writing to", "the output stream", error)
+}
+
+/// A part fetched into its pooled buffer, with how long the fetch took.
+struct FetchedPart {
+    index: u64,
+    buffer: PooledBuffer,
+    elapsed: Duration,
+}
+
+/// The workers' side of the stream: the reordering window and the channel to the writing side.
+struct StreamSink {
+    pool: BufferPool,
+    /// Parts written so far (the next part to write).
+    written: watch::Receiver<u64>,
+    parts: mpsc::UnboundedSender<FetchedPart>,
+    /// Parts that may be held past the next one to write.
+    window: u64,
+}
+
+impl Sink for StreamSink {
+    type Writer = StreamPartWriter;
+
+    const COUNTS_ITS_OWN_PROGRESS: bool = true;
+
+    fn writer(&self) -> StreamPartWriter {
+        StreamPartWriter { buffer: None, started: Instant::now() }
+    }
+
+    /// Waits until the part is inside the reordering window, then takes a pooled buffer for it.
+    async fn start_part(&self, writer: &mut StreamPartWriter, index: u64, range: (u64, u64)) -> Result<bool> {
+        let mut written = self.written.clone();
+        while index >= *written.borrow_and_update() + self.window {
+            if written.changed().await.is_err() {
+                return Ok(false);
+            }
+        }
+        writer.started = Instant::now();
+        writer.buffer = Some(self.pool.acquire((range.1 - range.0) as usize).await?);
+        Ok(true)
+    }
+
+    async fn finish_part(&self, writer: &mut StreamPartWriter, index: u64) -> Result<bool> {
+        let Some(buffer) = writer.buffer.take() else { return Ok(true) };
+        let fetched = FetchedPart { index, buffer, elapsed: writer.started.elapsed() };
+        Ok(self.parts.send(fetched).is_ok())
+    }
+
+    /// A hedge that wins makes the part written: the other fetch of it stops then.
+    async fn overtaken(&self, index: u64) {
+        let mut written = self.written.clone();
+        let _ = written.wait_for(|written| *written > index).await;
+    }
+}
+
+/// Collects one part into its pooled buffer.
+struct StreamPartWriter {
+    buffer: Option<PooledBuffer>,
+    started: Instant,
+}
+
+impl PartWriter for StreamPartWriter {
+    async fn write(&mut self, _offset: u64, chunk: Bytes) -> Result<()> {
+        if let Some(buffer) = &mut self.buffer {
+            buffer.extend_from_slice(&chunk);
+        }
+        Ok(())
+    }
+
+    async fn flush(&mut self) -> Result<()> {
+        Ok(())
+    }
+}

@@ -1,0 +1,137 @@
+//! The pooled HTTP client: sends one request and watches it until its response headers arrive.
+//!
+//! How long to wait for the headers is the caller's choice ([`HeaderWait`]); this module knows
+//! nothing of what the request means.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use http_body::Body;
+use hyper::body::Incoming;
+use hyper_util::client::legacy::Client;
+use hyper_util::rt::TokioExecutor;
+
+use super::body::{BodyProgress, RequestBody};
+use super::connector::{connector, ConnectionMetrics, Connector};
+use super::latency::LatencyTracker;
+use crate::config::ClientConfig;
+use crate::error::{Error, ErrorContext};
+
+/// How long a request waits for its response headers (after its body, if it has one).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum HeaderWait {
+    /// At most the adaptive first-byte timeout: a multiple of the recent p90 of such waits
+    /// ([`LatencyTracker`]), within the read timeout; the wait is recorded as a latency sample.
+    /// For requests whose answer comes as soon as the request is in, so that a server sitting on
+    /// a request is abandoned after seconds, not the read timeout.
+    Adaptive,
+    /// The read timeout, not recorded: for requests whose answer may take long to compute.
+    ReadTimeout,
+}
+
+/// The pooled HTTP client.
+pub(crate) struct HttpClient {
+    client: Client<Connector, RequestBody>,
+    metrics: Arc<ConnectionMetrics>,
+    read_timeout: Duration,
+    stall_timeout: Duration,
+    latency: LatencyTracker,
+}
+
+impl HttpClient {
+    pub(crate) fn new(config: &ClientConfig) -> Result<Self, Error> {
+        let metrics = Arc::new(ConnectionMetrics::default());
+        let client = Client::builder(TokioExecutor::new())
+            .pool_max_idle_per_host(config.pool.max_idle_per_host)
+            .pool_idle_timeout(config.pool.idle_timeout)
+            .pool_timer(hyper_util::rt::TokioTimer::new())
+            .build(connector(config, metrics.clone())?);
+        Ok(Self {
+            client,
+            metrics,
+            read_timeout: config.read_timeout,
+            stall_timeout: config.stall_timeout,
+            latency: LatencyTracker::new(),
+        })
+    }
+
+    pub(crate) fn metrics(&self) -> &Arc<ConnectionMetrics> {
+        &self.metrics
+    }
+
+    pub(crate) fn stall_timeout(&self) -> Duration {
+        self.stall_timeout
+    }
+
+    /// Sends one request and waits for its response headers, as long as `wait` says.
+    ///
+    /// A body-less request waits for its headers from the start. A request with a body is
+    /// watched in two phases: while its body goes out, hyper must take a frame at least every
+    /// stall timeout (a server that stopped reading is noticed); once the body has gone, the
+    /// header wait starts, counted from the body's end.
+    pub(crate) async fn send(
+        &self,
+        request: http::Request<RequestBody>,
+        context: &ErrorContext,
+        wait: HeaderWait,
+    ) -> Result<http::Response<Incoming>, Error> {
+        self.metrics.count_request();
+        let started = std::time::Instant::now();
+        let body_less = request.body().is_end_stream();
+        let adaptive = wait == HeaderWait::Adaptive;
+        let progress = request.body().progress.clone();
+        let header_timeout = if adaptive { self.latency.timeout(self.read_timeout) } else { self.read_timeout };
+        let sending = self.client.request(request);
+        tokio::pin!(sending);
+        let outcome = if let (false, Some(progress)) = (body_less, progress.as_deref()) {
+            // What must have happened by when, in the phase the body is in now; `None` until
+            // hyper takes the first frame (the connection is not ready yet: connecting has its
+            // own timeout, and waiting for a pooled connection under a cap is back-pressure).
+            let phase = || match progress.ended_at() {
+                Some(ended) if adaptive => Some((
+                    ended + header_timeout,
+                    "waiting for response headers after sending the body",
+                    header_timeout,
+                )),
+                Some(ended) => Some((ended + self.read_timeout, "waiting for response headers", self.read_timeout)),
+                None => progress
+                    .last_frame_at()
+                    .map(|at| (at + self.stall_timeout, "sending the request body", self.stall_timeout)),
+            };
+            loop {
+                let deadline = match phase() {
+                    Some((deadline, what, limit)) if std::time::Instant::now() >= deadline => break Err((what, limit)),
+                    Some((deadline, _, _)) => Some(deadline),
+                    None => None,
+                };
+                // Without a deadline, look again after a stall timeout (the first frame moves the
+                // body into a phase with one).
+                let wake = deadline.unwrap_or_else(|| std::time::Instant::now() + self.stall_timeout);
+                tokio::select! {
+                    result = &mut sending => break Ok(result),
+                    () = tokio::time::sleep_until(wake.into()) => {}
+                }
+            }
+        } else {
+            match tokio::time::timeout(header_timeout, sending).await {
+                Ok(result) => Ok(result),
+                Err(_) => Err(("waiting for response headers", header_timeout)),
+            }
+        };
+        match outcome {
+            Ok(Ok(response)) => {
+                if body_less && adaptive {
+                    self.latency.record(started.elapsed());
+                } else if let Some(ended) = progress.as_deref().and_then(BodyProgress::ended_at).filter(|_| adaptive) {
+                    self.latency.record(ended.elapsed());
+                }
+                Ok(response)
+            }
+            Ok(Err(e)) => {
+                let message = if e.is_connect() { "connecting" } else { "sending the request" };
+                Err(Error::transport(context.clone(), message, e))
+            }
+            Err((what, after)) => Err(Error::Timeout { context: Box::new(context.clone()), what, after }),
+        }
+    }
+}

@@ -1,0 +1,251 @@
+//! Connections: plain TCP for `http://` endpoints, rustls for `https://`.
+//!
+//! The connector counts connections opened and closed ([`ConnectionMetrics`]), so tests and
+//! benchmarks can see whether keep-alive works, and enforces the optional cap on connections per
+//! host ([`PoolConfig::max_connections_per_host`]): a connection holds a permit of its host's
+//! semaphore from its connect to its close, so a connect beyond the cap waits, and the request
+//! behind it takes the first connection that returns to the pool.
+//!
+//! [`PoolConfig::max_connections_per_host`]: crate::PoolConfig::max_connections_per_host
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::task::{Context, Poll};
+
+use hyper::rt::{Read, ReadBufCursor, Write};
+use hyper_util::client::legacy::connect::{Connected, Connection, HttpConnector};
+use hyper_util::rt::TokioIo;
+use tokio::net::TcpStream;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+
+use crate::config::ClientConfig;
+use crate::error::{BoxError, Error};
+
+/// Connection counters of one client.
+#[derive(Debug, Default)]
+pub struct ConnectionMetrics {
+    opened: AtomicU64,
+    closed: AtomicU64,
+    requests: AtomicU64,
+}
+
+impl ConnectionMetrics {
+    pub(crate) fn count_request(&self) {
+        self.requests.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// TCP connections opened so far.
+    pub fn opened(&self) -> u64 {
+        self.opened.load(Ordering::Relaxed)
+    }
+
+    /// TCP connections closed so far.
+    pub fn closed(&self) -> u64 {
+        self.closed.load(Ordering::Relaxed)
+    }
+
+    /// Connections open now (in use or idle in the pool).
+    pub fn open(&self) -> u64 {
+        self.opened().saturating_sub(self.closed())
+    }
+
+    /// HTTP requests sent so far (every attempt counts).
+    pub fn requests(&self) -> u64 {
+        self.requests.load(Ordering::Relaxed)
+    }
+
+    /// Requests that went out on an already open connection.
+    pub fn reused(&self) -> u64 {
+        self.requests().saturating_sub(self.opened())
+    }
+}
+
+/// Per-host semaphores capping the connections open at once.
+#[derive(Debug)]
+struct ConnectionCap {
+    per_host: usize,
+    hosts: std::sync::Mutex<std::collections::HashMap<String, Arc<Semaphore>>>,
+}
+
+impl ConnectionCap {
+    fn new(per_host: usize) -> Self {
+        Self { per_host, hosts: std::sync::Mutex::new(std::collections::HashMap::new()) }
+    }
+
+    /// The semaphore of the URI's host (scheme, host and port).
+    fn host(&self, uri: &http::Uri) -> Arc<Semaphore> {
+        let key = format!("{}://{}", uri.scheme_str().unwrap_or("http"), uri.authority().map_or("", |a| a.as_str()));
+        let mut hosts = self.hosts.lock().unwrap_or_else(|p| p.into_inner());
+        hosts.entry(key).or_insert_with(|| Arc::new(Semaphore::new(self.per_host))).clone()
+    }
+}
+
+/// A TCP connector that counts the connections it opens and that close, and holds each to its
+/// host's cap.
+#[derive(Clone)]
+pub(crate) struct CountingConnector {
+    inner: HttpConnector,
+    metrics: Arc<ConnectionMetrics>,
+    cap: Option<Arc<ConnectionCap>>,
+}
+
+impl tower_service::Service<http::Uri> for CountingConnector {
+    type Response = CountedStream;
+    type Error = BoxError;
+    type Future = Pin<Box<dyn Future<Output = Result<CountedStream, BoxError>> + Send>>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        self.inner.poll_ready(cx).map_err(Into::into)
+    }
+
+    fn call(&mut self, uri: http::Uri) -> Self::Future {
+        let host = self.cap.as_ref().map(|cap| cap.host(&uri));
+        let mut inner = self.inner.clone();
+        let metrics = self.metrics.clone();
+        Box::pin(async move {
+            // Waits while the host is at its cap. When hyper's pool hands the waiting request a
+            // connection that came back first, it lets this connect finish in the background and
+            // pools the result, which then replaces a connection that closed.
+            let permit = match host {
+                Some(host) => Some(host.acquire_owned().await.map_err(|_| "connection cap closed")?),
+                None => None,
+            };
+            let stream = inner.call(uri).await?;
+            metrics.opened.fetch_add(1, Ordering::Relaxed);
+            Ok(CountedStream { inner: stream, metrics, _permit: permit })
+        })
+    }
+}
+
+/// A TCP stream that counts itself closed when dropped (and then gives back its host's permit).
+pub(crate) struct CountedStream {
+    inner: TokioIo<TcpStream>,
+    metrics: Arc<ConnectionMetrics>,
+    _permit: Option<OwnedSemaphorePermit>,
+}
+
+impl Drop for CountedStream {
+    fn drop(&mut self) {
+        self.metrics.closed.fetch_add(1, Ordering::Relaxed);
+    }
+}
+
+impl Connection for CountedStream {
+    fn connected(&self) -> Connected {
+        self.inner.connected()
+    }
+}
+
+impl Read for CountedStream {
+    fn poll_read(mut self: Pin<&mut Self>, cx: &mut Context<'_>, buf: ReadBufCursor<'_>) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.inner).poll_read(cx, buf)
+    }
+}
+
+impl Write for CountedStream {
+    fn poll_write(mut self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &[u8]) -> Poll<std::io::Result<usize>> {
+        Pin::new(&mut self.inner).poll_write(cx, buf)
+    }
+
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.inner).poll_flush(cx)
+    }
+
+    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.inner).poll_shutdown(cx)
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        self.inner.is_write_vectored()
+    }
+
+    fn poll_write_vectored(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[std::io::IoSlice<'_>],
+    ) -> Poll<std::io::Result<usize>> {
+        Pin::new(&mut self.inner).poll_write_vectored(cx, bufs)
+    }
+}
+
+/// The connector of an [`HttpClient`](super::HttpClient): TLS over the counting TCP connector.
+pub(crate) type Connector = hyper_rustls::HttpsConnector<CountingConnector>;
+
+/// The connector for `config`, counting into `metrics`.
+pub(crate) fn connector(config: &ClientConfig, metrics: Arc<ConnectionMetrics>) -> Result<Connector, Error> {
+    let mut http = HttpConnector::new();
+    http.enforce_http(false);
+    http.set_nodelay(true);
+    http.set_connect_timeout(Some(config.connect_timeout));
+    http.set_keepalive(Some(std::time::Duration::from_secs(30)));
+    let cap = config.pool.max_connections_per_host.map(|n| Arc::new(ConnectionCap::new(n)));
+    let counting = CountingConnector { inner: http, metrics, cap };
+    let tls = tls_config(config.accept_invalid_certs)?;
+    Ok(hyper_rustls::HttpsConnectorBuilder::new()
+        .with_tls_config(tls)
+        .https_or_http()
+        .enable_http1()
+        .wrap_connector(counting))
+}
+
+fn tls_config(accept_invalid_certs: bool) -> Result<rustls::ClientConfig, Error> {
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let builder = rustls::ClientConfig::builder_with_provider(provider.clone())
+        .with_safe_default_protocol_versions()
+        .map_err(|e| Error::InvalidConfig(format!("TLS set-up: {e}")))?;
+    let config = if accept_invalid_certs {
+        builder
+            .dangerous()
+            .with_custom_certificate_verifier(Arc::new(AcceptAnyCertificate(provider)))
+            .with_no_client_auth()
+    } else {
+        let mut roots = rustls::RootCertStore::empty();
+        for cert in rustls_native_certs::load_native_certs().certs {
+            // A system certificate rustls cannot parse is skipped, as browsers do.
+            let _ = roots.add(cert);
+        }
+        builder.with_root_certificates(roots).with_no_client_auth()
+    };
+    Ok(config)
+}
+
+/// The `--no-verify-ssl` verifier: accepts any certificate, still checks handshake signatures.
+#[derive(Debug)]
+struct AcceptAnyCertificate(Arc<rustls::crypto::CryptoProvider>);
+
+impl rustls::client::danger::ServerCertVerifier for AcceptAnyCertificate {
+    fn verify_server_cert(
+        &self,
+        _end_entity: &rustls::pki_types::CertificateDer<'_>,
+        _intermediates: &[rustls::pki_types::CertificateDer<'_>],
+        _server_name: &rustls::pki_types::ServerName<'_>,
+        _ocsp_response: &[u8],
+        _now: rustls::pki_types::UnixTime,
+    ) -> Result<rustls::client::danger::ServerCertVerified, rustls::Error> {
+        Ok(rustls::client::danger::ServerCertVerified::assertion())
+    }
+
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &rustls::pki_types::CertificateDer<'_>,
+        dss: &rustls::DigitallySignedStruct,
+    ) -> Result<rustls::client::danger::HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls12_signature(message, cert, dss, &self.0.signature_verification_algorithms)
+    }
+
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &rustls::pki_types::CertificateDer<'_>,
+        dss: &rustls::DigitallySignedStruct,
+    ) -> Result<rustls::client::danger::HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls13_signature(message, cert, dss, &self.0.signature_verification_algorithms)
+    }
+
+    fn supported_verify_schemes(&self) -> Vec<rustls::SignatureScheme> {
+        self.0.signature_verification_algorithms.supported_schemes()
+    }
+}

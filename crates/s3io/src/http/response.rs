@@ -1,0 +1,123 @@
+//! Response bodies, read frame by frame ([`ResponseBody::next_chunk`]) with a per-read timeout, so
+//! a stalled body is noticed. A body dropped before its end follows the drain-or-close rule: when
+//! at most [`DRAIN_THRESHOLD`] bytes remain it is read to the end in the background, so its
+//! connection goes back to the pool; when more remain, the connection is closed (dropping hyper's
+//! body does that), because reading megabytes nobody wants costs more than a new handshake.
+
+use std::time::Duration;
+
+use bytes::Bytes;
+use http_body::Body;
+use http_body_util::BodyExt;
+use hyper::body::Incoming;
+
+use crate::error::{Error, ErrorContext};
+
+/// A dropped response body with at most this many bytes left is drained so its connection can be
+/// reused; with more left, its connection is closed. 256 KiB takes well under a millisecond to
+/// read on a fast link, less than a new TCP (and TLS) handshake costs.
+pub(crate) const DRAIN_THRESHOLD: u64 = 256 * 1024;
+
+/// A streaming response body with a per-read timeout and the drain-or-close rule on drop.
+pub struct ResponseBody {
+    body: Option<Incoming>,
+    remaining: Option<u64>,
+    read_timeout: Duration,
+    context: ErrorContext,
+}
+
+impl std::fmt::Debug for ResponseBody {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ResponseBody").field("remaining", &self.remaining).finish_non_exhaustive()
+    }
+}
+
+impl ResponseBody {
+    pub(crate) fn new(body: Incoming, read_timeout: Duration, context: ErrorContext) -> Self {
+        let remaining = body.size_hint().exact();
+        Self { body: Some(body), remaining, read_timeout, context }
+    }
+
+    /// Bytes still to come, when the response said (Content-Length).
+    pub fn remaining(&self) -> Option<u64> {
+        self.remaining
+    }
+
+    /// The next chunk of the body, `None` at its end. A body that ends before its Content-Length,
+    /// a reset, or no bytes within the read timeout is an error.
+    pub async fn next_chunk(&mut self) -> Result<Option<Bytes>, Error> {
+        let Some(body) = self.body.as_mut() else { return Ok(None) };
+        loop {
+            let frame = match tokio::time::timeout(self.read_timeout, body.frame()).await {
+                Err(_) => {
+                    // The connection is in an unknown state: close it.
+                    self.body = None;
+                    return Err(Error::Timeout {
+                        context: Box::new(self.context.clone()),
+                        what: "waiting for body bytes",
+                        after: self.read_timeout,
+                    });
+                }
+                Ok(None) => {
+                    self.body = None;
+                    return match self.remaining {
+                        Some(left) if left > 0 => Err(Error::transport(
+                            self.context.clone(),
+                            "reading the response body",
+                            format!("body ended {left} bytes early"),
+                        )),
+                        _ => Ok(None),
+                    };
+                }
+                Ok(Some(Err(e))) => {
+                    self.body = None;
+                    return Err(Error::transport(self.context.clone(), "reading the response body", e));
+                }
+                Ok(Some(Ok(frame))) => frame,
+            };
+            if let Ok(data) = frame.into_data() {
+                if let Some(left) = self.remaining.as_mut() {
+                    *left = left.saturating_sub(data.len() as u64);
+                }
+                if !data.is_empty() {
+                    return Ok(Some(data));
+                }
+            }
+        }
+    }
+
+    /// Reads the whole body into one buffer (for small XML answers).
+    pub(crate) async fn collect(mut self, limit: usize) -> Result<Bytes, Error> {
+        let mut out = bytes::BytesMut::with_capacity(self.remaining.unwrap_or(0).min(limit as u64) as usize);
+        while let Some(chunk) = self.next_chunk().await? {
+            if out.len() + chunk.len() > limit {
+                return Err(Error::invalid_response(
+                    self.context.clone(),
+                    format!("response body larger than {limit} bytes"),
+                ));
+            }
+            out.extend_from_slice(&chunk);
+        }
+        Ok(out.freeze())
+    }
+}
+
+impl Drop for ResponseBody {
+    fn drop(&mut self) {
+        let Some(mut body) = self.body.take() else { return };
+        if body.is_end_stream() {
+            return;
+        }
+        let small = self.remaining.is_some_and(|left| left <= DRAIN_THRESHOLD);
+        if !small {
+            // Dropping an unfinished hyper body closes its connection.
+            return;
+        }
+        let Ok(runtime) = tokio::runtime::Handle::try_current() else { return };
+        let timeout = self.read_timeout;
+        runtime.spawn(async move {
+            let drain = async { while let Some(Ok(_)) = body.frame().await {} };
+            let _ = tokio::time::timeout(timeout, drain).await;
+        });
+    }
+}

@@ -1,0 +1,91 @@
+//! Outages: the endpoint goes away (the embedded server is shut down) and comes back on the same
+//! port; a transfer in flight rides it out, and a dead endpoint fails once the retry timeout is
+//! spent, saying so.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use s3io::{Progress, RetryConfig, RetryReason};
+use s3io_server::ServerConfig;
+
+use crate::common::{test_data, TestServer, MIB};
+
+/// How long the endpoint is gone: far beyond what 5 attempts at a 50 ms base back-off cover.
+const OUTAGE: Duration = Duration::from_secs(3);
+
+#[tokio::test]
+async fn a_download_rides_out_a_server_restart_with_default_retries() {
+    let root = tempfile::tempdir().unwrap();
+    let server = s3io_server::start(ServerConfig::new(root.path())).await.unwrap();
+    let addr = server.local_addr();
+    let client = TestServer::builder_for(&server).build().await.unwrap();
+    client.create_bucket("outage").await.unwrap();
+    let data = test_data(48 * MIB, 31);
+    client.upload("outage", "big").from_bytes(Bytes::from(data.clone())).await.unwrap();
+
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("big.bin");
+    let progress = Arc::new(Progress::new());
+    let download = tokio::spawn(
+        client
+            .download("outage", "big")
+            .part_size(MIB as u64)
+            .concurrency(8)
+            .progress(progress.clone())
+            .to_file(path.clone()),
+    );
+    // Wait until the download is under way (bounded), then take the endpoint away.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while progress.bytes_done() == 0 && Instant::now() < deadline {
+        tokio::task::yield_now().await;
+        tokio::time::sleep(Duration::from_millis(1)).await;
+    }
+    assert!(progress.bytes_done() > 0, "the download never started");
+    server.shutdown().await;
+    let down_at = Instant::now();
+    tokio::time::sleep(OUTAGE).await;
+    let mut config = ServerConfig::new(root.path());
+    config.addr = addr;
+    let restarted = s3io_server::start(config).await.expect("server restarts on the same port");
+    let output = download.await.unwrap().expect("download through the outage");
+    assert!(down_at.elapsed() >= OUTAGE);
+    assert_eq!(output.size, data.len() as u64);
+    assert!(std::fs::read(&path).unwrap() == data, "downloaded bytes differ");
+    // Every byte counted once: no completed part was fetched again.
+    assert_eq!(progress.bytes_done(), data.len() as u64);
+    let retries = client.retry_counters();
+    println!(
+        "download through a {OUTAGE:?} outage: {} retries ({} transport), {} of {} bytes received",
+        retries.total(),
+        retries.get(RetryReason::Transport),
+        progress.bytes_done(),
+        data.len()
+    );
+    drop(restarted);
+}
+
+#[tokio::test]
+async fn a_dead_endpoint_fails_after_the_retry_timeout_saying_so() {
+    // A port nothing listens on: bind one, then free it.
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let client = s3io::Client::builder()
+        .endpoint(format!("http://127.0.0.1:{port}"))
+        .region("us-east-1")
+        .addressing_style(s3io::AddressingStyle::Path)
+        .credentials(s3io::CredentialsSource::static_keys("key", "secret"))
+        .retry(RetryConfig { retry_timeout: Duration::from_secs(1), ..Default::default() })
+        .build()
+        .await
+        .unwrap();
+    let started = Instant::now();
+    let err = client.download("gone", "key").to_bytes().await.unwrap_err();
+    let elapsed = started.elapsed();
+    assert!(elapsed >= Duration::from_secs(1), "gave up before the retry timeout: {elapsed:?}");
+    assert!(elapsed < Duration::from_secs(5), "took {elapsed:?} for a 1 s retry timeout");
+    let message = err.to_string();
+    assert!(matches!(err, s3io::Error::Timeout { .. }), "{message}");
+    assert!(message.contains("reaching the endpoint") && message.contains("gone/key"), "{message}");
+    // Waiting out the outage spent retries, but no attempts beyond the first per request.
+    assert!(client.retry_counters().get(RetryReason::Transport) > 0);
+}
