@@ -96,6 +96,9 @@ pub(crate) struct CompletedRecord {
     /// Their type.
     #[serde(default)]
     pub(crate) checksum_type: Option<String>,
+    /// The encryption asked for at creation, answered again at completion.
+    #[serde(default, skip_serializing_if = "super::meta::Sse::is_empty")]
+    pub(crate) sse: super::meta::Sse,
 }
 
 /// A fresh upload id: 128 random bits in hex.
