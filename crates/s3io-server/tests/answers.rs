@@ -255,4 +255,19 @@ async fn encryption_and_storage_class_are_returned_as_s3_does() {
     }
     let list = c.get("/bkt?list-type=2&prefix=kms", &[]).await.text();
     assert_eq!(xml_values(&list, "StorageClass"), ["STANDARD_IA"]);
+
+    // A multipart upload carries what CreateMultipartUpload asked for to the object.
+    let sse = [("x-amz-server-side-encryption", "aws:kms"), ("x-amz-server-side-encryption-aws-kms-key-id", "k2")];
+    let r = c.send(Method::POST, "/bkt/mpk?uploads", &sse, Bytes::new(), true).await;
+    assert_eq!(r.header("x-amz-server-side-encryption"), "aws:kms");
+    let id = xml_values(&r.text(), "UploadId").remove(0);
+    let part = c.put(&format!("/bkt/mpk?partNumber=1&uploadId={id}"), &[], Bytes::from_static(b"part")).await;
+    let complete = format!(
+        "<CompleteMultipartUpload><Part><PartNumber>1</PartNumber><ETag>{}</ETag></Part></CompleteMultipartUpload>",
+        part.header("etag")
+    );
+    let r = c.send(Method::POST, &format!("/bkt/mpk?uploadId={id}"), &[], Bytes::from(complete), true).await;
+    assert_eq!((r.status, r.header("x-amz-server-side-encryption")), (StatusCode::OK, "aws:kms"), "{}", r.text());
+    let head = c.send(Method::HEAD, "/bkt/mpk", &[], Bytes::new(), true).await;
+    assert_eq!(head.header("x-amz-server-side-encryption-aws-kms-key-id"), "k2");
 }

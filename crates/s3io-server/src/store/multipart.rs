@@ -31,6 +31,10 @@
 //! CRC64NVME (and CRC32/CRC32C when the upload asked for `FULL_OBJECT`) by
 //! CRC combination, other algorithms as S3's `COMPOSITE` checksum of checksums.
 //!
+//! (The file holds the whole mechanism, part placement, validation, ETag,
+//! checksum combination and assembly, around 600 lines: splitting it would
+//! separate the in-place writer from the assembler that must agree with it.)
+//!
 //! A completed upload leaves a small record in `root/.s3io/completed/<id>.json`
 //! so that a retried CompleteMultipartUpload (its response lost to a reset)
 //! gets the same answer instead of `NoSuchUpload`.
@@ -96,6 +100,9 @@ pub(crate) struct CompletedRecord {
     /// Their type.
     #[serde(default)]
     pub(crate) checksum_type: Option<String>,
+    /// The encryption asked for at creation, answered again at completion.
+    #[serde(default, skip_serializing_if = "super::meta::Sse::is_empty")]
+    pub(crate) sse: super::meta::Sse,
 }
 
 /// A fresh upload id: 128 random bits in hex.

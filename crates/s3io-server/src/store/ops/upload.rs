@@ -249,6 +249,7 @@ pub(crate) async fn complete(
     let layout = store.layout.clone();
     let done = blocking(move || complete_upload(&layout, input)).await?;
     let c = done.checksums;
+    let sse = sse_of(&done.sse);
     Ok(S3Response::new(CompleteMultipartUploadOutput {
         bucket: Some(done.bucket),
         key: Some(done.key),
@@ -259,6 +260,9 @@ pub(crate) async fn complete(
         checksum_sha1: c.sha1,
         checksum_sha256: c.sha256,
         checksum_type: done.checksum_type.map(ChecksumType::from),
+        server_side_encryption: sse.algorithm,
+        ssekms_key_id: sse.kms_key_id,
+        bucket_key_enabled: sse.bucket_key_enabled,
         ..Default::default()
     }))
 }
@@ -504,6 +508,7 @@ fn complete_upload(layout: &Layout, input: CompleteMultipartUploadInput) -> S3Re
     meta.mtime_ms = to_ms(SystemTime::now());
     meta.checksums = checksums.clone();
     meta.checksum_type = checksum_type.clone();
+    let sse = meta.sse.clone();
     let (if_match, if_none_match) = (input.if_match, input.if_none_match);
     let check =
         |current: Option<&ObjectMeta>| check_write_conditions(current, key, if_match.as_ref(), if_none_match.as_ref());
@@ -526,7 +531,7 @@ fn complete_upload(layout: &Layout, input: CompleteMultipartUploadInput) -> S3Re
         layout.commit(&input.bucket, key, tmp, meta, check)?;
     }
 
-    let done = CompletedRecord { bucket: input.bucket, key: input.key, etag, checksums, checksum_type };
+    let done = CompletedRecord { bucket: input.bucket, key: input.key, etag, checksums, checksum_type, sse };
     if let Ok(json) = serde_json::to_vec(&done) {
         let _ = layout.write_json_atomically(&layout.completed_path(upload_id), &json);
     }
