@@ -10,7 +10,7 @@ use s3io::{
 
 use crate::common::{test_data, TestServer, MIB};
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn buckets_create_list_head_delete() {
     let server = TestServer::start().await;
     let client = &server.client;
@@ -27,7 +27,7 @@ async fn buckets_create_list_head_delete() {
     assert_eq!(err.code(), Some("BucketNotEmpty"), "{err}");
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn put_head_get_range_delete() {
     let server = TestServer::start().await;
     let client = &server.client;
@@ -84,7 +84,7 @@ fn hex_md5(data: &[u8]) -> String {
     raw.iter().map(|b| format!("{b:02x}")).collect()
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn range_past_the_end_is_invalid_range() {
     let server = TestServer::start().await;
     server.put("short", b"0123456789").await;
@@ -94,7 +94,7 @@ async fn range_past_the_end_is_invalid_range() {
     assert_eq!(err.code(), Some("InvalidRange"), "{err}");
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn missing_bucket_and_key_name_what_is_missing() {
     let server = TestServer::start().await;
     let err = server.client.get_object("no-such-bucket", "k", &Default::default()).await.unwrap_err();
@@ -107,7 +107,7 @@ async fn missing_bucket_and_key_name_what_is_missing() {
     assert!(err.is_not_found(), "{err}");
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn bad_credentials_are_rejected_by_the_signature_check_and_not_retried() {
     let server = TestServer::start().await;
     let bad = server
@@ -125,7 +125,7 @@ async fn bad_credentials_are_rejected_by_the_signature_check_and_not_retried() {
     assert_eq!(err.status(), Some(403), "{err}");
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn list_objects_v2_paginates_with_prefix_and_delimiter() {
     let server = TestServer::start().await;
     let mut keys = Vec::new();
@@ -155,7 +155,7 @@ async fn list_objects_v2_paginates_with_prefix_and_delimiter() {
     assert_eq!(page.next_continuation_token, None);
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn odd_keys_round_trip() {
     let server = TestServer::start().await;
     let keys = ["a b/c+d%e.txt", "unicode/é中文.bin", "q?x=1&y#z", "spaces  double", "tilde~_-.end"];
@@ -173,7 +173,7 @@ async fn odd_keys_round_trip() {
     assert_eq!(listed, expected);
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn delete_objects_in_one_batch() {
     let server = TestServer::start().await;
     let keys: Vec<String> = (0..30).map(|i| format!("batch/{i}")).collect();
@@ -187,7 +187,7 @@ async fn delete_objects_in_one_batch() {
     assert!(page.objects.is_empty());
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn multipart_upload_complete_list_abort() {
     let server = TestServer::start().await;
     let client = &server.client;
@@ -224,7 +224,7 @@ async fn multipart_upload_complete_list_abort() {
     assert!(client.list_multipart_uploads(&server.bucket, None, None).await.unwrap().uploads.is_empty());
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn copy_object_server_side() {
     let server = TestServer::start().await;
     let data = test_data(300_000, 8);
@@ -243,7 +243,7 @@ async fn copy_object_server_side() {
     assert!(err.is_not_found(), "{err}");
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn presigned_urls_work_without_the_client() {
     let server = TestServer::start().await;
     server.put("presigned", b"hello presigned").await;
