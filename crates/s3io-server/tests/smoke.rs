@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 
 use s3io_server::{start, RunningServer, ServerConfig};
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn put_get_range_multipart_over_http() {
     let dir = tempfile::tempdir().unwrap();
     let server = start(ServerConfig::new(dir.path())).await.unwrap();
@@ -155,7 +155,7 @@ async fn put_get_range_multipart_over_http() {
     server.shutdown().await;
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn injected_slow_down_is_an_s3_error_without_side_effects() {
     let dir = tempfile::tempdir().unwrap();
     let server = start(ServerConfig::new(dir.path()).with_faults("503=1,methods=PUT".parse().unwrap())).await.unwrap();
@@ -188,6 +188,7 @@ async fn answered_again(c: &Client, deadline: Duration) -> Instant {
             return Instant::now();
         }
         assert!(started.elapsed() < deadline, "the server did not answer again within {deadline:?}");
+        // The poll interval of a bounded wait for the condition above.
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
 }
@@ -211,6 +212,7 @@ async fn refuse_outage_closes_connections_refuses_new_ones_then_listens_again() 
             Ok(_) => {}
         }
         assert!(before.elapsed() < outage, "connections still accepted after the outage began");
+        // The poll interval of a bounded wait for the condition above.
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
     // Then the server listens again on the same address, not before the outage is over.

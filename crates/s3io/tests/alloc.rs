@@ -15,9 +15,11 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use bytes::{Bytes, BytesMut};
 use s3io::{AddressingStyle, Client, CredentialsSource};
 
-/// The documented ceiling on the client's heap allocations per small download (request
-/// building, signing, hyper's per-request state). The test prints the measured figure.
-const MAX_ALLOCATIONS_PER_DOWNLOAD: u64 = 200;
+/// The ceiling on the client's heap allocations per small download (request building, signing,
+/// hyper's per-request state): the measured figure (124, steady over runs) plus a 10% margin, so
+/// that a change adding a dozen allocations to the hot path fails here. Lower it when the hot path
+/// allocates less; the test prints the measured figure.
+const MAX_ALLOCATIONS_PER_DOWNLOAD: u64 = 136;
 
 /// Any single allocation at least this large counts as a payload-sized allocation.
 const LARGE_ALLOCATION: usize = 1024 * 1024;

@@ -120,13 +120,8 @@ fn ls_shows_buckets_prefixes_keys_and_sizes() {
 #[test]
 fn ls_follows_every_page() {
     let h = Harness::start();
-    let client = h.client();
-    h.runtime.block_on(async {
-        client.create_bucket("many").await.unwrap();
-        for i in 0..1_050 {
-            client.put_object("many", &format!("k/{i:05}"), "x".into(), &Default::default()).await.unwrap();
-        }
-    });
+    h.ok(&["mb", "s3://many"]);
+    h.put_all("many", (0..1_050).map(|i| (format!("k/{i:05}"), b"x".to_vec())));
     let listing = stdout(&h.ok(&["ls", "--recursive", "s3://many"]));
     assert_eq!(listing.lines().count(), 1_050);
     assert!(listing.lines().last().unwrap().ends_with(" k/01049"));
@@ -148,14 +143,9 @@ fn rm_deletes_one_object() {
 #[test]
 fn rm_recursive_deletes_in_batches_and_dry_run_deletes_nothing() {
     let h = Harness::start();
-    let client = h.client();
-    h.runtime.block_on(async {
-        client.create_bucket("data").await.unwrap();
-        for i in 0..1_003 {
-            client.put_object("data", &format!("logs/{i:04}"), "x".into(), &Default::default()).await.unwrap();
-        }
-        client.put_object("data", "logs2/keep", "x".into(), &Default::default()).await.unwrap();
-    });
+    h.ok(&["mb", "s3://data"]);
+    let keys = (0..1_003).map(|i| format!("logs/{i:04}")).chain(["logs2/keep".to_owned()]);
+    h.put_all("data", keys.map(|key| (key, b"x".to_vec())));
     let dry = h.ok(&["rm", "--recursive", "--dry-run", "s3://data/logs"]);
     assert_eq!(stdout(&dry).lines().filter(|l| l.starts_with("(dryrun) delete: s3://data/logs/")).count(), 1_003);
     assert_eq!(stdout(&h.ok(&["ls", "--recursive", "s3://data"])).lines().count(), 1_004);
@@ -288,14 +278,38 @@ fn ctrl_c_cancels_a_download_and_removes_its_temporary_file() {
     h.ok(&["mb", "s3://data"]);
     h.ok(&["cp", &h.file("src", &data(3 * 1024 * 1024, 7)), "s3://data/slow"]);
     std::fs::remove_file(h.path("src")).unwrap();
+    let before = h.requests();
     let mut child = h
         .s3io(&["--part-size", "1MiB", "cp", "s3://data/slow", &h.path_str("slow.bin")])
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    let status = interrupt_after(&mut child, Duration::from_millis(1500));
+    // Ctrl-C once the download is under way: its temporary file exists and every part is asked
+    // for (the first GET, then the other two parts).
+    wait_until(Duration::from_secs(20), "the download's temporary file and requests", || {
+        !entries(h.work.path()).is_empty() && h.requests() >= before + 3
+    });
+    let status = interrupt_and_wait(&mut child);
     assert_eq!(status.code(), Some(130));
     assert!(entries(h.work.path()).is_empty(), "left behind: {:?}", entries(h.work.path()));
+}
+
+#[test]
+fn serve_refuses_a_bad_fault_spec_naming_it() {
+    let root = tempfile::tempdir().unwrap();
+    for (spec, needle) in [("503=2", "503"), ("outage-after=3", "outage"), ("frobnicate=1", "frobnicate")] {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_s3io"));
+        clean_env(&mut command);
+        let output = command
+            .args(["serve", "--root", root.path().to_str().unwrap(), "--addr", "127.0.0.1:0", "--faults", spec])
+            .stdin(Stdio::null())
+            .output()
+            .unwrap();
+        let err = stderr(&output);
+        assert_eq!(output.status.code(), Some(2), "--faults {spec}: {err}");
+        assert!(err.contains(needle), "--faults {spec}: {err}");
+        assert!(output.stdout.is_empty(), "--faults {spec} started a server: {}", stdout(&output));
+    }
 }
 
 #[test]

@@ -1,7 +1,7 @@
 //! What the CLI's integration tests share: an embedded server on its own runtime, the built
 //! binary run against it with a clean environment, and small helpers.
 //!
-//! Each test binary uses a subset of these helpers.
+//! Each test module uses a subset of these helpers.
 #![allow(dead_code)]
 
 use std::path::{Path, PathBuf};
@@ -96,6 +96,40 @@ impl Harness {
         assert_eq!(local, object, "{} has not the time of s3://{bucket}/{key}", file.display());
     }
 
+    /// Puts `objects` (key, bytes) into `bucket` through the library, 64 requests at a time.
+    pub(crate) fn put_all(&self, bucket: &str, objects: impl IntoIterator<Item = (String, Vec<u8>)>) {
+        use futures::StreamExt as _;
+        let client = self.client();
+        self.runtime.block_on(async {
+            futures::stream::iter(objects)
+                .map(|(key, bytes)| {
+                    let client = client.clone();
+                    async move {
+                        let put = client.put_object(bucket, &key, bytes.into(), &Default::default()).await;
+                        put.unwrap_or_else(|e| panic!("put s3://{bucket}/{key}: {e}"));
+                    }
+                })
+                .buffer_unordered(64)
+                .collect::<Vec<()>>()
+                .await;
+        });
+    }
+
+    /// Restarts the server on the same root and address with `faults` (a fault spec): what the
+    /// test set up stays, and the next commands meet the faults from request 0.
+    pub(crate) fn restart_with_faults(&mut self, faults: &str) {
+        let server = self.server.take().expect("a running server");
+        let addr = server.local_addr();
+        self.runtime.block_on(server.shutdown());
+        let config = ServerConfig::new(self._root.path()).with_addr(addr).with_faults(faults.parse().unwrap());
+        self.server = Some(self.runtime.block_on(s3io_server::start(config)).unwrap());
+    }
+
+    /// Requests the server has answered (or refused) since it started.
+    pub(crate) fn requests(&self) -> u64 {
+        self.server.as_ref().expect("a running server").fault_stats().requests
+    }
+
     /// A library client of the server, for setting up many objects quickly.
     pub(crate) fn client(&self) -> s3io::Client {
         self.runtime
@@ -186,6 +220,16 @@ pub(crate) fn interrupt(child: &std::process::Child) {
     assert!(status.success());
 }
 
+/// Polls `condition` until it holds; fails the test naming `what` after `deadline`.
+pub(crate) fn wait_until(deadline: Duration, what: &str, mut condition: impl FnMut() -> bool) {
+    let start = Instant::now();
+    while !condition() {
+        assert!(start.elapsed() < deadline, "not within {deadline:?}: {what}");
+        // The poll interval of a bounded wait for the condition above.
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
 /// Waits for the child to exit, killing it and failing the test after `deadline`.
 pub(crate) fn wait_with_deadline(child: &mut std::process::Child, deadline: Duration) -> std::process::ExitStatus {
     let start = Instant::now();
@@ -197,13 +241,13 @@ pub(crate) fn wait_with_deadline(child: &mut std::process::Child, deadline: Dura
             let _ = child.kill();
             panic!("s3io did not exit within {deadline:?}");
         }
-        std::thread::sleep(Duration::from_millis(20));
+        // The poll interval of a bounded wait for the child's exit.
+        std::thread::sleep(Duration::from_millis(10));
     }
 }
 
-/// Lets the child run for `delay`, sends it SIGINT and waits (at most 10 s) for it to exit.
-pub(crate) fn interrupt_after(child: &mut std::process::Child, delay: Duration) -> std::process::ExitStatus {
-    std::thread::sleep(delay);
+/// Sends the child SIGINT and waits (at most 10 s) for it to exit.
+pub(crate) fn interrupt_and_wait(child: &mut std::process::Child) -> std::process::ExitStatus {
     interrupt(child);
     wait_with_deadline(child, Duration::from_secs(10))
 }

@@ -1,6 +1,7 @@
 //! The `s3io` binary's integration tests, in one test binary (one link, one process to
 //! schedule): the commands against the embedded S3 server, over real HTTP.
 
+mod bench;
 mod cli;
 mod common;
 mod many;

@@ -319,10 +319,27 @@ fn ctrl_c_stops_a_recursive_download_and_leaves_no_temporary_files() {
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    let status = interrupt_after(&mut child, Duration::from_millis(1500));
+    // Read stdout as it comes; Ctrl-C once the first object has arrived.
+    let printed = std::sync::Arc::new(std::sync::Mutex::new(String::new()));
+    let reader = {
+        let printed = printed.clone();
+        let mut stdout = child.stdout.take().unwrap();
+        std::thread::spawn(move || {
+            let mut chunk = [0u8; 4096];
+            while let Ok(n @ 1..) = std::io::Read::read(&mut stdout, &mut chunk) {
+                printed.lock().unwrap().push_str(&String::from_utf8_lossy(&chunk[..n]));
+            }
+        })
+    };
+    wait_until(Duration::from_secs(20), "the first download: line", || {
+        printed.lock().unwrap().lines().any(|l| l.starts_with("download: "))
+    });
+    let status = interrupt_and_wait(&mut child);
+    reader.join().unwrap();
     let output = child.wait_with_output().unwrap();
     assert_eq!(status.code(), Some(130), "{}", stderr(&output));
-    let done = stdout(&output).lines().filter(|l| l.starts_with("download: ")).count();
+    let printed = printed.lock().unwrap().clone();
+    let done = printed.lines().filter(|l| l.starts_with("download: ")).count();
     assert!(done > 0 && done < 16, "{done} objects arrived before Ctrl-C; the test needs some but not all");
     // Only the finished objects, each complete; no temporary file of the interrupted ones.
     let files = tree(&out);

@@ -23,12 +23,8 @@ impl Harness {
     /// Creates `bucket` holding `objects` (key, bytes), through the server.
     fn bucket_with(&self, bucket: &str, objects: &[(&str, &[u8])]) {
         let client = self.client();
-        self.runtime.block_on(async {
-            client.create_bucket(bucket).await.unwrap();
-            for (key, bytes) in objects {
-                client.put_object(bucket, key, bytes.to_vec().into(), &Default::default()).await.unwrap();
-            }
-        });
+        self.runtime.block_on(client.create_bucket(bucket)).unwrap();
+        self.put_all(bucket, objects.iter().map(|(key, bytes)| ((*key).to_owned(), bytes.to_vec())));
     }
 
     /// Writes the files of `tree` (relative path, bytes) under the work directory's `dir`.
@@ -243,6 +239,32 @@ fn many_keys_across_listing_pages() {
     // The tree just downloaded holds what the prefix holds, at the objects' times: nothing to
     // upload or delete the other way either.
     assert_eq!(status_lines(&h.ok(&["sync", "--delete", &dst, "s3://many/k"])), 0);
+}
+
+#[test]
+fn delete_removes_nothing_when_the_source_listing_fails_mid_way() {
+    let mut h = Harness::start();
+    h.ok(&["mb", "s3://many"]);
+    // Two ListObjectsV2 pages (1,000 keys, then 10).
+    h.put_all("many", (0..1_010).map(|i| (format!("k/{i:05}"), b"x".to_vec())));
+    let dst = h.path_str("dst");
+    h.ok(&["sync", "s3://many/k", &dst]);
+    // The premise: with the destination up to date, a sync sends its two listing requests, nothing
+    // more.
+    let before = h.requests();
+    assert_eq!(status_lines(&h.ok(&["sync", "--delete", "s3://many/k", &dst])), 0);
+    assert_eq!(h.requests() - before, 2, "an up-to-date sync did more than list two pages");
+    // Files the source does not have, sorting before and after every key.
+    std::fs::write(h.path("dst/0-extra"), b"e").unwrap();
+    std::fs::write(h.path("dst/zz-extra"), b"e").unwrap();
+    // The first page (request 0) is answered; then the server is gone for a minute.
+    h.restart_with_faults("outage=60s,outage-after=1");
+    let out = h.run(&["--max-attempts", "1", "sync", "--delete", "s3://many/k", &dst]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert!(stderr(&out).contains("ListObjectsV2"), "{}", stderr(&out));
+    assert!(lines(&out, "delete").is_empty(), "deleted with half a listing: {}", stdout(&out));
+    assert!(h.path("dst/0-extra").exists() && h.path("dst/zz-extra").exists(), "a file was deleted");
+    assert_eq!(crate::common::entries(&h.path("dst")).len(), 1_012);
 }
 
 #[test]

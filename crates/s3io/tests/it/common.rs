@@ -38,6 +38,21 @@ impl TestServer {
         Self { server, client, bucket, _root: root }
     }
 
+    /// The same root, bucket and objects served again with `faults`, to a client shaped by
+    /// `configure`: set-up done without faults, the test's requests numbered from 0.
+    pub(crate) async fn restart_with(
+        self,
+        faults: &str,
+        configure: impl FnOnce(ClientBuilder) -> ClientBuilder,
+    ) -> Self {
+        let Self { server, bucket, _root: root, .. } = self;
+        server.shutdown().await;
+        let config = ServerConfig::new(root.path()).with_faults(faults.parse().expect("fault spec"));
+        let server = s3io_server::start(config).await.expect("server starts");
+        let client = configure(Self::builder_for(&server)).build().await.expect("client");
+        Self { server, client, bucket, _root: root }
+    }
+
     /// A client builder pointed at `server` with the server's local credentials.
     pub(crate) fn builder_for(server: &RunningServer) -> ClientBuilder {
         Client::builder()
@@ -55,12 +70,27 @@ impl TestServer {
         configure(Self::builder_for(&self.server)).build().await.expect("client")
     }
 
-    /// Uploads `data` under `key` with one PutObject.
+    /// Uploads `data` under `key` with one PutObject (up to 64 MiB) carrying its full-object
+    /// CRC64NVME, so that every download of it has a checksum to verify.
     pub(crate) async fn put(&self, key: &str, data: &[u8]) {
         self.client
-            .put_object(&self.bucket, key, bytes::Bytes::copy_from_slice(data), &Default::default())
+            .upload(&self.bucket, key)
+            .multipart_threshold(64 * MIB as u64)
+            .checksum_mode(s3io::ChecksumMode::WhenSupported)
+            .checksum_algorithm(s3io::ChecksumAlgorithm::Crc64Nvme)
+            .from_bytes(bytes::Bytes::copy_from_slice(data))
             .await
             .expect("put object");
+    }
+}
+
+/// Polls `condition` until it holds; fails the test naming `what` after `deadline`.
+pub(crate) async fn wait_until(deadline: std::time::Duration, what: &str, mut condition: impl FnMut() -> bool) {
+    let started = std::time::Instant::now();
+    while !condition() {
+        assert!(started.elapsed() < deadline, "not within {deadline:?}: {what}");
+        // The poll interval of a bounded wait for the condition above.
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
     }
 }
 
@@ -86,3 +116,8 @@ pub(crate) fn test_data(len: usize, seed: u64) -> Vec<u8> {
 }
 
 pub(crate) const MIB: usize = 1024 * 1024;
+
+/// The full-object CRC64NVME of `data`: what [`TestServer::put`] stores and downloads verify.
+pub(crate) fn crc64nvme(data: &[u8]) -> s3io::ChecksumValue {
+    s3io::checksum(s3io::ChecksumAlgorithm::Crc64Nvme, data)
+}

@@ -49,7 +49,7 @@ async fn assert_same_metadata(client: &Client, bucket: &str, key: &str) {
     assert_eq!(info.metadata, vec![("origin".to_owned(), "copy-test".to_owned())], "{key}");
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn small_object_is_one_copy_object_with_its_metadata() {
     let server = TestServer::start().await;
     let data = test_data(100 * 1024, 1);
@@ -76,7 +76,7 @@ async fn small_object_is_one_copy_object_with_its_metadata() {
     assert!(fetch(&server.client, &server.bucket, "small/empty-copy").await.is_empty());
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn multipart_copy_across_buckets_is_byte_exact_with_s3_part_etags() {
     let server = TestServer::start().await;
     let other = format!("{}-other", server.bucket);
@@ -146,7 +146,7 @@ async fn multipart_copy_across_buckets_is_byte_exact_with_s3_part_etags() {
     assert_eq!(uploads_left(&server.client, &other).await, 0);
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn odd_keys_round_trip_through_both_copy_paths() {
     let server = TestServer::start().await;
     let keys = ["dir/a b.txt", "ünï/cödé ✓", "a+b=c&d", "100%25 sure%", "x#y", "q?versionId=1", "semi;colon,comma"];
@@ -174,7 +174,7 @@ async fn odd_keys_round_trip_through_both_copy_paths() {
     assert_eq!(uploads_left(&server.client, &server.bucket).await, 0);
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn missing_source_is_no_such_key_naming_bucket_and_key() {
     let server = TestServer::start().await;
     let err = server.client.copy(&server.bucket, "no/such key", &server.bucket, "dst").await.unwrap_err();
@@ -189,6 +189,7 @@ async fn wait_for_upload(client: &Client, bucket: &str) {
     let deadline = Instant::now() + Duration::from_secs(10);
     while uploads_left(client, bucket).await == 0 {
         assert!(Instant::now() < deadline, "the multipart copy never started");
+        // The poll interval of a bounded wait for the condition above.
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
 }
@@ -198,11 +199,12 @@ async fn wait_for_no_upload(client: &Client, bucket: &str) {
     let deadline = Instant::now() + Duration::from_secs(10);
     while uploads_left(client, bucket).await > 0 {
         assert!(Instant::now() < deadline, "a multipart upload was left behind");
+        // The poll interval of a bounded wait for the condition above.
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn source_replaced_mid_copy_fails_saying_so_and_aborts() {
     let server = TestServer::start_with(Some(SLOW_PUTS), |b| b).await;
     let data = test_data(12 * MIB, 5);
@@ -227,7 +229,7 @@ async fn source_replaced_mid_copy_fails_saying_so_and_aborts() {
     assert!(server.client.head_object(&server.bucket, "changing-copy").await.unwrap_err().is_not_found());
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn cancelled_or_dropped_multipart_copy_is_aborted() {
     let server = TestServer::start_with(Some(SLOW_PUTS), |b| b).await;
     server.put("source", &test_data(12 * MIB, 6)).await;
@@ -255,7 +257,7 @@ async fn cancelled_or_dropped_multipart_copy_is_aborted() {
     assert!(server.client.head_object(&server.bucket, "dropped").await.unwrap_err().is_not_found());
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn multipart_copy_under_injected_faults_is_byte_exact() {
     // 503s, 500s and dropped connections on the copy's requests; the retry layer rides them out.
     let server = TestServer::start_with(Some("seed=3,503=0.3,500=0.1,reset=0.1,methods=PUT+POST"), |b| {
@@ -329,7 +331,7 @@ async fn scripted_server(answers: Vec<&'static str>) -> (String, Arc<std::sync::
     (url, count)
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn upload_part_copy_treats_an_error_document_in_a_200_as_an_error_and_retries_it() {
     use std::sync::atomic::Ordering;
     let ok = "<CopyPartResult><ETag>\"0123456789abcdef0123456789abcdef\"</ETag>\

@@ -14,7 +14,7 @@ use crate::common::{test_data, TestServer, MIB};
 /// How long the endpoint is gone: far beyond what 5 attempts at a 50 ms base back-off cover.
 const OUTAGE: Duration = Duration::from_secs(3);
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_download_rides_out_a_server_restart_with_default_retries() {
     let root = tempfile::tempdir().unwrap();
     let server = s3io_server::start(ServerConfig::new(root.path())).await.unwrap();
@@ -65,7 +65,7 @@ async fn a_download_rides_out_a_server_restart_with_default_retries() {
     drop(restarted);
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_dead_endpoint_fails_after_the_retry_timeout_saying_so() {
     // A port nothing listens on: bind one, then free it.
     let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();

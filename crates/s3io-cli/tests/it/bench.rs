@@ -1,0 +1,78 @@
+//! `s3io bench`, the README's main command: a small suite against the embedded server, its
+//! JSON and its chart.
+
+use std::process::{Command, Stdio};
+
+use crate::common::*;
+
+#[test]
+fn bench_runs_every_scenario_and_reports_json_and_a_chart() {
+    let work = tempfile::tempdir().unwrap();
+    let plot = work.path().join("bench.svg");
+    let mut command = Command::new(env!("CARGO_BIN_EXE_s3io"));
+    clean_env(&mut command);
+    let output = command
+        .args(["bench", "--size", "16MiB", "--small-count", "50", "--json", "--plot"])
+        .arg(&plot)
+        .arg("--work-dir")
+        .arg(work.path())
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "s3io bench failed: {}", stderr(&output));
+    let results: Vec<serde_json::Value> =
+        serde_json::from_slice(&output.stdout).unwrap_or_else(|e| panic!("{e}: {}", stdout(&output)));
+    let names: Vec<&str> = results.iter().map(|r| r["scenario"].as_str().unwrap()).collect();
+    assert_eq!(
+        names,
+        [
+            "large upload (file)",
+            "large upload (stream)",
+            "large download (file)",
+            "large download (stream)",
+            "small downloads",
+            "mixed"
+        ]
+    );
+    for result in &results {
+        let name = result["scenario"].as_str().unwrap();
+        for field in ["seconds", "mib_per_second", "requests_per_second", "cpu_seconds_per_gib"] {
+            let value = result[field].as_f64().unwrap_or_else(|| panic!("{name}: no {field} in {result}"));
+            assert!(value > 0.0 && value.is_finite(), "{name}: {field} = {value}");
+        }
+        for field in ["objects", "bytes", "requests", "pool_acquired"] {
+            let value = result[field].as_u64().unwrap_or_else(|| panic!("{name}: no {field} in {result}"));
+            assert!(value > 0, "{name}: {field} = 0");
+        }
+        // A scenario may run on connections an earlier one opened.
+        for field in ["allocations", "pool_allocated", "retries", "connections_opened", "connections_reused"] {
+            assert!(result[field].as_u64().is_some(), "{name}: no {field} in {result}");
+        }
+        assert!(result["retries_by_reason"].is_object(), "{name}: {result}");
+        // No faults were injected: nothing was retried.
+        assert_eq!(result["retries"], 0, "{name}");
+    }
+    let large = 16 * 1024 * 1024;
+    for result in &results[..4] {
+        assert_eq!(result["bytes"], large, "{}", result["scenario"]);
+        assert_eq!(result["objects"], 1, "{}", result["scenario"]);
+    }
+    let small = &results[4];
+    assert_eq!(small["objects"], 50);
+    assert_eq!(small["bytes"], 50 * 1_258_291, "50 × 1.2 MiB");
+    let latency = &small["latency"];
+    let (p50, p99) = (latency["p50_ms"].as_f64().unwrap(), latency["p99_ms"].as_f64().unwrap());
+    assert!(p50 > 0.0 && p50 <= latency["p90_ms"].as_f64().unwrap() && p50 <= p99, "{latency}");
+    let reuse = small["pool_reuse_rate"].as_f64().unwrap();
+    assert!((0.0..=1.0).contains(&reuse), "pool reuse rate {reuse}");
+
+    let svg = std::fs::read_to_string(&plot).unwrap();
+    assert!(svg.starts_with("<svg") || svg.contains("<svg "), "not an SVG: {}", &svg[..svg.len().min(200)]);
+    assert!(svg.contains("small downloads: latency distribution"), "the latency chart is missing");
+    assert!(svg.contains("large transfers: throughput over time"), "the throughput chart is missing");
+    for name in &names[..4] {
+        assert!(svg.contains(name), "the throughput chart has no line for {name}");
+    }
+    // Its objects are removed and its large file too: only the chart is left.
+    assert_eq!(entries(work.path()), ["bench.svg"]);
+}
