@@ -4,7 +4,11 @@
 # interleaved rounds (the order rotating), because the machine is shared and noisy. Prints per
 # binary the median MiB/s (min–max) and the median server CPU seconds per GiB served.
 #
-# Usage: bench/serve_ab.sh OLD_S3IO NEW_S3IO [MORE…]      SIZE=1GiB RUNS=11 (defaults)
+# OP=put measures the upload path instead: each round uploads the SIZE file to every server as a
+# multipart upload by one client (CLIENT_BIN, default the last binary given, the same for every
+# server), and reports the median MiB/s and server CPU seconds per GiB received.
+#
+# Usage: bench/serve_ab.sh OLD_S3IO NEW_S3IO [MORE…]      SIZE=1GiB RUNS=11 OP=get (defaults)
 # e.g.   git worktree add /tmp/old <rev> && (cd /tmp/old && cargo build --release -p s3io-cli)
 #        bench/serve_ab.sh /tmp/old/target/release/s3io target/release/s3io
 set -euo pipefail
@@ -13,8 +17,10 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 (($# >= 2)) || die "usage: bench/serve_ab.sh S3IO_BIN S3IO_BIN [S3IO_BIN…]"
 command -v curl >/dev/null || die "curl not found"
-SIZE="${SIZE:-1GiB}" RUNS="${RUNS:-11}"
+SIZE="${SIZE:-1GiB}" RUNS="${RUNS:-11}" OP="${OP:-get}"
+[[ $OP == get || $OP == put ]] || die "OP must be get or put"
 bins=("$@")
+client_bin="${CLIENT_BIN:-${bins[$((${#bins[@]} - 1))]}}"
 bytes="$(parse_size "$SIZE")"
 make_file "$work/object.bin" "$bytes"
 
@@ -47,7 +53,13 @@ for r in $(seq 1 "$RUNS"); do
     for j in $(seq 0 $((n - 1))); do
         k=$(((j + r) % n))
         before="$(awk '{ print $14 + $15 }' "/proc/${pids[$k]}/stat")"
-        speed="$(curl -sSf "${sigv4[@]}" -o /dev/null -w '%{speed_download}' "${endpoints[$k]}/bench/object.bin")"
+        if [[ $OP == get ]]; then
+            speed="$(curl -sSf "${sigv4[@]}" -o /dev/null -w '%{speed_download}' "${endpoints[$k]}/bench/object.bin")"
+        else
+            t0="$(date +%s%N)"
+            "$client_bin" --endpoint-url "${endpoints[$k]}" --quiet cp "$work/object.bin" "s3://bench/put"
+            speed="$(awk -v b="$bytes" -v a="$t0" -v z="$(date +%s%N)" 'BEGIN { printf "%.0f", b / ((z - a) / 1e9) }')"
+        fi
         after="$(awk '{ print $14 + $15 }' "/proc/${pids[$k]}/stat")"
         echo "$k $speed $((after - before))"
     done
