@@ -87,7 +87,9 @@ pub(crate) fn spawn_abort(
         let _registered = registered;
         match client.abort_multipart_upload(&bucket, &key, &upload_id).await {
             Ok(()) => tracing::debug!(bucket, key, upload_id, "dropped upload aborted"),
-            Err(error) => tracing::warn!(%error, upload_id, "aborting a dropped upload failed"),
+            Err(error) => {
+                tracing::warn!(error = %crate::error::Chain(&error), upload_id, "aborting a dropped upload failed")
+            }
         }
     });
 }

@@ -37,7 +37,8 @@ pub const DEFAULT_MEMORY_LIMIT: u64 = 256 * MIB;
 /// Default connect timeout: 10 s.
 pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 
-/// Default read timeout: the longest wait for response headers or for the next body bytes: 30 s.
+/// Default read timeout: the longest wait for response headers: 30 s (most requests wait less,
+/// see [`ClientConfig::read_timeout`]).
 pub const DEFAULT_READ_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// Default stall timeout: a response body that delivers no bytes for this long is abandoned and
@@ -190,8 +191,12 @@ pub struct ClientConfig {
     /// TCP connect timeout. By default [`DEFAULT_CONNECT_TIMEOUT`].
     pub connect_timeout: Duration,
     /// Longest wait for response headers (after the request body, if any, is sent). By default
-    /// [`DEFAULT_READ_TIMEOUT`]; requests without a body, and PUTs once their body is sent, wait
-    /// less once latencies have been observed (a multiple of the recent p90).
+    /// [`DEFAULT_READ_TIMEOUT`]. Requests without a body, and PUTs once their body is sent, wait
+    /// less: a sixth of it (5 s by default) until latencies have been observed, then ten times
+    /// the recent p90 (at least 2 s). Server-side copies, CompleteMultipartUpload and
+    /// DeleteObjects, whose answers may take long to compute, wait all of it. With the retries
+    /// (each request tries `max_attempts` times), a server that accepts connections and never
+    /// answers fails after about `max_attempts` × 5 s at the defaults.
     pub read_timeout: Duration,
     /// Longest wait for more bytes of a response body, and for the server to take more of a
     /// request body. By default [`DEFAULT_STALL_TIMEOUT`].

@@ -50,8 +50,8 @@ use crate::error::{Error, ErrorContext, Operation, Result, ServiceError};
 use crate::progress::Progress;
 use crate::s3::multipart::CompletedPart;
 use crate::s3::object::{ByteRange, CopyProperties, CopySource, ObjectInfo};
-use crate::upload::engine::{combined_checksum, AbortOnDrop, PartDone};
 use crate::upload::plan::{plan, PartLayout, UploadPlan};
+use crate::upload::run::{combined_checksum, AbortOnDrop, PartDone};
 
 /// S3's largest CopyObject source, 5 GiB: the default multipart threshold of copies and the
 /// largest one allowed.

@@ -4,6 +4,13 @@
 //! Service errors (the store answered with an S3 error document or an error status) are kept
 //! apart from client-side errors (transport, timeouts, local I/O, bad input), so callers and the
 //! retry classifier can tell "the server said no" from "we never got an answer".
+//!
+//! An error's Display says what failed and why at its own level; a cause it carries as its
+//! [`source`](std::error::Error::source) (the OS error of a local write, hyper's error under a
+//! transport failure) is not repeated in its Display, so a printer that walks the chain (anyhow's
+//! `{:#}`, the CLI's one-line report) prints each cause once. The one exception is
+//! [`Error::UploadAborted`], a wrapper whose message leads with the error that stopped the upload:
+//! it prints that error with its causes, then what became of the multipart upload.
 
 use std::fmt;
 use std::path::PathBuf;
@@ -169,7 +176,7 @@ pub enum Error {
         error: Box<ServiceError>,
     },
     /// The request could not be sent or its response not read (connect error, reset, early EOF).
-    #[error("{context} failed: {message}: {source}")]
+    #[error("{context} failed: {message}")]
     Transport {
         /// What failed.
         context: Box<ErrorContext>,
@@ -196,7 +203,7 @@ pub enum Error {
         context: Box<ErrorContext>,
     },
     /// A local file could not be read or written.
-    #[error("{context} failed: {action} {}: {source}", path.display())]
+    #[error("{context} failed: {action} {}", path.display())]
     Io {
         /// What failed.
         context: Box<ErrorContext>,
@@ -241,7 +248,7 @@ pub enum Error {
     InvalidConfig(String),
     /// A multipart upload failed or was cancelled, and its upload was aborted so that no parts
     /// stay stored (or the abort failed as well, which the message says).
-    #[error("{source}; {}", abort_outcome(upload_id, abort_error.as_deref()))]
+    #[error("{}; {}", Chain(&**source), abort_outcome(upload_id, abort_error.as_deref()))]
     UploadAborted {
         /// The multipart upload's id.
         upload_id: String,
@@ -256,7 +263,22 @@ pub enum Error {
 fn abort_outcome(upload_id: &str, abort_error: Option<&Error>) -> String {
     match abort_error {
         None => format!("multipart upload {upload_id} aborted"),
-        Some(e) => format!("aborting multipart upload {upload_id} failed too: {e}"),
+        Some(e) => format!("aborting multipart upload {upload_id} failed too: {}", Chain(e)),
+    }
+}
+
+/// An error and its causes, joined by `: `: for messages that embed another error whole.
+pub(crate) struct Chain<'a>(pub(crate) &'a (dyn std::error::Error + 'static));
+
+impl fmt::Display for Chain<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.0)?;
+        let mut cause = self.0.source();
+        while let Some(error) = cause {
+            write!(f, ": {error}")?;
+            cause = error.source();
+        }
+        Ok(())
     }
 }
 
@@ -371,6 +393,30 @@ mod tests {
         );
         assert!(err.is_not_found());
         assert_eq!(err.status(), Some(404));
+    }
+
+    #[test]
+    fn a_cause_is_printed_once_by_a_chain_printer() {
+        let context = ErrorContext::new(Operation::Download, "b", Some("k"));
+        let io = Error::io(context.clone(), "writing", "/tmp/out", std::io::Error::other("disk full"));
+        assert_eq!(io.to_string(), "download s3://b/k failed: writing /tmp/out");
+        assert_eq!(Chain(&io).to_string(), "download s3://b/k failed: writing /tmp/out: disk full");
+        let transport = Error::transport(context, "reading the response body", "connection reset");
+        assert_eq!(
+            Chain(&transport).to_string(),
+            "download s3://b/k failed: reading the response body: connection reset"
+        );
+        // The wrapper leads with the error that stopped the upload, causes included.
+        let aborted = Error::UploadAborted {
+            upload_id: "u1".into(),
+            abort_error: Some(Box::new(io)),
+            source: Box::new(transport),
+        };
+        assert_eq!(
+            aborted.to_string(),
+            "download s3://b/k failed: reading the response body: connection reset; aborting multipart upload u1 \
+             failed too: download s3://b/k failed: writing /tmp/out: disk full"
+        );
     }
 
     #[test]

@@ -100,8 +100,9 @@ pub(crate) struct GlobalArgs {
 
     /// Longest time one request keeps retrying after its first failure, and longest an
     /// unreachable endpoint (connections refused or dropped) is waited for before the transfer
-    /// fails; waiting out an outage spends no attempts. With --read-timeout, bounds how long a
-    /// dead endpoint takes to fail. By default 60s.
+    /// fails; waiting out an outage spends no attempts. A reachable endpoint that never answers
+    /// fails after --max-attempts waits of a sixth of --read-timeout (about 25s by default). By
+    /// default 60s.
     #[arg(long, global = true, value_name = "DURATION", help_heading = "Retries and timeouts")]
     pub(crate) retry_timeout: Option<HumanDuration>,
 
@@ -115,8 +116,10 @@ pub(crate) struct GlobalArgs {
     )]
     pub(crate) connect_timeout: Option<HumanDuration>,
 
-    /// Longest wait for response headers (body-less requests, and PUTs once their body is sent,
-    /// wait less once latencies are known). By default 30s.
+    /// Longest wait for response headers: server-side copies and completing a multipart upload
+    /// wait all of it; other requests wait a sixth of it until latencies are known (5s by
+    /// default), then 10 x the recent p90, at least 2s. With --max-attempts and --retry-timeout,
+    /// bounds how long a silent endpoint takes to fail. By default 30s.
     #[arg(
         long,
         global = true,

@@ -208,9 +208,11 @@ fn bad_credentials_are_exit_1_naming_bucket_and_key() {
 #[test]
 fn unreachable_endpoint_is_exit_1() {
     let h = Harness::start();
-    // A port nothing listens on: bind one, then free it.
+    // A port nothing listens on: bind one, then free it. A dead endpoint is waited for up to the
+    // retry timeout (60 s by default): 1 s keeps the test short.
     let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-    let out = h.run(&["--endpoint-url", &format!("http://127.0.0.1:{port}"), "cat", "s3://data/k"]);
+    let out =
+        h.run(&["--endpoint-url", &format!("http://127.0.0.1:{port}"), "--retry-timeout", "1s", "cat", "s3://data/k"]);
     assert_one_line_failure(&out, &["s3://data/k"]);
 }
 

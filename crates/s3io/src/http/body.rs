@@ -33,7 +33,8 @@ pub(crate) type StreamingBody = Pin<Box<dyn Body<Data = Bytes, Error = BoxError>
 const BODY_FRAME: usize = 256 * 1024;
 
 /// How far one attempt's request body has got, for the send-side timeouts: when hyper last took
-/// a frame, and when it took the last one.
+/// a frame, and when it took the last one. The watcher is woken when the body moves into another
+/// phase (its first frame, its end), so each phase's deadline is counted from its start.
 #[derive(Debug)]
 pub(crate) struct BodyProgress {
     origin: std::time::Instant,
@@ -41,11 +42,18 @@ pub(crate) struct BodyProgress {
     last_frame: AtomicU64,
     /// Nanoseconds after `origin` at which the body ended (0: not yet).
     ended: AtomicU64,
+    /// Notified at the first frame and at the end.
+    phase_changed: tokio::sync::Notify,
 }
 
 impl BodyProgress {
     fn new() -> Self {
-        Self { origin: std::time::Instant::now(), last_frame: AtomicU64::new(0), ended: AtomicU64::new(0) }
+        Self {
+            origin: std::time::Instant::now(),
+            last_frame: AtomicU64::new(0),
+            ended: AtomicU64::new(0),
+            phase_changed: tokio::sync::Notify::new(),
+        }
     }
 
     fn now(&self) -> u64 {
@@ -53,11 +61,21 @@ impl BodyProgress {
     }
 
     fn frame(&self) {
-        self.last_frame.store(self.now(), Ordering::Relaxed);
+        if self.last_frame.swap(self.now(), Ordering::Relaxed) == 0 {
+            self.phase_changed.notify_one();
+        }
     }
 
     fn end(&self) {
-        let _ = self.ended.compare_exchange(0, self.now(), Ordering::Relaxed, Ordering::Relaxed);
+        if self.ended.compare_exchange(0, self.now(), Ordering::Relaxed, Ordering::Relaxed).is_ok() {
+            self.phase_changed.notify_one();
+        }
+    }
+
+    /// Resolves when the body moves into another phase (first frame, end); a change made while
+    /// nobody waited wakes the next wait at once.
+    pub(crate) async fn phase_changed(&self) {
+        self.phase_changed.notified().await;
     }
 
     /// When the last frame was taken, if one was.

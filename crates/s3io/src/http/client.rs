@@ -21,7 +21,8 @@ use crate::error::{Error, ErrorContext};
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum HeaderWait {
     /// At most the adaptive first-byte timeout: a multiple of the recent p90 of such waits
-    /// ([`LatencyTracker`]), within the read timeout; the wait is recorded as a latency sample.
+    /// ([`LatencyTracker`]), within the read timeout, and a sixth of the read timeout until
+    /// latencies have been seen; the wait is recorded as a latency sample.
     /// For requests whose answer comes as soon as the request is in, so that a server sitting on
     /// a request is abandoned after seconds, not the read timeout.
     Adaptive,
@@ -104,12 +105,14 @@ impl HttpClient {
                     Some((deadline, _, _)) => Some(deadline),
                     None => None,
                 };
-                // Without a deadline, look again after a stall timeout (the first frame moves the
-                // body into a phase with one).
+                // Look again at the deadline, or as soon as the body changes phase (its first
+                // frame, its end: the next phase's deadline may come before this one's); without
+                // a deadline, after a stall timeout at the latest.
                 let wake = deadline.unwrap_or_else(|| std::time::Instant::now() + self.stall_timeout);
                 tokio::select! {
                     result = &mut sending => break Ok(result),
                     () = tokio::time::sleep_until(wake.into()) => {}
+                    () = progress.phase_changed() => {}
                 }
             }
         } else {

@@ -12,6 +12,12 @@ use std::time::Duration;
 /// [`ADAPTIVE_FLOOR`] nor more than the read timeout. A connection that hangs is then abandoned
 /// after a few seconds instead of the full read timeout, while a store that is slow across the
 /// board raises its own limit.
+///
+/// Until enough samples have been seen (a new client, or an endpoint that never answered), the
+/// wait is the read timeout divided by [`COLD_DIVISOR`]: 5 s at the default 30 s. An endpoint that
+/// accepts connections and never answers then fails its `max_attempts` tries in well under a
+/// minute rather than a read timeout each, while a store whose first answers are slower than that
+/// is served by raising the read timeout (which raises this wait with it).
 pub(crate) struct LatencyTracker {
     samples: std::sync::Mutex<LatencyRing>,
     /// The current p90, in microseconds (0 until enough samples).
@@ -30,6 +36,9 @@ pub(crate) const LATENCY_SAMPLES: usize = 128;
 pub(crate) const ADAPTIVE_MULTIPLIER: u32 = 10;
 /// The adaptive first-byte timeout is never below this.
 pub(crate) const ADAPTIVE_FLOOR: Duration = Duration::from_secs(2);
+/// Before the timeout adapts, the wait is the read timeout divided by this (5 s at the default
+/// 30 s read timeout), never less than [`ADAPTIVE_FLOOR`].
+pub(crate) const COLD_DIVISOR: u32 = 6;
 /// Samples needed before the timeout adapts.
 const MIN_SAMPLES: usize = 16;
 
@@ -62,8 +71,38 @@ impl LatencyTracker {
 
     pub(crate) fn timeout(&self, ceiling: Duration) -> Duration {
         match self.p90_micros.load(Ordering::Relaxed) {
-            0 => ceiling,
+            0 => (ceiling / COLD_DIVISOR).max(ADAPTIVE_FLOOR).min(ceiling),
             p90 => (Duration::from_micros(p90) * ADAPTIVE_MULTIPLIER).max(ADAPTIVE_FLOOR).min(ceiling),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cold_then_adaptive_within_floor_and_ceiling() {
+        let tracker = LatencyTracker::new();
+        let read_timeout = Duration::from_secs(30);
+        // No samples yet: a sixth of the read timeout, not the whole of it.
+        assert_eq!(tracker.timeout(read_timeout), Duration::from_secs(5));
+        assert_eq!(tracker.timeout(Duration::from_secs(120)), Duration::from_secs(20));
+        assert_eq!(tracker.timeout(Duration::from_secs(6)), ADAPTIVE_FLOOR);
+        assert_eq!(tracker.timeout(Duration::from_secs(1)), Duration::from_secs(1));
+        // Fast answers: the floor.
+        for _ in 0..MIN_SAMPLES {
+            tracker.record(Duration::from_millis(3));
+        }
+        assert_eq!(tracker.timeout(read_timeout), ADAPTIVE_FLOOR);
+        // A store slow across the board raises its own limit, up to the read timeout.
+        for _ in 0..LATENCY_SAMPLES {
+            tracker.record(Duration::from_secs(1));
+        }
+        assert_eq!(tracker.timeout(read_timeout), Duration::from_secs(10));
+        for _ in 0..LATENCY_SAMPLES {
+            tracker.record(Duration::from_secs(8));
+        }
+        assert_eq!(tracker.timeout(read_timeout), read_timeout);
     }
 }

@@ -113,12 +113,12 @@ impl Client {
                 // Waiting out an outage spends no attempt and no budget (see `outage`).
                 let Some(next_try) = self.outage().failed(attempt_started, policy) else {
                     let lasted = self.outage().lasted().unwrap_or_default();
-                    tracing::debug!(%error, ?lasted, "endpoint unreachable beyond the retry timeout");
+                    tracing::debug!(error = %crate::error::Chain(&error), ?lasted, "endpoint unreachable beyond the retry timeout");
                     return (state, Err(error.unreachable_for(lasted)));
                 };
                 retry.attempts = retry.attempts.saturating_sub(1);
                 self.retry_counters().record(reason);
-                tracing::debug!(%error, "endpoint unreachable; waiting for the next try");
+                tracing::debug!(error = %crate::error::Chain(&error), "endpoint unreachable; waiting for the next try");
                 tokio::time::sleep_until(next_try.into()).await;
                 continue;
             }
@@ -133,7 +133,7 @@ impl Client {
                 return (state, Err(error));
             }
             self.retry_counters().record(reason);
-            tracing::debug!(%error, attempt = retry.attempts, reason = reason.name(), "retrying");
+            tracing::debug!(error = %crate::error::Chain(&error), attempt = retry.attempts, reason = reason.name(), "retrying");
             let delay = retry_after
                 .unwrap_or_else(|| Backoff::new(policy).random_delay(retry.attempts - 1))
                 .min(policy.max_delay)

@@ -7,11 +7,13 @@
 //! - **Planning** (`plan`): objects up to the multipart threshold (by default the part size) go
 //!   as one PutObject; larger ones as a multipart upload, the part size grown so that no upload
 //!   needs more than 10,000 parts. A part size under S3's 5 MiB minimum is rejected up front.
-//! - **Workers** (`engine`): `concurrency` workers, joined in the caller's task, take parts from a
-//!   shared queue; each owns its scratch state. A file part streams from disk through small
-//!   pooled chunks and is re-read for a retry (`file`); a `Bytes` part is a zero-copy slice; a
+//! - **Run** (`run`): `concurrency` workers, joined in the caller's task, run one loop over a
+//!   part source; each owns its scratch state. The multipart upload's life cycle (create,
+//!   complete, abort) lives there too.
+//! - **Sources** (`source`): a file part streams from disk through small pooled chunks and is
+//!   re-read for a retry (`source/file`); a `Bytes` part is a zero-copy slice (`source/bytes`); a
 //!   stream is read part by part into pooled buffers, never more than the memory limit at once
-//!   (`stream`).
+//!   (`source/stream`).
 //! - **Integrity**: every request carries a checksum of its body (CRC64NVME by default, CRC32C,
 //!   or Content-MD5) unless [`ChecksumMode::WhenRequired`]; a multipart upload's full-object
 //!   CRC is combined from the part CRCs, sent with CompleteMultipartUpload (CRC64NVME) and
@@ -34,11 +36,10 @@
 //! # }
 //! ```
 
-pub(crate) mod engine;
-mod file;
 pub(crate) mod plan;
+pub(crate) mod run;
+mod source;
 mod stale;
-mod stream;
 
 use std::path::Path;
 use std::sync::Arc;
@@ -47,9 +48,9 @@ use bytes::Bytes;
 use tokio::io::AsyncRead;
 use tokio_util::sync::CancellationToken;
 
-use self::engine::{bytes_checksum, sent_checksum, FileBody, KnownSource, PartBody};
-use self::file::SharedFile;
 use self::plan::UploadPlan;
+use self::run::sent_checksum;
+use self::source::{bytes_checksum, BytesSource, FileBody, FileSource, PartBody, SharedFile};
 use crate::checksum::ChecksumValue;
 use crate::client::Client;
 use crate::config::{ChecksumAlgorithm, ChecksumMode, TransferConfig};
@@ -57,8 +58,8 @@ use crate::error::{Error, Result};
 use crate::progress::Progress;
 use crate::s3::object::PutObjectOptions;
 
-pub use self::file::FILE_CHUNK_SIZE;
 pub use self::plan::MAX_OBJECT_SIZE;
+pub use self::source::FILE_CHUNK_SIZE;
 
 /// What an upload did.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -201,10 +202,9 @@ impl Upload {
                 self.put(PartBody::Bytes(data), size, checksum).await
             }
             UploadPlan::Multipart(layout) => {
-                let source = KnownSource::Bytes(data);
-                let source = &source;
-                self.multipart(|upload_id| async move { self.upload_known_parts(&upload_id, layout, source).await })
-                    .await
+                let workers = self.config.concurrency.min(layout.parts as usize);
+                let source = &BytesSource::new(data, layout);
+                self.multipart(|upload_id| async move { self.upload_parts(&upload_id, source, workers).await }).await
             }
         }
     }
@@ -245,10 +245,9 @@ impl Upload {
                 Ok(output)
             }
             UploadPlan::Multipart(layout) => {
-                let source = KnownSource::File(file);
-                let (this, source) = (&self, &source);
-                self.multipart(|upload_id| async move { this.upload_known_parts(&upload_id, layout, source).await })
-                    .await
+                let workers = self.config.concurrency.min(layout.parts as usize);
+                let (this, source) = (&self, &FileSource::new(file, layout));
+                self.multipart(|upload_id| async move { this.upload_parts(&upload_id, source, workers).await }).await
             }
         }
     }

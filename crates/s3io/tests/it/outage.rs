@@ -89,3 +89,52 @@ async fn a_dead_endpoint_fails_after_the_retry_timeout_saying_so() {
     // Waiting out the outage spent retries, but no attempts beyond the first per request.
     assert!(client.retry_counters().get(RetryReason::Transport) > 0);
 }
+
+/// The longest a silent endpoint may take to fail at the default settings: well under a minute
+/// (5 attempts of a 5 s first-byte wait, and their back-offs, come to about 26 s).
+const SILENT_BOUND: Duration = Duration::from_secs(40);
+
+#[tokio::test]
+async fn a_silent_endpoint_fails_well_under_a_minute_at_defaults_saying_what_timed_out() {
+    // An endpoint that accepts every connection and never answers: the behaviour under test.
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let holder = tokio::spawn(async move {
+        // Keep every connection open (a closed one would fail fast, as a reset).
+        let mut held = Vec::new();
+        while let Ok((socket, _)) = listener.accept().await {
+            held.push(socket);
+        }
+    });
+    let client = s3io::Client::builder()
+        .endpoint(format!("http://127.0.0.1:{port}"))
+        .region("us-east-1")
+        .addressing_style(s3io::AddressingStyle::Path)
+        .credentials(s3io::CredentialsSource::static_keys("key", "secret"))
+        .build()
+        .await
+        .unwrap();
+    let started = Instant::now();
+    let download = async {
+        let err = client.download("silent", "dir/key").to_bytes().await.unwrap_err();
+        (err, started.elapsed())
+    };
+    let upload = async {
+        let err = client.upload("silent", "up/small").from_bytes(Bytes::from_static(b"hello")).await.unwrap_err();
+        (err, started.elapsed())
+    };
+    let ((download_err, download_took), (upload_err, upload_took)) = tokio::join!(download, upload);
+    holder.abort();
+    for (err, took, what, object) in [
+        (&download_err, download_took, "waiting for response headers", "s3://silent/dir/key"),
+        (&upload_err, upload_took, "waiting for response headers after sending the body", "s3://silent/up/small"),
+    ] {
+        let message = err.to_string();
+        assert!(took < SILENT_BOUND, "a silent endpoint took {took:?} to fail: {message}");
+        assert!(matches!(err, s3io::Error::Timeout { .. }), "{message}");
+        assert!(message.contains("timed out") && message.contains(what), "{message}");
+        assert!(message.contains(object), "{message}");
+    }
+    // Each request was tried, not given up at its first wait.
+    assert!(client.retry_counters().get(RetryReason::Timeout) >= 2 * 4, "{:?}", client.retry_counters());
+}

@@ -93,7 +93,7 @@ pub(crate) async fn download<W: AsyncWrite + Unpin + Send>(
                     hedges.spawn(async move {
                         let mut writer = run.sink.writer();
                         if let Err(error) = run.part(&mut writer, part, None).await {
-                            tracing::debug!(%error, part, "hedged request failed");
+                            tracing::debug!(error = %crate::error::Chain(&error), part, "hedged request failed");
                         }
                     });
                 }

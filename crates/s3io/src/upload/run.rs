@@ -1,82 +1,29 @@
-//! The upload executor: PutObject and UploadPart requests, the workers, and the multipart
-//! upload's life cycle (create, parts, complete — or abort).
+//! The upload run: PutObject and UploadPart requests, the one worker loop, and the multipart
+//! upload's life cycle (create, parts, complete — or abort). The mirror of `download::run`.
 //!
-//! A multipart upload runs a fixed set of `concurrency` workers, joined in the caller's task. For
-//! sources of known size (a file, `Bytes`) the workers take part numbers from a shared counter;
-//! for a stream they take filled buffers from a channel its reader feeds (see `stream`). Each
-//! worker owns its scratch state (the file source's checksum buffer) and keeps it across parts;
-//! nothing is spawned or allocated per part beyond the request itself.
+//! A multipart upload runs a fixed set of workers, joined in the caller's task, in one loop
+//! ([`Upload::upload_parts`]) over a [`PartSource`]: each worker asks the source for its next
+//! part (a file range, a slice of `Bytes`, a buffer a stream's reader filled; see `source`),
+//! sends it, and records it. Each worker owns its scratch state (the file source's checksum
+//! buffer) and keeps it across parts; nothing is spawned or allocated per part beyond the request
+//! itself.
 //!
 //! Once CreateMultipartUpload has answered, the upload is aborted unless it completes: on an
-//! error or a cancellation the executor sends AbortMultipartUpload itself and reports the
-//! outcome in [`Error::UploadAborted`]; if the whole future is dropped, an [`AbortOnDrop`] guard
-//! spawns the abort on the runtime, so no parts stay stored (and billed).
-
-use std::sync::atomic::{AtomicU32, Ordering};
-use std::sync::Arc;
+//! error or a cancellation the run sends AbortMultipartUpload itself and reports the outcome in
+//! [`Error::UploadAborted`]; if the whole future is dropped, an [`AbortOnDrop`] guard spawns the
+//! abort on the runtime, so no parts stay stored (and billed).
 
 use base64::Engine as _;
-use bytes::Bytes;
 use http::Method;
 
-use super::file::{checksum_range, FileRange, SharedFile, Trailer, STREAMING_UNSIGNED_PAYLOAD_TRAILER};
-use super::plan::PartLayout;
+use super::source::{PartBody, PartSource, SourcePart, Trailer};
 use super::{Upload, UploadOutput};
-use crate::checksum::{checksum, ChecksumValue, CrcCombiner};
+use crate::checksum::{ChecksumValue, CrcCombiner};
 use crate::client::Client;
 use crate::config::ChecksumAlgorithm;
 use crate::error::{Error, ErrorContext, Operation, Result};
 use crate::s3::multipart::CompletedPart;
 use crate::s3::request::{header_str, S3Request};
-
-/// Part checksums of parts at most this large are computed inline; larger ones on the blocking
-/// pool (MD5 runs at well under 1 GB/s, so an 8 MiB part would hold a runtime thread ~15 ms).
-const INLINE_CHECKSUM_LIMIT: usize = 256 * 1024;
-
-/// The body of one PutObject or UploadPart.
-pub(crate) enum PartBody {
-    /// Bytes in memory (a slice of the caller's `Bytes`, or a pooled buffer).
-    Bytes(Bytes),
-    /// A range of a file, streamed and re-read per attempt.
-    File(FileRange),
-}
-
-impl PartBody {
-    /// Sets `request`'s body; a file range with a trailer goes as aws-chunked.
-    fn attach<'a>(self, request: S3Request<'a>) -> Result<S3Request<'a>> {
-        Ok(match self {
-            PartBody::Bytes(bytes) => request.body(bytes),
-            PartBody::File(range) => {
-                let request = match &range.trailer {
-                    None => request,
-                    Some(trailer) => {
-                        // The object's own Content-Encoding follows aws-chunked; S3 stores only it.
-                        let encoding = match request.headers.get(http::header::CONTENT_ENCODING) {
-                            Some(own) => format!("aws-chunked,{}", own.to_str().unwrap_or_default()),
-                            None => "aws-chunked".to_owned(),
-                        };
-                        request
-                            .header("x-amz-content-sha256", STREAMING_UNSIGNED_PAYLOAD_TRAILER)?
-                            .header("content-encoding", &encoding)?
-                            .header("x-amz-decoded-content-length", &range.len.to_string())?
-                            .header("x-amz-trailer", trailer.algorithm.header())?
-                    }
-                };
-                request.payload(Arc::new(range))
-            }
-        })
-    }
-}
-
-/// A file range's body and checksum: CRCs travel as an aws-chunked trailer computed while the
-/// body streams; MD5 needs a first pass, as its header precedes the body.
-pub(crate) struct FileBody {
-    pub(crate) body: PartBody,
-    /// A checksum to send as a header (MD5).
-    pub(crate) header: Option<ChecksumValue>,
-    /// Where the trailer's checksum appears once the body was sent.
-    pub(crate) trailer: Option<Trailer>,
-}
 
 /// The checksum a request carried (as a header or a trailer), after it succeeded.
 pub(crate) fn sent_checksum(
@@ -98,12 +45,6 @@ pub(crate) fn sent_checksum(
 pub(crate) struct PartDone {
     pub(crate) part: CompletedPart,
     pub(crate) len: u64,
-}
-
-/// Where the parts of a source of known size come from.
-pub(crate) enum KnownSource {
-    Bytes(Bytes),
-    File(SharedFile),
 }
 
 impl Upload {
@@ -189,81 +130,34 @@ impl Upload {
         Ok(CompletedPart { part_number: number, etag, checksum })
     }
 
-    /// Uploads part `number` of `bytes` (checksummed first) and records it.
-    pub(crate) async fn upload_bytes_part(&self, upload_id: &str, number: u32, bytes: Bytes) -> Result<PartDone> {
-        let len = bytes.len() as u64;
-        let checksum = match self.algorithm() {
-            None => None,
-            Some(algorithm) => Some(bytes_checksum(algorithm, bytes.clone(), &self.context()).await?),
-        };
-        let part = self.upload_part(upload_id, number, PartBody::Bytes(bytes), checksum).await?;
-        self.record_progress(len);
-        Ok(PartDone { part, len })
-    }
-
-    /// The body of `len` bytes of `file` at `offset`, with its checksum set up for the mode and
-    /// algorithm; `scratch` is the worker's buffer for the MD5 pass.
-    pub(crate) async fn file_body(
-        &self,
-        file: &SharedFile,
-        offset: u64,
-        len: u64,
-        scratch: &mut Vec<u8>,
-    ) -> Result<FileBody> {
-        let pool = self.client.buffer_pool().clone();
-        let range = |trailer| FileRange { file: file.clone(), offset, len, pool: pool.clone(), trailer };
-        Ok(match self.algorithm() {
-            None => FileBody { body: PartBody::File(range(None)), header: None, trailer: None },
-            Some(algorithm @ ChecksumAlgorithm::Md5) => {
-                let (returned, result) = checksum_range(file, offset, len, algorithm, std::mem::take(scratch)).await;
-                *scratch = returned;
-                let checksum = result.map_err(|e| Error::io(self.context(), "reading", &*file.path, e))?;
-                FileBody { body: PartBody::File(range(None)), header: Some(checksum), trailer: None }
-            }
-            Some(algorithm) => {
-                let trailer = Trailer::new(algorithm);
-                FileBody { body: PartBody::File(range(Some(trailer.clone()))), header: None, trailer: Some(trailer) }
-            }
-        })
-    }
-
-    /// The workers of a source of known size: `concurrency` of them take part numbers from a
-    /// shared counter until none are left; the first error stops them all.
-    pub(crate) async fn upload_known_parts(
+    /// The one worker loop: `workers` workers, joined in the caller's task, each take the next
+    /// part from `source` (which sets up its body and checksum), send it as UploadPart, note the
+    /// checksum it carried and count its bytes, until the source has no more; the first error
+    /// stops them all. Each worker owns its scratch state for all its parts.
+    pub(crate) async fn upload_parts<S: PartSource>(
         &self,
         upload_id: &str,
-        layout: PartLayout,
-        source: &KnownSource,
+        source: &S,
+        workers: usize,
     ) -> Result<Vec<PartDone>> {
-        let next = AtomicU32::new(1);
-        let workers = self.config.concurrency.min(layout.parts as usize).max(1);
         let worker = || async {
             let mut done = Vec::new();
-            // The file source's checksum buffer, owned by this worker for all its parts.
-            let mut scratch = Vec::new();
+            let mut scratch = S::Scratch::default();
             loop {
-                let number = next.fetch_add(1, Ordering::Relaxed);
-                if number > layout.parts {
+                let Some(SourcePart { number, len, body, header, trailer, slot }) =
+                    source.next_part(self, &mut scratch).await?
+                else {
                     return Ok::<_, Error>(done);
-                }
-                let (offset, len) = layout.range(number);
-                match source {
-                    KnownSource::Bytes(bytes) => {
-                        let slice = bytes.slice(offset as usize..(offset + len) as usize);
-                        done.push(self.upload_bytes_part(upload_id, number, slice).await?);
-                    }
-                    KnownSource::File(file) => {
-                        let FileBody { body, header, trailer } =
-                            self.file_body(file, offset, len, &mut scratch).await?;
-                        let mut part = self.upload_part(upload_id, number, body, header.clone()).await?;
-                        part.checksum = sent_checksum(header, trailer.as_ref(), &self.context())?;
-                        self.record_progress(len);
-                        done.push(PartDone { part, len });
-                    }
-                }
+                };
+                let mut part = self.upload_part(upload_id, number, body, header.clone()).await?;
+                part.checksum = sent_checksum(header, trailer.as_ref(), &self.context())?;
+                self.record_progress(len);
+                done.push(PartDone { part, len });
+                // A stream part's memory slot goes back here (its buffer went with the request).
+                drop(slot);
             }
         };
-        let results = futures::future::try_join_all((0..workers).map(|_| worker())).await?;
+        let results = futures::future::try_join_all((0..workers.max(1)).map(|_| worker())).await?;
         Ok(results.into_iter().flatten().collect())
     }
 
@@ -312,20 +206,6 @@ impl Upload {
         };
         guard.finish(self.cancellable(run)).await
     }
-}
-
-/// The checksum of in-memory part bytes, off the runtime threads when the part is large.
-pub(crate) async fn bytes_checksum(
-    algorithm: ChecksumAlgorithm,
-    bytes: Bytes,
-    context: &ErrorContext,
-) -> Result<ChecksumValue> {
-    if bytes.len() <= INLINE_CHECKSUM_LIMIT {
-        return Ok(checksum(algorithm, &bytes));
-    }
-    tokio::task::spawn_blocking(move || checksum(algorithm, &bytes))
-        .await
-        .map_err(|e| Error::invalid_response(context.clone(), format!("checksum task failed: {e}")))
 }
 
 /// The full-object checksum of the parts (in order), combined from the part CRCs without a
@@ -400,7 +280,7 @@ impl AbortOnDrop {
                 Ok(output)
             }
             Err(source) => {
-                tracing::debug!(%source, upload_id, "aborting the multipart upload");
+                tracing::debug!(error = %crate::error::Chain(&source), upload_id, "aborting the multipart upload");
                 let abort = self.client.abort_multipart_upload(&self.bucket, &self.key, &upload_id).await;
                 self.upload_id = None;
                 Err(Error::UploadAborted {
@@ -434,6 +314,7 @@ impl Drop for AbortOnDrop {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::checksum::checksum;
 
     fn parts(data: &[u8], part_size: usize, algorithm: ChecksumAlgorithm) -> Vec<PartDone> {
         data.chunks(part_size)

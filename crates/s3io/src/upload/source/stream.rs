@@ -19,18 +19,40 @@ use bytes::Bytes;
 use tokio::io::{AsyncRead, AsyncReadExt};
 use tokio::sync::{mpsc, Mutex, OwnedSemaphorePermit, Semaphore};
 
-use super::engine::{bytes_checksum, PartBody, PartDone};
-use super::plan::check_part_size;
-use super::{Upload, UploadOutput};
+use super::{bytes_checksum, PartBody, PartSource, SourcePart};
 use crate::buffer::PooledBuffer;
 use crate::config::MAX_UPLOAD_PARTS;
 use crate::error::{Error, Result};
+use crate::upload::plan::check_part_size;
+use crate::upload::run::PartDone;
+use crate::upload::{Upload, UploadOutput};
 
-/// A part read from the stream, with this transfer's memory slot (freed with the buffer).
+/// A part read from the stream, with this transfer's memory slot (freed once the part is sent).
 struct StreamPart {
     number: u32,
     bytes: Bytes,
-    _slot: OwnedSemaphorePermit,
+    slot: OwnedSemaphorePermit,
+}
+
+/// The parts the stream's reader filled, in order, taken by the workers from a channel of one
+/// slot.
+struct StreamSource {
+    receiver: Mutex<mpsc::Receiver<StreamPart>>,
+}
+
+impl PartSource for StreamSource {
+    type Scratch = ();
+
+    async fn next_part(&self, upload: &Upload, (): &mut ()) -> Result<Option<SourcePart>> {
+        let next = self.receiver.lock().await.recv().await;
+        let Some(StreamPart { number, bytes, slot }) = next else { return Ok(None) };
+        let header = match upload.algorithm() {
+            None => None,
+            Some(algorithm) => Some(bytes_checksum(algorithm, bytes.clone(), &upload.context()).await?),
+        };
+        let len = bytes.len() as u64;
+        Ok(Some(SourcePart { number, len, body: PartBody::Bytes(bytes), header, trailer: None, slot: Some(slot) }))
+    }
 }
 
 impl Upload {
@@ -109,7 +131,7 @@ impl Upload {
             let reader_task = async {
                 let mut total = first.len() as u64;
                 sender
-                    .send(StreamPart { number: 1, bytes: first.freeze(), _slot: first_slot })
+                    .send(StreamPart { number: 1, bytes: first.freeze(), slot: first_slot })
                     .await
                     .map_err(|_| Error::cancelled(context.clone()))?;
                 let mut carry = Some(carry);
@@ -131,7 +153,7 @@ impl Upload {
                     number += 1;
                     total += buffer.len() as u64;
                     sender
-                        .send(StreamPart { number, bytes: buffer.freeze(), _slot: slot })
+                        .send(StreamPart { number, bytes: buffer.freeze(), slot })
                         .await
                         .map_err(|_| Error::cancelled(context.clone()))?;
                     if ended {
@@ -144,19 +166,10 @@ impl Upload {
                 }
                 Ok::<_, Error>(())
             };
-            let receiver = Mutex::new(receiver);
-            let worker = || async {
-                let mut done = Vec::new();
-                loop {
-                    let next = receiver.lock().await.recv().await;
-                    let Some(part) = next else { return Ok::<_, Error>(done) };
-                    done.push(self.upload_bytes_part(&upload_id, part.number, part.bytes).await?);
-                    // `part._slot` is released here, with the buffer.
-                }
-            };
-            let workers = futures::future::try_join_all((0..self.config.concurrency.max(1)).map(|_| worker()));
+            let source = StreamSource { receiver: Mutex::new(receiver) };
+            let workers = self.upload_parts(&upload_id, &source, self.config.concurrency);
             let ((), parts) = futures::future::try_join(reader_task, workers).await?;
-            Ok::<Vec<PartDone>, Error>(parts.into_iter().flatten().collect())
+            Ok::<Vec<PartDone>, Error>(parts)
         })
         .await
     }
