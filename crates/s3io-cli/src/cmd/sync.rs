@@ -17,7 +17,10 @@
 //! - A key only at the destination is deleted with `--delete`, and left alone without it. Deletes
 //!   stop for the rest of the run once part of the source could not be read (an unreadable
 //!   directory or file): its entries would look deleted at the source. Keys ending in `/`
-//!   (directory markers) at an S3 destination of a local source are never deleted.
+//!   (directory markers) at an S3 destination of a local source are never deleted. Deletes run
+//!   last, once both sides have been read to the end: when a listing fails part-way (a page
+//!   refused, the endpoint gone), nothing is deleted, since every key not yet listed would look
+//!   deleted at the source. Only the deletes wait in memory, not the other actions.
 //! - A download writes the file beside its destination and renames it into place, then sets its
 //!   modification time to the object's LastModified, so the next sync sees equal times.
 //! - Keys that cannot be a local file of their own (`../x`, `/abs`, `a//b`, which would land on
@@ -172,9 +175,17 @@ pub(crate) async fn run(client: &Client, args: SyncArgs, out: &mut Printer) -> a
         problems: Arc::clone(&problems),
     });
     let jobs = args.batch.jobs;
+    // Deletes wait here until both sides are read to the end (see the module doc).
+    let deferred_deletes: Arc<Mutex<Vec<Action>>> = Arc::default();
+    let listing_failed = Arc::new(AtomicBool::new(false));
+    let (deferred, failed) = (Arc::clone(&deferred_deletes), Arc::clone(&listing_failed));
     let actions = merge_join(source_entries, destination_entries)
         .map(move |joined| {
             let planner = Arc::clone(&planner);
+            let deferred = Arc::clone(&deferred);
+            if joined.is_err() {
+                failed.store(true, Ordering::SeqCst);
+            }
             // Whether deletes are still allowed is read now, in key order, not when the
             // (possibly checksumming) future runs.
             let may_delete =
@@ -186,6 +197,8 @@ pub(crate) async fn run(client: &Client, args: SyncArgs, out: &mut Printer) -> a
                 };
                 let mut actions = planner.problems.take().into_iter().map(Ok).collect::<Vec<_>>();
                 match action {
+                    // Only destination-only entries are decided with `may_delete`: a delete.
+                    Ok(Some(action)) if may_delete => deferred.lock().expect("not poisoned").push(action),
                     Ok(Some(action)) => actions.push(Ok(action)),
                     Ok(None) => {}
                     Err(e) => actions.push(Err(e)),
@@ -200,6 +213,22 @@ pub(crate) async fn run(client: &Client, args: SyncArgs, out: &mut Printer) -> a
         // Problems met after the last joined key (the walk's last entries unreadable).
         .chain(
             futures::stream::once(async move { futures::stream::iter(problems.take().into_iter().map(Ok)) }).flatten(),
+        )
+        // The deletes, once both sides were read to the end; none after a failed listing.
+        .chain(
+            futures::stream::once(async move {
+                let deletes = std::mem::take(&mut *deferred_deletes.lock().expect("not poisoned"));
+                let deletes = if listing_failed.load(Ordering::SeqCst) {
+                    if !deletes.is_empty() {
+                        eprintln!("s3io: a listing failed: nothing is deleted at the destination");
+                    }
+                    Vec::new()
+                } else {
+                    deletes
+                };
+                futures::stream::iter(deletes.into_iter().map(Ok))
+            })
+            .flatten(),
         );
     let mut config = super::cp::batch_config(&args.batch, false, out.is_quiet());
     config.object = crate::object::ObjectSettings::new(&args.object)?;

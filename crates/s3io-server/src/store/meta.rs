@@ -32,6 +32,9 @@ pub(crate) struct ObjectMeta {
     pub(crate) cache_control: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub(crate) website_redirect_location: Option<String>,
+    /// `Expires`, as an HTTP date (RFC 1123), returned on HEAD and GET as S3 does.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) expires: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub(crate) storage_class: Option<String>,
     /// `x-amz-meta-*` values, names without the prefix.
@@ -147,4 +150,16 @@ mod tests {
         assert_eq!(ObjectMeta::from_json(&meta.to_json()), Some(meta));
         assert_eq!(ObjectMeta::from_json(b"{broken"), None);
     }
+}
+
+/// An `Expires` timestamp as the HTTP date the index keeps.
+pub(crate) fn expires_to_text(expires: Option<&s3s::dto::Timestamp>) -> Option<String> {
+    let mut text = Vec::new();
+    expires?.format(s3s::dto::TimestampFormat::HttpDate, &mut text).ok()?;
+    String::from_utf8(text).ok()
+}
+
+/// The kept HTTP date as an `Expires` timestamp (`None` if it does not parse).
+pub(crate) fn expires_from_text(text: Option<&str>) -> Option<s3s::dto::Timestamp> {
+    s3s::dto::Timestamp::parse(s3s::dto::TimestampFormat::HttpDate, text?).ok()
 }

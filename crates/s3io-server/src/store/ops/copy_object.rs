@@ -67,6 +67,7 @@ pub(crate) async fn copy(store: &FsStore, req: S3Request<CopyObjectInput>) -> S3
                 meta.content_language = input.content_language.clone();
                 meta.cache_control = input.cache_control.clone();
                 meta.website_redirect_location = input.website_redirect_location.clone();
+                meta.expires = crate::store::meta::expires_to_text(input.expires.as_ref());
                 meta.user_metadata = input.metadata.clone().map(|m| m.into_iter().collect()).unwrap_or_default();
             }
             if let Some(tags) = &new_tags {

@@ -49,6 +49,7 @@ pub(crate) async fn create(
             content_language: input.content_language,
             cache_control: input.cache_control,
             website_redirect_location: input.website_redirect_location,
+            expires: crate::store::meta::expires_to_text(input.expires.as_ref()),
             storage_class: input.storage_class.map(|s| s.as_str().to_owned()),
             user_metadata: input.metadata.map(|m| m.into_iter().collect()).unwrap_or_default(),
             tags,
