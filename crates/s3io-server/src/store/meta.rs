@@ -130,6 +130,18 @@ pub(crate) fn to_ms(t: SystemTime) -> u64 {
     t.duration_since(SystemTime::UNIX_EPOCH).map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
 }
 
+/// An `Expires` timestamp as the HTTP date the index keeps.
+pub(crate) fn expires_to_text(expires: Option<&s3s::dto::Timestamp>) -> Option<String> {
+    let mut text = Vec::new();
+    expires?.format(s3s::dto::TimestampFormat::HttpDate, &mut text).ok()?;
+    String::from_utf8(text).ok()
+}
+
+/// The kept HTTP date as an `Expires` timestamp (`None` if it does not parse).
+pub(crate) fn expires_from_text(text: Option<&str>) -> Option<s3s::dto::Timestamp> {
+    s3s::dto::Timestamp::parse(s3s::dto::TimestampFormat::HttpDate, text?).ok()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -150,16 +162,4 @@ mod tests {
         assert_eq!(ObjectMeta::from_json(&meta.to_json()), Some(meta));
         assert_eq!(ObjectMeta::from_json(b"{broken"), None);
     }
-}
-
-/// An `Expires` timestamp as the HTTP date the index keeps.
-pub(crate) fn expires_to_text(expires: Option<&s3s::dto::Timestamp>) -> Option<String> {
-    let mut text = Vec::new();
-    expires?.format(s3s::dto::TimestampFormat::HttpDate, &mut text).ok()?;
-    String::from_utf8(text).ok()
-}
-
-/// The kept HTTP date as an `Expires` timestamp (`None` if it does not parse).
-pub(crate) fn expires_from_text(text: Option<&str>) -> Option<s3s::dto::Timestamp> {
-    s3s::dto::Timestamp::parse(s3s::dto::TimestampFormat::HttpDate, text?).ok()
 }
