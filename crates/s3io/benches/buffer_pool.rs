@@ -31,7 +31,11 @@ fn uncontended(c: &mut Criterion) {
         });
     });
     group.finish();
-    assert!(pool.stats().reuse_rate() > 0.99, "steady state reuses buffers: {:?}", pool.stats());
+    // One buffer serves every iteration (in test mode each benchmark runs once, so the reuse
+    // rate alone says little): the pool allocated it once and reused it ever after.
+    let stats = pool.stats();
+    assert_eq!(stats.allocated, 1, "steady state reuses buffers: {stats:?}");
+    assert_eq!(stats.reused, stats.acquired - 1, "steady state reuses buffers: {stats:?}");
 }
 
 /// `TASKS` tasks each acquire a part buffer, hold it across a yield (so the others run while
