@@ -24,7 +24,7 @@
 //! - **`--dry-run`** prints what would be done and does nothing; **`--no-clobber`** skips a
 //!   download whose destination exists (checked just before the object starts).
 //!
-//! The parts: [`action`] (the plan: what to do to each object), [`execute`] (one action run as
+//! The parts: [`action`] (the plan: what to do to each object), [`execute`](mod@execute) (one action run as
 //! a task), [`deletes`] (deletes gathered into DeleteObjects requests), [`report`] (records,
 //! status lines, the bar, the summary); this module holds the loop that drives them.
 

@@ -12,7 +12,7 @@
 //!
 //! Rules:
 //! - A key only at the source is copied; a key on both sides is copied when
-//!   [`compare`](crate::sync::diff::compare) says it differs (size and time by default,
+//!   [`compare`] says it differs (size and time by default,
 //!   `--size-only`, or `--checksum`, see [`crate::sync::content`]).
 //! - A key only at the destination is deleted with `--delete`, and left alone without it. Deletes
 //!   stop for the rest of the run once part of the source could not be read (an unreadable
