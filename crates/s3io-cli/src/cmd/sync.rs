@@ -8,7 +8,8 @@
 //! the local tree through [`crate::walk`] — filtered by `--exclude`/`--include` (on both sides, so
 //! an excluded destination entry is never deleted), merge-joined ([`crate::sync::diff`]) and
 //! turned into a lazy stream of [`Action`]s that [`crate::batch`] runs with objects in parallel.
-//! Nothing is collected: memory does not grow with the number of keys.
+//! Nothing but the pending deletes is collected: memory does not grow with the number of keys
+//! copied or compared.
 //!
 //! Rules:
 //! - A key only at the source is copied; a key on both sides is copied when
