@@ -32,5 +32,7 @@ cargo nextest run --workspace --no-tests=warn "$@" </dev/null
 step "cargo test --workspace --doc"
 cargo test --workspace --doc </dev/null
 
-step "cargo test --workspace --benches (each benchmark once)"
-cargo test --workspace --benches </dev/null
+# `--bench '*'`: the bench targets only (`--benches` would build and run the libraries' unit tests
+# a second time, as they are bench targets too).
+step "cargo test --workspace --bench '*' (each benchmark once)"
+cargo test --workspace --bench '*' </dev/null

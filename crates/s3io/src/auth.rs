@@ -104,7 +104,16 @@ impl CredentialsProvider {
                 Source::Chain(Arc::new(aws_config::environment::EnvironmentVariableCredentialsProvider::new()))
             }
             CredentialsSource::DefaultChain | CredentialsSource::Profile(_) => {
+                // The chain's providers that call out (SSO, STS web identity, ECS, IMDS) get the
+                // smithy HTTP client on rustls with ring, the crypto the rest of s3io uses:
+                // aws-config's default client would build a second TLS stack (aws-lc).
+                use aws_smithy_http_client::tls::{rustls_provider::CryptoMode, Provider};
+                let http = aws_smithy_http_client::Builder::new()
+                    .tls_provider(Provider::Rustls(CryptoMode::Ring))
+                    .build_https();
+                let provider_config = aws_config::provider_config::ProviderConfig::default().with_http_client(http);
                 let mut builder = aws_config::default_provider::credentials::DefaultCredentialsChain::builder()
+                    .configure(provider_config)
                     .region(aws_config::Region::new(region.to_owned()));
                 if let CredentialsSource::Profile(name) = source {
                     builder = builder.profile_name(name);

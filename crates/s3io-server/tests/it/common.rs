@@ -1,7 +1,7 @@
 //! What the server's integration tests share: a SigV4-signing hyper client
 //! talking to a server on `127.0.0.1:0`, raw requests for inputs no client
 //! library sends, and test data.
-#![allow(dead_code, unreachable_pub)] // each test binary uses its own part of this module
+#![allow(unreachable_pub)] // pub items shared by the test modules of one binary
 
 use std::time::{Duration, SystemTime};
 

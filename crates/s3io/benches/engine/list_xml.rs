@@ -3,7 +3,7 @@
 use std::fmt::Write;
 use std::hint::black_box;
 
-use criterion::{criterion_group, criterion_main, Criterion, Throughput};
+use criterion::{criterion_group, Criterion, Throughput};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use s3io::bench_support::parse_list_objects_v2;
@@ -55,4 +55,3 @@ fn list_xml(c: &mut Criterion) {
 }
 
 criterion_group!(benches, list_xml);
-criterion_main!(benches);

@@ -3,7 +3,7 @@
 
 use std::hint::black_box;
 
-use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
+use criterion::{criterion_group, BenchmarkId, Criterion, Throughput};
 use s3io::bench_support::DownloadPlan;
 
 const PART: u64 = 8 * 1024 * 1024;
@@ -33,4 +33,3 @@ fn range_plan(c: &mut Criterion) {
 }
 
 criterion_group!(benches, range_plan);
-criterion_main!(benches);

@@ -2,14 +2,12 @@
 //! complete version (bytes, Content-Type, user metadata, ETag, checksum), and
 //! readers racing them never see a mix of two versions.
 
-mod common;
-
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 
+use crate::common::{data, md5_hex, Client, Reply};
 use base64::Engine as _;
 use bytes::Bytes;
-use common::{data, md5_hex, Client, Reply};
 use http::StatusCode;
 use s3io_server::{start, ServerConfig};
 

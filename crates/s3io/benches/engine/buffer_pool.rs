@@ -4,7 +4,7 @@
 use std::hint::black_box;
 use std::time::{Duration, Instant};
 
-use criterion::{criterion_group, criterion_main, Criterion, Throughput};
+use criterion::{criterion_group, Criterion, Throughput};
 use s3io::BufferPool;
 
 /// The default part size: the buffer size the engines acquire.
@@ -79,4 +79,3 @@ fn contended(c: &mut Criterion) {
 }
 
 criterion_group!(benches, uncontended, contended);
-criterion_main!(benches);

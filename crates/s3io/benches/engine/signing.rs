@@ -2,7 +2,7 @@
 
 use std::hint::black_box;
 
-use criterion::{criterion_group, criterion_main, BatchSize, Criterion, Throughput};
+use criterion::{criterion_group, BatchSize, Criterion, Throughput};
 use s3io::bench_support::GetObjectSigner;
 
 const HOST: &str = "s3.us-east-1.amazonaws.com";
@@ -32,4 +32,3 @@ fn signing(c: &mut Criterion) {
 }
 
 criterion_group!(benches, signing);
-criterion_main!(benches);

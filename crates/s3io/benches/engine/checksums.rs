@@ -2,7 +2,7 @@
 
 use std::hint::black_box;
 
-use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
+use criterion::{criterion_group, BenchmarkId, Criterion, Throughput};
 use rand::rngs::StdRng;
 use rand::{RngCore, SeedableRng};
 use s3io::{checksum, crc64nvme_combine, ChecksumAlgorithm, Hasher};
@@ -50,4 +50,3 @@ fn combine(c: &mut Criterion) {
 }
 
 criterion_group!(benches, checksums, combine);
-criterion_main!(benches);

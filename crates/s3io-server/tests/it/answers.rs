@@ -2,12 +2,10 @@
 //! the headers it returns (tags, encryption, storage class), over real HTTP.
 //! Inputs that no client library sends are raw signed requests.
 
-mod common;
-
 use std::time::{Duration, Instant};
 
+use crate::common::{xml_values, Client};
 use bytes::Bytes;
-use common::{xml_values, Client};
 use http::{Method, StatusCode};
 use md5::Digest as _;
 use s3io_server::{start, ServerConfig};
@@ -222,7 +220,8 @@ async fn list_buckets_honours_max_buckets() {
     let first = c.get("/?max-buckets=2", &[]).await.text();
     assert_eq!(xml_values(&first, "Name"), ["bkt", "bkt2"]);
     let token = xml_values(&first, "ContinuationToken").remove(0);
-    let second = c.get(&format!("/?max-buckets=2&continuation-token={}", common::enc_query(&token)), &[]).await.text();
+    let second =
+        c.get(&format!("/?max-buckets=2&continuation-token={}", crate::common::enc_query(&token)), &[]).await.text();
     assert_eq!(xml_values(&second, "Name"), ["bkt3"]);
     assert!(xml_values(&second, "ContinuationToken").is_empty());
     assert_eq!(xml_values(&c.get("/", &[]).await.text(), "Name"), ["bkt", "bkt2", "bkt3"]);

@@ -2,10 +2,8 @@
 //! through put, head, get, list, copy and delete exactly, is listed in byte
 //! order, and nothing appears outside the root.
 
-mod common;
-
+use crate::common::{enc, enc_query, files_below, url_decode, xml_values, Client};
 use bytes::Bytes;
-use common::{enc, enc_query, files_below, url_decode, xml_values, Client};
 use http::{Method, StatusCode};
 use s3io_server::{start, ServerConfig};
 

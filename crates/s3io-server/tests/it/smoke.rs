@@ -2,10 +2,8 @@
 //! requests from a plain hyper client. The client library's behaviour tests
 //! cover S3 semantics in depth; these check the server works end to end.
 
-mod common;
-
+use crate::common::{data, md5_hex, xml_value, Client};
 use bytes::Bytes;
-use common::{data, md5_hex, xml_value, Client};
 use http::{Method, Request, StatusCode};
 use http_body_util::Full;
 use md5::{Digest as _, Md5};
