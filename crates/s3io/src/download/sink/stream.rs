@@ -7,7 +7,9 @@
 //! [`HEDGE_DELAY_FACTOR`] times the typical part time (at least [`HEDGE_MIN_DELAY`]) after it became
 //! the head, it is requested again (up to [`MAX_HEDGES_PER_PART`] times); the first answer wins,
 //! and the other requests for that part stop as soon as it is written. One part of the memory
-//! limit is kept for that second request. Progress counts bytes as the writer takes them, so a
+//! limit is kept for that second request: a later hedge of the same part replaces the earlier one
+//! (aborted, its buffer back in the pool, before the new one starts), so the window and the hedge
+//! together never hold more than the limit. Progress counts bytes as the writer takes them, so a
 //! hedged part is never counted twice.
 
 use std::collections::BTreeMap;
@@ -15,8 +17,10 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
+use std::sync::Arc;
 use tokio::io::{AsyncWrite, AsyncWriteExt};
-use tokio::sync::{mpsc, watch};
+
+use tokio::sync::{mpsc, watch, OwnedSemaphorePermit, Semaphore};
 use tokio::task::JoinSet;
 
 use super::{PartWriter, Sink};
@@ -49,13 +53,19 @@ pub(crate) async fn download<W: AsyncWrite + Unpin + Send>(
     let window = if hedging { budget - 1 } else { 1 };
     let (written_tx, written_rx) = watch::channel(0u64);
     let (parts_tx, mut parts_rx) = mpsc::unbounded_channel::<FetchedPart>();
-    let sink = StreamSink { pool: download.client.buffer_pool().clone(), written: written_rx, parts: parts_tx, window };
+    let sink = StreamSink {
+        pool: download.client.buffer_pool().clone(),
+        written: written_rx,
+        parts: parts_tx,
+        window,
+        held: Arc::new(Semaphore::new(budget as usize)),
+    };
     let run = Run::new(download, plan, sink);
     let hedged = AtomicU64::new(0);
     let total = run.plan.part_count();
     let fetching = run.run(run.worker_count(window), first);
     let writing = async {
-        let mut waiting: BTreeMap<u64, PooledBuffer> = BTreeMap::new();
+        let mut waiting: BTreeMap<u64, (PooledBuffer, OwnedSemaphorePermit)> = BTreeMap::new();
         let mut hedges = JoinSet::new();
         // The head of line, since when it has been the head, and how often it was requested again.
         let mut head: (u64, tokio::time::Instant, u32) = (0, tokio::time::Instant::now(), 0);
@@ -81,12 +91,16 @@ pub(crate) async fn download<W: AsyncWrite + Unpin + Send>(
                         Some(t) => (t * 7 + fetched.elapsed) / 8,
                     });
                     if fetched.index >= next {
-                        waiting.entry(fetched.index).or_insert(fetched.buffer);
+                        waiting.entry(fetched.index).or_insert((fetched.buffer, fetched.held));
                     }
                 }
                 _ = tokio::time::sleep_until(deadline.unwrap_or_else(tokio::time::Instant::now)), if deadline.is_some() => {
                     head.2 += 1;
                     hedged.fetch_add(1, Ordering::Relaxed);
+                    // The hedge's part of the budget is one buffer: a later hedge replaces an
+                    // earlier one still running (it lags too), which gives its buffer back first.
+                    hedges.abort_all();
+                    while hedges.join_next().await.is_some() {}
                     tracing::debug!(part = next, ?delay, "head of line lags; requesting it again");
                     let run = run.clone();
                     let part = next;
@@ -98,12 +112,12 @@ pub(crate) async fn download<W: AsyncWrite + Unpin + Send>(
                     });
                 }
             }
-            while let Some(buffer) = waiting.remove(&next) {
+            while let Some((buffer, held)) = waiting.remove(&next) {
                 writer.write_all(buffer.as_slice()).await.map_err(|e| stream_error(&context, e))?;
                 if let Some(progress) = &download.progress {
                     progress.add(buffer.as_slice().len() as u64);
                 }
-                drop(buffer);
+                drop((buffer, held));
                 next += 1;
                 let _ = written_tx.send(next);
             }
@@ -132,6 +146,7 @@ fn stream_error(context: &ErrorContext, error: std::io::Error) -> Error {
 struct FetchedPart {
     index: u64,
     buffer: PooledBuffer,
+    held: OwnedSemaphorePermit,
     elapsed: Duration,
 }
 
@@ -143,6 +158,10 @@ struct StreamSink {
     parts: mpsc::UnboundedSender<FetchedPart>,
     /// Parts that may be held past the next one to write.
     window: u64,
+    /// The download's memory budget in part buffers, workers and hedge together: the index
+    /// window bounds reordering, this bounds what is held while a part overtaken by its hedge
+    /// is still letting go of its buffer.
+    held: Arc<Semaphore>,
 }
 
 impl Sink for StreamSink {
@@ -151,25 +170,31 @@ impl Sink for StreamSink {
     const COUNTS_ITS_OWN_PROGRESS: bool = true;
 
     fn writer(&self) -> StreamPartWriter {
-        StreamPartWriter { buffer: None, started: Instant::now() }
+        StreamPartWriter { buffer: None, held: None, started: Instant::now() }
     }
 
     /// Waits until the part is inside the reordering window, then takes a pooled buffer for it.
     async fn start_part(&self, writer: &mut StreamPartWriter, index: u64, range: (u64, u64)) -> Result<bool> {
+        // A worker's writer still holds the buffer of a part it gave up when a hedge overtook it:
+        // let go of it before waiting for the window, or it would be held beside the new one.
+        writer.buffer = None;
+        writer.held = None;
         let mut written = self.written.clone();
         while index >= *written.borrow_and_update() + self.window {
             if written.changed().await.is_err() {
                 return Ok(false);
             }
         }
+        let Ok(held) = self.held.clone().acquire_owned().await else { return Ok(false) };
         writer.started = Instant::now();
+        writer.held = Some(held);
         writer.buffer = Some(self.pool.acquire((range.1 - range.0) as usize).await?);
         Ok(true)
     }
 
     async fn finish_part(&self, writer: &mut StreamPartWriter, index: u64) -> Result<bool> {
-        let Some(buffer) = writer.buffer.take() else { return Ok(true) };
-        let fetched = FetchedPart { index, buffer, elapsed: writer.started.elapsed() };
+        let (Some(buffer), Some(held)) = (writer.buffer.take(), writer.held.take()) else { return Ok(true) };
+        let fetched = FetchedPart { index, buffer, held, elapsed: writer.started.elapsed() };
         Ok(self.parts.send(fetched).is_ok())
     }
 
@@ -183,6 +208,7 @@ impl Sink for StreamSink {
 /// Collects one part into its pooled buffer.
 struct StreamPartWriter {
     buffer: Option<PooledBuffer>,
+    held: Option<OwnedSemaphorePermit>,
     started: Instant,
 }
 
