@@ -31,11 +31,19 @@ impl ChecksumAlgorithm {
 
 /// A finished checksum: the algorithm and its base64 value.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct ChecksumValue {
     /// The algorithm.
     pub algorithm: ChecksumAlgorithm,
     /// The base64 of the big-endian digest, as in the S3 headers.
     pub value: String,
+}
+
+impl ChecksumValue {
+    /// A checksum of `algorithm` whose base64 value is `value` (as a header or a listing carries it).
+    pub fn new(algorithm: ChecksumAlgorithm, value: impl Into<String>) -> Self {
+        Self { algorithm, value: value.into() }
+    }
 }
 
 /// An incremental checksum of one algorithm.

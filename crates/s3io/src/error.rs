@@ -94,6 +94,7 @@ impl fmt::Display for Operation {
 
 /// What an error is about: the operation, the bucket and (for object operations) the key.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct ErrorContext {
     /// The operation that failed.
     pub operation: Operation,
@@ -139,6 +140,7 @@ impl fmt::Display for Escaped<'_> {
 
 /// An error answer from the S3 service: an error status or an error document in a 200 body.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct ServiceError {
     /// The HTTP status code (200 for an error document inside a successful response).
     pub status: u16,

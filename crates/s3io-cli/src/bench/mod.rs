@@ -17,7 +17,8 @@ mod scenario;
 mod server;
 
 use anyhow::Context as _;
-use s3io::{AddressingStyle, Client, CredentialsSource};
+use s3io::config::AddressingStyle;
+use s3io::{Client, CredentialsSource};
 
 use crate::args::{BenchArgs, GlobalArgs, Scenario};
 use crate::printer::Printer;

@@ -13,7 +13,8 @@ use std::time::{Duration, Instant};
 
 use anyhow::Context as _;
 use bytes::{Bytes, BytesMut};
-use s3io::{Client, Progress, RetryReason};
+use s3io::metrics::RetryReason;
+use s3io::{Client, Progress};
 use serde::Serialize;
 
 use super::measure::{self, Snapshot};
@@ -62,7 +63,7 @@ pub(crate) struct ScenarioResult {
     pub(crate) pool_allocated: u64,
     pub(crate) pool_reuse_rate: Option<f64>,
     pub(crate) retries: u64,
-    /// Retries by reason ([`s3io::RetryReason::name`]), only the reasons that occurred.
+    /// Retries by reason ([`s3io::metrics::RetryReason::name`]), only the reasons that occurred.
     pub(crate) retries_by_reason: BTreeMap<&'static str, u64>,
     pub(crate) connections_opened: u64,
     /// Requests sent on a connection already open (requests − connections opened).
@@ -91,7 +92,7 @@ struct Before {
     /// Retries so far, indexed like [`RetryReason::ALL`].
     retries: [u64; RetryReason::ALL.len()],
     opened: u64,
-    pool: s3io::PoolStats,
+    pool: s3io::metrics::PoolStats,
 }
 
 impl Bench {
@@ -171,13 +172,13 @@ impl Bench {
         let _ = tokio::fs::remove_file(self.large_file()).await;
         let _ = tokio::fs::remove_file(self.work_dir.join("s3io-bench-download.bin")).await;
         let mut keys = Vec::new();
-        let options = s3io::ListObjectsOptions { prefix: Some(self.prefix.clone()), ..Default::default() };
+        let options = s3io::types::ListObjectsOptions { prefix: Some(self.prefix.clone()), ..Default::default() };
         use futures::TryStreamExt as _;
         let mut pages = std::pin::pin!(self.client.list_objects_v2_pages(&self.bucket, options));
         while let Some(page) = pages.try_next().await? {
             keys.extend(page.objects.into_iter().map(|o| o.key));
         }
-        for batch in keys.chunks(s3io::MAX_DELETE_KEYS) {
+        for batch in keys.chunks(s3io::config::MAX_DELETE_KEYS) {
             self.client.delete_objects(&self.bucket, batch).await?;
         }
         Ok(())
