@@ -118,6 +118,19 @@ pub(crate) fn test_data(len: usize, seed: u64) -> Vec<u8> {
 
 pub(crate) const MIB: usize = 1024 * 1024;
 
+/// An error and its causes joined by `: `, as the CLI and anyhow's `{:#}` print it: each cause
+/// once, since no error repeats its source in its own message.
+pub(crate) fn report(err: &(dyn std::error::Error + 'static)) -> String {
+    let mut line = err.to_string();
+    let mut cause = err.source();
+    while let Some(error) = cause {
+        line.push_str(": ");
+        line.push_str(&error.to_string());
+        cause = error.source();
+    }
+    line
+}
+
 /// The full-object CRC64NVME of `data`: what [`TestServer::put`] stores and downloads verify.
 pub(crate) fn crc64nvme(data: &[u8]) -> s3io::checksum::ChecksumValue {
     s3io::checksum::checksum(s3io::config::ChecksumAlgorithm::Crc64Nvme, data)

@@ -13,7 +13,7 @@ use s3io::types::PutObjectOptions;
 use s3io::{Client, Error, Progress};
 use tokio_util::sync::CancellationToken;
 
-use crate::common::{test_data, TestServer, MIB};
+use crate::common::{report, test_data, TestServer, MIB};
 
 /// S3's smallest part: the part size and threshold of the multipart cases.
 const PART: u64 = 5 * MIB as u64;
@@ -224,7 +224,7 @@ async fn source_replaced_mid_copy_fails_saying_so_and_aborts() {
     server.put("changing", b"a new version").await;
     let err = task.await.unwrap().expect_err("a copy of a replaced source must fail");
     assert_eq!(err.status(), Some(412), "{err}");
-    let message = err.to_string();
+    let message = report(&err);
     assert!(message.contains("changed during the copy") && message.contains("changing"), "{message}");
     assert!(matches!(err, Error::UploadAborted { abort_error: None, .. }), "{err:?}");
     assert!(message.contains("aborted"), "{message}");
@@ -248,7 +248,7 @@ async fn cancelled_or_dropped_multipart_copy_is_aborted() {
     let err = task.await.unwrap().expect_err("cancelled");
     assert!(cancelled_at.elapsed() < Duration::from_secs(2), "cancellation took {:?}", cancelled_at.elapsed());
     assert!(err.is_cancelled(), "{err}");
-    assert!(err.to_string().contains("cancelled") && err.to_string().contains("aborted"), "{err}");
+    assert!(report(&err).contains("cancelled") && report(&err).contains("aborted"), "{}", report(&err));
     assert_eq!(uploads_left(&server.client, &server.bucket).await, 0);
 
     // Dropping the future midway aborts the upload from a spawned task.

@@ -13,7 +13,7 @@ use s3io::{Error, Progress};
 use tokio::io::{AsyncRead, ReadBuf};
 use tokio_util::sync::CancellationToken;
 
-use crate::common::{test_data, TestServer, MIB};
+use crate::common::{report, test_data, TestServer, MIB};
 
 /// S3's smallest part, used as the part size so the edge sizes straddle it.
 const PART: usize = 5 * MIB;
@@ -320,7 +320,7 @@ async fn cancelled_upload_is_aborted_and_says_so() {
     assert!(started.elapsed() < Duration::from_secs(2), "cancellation took {:?}", started.elapsed());
     assert!(err.is_cancelled(), "{err}");
     assert!(matches!(err, Error::UploadAborted { abort_error: None, .. }), "{err:?}");
-    assert!(err.to_string().contains("cancelled") && err.to_string().contains("aborted"), "{err}");
+    assert!(report(&err).contains("cancelled") && report(&err).contains("aborted"), "{}", report(&err));
     assert_no_uploads_left(&server).await;
     assert!(server.client.head_object(&server.bucket, "cancelled").await.unwrap_err().is_not_found());
 }
@@ -356,7 +356,7 @@ async fn failing_source_aborts_the_multipart_upload() {
     let err = server.client.upload(&server.bucket, "failing").from_reader(reader).await.unwrap_err();
     let Error::UploadAborted { source, abort_error: None, .. } = &err else { panic!("not aborted: {err:?}") };
     assert!(matches!(**source, Error::Io { .. }), "{source:?}");
-    let message = err.to_string();
+    let message = report(&err);
     assert!(message.contains("injected read failure") && message.contains("aborted"), "{message}");
     assert!(message.contains(&format!("s3://{}/failing", server.bucket)), "{message}");
     assert_no_uploads_left(&server).await;
