@@ -4,8 +4,10 @@
 #      it creates .venv at the repo root and installs moto if missing);
 #   2. every unit and integration test under cargo-nextest (.config/nextest.toml: each test in
 #      its own process, a per-test timeout so a hang fails in minutes, not at CI's limit);
-#   3. the doctests (nextest does not run them);
-#   4. the criterion benches in test mode: each benchmark runs once, so its set-up and
+#   3. `s3io bench`'s test again in a build with the `alloc-count` feature, which counts heap
+#      allocations (the default build does not);
+#   4. the doctests (nextest does not run them);
+#   5. the criterion benches in test mode: each benchmark runs once, so its set-up and
 #      assertions are checked without measuring anything.
 # The tests start their own embedded S3 servers on 127.0.0.1; nothing else is needed.
 #
@@ -28,6 +30,9 @@ fi
 
 step "cargo nextest run --workspace"
 cargo nextest run --workspace --no-tests=warn "$@" </dev/null
+
+step "s3io bench with the alloc-count feature (the allocation column's counting allocator)"
+cargo nextest run -p s3io-cli --features alloc-count --no-tests=fail -E 'test(bench_runs_every_scenario)' </dev/null
 
 step "cargo test --workspace --doc"
 cargo test --workspace --doc </dev/null

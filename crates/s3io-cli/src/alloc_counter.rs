@@ -1,16 +1,24 @@
 //! A global allocator that counts heap allocations, for `s3io bench`'s allocations-per-operation
-//! figures. It forwards to the system allocator; the cost is one relaxed atomic add per call.
+//! figures. It forwards to the system allocator; the cost is one relaxed atomic add per call
+//! (a release micro-benchmark of `Box::new` + drop, 2x9 runs on the shared 2-core machine at load
+//! ~13, could not tell it from the system allocator: 18-23 ns per pair counted, 27-34 ns not, on one
+//! thread; the contended counter is a cache line every allocating thread writes). The binary
+//! installs it only when built with the `alloc-count` feature; without it [`allocations`] is
+//! `None`.
 
 #![allow(unsafe_code)] // GlobalAlloc is an unsafe trait; every method only forwards to System.
 
+#[cfg(feature = "alloc-count")]
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::sync::atomic::{AtomicU64, Ordering};
 
 static ALLOCATIONS: AtomicU64 = AtomicU64::new(0);
 
 /// The counting allocator.
+#[cfg(feature = "alloc-count")]
 pub(crate) struct CountingAllocator;
 
+#[cfg(feature = "alloc-count")]
 // SAFETY: every method forwards to the system allocator with the caller's arguments unchanged.
 unsafe impl GlobalAlloc for CountingAllocator {
     unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
@@ -37,7 +45,8 @@ unsafe impl GlobalAlloc for CountingAllocator {
     }
 }
 
-/// Heap allocations (including reallocations) so far.
-pub(crate) fn allocations() -> u64 {
-    ALLOCATIONS.load(Ordering::Relaxed)
+/// Heap allocations (including reallocations) so far; `None` when the binary does not count them
+/// (built without the `alloc-count` feature).
+pub(crate) fn allocations() -> Option<u64> {
+    cfg!(feature = "alloc-count").then(|| ALLOCATIONS.load(Ordering::Relaxed))
 }

@@ -72,22 +72,12 @@ pub(crate) fn is_broken_pipe(err: &anyhow::Error) -> bool {
     err.chain().any(|cause| cause.downcast_ref::<io::Error>().is_some_and(|e| e.kind() == io::ErrorKind::BrokenPipe))
 }
 
-/// The error as one line: the causes joined by `: `, skipping a cause whose text is already there
-/// (errors such as [`s3io::Error`] print their direct source themselves), with line breaks from
-/// servers' messages flattened. The deeper causes stay: "client error (Connect)" alone would hide
-/// the "Connection refused" under it.
+/// The error as one line: the causes joined by `: ` (no library error repeats its source in its
+/// own message, so each is printed once), with line breaks from servers' messages flattened. The
+/// deeper causes stay: "client error (Connect)" alone would hide the "Connection refused" under
+/// it.
 pub(crate) fn one_line(err: &anyhow::Error) -> String {
-    let mut line = String::new();
-    for cause in err.chain() {
-        let text = cause.to_string();
-        if line.contains(&text) {
-            continue;
-        }
-        if !line.is_empty() {
-            line.push_str(": ");
-        }
-        line.push_str(&text);
-    }
+    let line = err.chain().map(|cause| cause.to_string()).collect::<Vec<_>>().join(": ");
     line.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
@@ -127,21 +117,28 @@ mod tests {
     }
 
     #[test]
-    fn skips_causes_already_in_the_message() {
-        #[derive(Debug)]
-        struct Outer(io::Error);
-        impl fmt::Display for Outer {
-            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                write!(f, "cannot listen on 127.0.0.1:9000: {}", self.0)
-            }
-        }
-        impl std::error::Error for Outer {
-            fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
-                Some(&self.0)
-            }
-        }
-        let err = anyhow::Error::new(Outer(io::Error::other("address in use"))).context("s3io serve");
+    fn server_errors_print_their_cause_once() {
+        let bind = s3io_server::ServerError::Bind {
+            addr: "127.0.0.1:9000".parse().unwrap(),
+            source: io::Error::other("address in use"),
+        };
+        let err = anyhow::Error::new(bind).context("s3io serve");
         assert_eq!(one_line(&err), "s3io serve: cannot listen on 127.0.0.1:9000: address in use");
+        let root =
+            s3io_server::ServerError::Root { path: "/srv/s3".into(), source: io::Error::other("permission denied") };
+        assert_eq!(one_line(&anyhow::Error::new(root)), "cannot use /srv/s3 as the server root: permission denied");
+    }
+
+    #[test]
+    fn an_aborted_upload_prints_why_once() {
+        // The library's one wrapper error: the error that stopped the upload is its source.
+        let stopped = s3io::Error::InvalidConfig("part size must be at least 1 byte".into());
+        let aborted =
+            s3io::Error::UploadAborted { upload_id: "u1".into(), abort_error: None, source: Box::new(stopped) };
+        assert_eq!(
+            one_line(&anyhow::Error::new(aborted)),
+            "multipart upload u1 aborted: invalid configuration: part size must be at least 1 byte"
+        );
     }
 
     #[test]

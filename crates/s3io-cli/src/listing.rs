@@ -7,7 +7,8 @@
 //! pages (1,000 keys each) in memory, however many keys there are.
 
 use futures::{Stream, StreamExt as _};
-use s3io::{Client, ListObjectsOptions, ObjectSummary};
+use s3io::types::{ListObjectsOptions, ObjectSummary};
+use s3io::Client;
 use tokio::sync::mpsc;
 
 /// Listing pages fetched ahead of the consumer.

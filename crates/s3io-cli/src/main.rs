@@ -29,7 +29,9 @@ mod wildcard;
 
 use clap::Parser as _;
 
-/// Counts heap allocations for `s3io bench`'s allocations-per-operation figures.
+/// Counts heap allocations for `s3io bench`'s allocations-per-operation figures; only in builds
+/// with the `alloc-count` feature.
+#[cfg(feature = "alloc-count")]
 #[global_allocator]
 static ALLOCATOR: alloc_counter::CountingAllocator = alloc_counter::CountingAllocator;
 

@@ -9,7 +9,9 @@
 
 use std::sync::Arc;
 
-use s3io::{ChecksumAlgorithm, ChecksumMode, CopyProperties, PutObjectOptions, ServerSideEncryption, Upload};
+use s3io::config::{ChecksumAlgorithm, ChecksumMode};
+use s3io::types::{CopyProperties, PutObjectOptions, ServerSideEncryption};
+use s3io::Upload;
 
 use crate::args::{ChecksumAlgorithmArg, ChecksumModeArg, MetadataDirective, ObjectArgs, Sse};
 use crate::exit::UsageError;

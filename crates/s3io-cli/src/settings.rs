@@ -7,7 +7,8 @@
 //! attempts per request (`--connect-timeout`, `--read-timeout`, `--stall-timeout`,
 //! `--max-attempts`) keep the library's defaults unless given.
 
-use s3io::{AddressingStyle, Client, ClientConfig, CredentialsSource, RetryConfig, TransferConfig};
+use s3io::config::{AddressingStyle, ClientConfig, TransferConfig};
+use s3io::{Client, CredentialsSource};
 
 use crate::args::{Addressing, GlobalArgs};
 use crate::duration::HumanDuration;
@@ -27,14 +28,11 @@ fn endpoint(global: &GlobalArgs) -> Option<String> {
 pub(crate) fn client_config(global: &GlobalArgs) -> Result<ClientConfig, UsageError> {
     let defaults = TransferConfig::default();
     let part_size = global.part_size.map_or(defaults.part_size, |s| s.bytes());
-    let transfer = TransferConfig {
-        part_size,
-        concurrency: global.concurrency.unwrap_or(defaults.concurrency),
-        // An explicit part size above the default memory limit raises the limit to one part
-        // per request in flight rather than failing validation.
-        memory_limit: global.memory_limit.map_or(defaults.memory_limit.max(part_size), |s| s.bytes()),
-        ..defaults
-    };
+    let concurrency = global.concurrency.unwrap_or(defaults.concurrency);
+    // An explicit part size above the default memory limit raises the limit to one part per
+    // request in flight rather than failing validation.
+    let memory_limit = global.memory_limit.map_or(defaults.memory_limit.max(part_size), |s| s.bytes());
+    let transfer = defaults.with_part_size(part_size).with_concurrency(concurrency).with_memory_limit(memory_limit);
     let credentials = match (&global.profile, global.no_sign_request) {
         (_, true) => CredentialsSource::Anonymous,
         (Some(profile), false) => CredentialsSource::Profile(profile.clone()),
@@ -46,24 +44,25 @@ pub(crate) fn client_config(global: &GlobalArgs) -> Result<ClientConfig, UsageEr
         (false, Addressing::Auto) => AddressingStyle::Auto,
     };
     let client_defaults = ClientConfig::default();
-    let retry = RetryConfig {
-        max_attempts: global.max_attempts.unwrap_or(client_defaults.retry.max_attempts),
-        retry_timeout: global.retry_timeout.map_or(client_defaults.retry.retry_timeout, HumanDuration::get),
-        ..client_defaults.retry.clone()
-    };
-    let config = ClientConfig {
-        endpoint: endpoint(global),
-        region: global.region.clone(),
-        addressing_style,
-        credentials,
-        connect_timeout: global.connect_timeout.map_or(client_defaults.connect_timeout, HumanDuration::get),
-        read_timeout: global.read_timeout.map_or(client_defaults.read_timeout, HumanDuration::get),
-        stall_timeout: global.stall_timeout.map_or(client_defaults.stall_timeout, HumanDuration::get),
-        accept_invalid_certs: global.no_verify_ssl,
-        transfer,
-        retry,
-        ..client_defaults
-    };
+    let retry = client_defaults
+        .retry
+        .clone()
+        .with_max_attempts(global.max_attempts.unwrap_or(client_defaults.retry.max_attempts))
+        .with_retry_timeout(global.retry_timeout.map_or(client_defaults.retry.retry_timeout, HumanDuration::get));
+    let connect_timeout = global.connect_timeout.map_or(client_defaults.connect_timeout, HumanDuration::get);
+    let read_timeout = global.read_timeout.map_or(client_defaults.read_timeout, HumanDuration::get);
+    let stall_timeout = global.stall_timeout.map_or(client_defaults.stall_timeout, HumanDuration::get);
+    let config = client_defaults
+        .with_endpoint(endpoint(global))
+        .with_region(global.region.clone())
+        .with_addressing_style(addressing_style)
+        .with_credentials(credentials)
+        .with_connect_timeout(connect_timeout)
+        .with_read_timeout(read_timeout)
+        .with_stall_timeout(stall_timeout)
+        .with_accept_invalid_certs(global.no_verify_ssl)
+        .with_transfer(transfer)
+        .with_retry(retry);
     config.validate().map_err(|e| UsageError::new(e.to_string()))?;
     Ok(config)
 }
@@ -79,6 +78,7 @@ mod tests {
     use std::time::Duration;
 
     use clap::Parser as _;
+    use s3io::config::RetryConfig;
 
     use super::*;
     use crate::args::Cli;
@@ -137,8 +137,8 @@ mod tests {
         assert_eq!(c.stall_timeout, Duration::from_secs(1));
         let defaults = config(&[]).unwrap();
         assert_eq!(defaults.retry, RetryConfig::default());
-        assert_eq!(defaults.stall_timeout, s3io::DEFAULT_STALL_TIMEOUT);
-        assert_eq!(defaults.retry.retry_timeout, s3io::DEFAULT_RETRY_TIMEOUT);
+        assert_eq!(defaults.stall_timeout, s3io::config::DEFAULT_STALL_TIMEOUT);
+        assert_eq!(defaults.retry.retry_timeout, s3io::config::DEFAULT_RETRY_TIMEOUT);
     }
 
     #[test]

@@ -1,5 +1,8 @@
 //! Errors of starting the server. (Errors of S3 requests are S3 error
 //! responses, made by the store; they never surface here.)
+//!
+//! A Display says what failed; the OS error under it is the error's source, not repeated in the
+//! Display, so a chain printer (anyhow's `{:#}`, the CLI's report) prints it once.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -9,7 +12,7 @@ use std::path::PathBuf;
 #[non_exhaustive]
 pub enum ServerError {
     /// The root directory could not be created or opened.
-    #[error("cannot use {path} as the server root: {source}")]
+    #[error("cannot use {} as the server root", path.display())]
     Root {
         /// The configured root.
         path: PathBuf,
@@ -18,7 +21,7 @@ pub enum ServerError {
         source: std::io::Error,
     },
     /// The listening socket could not be bound.
-    #[error("cannot listen on {addr}: {source}")]
+    #[error("cannot listen on {addr}")]
     Bind {
         /// The configured address.
         addr: SocketAddr,

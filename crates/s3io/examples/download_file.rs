@@ -9,7 +9,8 @@
 
 use std::time::Instant;
 
-use s3io::{AddressingStyle, Client, CredentialsSource, TransferConfig, MIB};
+use s3io::config::{AddressingStyle, TransferConfig, MIB};
+use s3io::{Client, CredentialsSource};
 
 fn env_u64(name: &str) -> Option<u64> {
     std::env::var(name).ok().and_then(|v| v.parse().ok())

@@ -11,7 +11,8 @@
 
 use std::time::Instant;
 
-use s3io::{AddressingStyle, Client, CredentialsSource, TransferConfig, MIB};
+use s3io::config::{AddressingStyle, TransferConfig, MIB};
+use s3io::{Client, CredentialsSource};
 
 fn env_u64(name: &str) -> Option<u64> {
     std::env::var(name).ok().and_then(|v| v.parse().ok())
@@ -37,7 +38,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
                 transfer.concurrency = concurrency as usize;
             }
             if std::env::var("S3IO_CHECKSUM").as_deref() == Ok("when-required") {
-                transfer.checksum_mode = s3io::ChecksumMode::WhenRequired;
+                transfer.checksum_mode = s3io::config::ChecksumMode::WhenRequired;
             }
             let client = Client::builder()
                 .endpoint(endpoint)

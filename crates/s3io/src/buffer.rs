@@ -30,6 +30,7 @@ const UNIT: u64 = 1024;
 
 /// Counters of a [`BufferPool`].
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct PoolStats {
     /// Buffers handed out.
     pub acquired: u64,

@@ -31,11 +31,19 @@ impl ChecksumAlgorithm {
 
 /// A finished checksum: the algorithm and its base64 value.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct ChecksumValue {
     /// The algorithm.
     pub algorithm: ChecksumAlgorithm,
     /// The base64 of the big-endian digest, as in the S3 headers.
     pub value: String,
+}
+
+impl ChecksumValue {
+    /// A checksum of `algorithm` whose base64 value is `value` (as a header or a listing carries it).
+    pub fn new(algorithm: ChecksumAlgorithm, value: impl Into<String>) -> Self {
+        Self { algorithm, value: value.into() }
+    }
 }
 
 /// An incremental checksum of one algorithm.
@@ -139,46 +147,8 @@ fn gf2_square(square: &mut [u64; 64], matrix: &[u64; 64], width: usize) {
     }
 }
 
-/// zlib's `crc32_combine` for any reflected CRC whose init and final xor are all ones: the CRC of
-/// `A || B` from `crc(A)`, `crc(B)` and `len(B)`, in O(log len) without touching the data.
-fn crc_combine(crc_a: u64, crc_b: u64, mut len_b: u64, poly: u64, width: usize) -> u64 {
-    if len_b == 0 {
-        return crc_a;
-    }
-    let mut odd = [0u64; 64];
-    let mut even = [0u64; 64];
-    // The operator for one zero bit.
-    odd[0] = poly;
-    for (n, row) in odd.iter_mut().enumerate().take(width).skip(1) {
-        *row = 1 << (n - 1);
-    }
-    gf2_square(&mut even, &odd, width); // two zero bits
-    gf2_square(&mut odd, &even, width); // four zero bits
-    let mut crc = crc_a;
-    // Apply len_b zero bytes to crc_a, one squaring per bit of len_b.
-    loop {
-        gf2_square(&mut even, &odd, width);
-        if len_b & 1 != 0 {
-            crc = gf2_times(&even, crc);
-        }
-        len_b >>= 1;
-        if len_b == 0 {
-            break;
-        }
-        gf2_square(&mut odd, &even, width);
-        if len_b & 1 != 0 {
-            crc = gf2_times(&odd, crc);
-        }
-        len_b >>= 1;
-        if len_b == 0 {
-            break;
-        }
-    }
-    crc ^ crc_b
-}
-
-/// The GF(2) operator that appends `len` zero bytes to a CRC register (the core of
-/// [`crc_combine`]), as a matrix of `width` columns.
+/// The GF(2) operator that appends `len` zero bytes to a CRC register (zlib's `crc32_combine`
+/// for any reflected CRC whose init and final xor are all ones), as a matrix of `width` columns.
 fn zeros_operator(mut len: u64, poly: u64, width: usize) -> [u64; 64] {
     let mut operator = [0u64; 64];
     for (n, column) in operator.iter_mut().enumerate().take(width) {
@@ -218,6 +188,12 @@ fn zeros_operator(mut len: u64, poly: u64, width: usize) -> [u64; 64] {
 /// Combines CRCs of many pieces of one fixed length: the operator for that length is computed
 /// once, then each combination is one matrix-vector product (a download's parts are all one size
 /// but the last).
+///
+/// No crate offers this: `crc-fast`'s `checksum_combine` (used for one-off combinations below)
+/// derives the operator on every call. Measured on rustc 1.95.0, release, for 8 MiB parts: a
+/// one-off combination costs ~170 µs (`crc-fast` 1.10; the hand-written zlib port it replaced
+/// took ~150–170 µs), one `CrcCombiner::combine` ~0.36 µs — 0.5 ms instead of 220 ms for the
+/// 1,280 parts of a 10 GiB download.
 #[derive(Clone)]
 pub(crate) struct CrcCombiner {
     operator: [u64; 64],
@@ -247,12 +223,12 @@ impl CrcCombiner {
 
 /// The CRC64/NVME of `A || B` from the CRCs of `A` and `B` and the length of `B`.
 pub fn crc64nvme_combine(crc_a: u64, crc_b: u64, len_b: u64) -> u64 {
-    crc_combine(crc_a, crc_b, len_b, CRC64_NVME_POLY_REFLECTED, 64)
+    crc_fast::checksum_combine(crc_fast::CrcAlgorithm::Crc64Nvme, crc_a, crc_b, len_b)
 }
 
 /// The CRC32C of `A || B` from the CRCs of `A` and `B` and the length of `B`.
 pub(crate) fn crc32c_combine(crc_a: u32, crc_b: u32, len_b: u64) -> u32 {
-    crc_combine(u64::from(crc_a), u64::from(crc_b), len_b, CRC32C_POLY_REFLECTED, 32) as u32
+    crc_fast::checksum_combine(crc_fast::CrcAlgorithm::Crc32Iscsi, u64::from(crc_a), u64::from(crc_b), len_b) as u32
 }
 
 /// The checksum of `data` in one call.

@@ -5,12 +5,25 @@
 //! (part size, concurrency, memory limit, checksums). Both are plain data with documented
 //! defaults; [`ClientConfig::validate`] and [`TransferConfig::validate`] reject bad values once,
 //! before any request is sent.
+//!
+//! Every settings struct here is `#[non_exhaustive]`: start from `Default` and change what you
+//! need with the `with_*` setters (`TransferConfig::default().with_part_size(16 * MIB)`). The
+//! module also gathers, as re-exports, the retry settings ([`RetryConfig`], defined beside the
+//! retry loop), the copy defaults, and the S3 limits the settings and operations are checked
+//! against.
 
 use std::time::Duration;
 
 use crate::auth::CredentialsSource;
 use crate::error::{Error, Result};
-use crate::retry::RetryConfig;
+
+pub use crate::copy::{DEFAULT_COPY_PART_SIZE, MAX_COPY_OBJECT_SIZE};
+pub use crate::retry::{
+    RetryConfig, DEFAULT_BASE_DELAY, DEFAULT_BUDGET_CAPACITY, DEFAULT_MAX_ATTEMPTS, DEFAULT_MAX_DELAY,
+    DEFAULT_RETRY_TIMEOUT,
+};
+pub use crate::s3::object::{MAX_DELETE_KEYS, MAX_PRESIGN_EXPIRY};
+pub use crate::upload::MAX_OBJECT_SIZE;
 
 /// One mebibyte, in bytes.
 pub const MIB: u64 = 1024 * 1024;
@@ -93,6 +106,7 @@ pub enum ChecksumAlgorithm {
 
 /// Connection pool settings.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct PoolConfig {
     /// Idle connections kept per host. By default [`DEFAULT_MAX_IDLE_PER_HOST`].
     pub max_idle_per_host: usize,
@@ -118,8 +132,33 @@ impl Default for PoolConfig {
     }
 }
 
+/// Builder-style setters, one per field: `PoolConfig::default().with_…(…)`.
+impl PoolConfig {
+    /// Sets [`max_idle_per_host`](Self::max_idle_per_host).
+    #[must_use]
+    pub fn with_max_idle_per_host(mut self, max_idle_per_host: usize) -> Self {
+        self.max_idle_per_host = max_idle_per_host;
+        self
+    }
+
+    /// Sets [`idle_timeout`](Self::idle_timeout).
+    #[must_use]
+    pub fn with_idle_timeout(mut self, idle_timeout: Duration) -> Self {
+        self.idle_timeout = idle_timeout;
+        self
+    }
+
+    /// Sets [`max_connections_per_host`](Self::max_connections_per_host).
+    #[must_use]
+    pub fn with_max_connections_per_host(mut self, max_connections_per_host: Option<usize>) -> Self {
+        self.max_connections_per_host = max_connections_per_host;
+        self
+    }
+}
+
 /// How transfers are cut into requests and how much memory they may hold.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct TransferConfig {
     /// Bytes per ranged GET or uploaded part. By default [`DEFAULT_PART_SIZE`].
     pub part_size: u64,
@@ -145,6 +184,51 @@ impl Default for TransferConfig {
             checksum_mode: ChecksumMode::default(),
             checksum_algorithm: ChecksumAlgorithm::default(),
         }
+    }
+}
+
+/// Builder-style setters, one per field: `TransferConfig::default().with_…(…)`.
+impl TransferConfig {
+    /// Sets [`part_size`](Self::part_size).
+    #[must_use]
+    pub fn with_part_size(mut self, part_size: u64) -> Self {
+        self.part_size = part_size;
+        self
+    }
+
+    /// Sets [`concurrency`](Self::concurrency).
+    #[must_use]
+    pub fn with_concurrency(mut self, concurrency: usize) -> Self {
+        self.concurrency = concurrency;
+        self
+    }
+
+    /// Sets [`memory_limit`](Self::memory_limit).
+    #[must_use]
+    pub fn with_memory_limit(mut self, memory_limit: u64) -> Self {
+        self.memory_limit = memory_limit;
+        self
+    }
+
+    /// Sets [`multipart_threshold`](Self::multipart_threshold).
+    #[must_use]
+    pub fn with_multipart_threshold(mut self, multipart_threshold: Option<u64>) -> Self {
+        self.multipart_threshold = multipart_threshold;
+        self
+    }
+
+    /// Sets [`checksum_mode`](Self::checksum_mode).
+    #[must_use]
+    pub fn with_checksum_mode(mut self, checksum_mode: ChecksumMode) -> Self {
+        self.checksum_mode = checksum_mode;
+        self
+    }
+
+    /// Sets [`checksum_algorithm`](Self::checksum_algorithm).
+    #[must_use]
+    pub fn with_checksum_algorithm(mut self, checksum_algorithm: ChecksumAlgorithm) -> Self {
+        self.checksum_algorithm = checksum_algorithm;
+        self
     }
 }
 
@@ -177,6 +261,7 @@ impl TransferConfig {
 
 /// Everything a [`Client`](crate::Client) needs to reach a store.
 #[derive(Debug, Clone)]
+#[non_exhaustive]
 pub struct ClientConfig {
     /// The endpoint URL, e.g. `http://127.0.0.1:9000`. By default AWS S3 for the region.
     pub endpoint: Option<String>,
@@ -224,6 +309,86 @@ impl Default for ClientConfig {
             transfer: TransferConfig::default(),
             retry: RetryConfig::default(),
         }
+    }
+}
+
+/// Builder-style setters, one per field: `ClientConfig::default().with_…(…)`.
+impl ClientConfig {
+    /// Sets [`endpoint`](Self::endpoint).
+    #[must_use]
+    pub fn with_endpoint(mut self, endpoint: Option<String>) -> Self {
+        self.endpoint = endpoint;
+        self
+    }
+
+    /// Sets [`region`](Self::region).
+    #[must_use]
+    pub fn with_region(mut self, region: Option<String>) -> Self {
+        self.region = region;
+        self
+    }
+
+    /// Sets [`addressing_style`](Self::addressing_style).
+    #[must_use]
+    pub fn with_addressing_style(mut self, addressing_style: AddressingStyle) -> Self {
+        self.addressing_style = addressing_style;
+        self
+    }
+
+    /// Sets [`credentials`](Self::credentials).
+    #[must_use]
+    pub fn with_credentials(mut self, credentials: CredentialsSource) -> Self {
+        self.credentials = credentials;
+        self
+    }
+
+    /// Sets [`pool`](Self::pool).
+    #[must_use]
+    pub fn with_pool(mut self, pool: PoolConfig) -> Self {
+        self.pool = pool;
+        self
+    }
+
+    /// Sets [`connect_timeout`](Self::connect_timeout).
+    #[must_use]
+    pub fn with_connect_timeout(mut self, connect_timeout: Duration) -> Self {
+        self.connect_timeout = connect_timeout;
+        self
+    }
+
+    /// Sets [`read_timeout`](Self::read_timeout).
+    #[must_use]
+    pub fn with_read_timeout(mut self, read_timeout: Duration) -> Self {
+        self.read_timeout = read_timeout;
+        self
+    }
+
+    /// Sets [`stall_timeout`](Self::stall_timeout).
+    #[must_use]
+    pub fn with_stall_timeout(mut self, stall_timeout: Duration) -> Self {
+        self.stall_timeout = stall_timeout;
+        self
+    }
+
+    /// Sets [`accept_invalid_certs`](Self::accept_invalid_certs).
+    #[must_use]
+    pub fn with_accept_invalid_certs(mut self, accept_invalid_certs: bool) -> Self {
+        self.accept_invalid_certs = accept_invalid_certs;
+        self
+    }
+
+    /// Sets [`transfer`](Self::transfer).
+    #[must_use]
+    pub fn with_transfer(mut self, transfer: TransferConfig) -> Self {
+        self.transfer = transfer;
+        self
+    }
+
+    /// Sets [`retry`](Self::retry).
+    #[must_use]
+    pub fn with_retry(mut self, retry: RetryConfig) -> Self {
+        self.retry = retry;
+        self
     }
 }
 

@@ -398,7 +398,7 @@ mod tests {
         assert_eq!(copy.plan(MAX_COPY_OBJECT_SIZE).unwrap(), UploadPlan::Single { size: MAX_COPY_OBJECT_SIZE });
         let UploadPlan::Multipart(layout) = copy.plan(MAX_COPY_OBJECT_SIZE + 1).unwrap() else { panic!() };
         assert_eq!((layout.part_size, layout.parts), (DEFAULT_COPY_PART_SIZE, 81));
-        let UploadPlan::Multipart(layout) = copy.plan(crate::MAX_OBJECT_SIZE).unwrap() else { panic!() };
+        let UploadPlan::Multipart(layout) = copy.plan(crate::config::MAX_OBJECT_SIZE).unwrap() else { panic!() };
         assert_eq!((layout.part_size, layout.parts), (525 * MIB, 9987));
         let copy = copy.multipart_threshold(5 * MIB).part_size(5 * MIB);
         let UploadPlan::Multipart(layout) = copy.plan(12 * MIB).unwrap() else { panic!() };

@@ -8,9 +8,10 @@
 //! An error's Display says what failed and why at its own level; a cause it carries as its
 //! [`source`](std::error::Error::source) (the OS error of a local write, hyper's error under a
 //! transport failure) is not repeated in its Display, so a printer that walks the chain (anyhow's
-//! `{:#}`, the CLI's one-line report) prints each cause once. The one exception is
-//! [`Error::UploadAborted`], a wrapper whose message leads with the error that stopped the upload:
-//! it prints that error with its causes, then what became of the multipart upload.
+//! `{:#}`, the CLI's one-line report) prints each cause once. [`Error::UploadAborted`] too: its
+//! Display names the object and what became of the multipart upload, and the error that stopped
+//! the upload is its source (`upload s3://b/k: multipart upload u1 aborted: upload s3://b/k
+//! failed: SlowDown (HTTP 503)` in a chain printer).
 
 use std::fmt;
 use std::path::PathBuf;
@@ -94,6 +95,7 @@ impl fmt::Display for Operation {
 
 /// What an error is about: the operation, the bucket and (for object operations) the key.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct ErrorContext {
     /// The operation that failed.
     pub operation: Operation,
@@ -139,6 +141,7 @@ impl fmt::Display for Escaped<'_> {
 
 /// An error answer from the S3 service: an error status or an error document in a 200 body.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct ServiceError {
     /// The HTTP status code (200 for an error document inside a successful response).
     pub status: u16,
@@ -248,7 +251,7 @@ pub enum Error {
     InvalidConfig(String),
     /// A multipart upload failed or was cancelled, and its upload was aborted so that no parts
     /// stay stored (or the abort failed as well, which the message says).
-    #[error("{}; {}", Chain(&**source), abort_outcome(upload_id, abort_error.as_deref()))]
+    #[error("{}", abort_outcome(source, upload_id, abort_error.as_deref()))]
     UploadAborted {
         /// The multipart upload's id.
         upload_id: String,
@@ -260,10 +263,16 @@ pub enum Error {
     },
 }
 
-fn abort_outcome(upload_id: &str, abort_error: Option<&Error>) -> String {
+/// What became of the multipart upload, after the object it was for (the error that stopped the
+/// upload is the source, not repeated here; the abort's own error is no source, so it is).
+fn abort_outcome(source: &Error, upload_id: &str, abort_error: Option<&Error>) -> String {
+    let object = source.context().map(|c| format!("{c}: ")).unwrap_or_default();
     match abort_error {
-        None => format!("multipart upload {upload_id} aborted"),
-        Some(e) => format!("aborting multipart upload {upload_id} failed too: {}", Chain(e)),
+        None => format!("{object}multipart upload {upload_id} aborted"),
+        Some(e) => format!(
+            "{object}aborting multipart upload {upload_id} failed too ({}), so its parts may still be stored",
+            Chain(e)
+        ),
     }
 }
 
@@ -406,17 +415,21 @@ mod tests {
             Chain(&transport).to_string(),
             "download s3://b/k failed: reading the response body: connection reset"
         );
-        // The wrapper leads with the error that stopped the upload, causes included.
+        // The wrapper names the object and the abort's outcome; the error that stopped the
+        // upload is its source, printed once, after it.
         let aborted = Error::UploadAborted {
             upload_id: "u1".into(),
             abort_error: Some(Box::new(io)),
             source: Box::new(transport),
         };
         assert_eq!(
-            aborted.to_string(),
-            "download s3://b/k failed: reading the response body: connection reset; aborting multipart upload u1 \
-             failed too: download s3://b/k failed: writing /tmp/out: disk full"
+            Chain(&aborted).to_string(),
+            "download s3://b/k: aborting multipart upload u1 failed too (download s3://b/k failed: writing \
+             /tmp/out: disk full), so its parts may still be stored: download s3://b/k failed: reading the \
+             response body: connection reset"
         );
+        let source = std::error::Error::source(&aborted).expect("a source").to_string();
+        assert!(!aborted.to_string().contains(&source), "{aborted} repeats its source {source}");
     }
 
     #[test]

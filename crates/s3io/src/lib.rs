@@ -7,6 +7,43 @@
 //! engines: [`Client::download`], [`Client::upload`] and [`Client::copy`] (server-side copies,
 //! multipart above 5 GiB).
 //!
+//! # Where things are
+//!
+//! The crate root holds what a program that moves objects needs: the [`Client`] and its
+//! [`ClientBuilder`], [`CredentialsSource`], the three transfers ([`Download`], [`Upload`],
+//! [`ServerCopy`]) with their outputs, [`Progress`], the [`BufferPool`], the streaming
+//! [`ResponseBody`], and [`Error`]/[`Result`]. The rest is grouped by concept:
+//!
+//! | module | holds |
+//! |---|---|
+//! | [`config`] | client, transfer, pool and retry settings, their defaults and the S3 limits they are checked against |
+//! | [`types`] | the inputs and outputs of the typed S3 operations (`get_object`, `list_objects_v2`, multipart, …) |
+//! | [`checksum`] | CRC64/NVME, CRC32C and MD5 as S3 carries them |
+//! | [`error`] | the error type and its parts: the operation, bucket and key, the service's answer |
+//! | [`metrics`] | what a running client counts: connections, retries, buffer reuse, the request throttle |
+//! | [`cleanup`] | multipart aborts still in flight when a program exits |
+//!
+//! Every public output and settings struct is `#[non_exhaustive]`: settings start from
+//! `Default` and change with their `with_*` setters, so fields can be added without breaking
+//! callers.
+//!
+//! ```no_run
+//! use s3io::config::{RetryConfig, TransferConfig, MIB};
+//! use s3io::{Client, CredentialsSource};
+//!
+//! async fn fetch() -> s3io::Result<()> {
+//!     let client = Client::builder()
+//!         .endpoint("http://127.0.0.1:9000")
+//!         .credentials(CredentialsSource::static_keys("key", "secret"))
+//!         .transfer(TransferConfig::default().with_part_size(16 * MIB).with_concurrency(16))
+//!         .retry(RetryConfig::default().with_max_attempts(8))
+//!         .build()
+//!         .await?;
+//!     let output = client.download("bucket", "big.bin").to_file("big.bin").await?;
+//!     println!("{} bytes in {} parts", output.size, output.parts);
+//!     Ok(())
+//! }
+//! ```
 //! ```no_run
 //! # async fn demo() -> s3io::Result<()> {
 //! let client = s3io::Client::builder()
@@ -21,17 +58,18 @@
 //! # }
 //! ```
 
-mod auth;
 #[doc(hidden)]
 pub mod bench_support;
-mod buffer;
-mod checksum;
+pub mod checksum;
 pub mod cleanup;
+pub mod config;
+pub mod error;
+
+mod auth;
+mod buffer;
 mod client;
-mod config;
 mod copy;
 mod download;
-mod error;
 mod http;
 mod progress;
 mod retry;
@@ -40,34 +78,41 @@ mod throttle;
 mod upload;
 
 pub use auth::CredentialsSource;
-pub use buffer::{BufferPool, PoolStats, PooledBuffer};
-pub use checksum::{checksum, crc64nvme_combine, ChecksumValue, Hasher};
+pub use buffer::{BufferPool, PooledBuffer};
 pub use client::{Client, ClientBuilder};
-pub use config::{
-    AddressingStyle, ChecksumAlgorithm, ChecksumMode, ClientConfig, PoolConfig, TransferConfig, DEFAULT_CONCURRENCY,
-    DEFAULT_CONNECT_TIMEOUT, DEFAULT_IDLE_TIMEOUT, DEFAULT_MAX_IDLE_PER_HOST, DEFAULT_MEMORY_LIMIT, DEFAULT_PART_SIZE,
-    DEFAULT_READ_TIMEOUT, DEFAULT_REGION, DEFAULT_STALL_TIMEOUT, MAX_UPLOAD_PARTS, MAX_UPLOAD_PART_SIZE, MIB,
-    MIN_UPLOAD_PART_SIZE,
-};
-pub use copy::{CopyOutput, ServerCopy, DEFAULT_COPY_PART_SIZE, MAX_COPY_OBJECT_SIZE};
+pub use copy::{CopyOutput, ServerCopy};
 pub use download::{Download, DownloadOutput};
-pub use error::{BoxError, Error, ErrorContext, Operation, Result, ServiceError};
-pub use http::{ConnectionMetrics, ResponseBody};
+pub use error::{Error, Result};
+pub use http::ResponseBody;
 pub use progress::Progress;
-pub use retry::{
-    RetryConfig, RetryCounters, RetryReason, DEFAULT_BASE_DELAY, DEFAULT_BUDGET_CAPACITY, DEFAULT_MAX_ATTEMPTS,
-    DEFAULT_MAX_DELAY, DEFAULT_RETRY_TIMEOUT,
-};
-pub use s3::bucket::BucketInfo;
-pub use s3::list::{ListObjectsOptions, ListObjectsPage, ObjectSummary};
-pub use s3::multipart::{
-    CompleteMultipartUploadOutput, CompletedPart, ListMultipartUploadsPage, MultipartUploadInfo, PartInfo,
-    UploadPartCopyOutput,
-};
-pub use s3::object::{
-    ByteRange, ContentRange, CopyProperties, CopySource, DeleteError, DeleteObjectsOutput, GetObjectOptions,
-    GetObjectOutput, ObjectInfo, PutObjectOptions, PutObjectOutput, ServerSideEncryption, MAX_DELETE_KEYS,
-    MAX_PRESIGN_EXPIRY,
-};
-pub use throttle::Throttle;
-pub use upload::{Upload, UploadOutput, FILE_CHUNK_SIZE, MAX_OBJECT_SIZE};
+pub use upload::{Upload, UploadOutput};
+
+pub mod types {
+    //! The inputs and outputs of the typed S3 operations on [`Client`](crate::Client): objects,
+    //! listings, buckets and multipart uploads.
+    //!
+    //! Options (`*Options`) start from `Default`; outputs are `#[non_exhaustive]`, read by field.
+
+    pub use crate::s3::bucket::BucketInfo;
+    pub use crate::s3::list::{ListObjectsOptions, ListObjectsPage, ObjectSummary};
+    pub use crate::s3::multipart::{
+        CompleteMultipartUploadOutput, CompletedPart, ListMultipartUploadsPage, MultipartUploadInfo, PartInfo,
+        UploadPartCopyOutput,
+    };
+    pub use crate::s3::object::{
+        ByteRange, ContentRange, CopyProperties, CopySource, DeleteError, DeleteObjectsOutput, GetObjectOptions,
+        GetObjectOutput, ObjectInfo, PutObjectOptions, PutObjectOutput, ServerSideEncryption,
+    };
+}
+
+pub mod metrics {
+    //! What a running [`Client`](crate::Client) counts, for logs, benchmarks and dashboards:
+    //! connections opened and reused ([`ConnectionMetrics`]), retries by reason
+    //! ([`RetryCounters`]), payload-buffer reuse ([`PoolStats`]) and the adaptive request limit
+    //! ([`Throttle`]).
+
+    pub use crate::buffer::PoolStats;
+    pub use crate::http::ConnectionMetrics;
+    pub use crate::retry::{RetryCounters, RetryReason};
+    pub use crate::throttle::Throttle;
+}

@@ -13,7 +13,8 @@ use std::alloc::{GlobalAlloc, Layout, System};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 use bytes::{Bytes, BytesMut};
-use s3io::{AddressingStyle, Client, CredentialsSource};
+use s3io::config::AddressingStyle;
+use s3io::{Client, CredentialsSource};
 
 /// The ceiling on the client's heap allocations per small download (request building, signing,
 /// hyper's per-request state): the measured figure (124, steady over runs) plus a 10% margin, so

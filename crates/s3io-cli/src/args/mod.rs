@@ -1,7 +1,7 @@
 //! The command line as clap sees it: raw flags and arguments, before any validation.
 //!
 //! Everything here is plain data parsed by clap's derive API. Turning it into validated settings
-//! (a [`s3io::ClientConfig`], parsed `s3://` locations, byte sizes) happens in
+//! (a [`s3io::config::ClientConfig`], parsed `s3://` locations, byte sizes) happens in
 //! [`crate::settings`] and in each command, before any request is sent — the raw-then-validated
 //! split ripgrep uses (`lowargs` → `hiargs`).
 
@@ -294,7 +294,7 @@ pub(crate) struct BatchArgs {
 /// (~2 s, bound by the two processes' file creation), so the choice is set by remote stores,
 /// where a small object costs a round trip and throughput grows with the objects in flight;
 /// 64 keeps a typical 20–50 ms round trip busy without hundreds of connections, and matches
-/// the connection pool's [`s3io::DEFAULT_MAX_IDLE_PER_HOST`], so every object after the first 64
+/// the connection pool's [`s3io::config::DEFAULT_MAX_IDLE_PER_HOST`], so every object after the first 64
 /// reuses a kept-alive connection instead of opening one.
 pub(crate) const DEFAULT_JOBS: usize = 64;
 

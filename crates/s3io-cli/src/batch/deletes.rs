@@ -1,5 +1,5 @@
 //! Deletes of objects, gathered: consecutive deletes in one bucket go out as DeleteObjects
-//! requests of up to [`s3io::MAX_DELETE_KEYS`] keys, each request one task whose per-key
+//! requests of up to [`s3io::config::MAX_DELETE_KEYS`] keys, each request one task whose per-key
 //! results (from the response's `Errors`, or the request's own failure for every key) become
 //! one [`Record`] per key.
 
@@ -14,7 +14,7 @@ use super::report::{Record, Status};
 use crate::exit;
 use crate::location::S3Url;
 
-/// Deletes gathered for one DeleteObjects request: one bucket, up to [`s3io::MAX_DELETE_KEYS`].
+/// Deletes gathered for one DeleteObjects request: one bucket, up to [`s3io::config::MAX_DELETE_KEYS`].
 #[derive(Debug, Default)]
 pub(super) struct DeleteBatch {
     bucket: String,
@@ -32,7 +32,7 @@ impl DeleteBatch {
             self.bucket = target.bucket;
         }
         self.keys.push(target.key);
-        if self.keys.len() >= s3io::MAX_DELETE_KEYS {
+        if self.keys.len() >= s3io::config::MAX_DELETE_KEYS {
             debug_assert!(ready.is_none());
             ready = self.take();
         }

@@ -10,7 +10,7 @@
 //!   parallelism (the client's concurrency per transfer), all under the client's global memory
 //!   limit.
 //! - **Deletes in batches.** Consecutive deletes in one bucket are gathered into DeleteObjects
-//!   requests of up to [`s3io::MAX_DELETE_KEYS`] keys.
+//!   requests of up to [`s3io::config::MAX_DELETE_KEYS`] keys.
 //! - **Output.** A status line per object (`download: s3://b/k to dir/k`), or with `--json` one
 //!   JSON object per line on stdout ([`Record`]: operation, source, destination, size, seconds,
 //!   checksum, status, error). Failures are reported on stderr as they happen. On a terminal one

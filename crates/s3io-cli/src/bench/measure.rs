@@ -2,7 +2,8 @@
 //!
 //! CPU time and peak RSS come from `/proc/self` (Linux): `stat`'s utime + stime, and `status`'s
 //! `VmHWM`, which `clear_refs` resets between scenarios so each reports its own peak. Heap
-//! allocations are counted by the binary's global allocator ([`crate::alloc_counter`]).
+//! allocations are counted by the binary's global allocator ([`crate::alloc_counter`]) in builds
+//! with the `alloc-count` feature, and are `None` otherwise.
 
 use std::time::{Duration, Instant};
 
@@ -13,7 +14,7 @@ use crate::alloc_counter;
 pub(crate) struct Snapshot {
     at: Instant,
     cpu: Duration,
-    allocations: u64,
+    allocations: Option<u64>,
 }
 
 impl Snapshot {
@@ -28,7 +29,7 @@ impl Snapshot {
         Delta {
             wall: now.at - self.at,
             cpu: now.cpu.saturating_sub(self.cpu),
-            allocations: now.allocations - self.allocations,
+            allocations: now.allocations.zip(self.allocations).map(|(now, then)| now - then),
         }
     }
 }
@@ -38,7 +39,8 @@ impl Snapshot {
 pub(crate) struct Delta {
     pub(crate) wall: Duration,
     pub(crate) cpu: Duration,
-    pub(crate) allocations: u64,
+    /// `None` when the binary does not count allocations.
+    pub(crate) allocations: Option<u64>,
 }
 
 /// User + system CPU time of this process, from `/proc/self/stat` (clock ticks of 10 ms).

@@ -17,12 +17,16 @@ mod scenario;
 mod server;
 
 use anyhow::Context as _;
-use s3io::{AddressingStyle, Client, CredentialsSource};
+use s3io::config::AddressingStyle;
+use s3io::{Client, CredentialsSource};
 
 use crate::args::{BenchArgs, GlobalArgs, Scenario};
 use crate::printer::Printer;
 use crate::settings;
 use scenario::{Bench, ScenarioResult};
+
+/// The allocation column of a binary that does not count allocations.
+const NO_ALLOCATION_COUNT: &str = "n/a (build with --features alloc-count)";
 
 /// Runs the benchmark.
 pub(crate) async fn run(global: &GlobalArgs, args: BenchArgs, out: &mut Printer) -> anyhow::Result<()> {
@@ -141,7 +145,7 @@ fn table(results: &[ScenarioResult]) -> Vec<String> {
                 format!("{:.0}", r.requests_per_second),
                 format!("{:.2}", r.cpu_seconds_per_gib),
                 r.peak_rss_mib.map_or("-".into(), |m| format!("{m:.1}")),
-                format!("{:.0}", r.allocations_per_object),
+                r.allocations_per_object.map_or(NO_ALLOCATION_COUNT.into(), |a| format!("{a:.0}")),
                 r.pool_reuse_rate.map_or("-".into(), |p| format!("{:.1}%", p * 100.0)),
                 r.retries.to_string(),
                 r.connections_opened.to_string(),

@@ -13,7 +13,8 @@ use std::time::{Duration, Instant};
 
 use anyhow::Context as _;
 use bytes::{Bytes, BytesMut};
-use s3io::{Client, Progress, RetryReason};
+use s3io::metrics::RetryReason;
+use s3io::{Client, Progress};
 use serde::Serialize;
 
 use super::measure::{self, Snapshot};
@@ -56,13 +57,14 @@ pub(crate) struct ScenarioResult {
     pub(crate) cpu_seconds: f64,
     pub(crate) cpu_seconds_per_gib: f64,
     pub(crate) peak_rss_mib: Option<f64>,
-    pub(crate) allocations: u64,
-    pub(crate) allocations_per_object: f64,
+    /// `None` (JSON `null`) unless the binary was built with the `alloc-count` feature.
+    pub(crate) allocations: Option<u64>,
+    pub(crate) allocations_per_object: Option<f64>,
     pub(crate) pool_acquired: u64,
     pub(crate) pool_allocated: u64,
     pub(crate) pool_reuse_rate: Option<f64>,
     pub(crate) retries: u64,
-    /// Retries by reason ([`s3io::RetryReason::name`]), only the reasons that occurred.
+    /// Retries by reason ([`s3io::metrics::RetryReason::name`]), only the reasons that occurred.
     pub(crate) retries_by_reason: BTreeMap<&'static str, u64>,
     pub(crate) connections_opened: u64,
     /// Requests sent on a connection already open (requests − connections opened).
@@ -91,7 +93,7 @@ struct Before {
     /// Retries so far, indexed like [`RetryReason::ALL`].
     retries: [u64; RetryReason::ALL.len()],
     opened: u64,
-    pool: s3io::PoolStats,
+    pool: s3io::metrics::PoolStats,
 }
 
 impl Bench {
@@ -144,7 +146,7 @@ impl Bench {
             cpu_seconds_per_gib: if gib > 0.0 { delta.cpu.as_secs_f64() / gib } else { 0.0 },
             peak_rss_mib: measure::peak_rss().map(|b| b as f64 / (1u64 << 20) as f64),
             allocations: delta.allocations,
-            allocations_per_object: delta.allocations as f64 / objects.max(1) as f64,
+            allocations_per_object: delta.allocations.map(|a| a as f64 / objects.max(1) as f64),
             pool_acquired: acquired,
             pool_allocated: pool.allocated - before.pool.allocated,
             pool_reuse_rate: (acquired > 0).then(|| reused as f64 / acquired as f64),
@@ -171,13 +173,13 @@ impl Bench {
         let _ = tokio::fs::remove_file(self.large_file()).await;
         let _ = tokio::fs::remove_file(self.work_dir.join("s3io-bench-download.bin")).await;
         let mut keys = Vec::new();
-        let options = s3io::ListObjectsOptions { prefix: Some(self.prefix.clone()), ..Default::default() };
+        let options = s3io::types::ListObjectsOptions { prefix: Some(self.prefix.clone()), ..Default::default() };
         use futures::TryStreamExt as _;
         let mut pages = std::pin::pin!(self.client.list_objects_v2_pages(&self.bucket, options));
         while let Some(page) = pages.try_next().await? {
             keys.extend(page.objects.into_iter().map(|o| o.key));
         }
-        for batch in keys.chunks(s3io::MAX_DELETE_KEYS) {
+        for batch in keys.chunks(s3io::config::MAX_DELETE_KEYS) {
             self.client.delete_objects(&self.bucket, batch).await?;
         }
         Ok(())

@@ -11,7 +11,8 @@
 use std::time::SystemTime;
 
 use futures::TryStreamExt as _;
-use s3io::{Client, ListObjectsOptions, ObjectSummary};
+use s3io::types::{ListObjectsOptions, ObjectSummary};
+use s3io::Client;
 
 use crate::args::LsArgs;
 use crate::location::S3Url;
@@ -108,13 +109,11 @@ mod tests {
 
     #[test]
     fn object_lines_look_like_aws_s3_ls() {
-        let object = ObjectSummary {
-            key: "logs/2026/app.log".into(),
-            size: 1234,
-            etag: Some("\"abc\"".into()),
-            last_modified: Some(SystemTime::UNIX_EPOCH + Duration::from_secs(1_795_428_000)),
-            storage_class: None,
-        };
+        let mut object = ObjectSummary::default();
+        object.key = "logs/2026/app.log".into();
+        object.size = 1234;
+        object.etag = Some("\"abc\"".into());
+        object.last_modified = Some(SystemTime::UNIX_EPOCH + Duration::from_secs(1_795_428_000));
         let plain = Columns::default();
         assert_eq!(object_line(&object, 5, &plain), "2026-11-23 10:00:00       1234 2026/app.log");
         let human = Columns { human: true, ..plain };

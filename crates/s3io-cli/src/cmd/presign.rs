@@ -13,11 +13,11 @@ use crate::printer::Printer;
 pub(crate) async fn run(client: &Client, args: PresignArgs, out: &mut Printer) -> anyhow::Result<()> {
     let object = S3Url::parse_object(&args.object)?;
     let expires_in = Duration::from_secs(args.expires_in);
-    if expires_in.is_zero() || expires_in > s3io::MAX_PRESIGN_EXPIRY {
+    if expires_in.is_zero() || expires_in > s3io::config::MAX_PRESIGN_EXPIRY {
         return Err(UsageError::new(format!(
             "--expires-in {} is out of range: 1 to {} seconds (7 days)",
             args.expires_in,
-            s3io::MAX_PRESIGN_EXPIRY.as_secs()
+            s3io::config::MAX_PRESIGN_EXPIRY.as_secs()
         ))
         .into());
     }

@@ -22,7 +22,10 @@ use std::path::{Path, PathBuf};
 
 use anyhow::Context as _;
 use base64::Engine as _;
-use s3io::{ChecksumAlgorithm, ChecksumValue, Client, Hasher, ObjectInfo};
+use s3io::checksum::{ChecksumValue, Hasher};
+use s3io::config::ChecksumAlgorithm;
+use s3io::types::ObjectInfo;
+use s3io::Client;
 
 /// Bytes read from a file per `read` call while hashing it.
 const READ_CHUNK: usize = 1024 * 1024;
@@ -99,14 +102,10 @@ mod tests {
     use super::*;
 
     fn info(etag: Option<&str>, checksums: &[(ChecksumAlgorithm, &str)]) -> ObjectInfo {
-        ObjectInfo {
-            etag: etag.map(str::to_owned),
-            checksums: checksums
-                .iter()
-                .map(|(algorithm, value)| ChecksumValue { algorithm: *algorithm, value: (*value).to_owned() })
-                .collect(),
-            ..ObjectInfo::default()
-        }
+        let mut info = ObjectInfo::default();
+        info.etag = etag.map(str::to_owned);
+        info.checksums = checksums.iter().map(|(algorithm, value)| ChecksumValue::new(*algorithm, *value)).collect();
+        info
     }
 
     #[test]
@@ -120,7 +119,7 @@ mod tests {
 
     #[test]
     fn md5_values_convert_to_hex() {
-        let empty = s3io::checksum(ChecksumAlgorithm::Md5, b"");
+        let empty = s3io::checksum::checksum(ChecksumAlgorithm::Md5, b"");
         assert_eq!(md5_hex(&empty).unwrap(), "d41d8cd98f00b204e9800998ecf8427e");
     }
 
@@ -144,7 +143,7 @@ mod tests {
         let data: Vec<u8> = (0..3 * READ_CHUNK + 17).map(|i| (i * 7 % 251) as u8).collect();
         std::fs::write(&path, &data).unwrap();
         for algorithm in [ChecksumAlgorithm::Crc64Nvme, ChecksumAlgorithm::Crc32c, ChecksumAlgorithm::Md5] {
-            assert_eq!(file_checksum(&path, algorithm).await.unwrap(), s3io::checksum(algorithm, &data));
+            assert_eq!(file_checksum(&path, algorithm).await.unwrap(), s3io::checksum::checksum(algorithm, &data));
         }
         let err = file_checksum(&dir.path().join("missing"), ChecksumAlgorithm::Crc64Nvme).await.unwrap_err();
         assert!(format!("{err:#}").contains("missing"), "{err:#}");

@@ -49,10 +49,16 @@ fn bench_runs_every_scenario_and_reports_json_and_a_chart() {
         }
         // A scenario may run on connections an earlier one opened; file transfers stream through
         // worker-owned buffers, not the pool.
-        for field in
-            ["allocations", "pool_acquired", "pool_allocated", "retries", "connections_opened", "connections_reused"]
-        {
+        for field in ["pool_acquired", "pool_allocated", "retries", "connections_opened", "connections_reused"] {
             assert!(result[field].as_u64().is_some(), "{name}: no {field} in {result}");
+        }
+        // Allocations are counted only by a binary built with the `alloc-count` feature.
+        if cfg!(feature = "alloc-count") {
+            assert!(result["allocations"].as_u64().is_some(), "{name}: no allocations in {result}");
+            assert!(result["allocations_per_object"].as_f64().is_some(), "{name}: {result}");
+        } else {
+            assert!(result["allocations"].is_null(), "{name}: allocations counted without alloc-count: {result}");
+            assert!(result["allocations_per_object"].is_null(), "{name}: {result}");
         }
         assert!(result["retries_by_reason"].is_object(), "{name}: {result}");
         // No faults were injected: nothing was retried.

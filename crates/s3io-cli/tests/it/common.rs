@@ -83,7 +83,7 @@ impl Harness {
     }
 
     /// HeadObject's answer for `bucket/key`.
-    pub(crate) fn head(&self, bucket: &str, key: &str) -> s3io::ObjectInfo {
+    pub(crate) fn head(&self, bucket: &str, key: &str) -> s3io::types::ObjectInfo {
         let client = self.client();
         self.runtime.block_on(client.head_object(bucket, key)).unwrap()
     }

@@ -4,7 +4,7 @@
 use std::io::Write as _;
 use std::process::Stdio;
 
-use s3io::ChecksumAlgorithm;
+use s3io::config::ChecksumAlgorithm;
 
 use crate::common::{data, stderr, stdout, Harness};
 

@@ -60,7 +60,7 @@ impl FaultyAfterSetup {
     }
 
     /// The multipart uploads in progress in `bucket`.
-    pub(crate) fn uploads(&self, bucket: &str) -> Vec<s3io::MultipartUploadInfo> {
+    pub(crate) fn uploads(&self, bucket: &str) -> Vec<s3io::types::MultipartUploadInfo> {
         self.runtime.block_on(self.client.stale_uploads(bucket, "", Duration::ZERO)).unwrap()
     }
 }

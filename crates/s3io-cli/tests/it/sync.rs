@@ -11,7 +11,7 @@ impl Harness {
     /// Objects' keys under `prefix` in `bucket`, in listing order.
     fn keys(&self, bucket: &str, prefix: &str) -> Vec<String> {
         let client = self.client();
-        let options = s3io::ListObjectsOptions {
+        let options = s3io::types::ListObjectsOptions {
             prefix: Some(prefix.to_owned()).filter(|p| !p.is_empty()),
             ..Default::default()
         };
@@ -320,7 +320,7 @@ fn checksum_compares_content_not_times() {
     h.ok(&["sync", &dir, "s3://data"]);
     // Uploads carry a full-object CRC64NVME, which --checksum compares with the file's.
     let checksums = h.head("data", "same").checksums;
-    assert!(checksums.iter().any(|c| c.algorithm == s3io::ChecksumAlgorithm::Crc64Nvme), "{checksums:?}");
+    assert!(checksums.iter().any(|c| c.algorithm == s3io::config::ChecksumAlgorithm::Crc64Nvme), "{checksums:?}");
     // Same bytes, later time: the default uploads again, --checksum does not.
     set_mtime(&h.path("src/same"), SystemTime::now() + Duration::from_secs(3600));
     // Other bytes of the same size, older time: the default keeps it, --checksum uploads.

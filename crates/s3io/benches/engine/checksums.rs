@@ -5,7 +5,8 @@ use std::hint::black_box;
 use criterion::{criterion_group, BenchmarkId, Criterion, Throughput};
 use rand::rngs::StdRng;
 use rand::{RngCore, SeedableRng};
-use s3io::{checksum, crc64nvme_combine, ChecksumAlgorithm, Hasher};
+use s3io::checksum::{checksum, crc64nvme_combine, Hasher};
+use s3io::config::ChecksumAlgorithm;
 
 const PART: usize = 8 * 1024 * 1024;
 const SEED: u64 = 0x5310_0002;

@@ -6,7 +6,7 @@
 //! semaphore from its connect to its close, so a connect beyond the cap waits, and the request
 //! behind it takes the first connection that returns to the pool.
 //!
-//! [`PoolConfig::max_connections_per_host`]: crate::PoolConfig::max_connections_per_host
+//! [`PoolConfig::max_connections_per_host`]: crate::config::PoolConfig::max_connections_per_host
 
 use std::future::Future;
 use std::pin::Pin;

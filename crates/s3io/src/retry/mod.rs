@@ -49,6 +49,7 @@ pub const DEFAULT_RETRY_TIMEOUT: Duration = Duration::from_secs(60);
 
 /// Retry settings.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct RetryConfig {
     /// Attempts per request, the first included; 1 disables retries. By default [`DEFAULT_MAX_ATTEMPTS`].
     pub max_attempts: u32,
@@ -75,6 +76,44 @@ impl Default for RetryConfig {
             budget_capacity: DEFAULT_BUDGET_CAPACITY,
             retry_timeout: DEFAULT_RETRY_TIMEOUT,
         }
+    }
+}
+
+/// Builder-style setters, one per field: `RetryConfig::default().with_…(…)`.
+impl RetryConfig {
+    /// Sets [`max_attempts`](Self::max_attempts).
+    #[must_use]
+    pub fn with_max_attempts(mut self, max_attempts: u32) -> Self {
+        self.max_attempts = max_attempts;
+        self
+    }
+
+    /// Sets [`base_delay`](Self::base_delay).
+    #[must_use]
+    pub fn with_base_delay(mut self, base_delay: Duration) -> Self {
+        self.base_delay = base_delay;
+        self
+    }
+
+    /// Sets [`max_delay`](Self::max_delay).
+    #[must_use]
+    pub fn with_max_delay(mut self, max_delay: Duration) -> Self {
+        self.max_delay = max_delay;
+        self
+    }
+
+    /// Sets [`budget_capacity`](Self::budget_capacity).
+    #[must_use]
+    pub fn with_budget_capacity(mut self, budget_capacity: u32) -> Self {
+        self.budget_capacity = budget_capacity;
+        self
+    }
+
+    /// Sets [`retry_timeout`](Self::retry_timeout).
+    #[must_use]
+    pub fn with_retry_timeout(mut self, retry_timeout: Duration) -> Self {
+        self.retry_timeout = retry_timeout;
+        self
     }
 }
 

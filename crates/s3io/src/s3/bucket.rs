@@ -12,6 +12,7 @@ use crate::error::{Error, ErrorContext, Operation, Result};
 
 /// A bucket as ListBuckets reports it.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct BucketInfo {
     /// The bucket's name.
     pub name: String,

@@ -26,7 +26,8 @@ pub struct ListObjectsOptions {
 }
 
 /// One object in a listing.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct ObjectSummary {
     /// The key.
     pub key: String,
@@ -42,6 +43,7 @@ pub struct ObjectSummary {
 
 /// One page of a listing.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct ListObjectsPage {
     /// Objects, in key order.
     pub objects: Vec<ObjectSummary>,

@@ -50,6 +50,7 @@ pub struct UploadPartCopyOutput {
 
 /// A multipart upload in progress.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct MultipartUploadInfo {
     /// The key being uploaded.
     pub key: String,
@@ -73,6 +74,7 @@ pub struct PartInfo {
 
 /// One page of ListMultipartUploads.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct ListMultipartUploadsPage {
     /// Uploads in progress, by key.
     pub uploads: Vec<MultipartUploadInfo>,

@@ -28,6 +28,7 @@ pub const MAX_PRESIGN_EXPIRY: Duration = Duration::from_secs(7 * 24 * 3600);
 
 /// What HeadObject (or a GetObject's headers) says about an object.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct ObjectInfo {
     /// Bytes in this response's body (the whole object for HEAD and whole GETs).
     pub content_length: u64,
@@ -133,6 +134,7 @@ impl ByteRange {
 
 /// `Content-Range: bytes start-end/total` of a ranged GET.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct ContentRange {
     /// First byte of the body.
     pub start: u64,
@@ -394,6 +396,7 @@ pub struct PutObjectOutput {
 
 /// One key DeleteObjects could not delete.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct DeleteError {
     /// The key.
     pub key: String,

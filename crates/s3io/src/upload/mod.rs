@@ -59,7 +59,6 @@ use crate::progress::Progress;
 use crate::s3::object::PutObjectOptions;
 
 pub use self::plan::MAX_OBJECT_SIZE;
-pub use self::source::FILE_CHUNK_SIZE;
 
 /// What an upload did.
 #[derive(Debug, Clone, PartialEq, Eq)]

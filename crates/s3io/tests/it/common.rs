@@ -3,7 +3,8 @@
 
 #![allow(dead_code)] // Each test module uses a different part of this.
 
-use s3io::{AddressingStyle, Client, ClientBuilder, CredentialsSource};
+use s3io::config::AddressingStyle;
+use s3io::{Client, ClientBuilder, CredentialsSource};
 use s3io_server::{RunningServer, ServerConfig};
 
 /// A running embedded server with its own temporary root and one bucket.
@@ -76,8 +77,8 @@ impl TestServer {
         self.client
             .upload(&self.bucket, key)
             .multipart_threshold(64 * MIB as u64)
-            .checksum_mode(s3io::ChecksumMode::WhenSupported)
-            .checksum_algorithm(s3io::ChecksumAlgorithm::Crc64Nvme)
+            .checksum_mode(s3io::config::ChecksumMode::WhenSupported)
+            .checksum_algorithm(s3io::config::ChecksumAlgorithm::Crc64Nvme)
             .from_bytes(bytes::Bytes::copy_from_slice(data))
             .await
             .expect("put object");
@@ -117,7 +118,20 @@ pub(crate) fn test_data(len: usize, seed: u64) -> Vec<u8> {
 
 pub(crate) const MIB: usize = 1024 * 1024;
 
+/// An error and its causes joined by `: `, as the CLI and anyhow's `{:#}` print it: each cause
+/// once, since no error repeats its source in its own message.
+pub(crate) fn report(err: &(dyn std::error::Error + 'static)) -> String {
+    let mut line = err.to_string();
+    let mut cause = err.source();
+    while let Some(error) = cause {
+        line.push_str(": ");
+        line.push_str(&error.to_string());
+        cause = error.source();
+    }
+    line
+}
+
 /// The full-object CRC64NVME of `data`: what [`TestServer::put`] stores and downloads verify.
-pub(crate) fn crc64nvme(data: &[u8]) -> s3io::ChecksumValue {
-    s3io::checksum(s3io::ChecksumAlgorithm::Crc64Nvme, data)
+pub(crate) fn crc64nvme(data: &[u8]) -> s3io::checksum::ChecksumValue {
+    s3io::checksum::checksum(s3io::config::ChecksumAlgorithm::Crc64Nvme, data)
 }

@@ -7,10 +7,13 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use s3io::{checksum, ChecksumAlgorithm, ChecksumMode, Client, Error, Progress, PutObjectOptions, RetryConfig};
+use s3io::checksum::checksum;
+use s3io::config::{ChecksumAlgorithm, ChecksumMode, RetryConfig};
+use s3io::types::PutObjectOptions;
+use s3io::{Client, Error, Progress};
 use tokio_util::sync::CancellationToken;
 
-use crate::common::{test_data, TestServer, MIB};
+use crate::common::{report, test_data, TestServer, MIB};
 
 /// S3's smallest part: the part size and threshold of the multipart cases.
 const PART: u64 = 5 * MIB as u64;
@@ -221,7 +224,7 @@ async fn source_replaced_mid_copy_fails_saying_so_and_aborts() {
     server.put("changing", b"a new version").await;
     let err = task.await.unwrap().expect_err("a copy of a replaced source must fail");
     assert_eq!(err.status(), Some(412), "{err}");
-    let message = err.to_string();
+    let message = report(&err);
     assert!(message.contains("changed during the copy") && message.contains("changing"), "{message}");
     assert!(matches!(err, Error::UploadAborted { abort_error: None, .. }), "{err:?}");
     assert!(message.contains("aborted"), "{message}");
@@ -245,7 +248,7 @@ async fn cancelled_or_dropped_multipart_copy_is_aborted() {
     let err = task.await.unwrap().expect_err("cancelled");
     assert!(cancelled_at.elapsed() < Duration::from_secs(2), "cancellation took {:?}", cancelled_at.elapsed());
     assert!(err.is_cancelled(), "{err}");
-    assert!(err.to_string().contains("cancelled") && err.to_string().contains("aborted"), "{err}");
+    assert!(report(&err).contains("cancelled") && report(&err).contains("aborted"), "{}", report(&err));
     assert_eq!(uploads_left(&server.client, &server.bucket).await, 0);
 
     // Dropping the future midway aborts the upload from a spawned task.
@@ -261,7 +264,7 @@ async fn cancelled_or_dropped_multipart_copy_is_aborted() {
 async fn multipart_copy_under_injected_faults_is_byte_exact() {
     // 503s, 500s and dropped connections on the copy's requests; the retry layer rides them out.
     let server = TestServer::start_with(Some("seed=3,503=0.3,500=0.1,reset=0.1,methods=PUT+POST"), |b| {
-        b.retry(RetryConfig { max_attempts: 10, base_delay: Duration::from_millis(1), ..Default::default() })
+        b.retry(RetryConfig::default().with_max_attempts(10).with_base_delay(Duration::from_millis(1)))
     })
     .await;
     let data = test_data(23 * MIB, 7);
@@ -341,14 +344,14 @@ async fn upload_part_copy_treats_an_error_document_in_a_200_as_an_error_and_retr
     let client = Client::builder()
         .endpoint(url)
         .region("us-east-1")
-        .addressing_style(s3io::AddressingStyle::Path)
+        .addressing_style(s3io::config::AddressingStyle::Path)
         .credentials(s3io::CredentialsSource::static_keys("key", "secret"))
-        .retry(RetryConfig { max_attempts: 3, base_delay: Duration::from_millis(1), ..Default::default() })
+        .retry(RetryConfig::default().with_max_attempts(3).with_base_delay(Duration::from_millis(1)))
         .build()
         .await
         .unwrap();
-    let source = s3io::CopySource::new("src", "a b").if_match("\"e\"");
-    let range = Some(s3io::ByteRange::inclusive(0, 5 * MIB as u64 - 1));
+    let source = s3io::types::CopySource::new("src", "a b").if_match("\"e\"");
+    let range = Some(s3io::types::ByteRange::inclusive(0, 5 * MIB as u64 - 1));
     let copied = client.upload_part_copy(source, range, "dst", "k", "upload-1", 1).await.expect("retried");
     assert_eq!(answered.load(Ordering::Relaxed), 2, "the error document was not retried");
     assert_eq!(copied.part.etag, "\"0123456789abcdef0123456789abcdef\"");

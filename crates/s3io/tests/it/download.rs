@@ -7,7 +7,8 @@ use std::task::{Context, Poll};
 use std::time::Duration;
 
 use bytes::BytesMut;
-use s3io::{ChecksumMode, Progress, TransferConfig};
+use s3io::config::{ChecksumMode, TransferConfig};
+use s3io::Progress;
 use tokio::io::AsyncWrite;
 
 use crate::common::{crc64nvme, test_data, TestServer, MIB};
@@ -95,7 +96,7 @@ async fn large_object_is_byte_exact_in_every_sink() {
     let server = TestServer::start().await;
     // 33 parts, the last one short: 257 MiB in the default 8 MiB parts, scaled down by 8 (the
     // part count and the short tail are what the sinks' reordering and offsets see).
-    let part = s3io::DEFAULT_PART_SIZE / 8;
+    let part = s3io::config::DEFAULT_PART_SIZE / 8;
     let data = test_data(32 * part as usize + MIB / 8, 257);
     server.put("large/33-parts", &data).await;
     check_all_sinks(&server, "large/33-parts", &data, part).await;
@@ -164,12 +165,12 @@ async fn object_replaced_mid_download_fails_with_precondition_error() {
     // Memory for three parts (a window of two, one part kept for hedging): the download fetches
     // parts 0 and 1, then waits for the writer.
     let server = TestServer::start_with(None, |b| {
-        b.transfer(TransferConfig {
-            part_size: PART as u64,
-            memory_limit: 3 * PART as u64,
-            concurrency: 1,
-            ..Default::default()
-        })
+        b.transfer(
+            TransferConfig::default()
+                .with_part_size(PART as u64)
+                .with_memory_limit(3 * PART as u64)
+                .with_concurrency(1),
+        )
     })
     .await;
     let original = test_data(8 * PART, 1);
@@ -202,7 +203,7 @@ async fn two_part_memory_limit_bounds_a_large_stream_download() {
     // 33 parts through a two-part window: 257 MiB of 8 MiB parts, scaled down by 8.
     let part = MIB as u64;
     let server = TestServer::start_with(None, |b| {
-        b.transfer(TransferConfig { part_size: part, memory_limit: 2 * part, concurrency: 8, ..Default::default() })
+        b.transfer(TransferConfig::default().with_part_size(part).with_memory_limit(2 * part).with_concurrency(8))
     })
     .await;
     let data = test_data(32 * MIB + MIB / 8, 3);
@@ -249,7 +250,7 @@ async fn slow_writer_keeps_a_stream_within_its_memory_limit() {
     // the memory limit (four parts).
     let part = MIB as u64;
     let server = TestServer::start_with(None, |b| {
-        b.transfer(TransferConfig { part_size: part, memory_limit: 4 * part, concurrency: 8, ..Default::default() })
+        b.transfer(TransferConfig::default().with_part_size(part).with_memory_limit(4 * part).with_concurrency(8))
     })
     .await;
     let data = test_data(16 * MIB + 5, 8);

@@ -6,7 +6,9 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use s3io::{Progress, RetryConfig, RetryReason};
+use s3io::config::RetryConfig;
+use s3io::metrics::RetryReason;
+use s3io::Progress;
 use s3io_server::ServerConfig;
 
 use crate::common::{test_data, TestServer, MIB};
@@ -72,9 +74,9 @@ async fn a_dead_endpoint_fails_after_the_retry_timeout_saying_so() {
     let client = s3io::Client::builder()
         .endpoint(format!("http://127.0.0.1:{port}"))
         .region("us-east-1")
-        .addressing_style(s3io::AddressingStyle::Path)
+        .addressing_style(s3io::config::AddressingStyle::Path)
         .credentials(s3io::CredentialsSource::static_keys("key", "secret"))
-        .retry(RetryConfig { retry_timeout: Duration::from_secs(1), ..Default::default() })
+        .retry(RetryConfig::default().with_retry_timeout(Duration::from_secs(1)))
         .build()
         .await
         .unwrap();
@@ -109,7 +111,7 @@ async fn a_silent_endpoint_fails_well_under_a_minute_at_defaults_saying_what_tim
     let client = s3io::Client::builder()
         .endpoint(format!("http://127.0.0.1:{port}"))
         .region("us-east-1")
-        .addressing_style(s3io::AddressingStyle::Path)
+        .addressing_style(s3io::config::AddressingStyle::Path)
         .credentials(s3io::CredentialsSource::static_keys("key", "secret"))
         .build()
         .await

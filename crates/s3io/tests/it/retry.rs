@@ -3,7 +3,8 @@
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use s3io::{PoolConfig, RetryConfig, RetryReason, TransferConfig};
+use s3io::config::{PoolConfig, RetryConfig, TransferConfig};
+use s3io::metrics::RetryReason;
 
 use crate::common::{test_data, wait_until, TestServer, MIB};
 
@@ -34,8 +35,8 @@ async fn fault_mix_upload_and_download_complete_byte_exact() {
     // 1 MiB parts. The seed decides by request number, so the same requests draw the faults.
     let server = TestServer::start_with(Some(FAULT_MIX), |b| {
         b.stall_timeout(Duration::from_secs(1))
-            .retry(RetryConfig { max_attempts: 8, ..Default::default() })
-            .transfer(TransferConfig { part_size: 5 * MIB as u64, ..Default::default() })
+            .retry(RetryConfig::default().with_max_attempts(8))
+            .transfer(TransferConfig::default().with_part_size(5 * MIB as u64))
     })
     .await;
     let client = &server.client;
@@ -81,7 +82,7 @@ async fn fault_mix_upload_and_download_complete_byte_exact() {
 async fn constant_503_fails_after_the_configured_attempts_naming_the_code() {
     // Only GETs fail, so the set-up (PUTs) goes through.
     let server = TestServer::start_with(Some("seed=1,503=1.0,methods=GET"), |b| {
-        b.retry(RetryConfig { max_attempts: 3, base_delay: Duration::from_millis(1), ..Default::default() })
+        b.retry(RetryConfig::default().with_max_attempts(3).with_base_delay(Duration::from_millis(1)))
     })
     .await;
     server.put("always-busy", b"data").await;
@@ -95,7 +96,7 @@ async fn constant_503_fails_after_the_configured_attempts_naming_the_code() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn not_found_and_forbidden_are_not_retried() {
-    let server = TestServer::start_with(None, |b| b.retry(RetryConfig { max_attempts: 5, ..Default::default() })).await;
+    let server = TestServer::start_with(None, |b| b.retry(RetryConfig::default().with_max_attempts(5))).await;
     let before = server.server.fault_stats().requests;
     let err = server.client.get_object(&server.bucket, "missing", &Default::default()).await.unwrap_err();
     assert_eq!(err.status(), Some(404));
@@ -113,11 +114,8 @@ async fn stalled_body_is_abandoned_and_resumed() {
     // Every GET stalls for 3 s before its first body byte; the stall timeout is 200 ms, so each
     // attempt is abandoned and the part resumed — until the attempts run out.
     let server = TestServer::start_with(Some("seed=3,stall=1.0,stall-for=3s,methods=GET"), |b| {
-        b.stall_timeout(Duration::from_millis(200)).retry(RetryConfig {
-            max_attempts: 2,
-            base_delay: Duration::from_millis(1),
-            ..Default::default()
-        })
+        b.stall_timeout(Duration::from_millis(200))
+            .retry(RetryConfig::default().with_max_attempts(2).with_base_delay(Duration::from_millis(1)))
     })
     .await;
     server.put("slow", &test_data(1000, 1)).await;
@@ -225,12 +223,10 @@ async fn cancelled_memory_and_stream_downloads_stop_mid_body_and_release_their_b
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn retry_after_spaces_the_attempts() {
     // Every GET is answered 503 with `Retry-After: 1`; the backoff alone would wait 1 ms.
-    let retry = RetryConfig {
-        max_attempts: 2,
-        base_delay: Duration::from_millis(1),
-        max_delay: Duration::from_secs(5),
-        ..Default::default()
-    };
+    let retry = RetryConfig::default()
+        .with_max_attempts(2)
+        .with_base_delay(Duration::from_millis(1))
+        .with_max_delay(Duration::from_secs(5));
     let server = TestServer::start_with(Some("503=1,retry-after=1,methods=GET"), |b| b.retry(retry.clone())).await;
     server.put("busy", b"data").await;
     let started = Instant::now();
@@ -247,7 +243,7 @@ async fn a_request_body_the_server_stops_reading_times_out_and_is_retried() {
     // 60 s. The body (32 MiB, one PutObject) is more than the socket buffers hold, so the
     // client's writes block: the stall timeout must catch it, each attempt.
     let setup = TestServer::start().await;
-    let retry = RetryConfig { max_attempts: 2, base_delay: Duration::from_millis(1), ..Default::default() };
+    let retry = RetryConfig::default().with_max_attempts(2).with_base_delay(Duration::from_millis(1));
     let server = setup
         .restart_with("stop-reading=1,stop-reading-after=1MiB,stall-for=60s,methods=PUT", |b| {
             b.stall_timeout(Duration::from_secs(1)).retry(retry)
@@ -278,7 +274,7 @@ async fn abandoned_bodies_are_drained_when_small_and_closed_when_large() {
     // One connection at most: a request that comes while the previous body is being drained in
     // the background waits for that connection (no race, no sleep); a closed one would show as
     // another connection opened.
-    let one = PoolConfig { max_connections_per_host: Some(1), ..Default::default() };
+    let one = PoolConfig::default().with_max_connections_per_host(Some(1));
     let client = &server.client_with(|b| b.pool(one)).await;
     for _ in 0..5 {
         let mut answer = client.get_object(&server.bucket, "small", &Default::default()).await.unwrap();
@@ -306,11 +302,8 @@ async fn concurrent_small_downloads_reuse_connections() {
     // The pool sized from the concurrency: as many idle connections kept as workers, and no more
     // open at once, so a worker's next request that races its connection's return to the pool
     // waits for it instead of opening another.
-    let pool = PoolConfig {
-        max_idle_per_host: concurrency,
-        max_connections_per_host: Some(concurrency),
-        ..Default::default()
-    };
+    let pool =
+        PoolConfig::default().with_max_idle_per_host(concurrency).with_max_connections_per_host(Some(concurrency));
     let client = server.client_with(|b| b.pool(pool)).await;
     let mut tasks = tokio::task::JoinSet::new();
     for worker in 0..concurrency {
@@ -375,7 +368,7 @@ async fn concurrent_small_downloads_reuse_connections_with_the_default_pool() {
 async fn connection_cap_holds_with_more_requests_than_connections() {
     let server = TestServer::start().await;
     server.put("small", &test_data(16 * 1024, 4)).await;
-    let pool = PoolConfig { max_connections_per_host: Some(2), ..Default::default() };
+    let pool = PoolConfig::default().with_max_connections_per_host(Some(2));
     let client = server.client_with(|b| b.pool(pool)).await;
     let mut tasks = tokio::task::JoinSet::new();
     for _ in 0..12 {
@@ -427,7 +420,7 @@ async fn lagging_head_of_line_part_is_hedged_in_a_stream() {
         .part_size(MIB as u64)
         .concurrency(4)
         .memory_limit(8 * MIB as u64)
-        .checksum_mode(s3io::ChecksumMode::WhenRequired)
+        .checksum_mode(s3io::config::ChecksumMode::WhenRequired)
         .to_writer(&mut out)
         .await
         .unwrap();

@@ -7,11 +7,13 @@ use std::task::{Context, Poll};
 use std::time::Duration;
 
 use bytes::Bytes;
-use s3io::{checksum, ChecksumAlgorithm, ChecksumMode, Error, Progress, TransferConfig};
+use s3io::checksum::checksum;
+use s3io::config::{ChecksumAlgorithm, ChecksumMode, TransferConfig};
+use s3io::{Error, Progress};
 use tokio::io::{AsyncRead, ReadBuf};
 use tokio_util::sync::CancellationToken;
 
-use crate::common::{test_data, TestServer, MIB};
+use crate::common::{report, test_data, TestServer, MIB};
 
 /// S3's smallest part, used as the part size so the edge sizes straddle it.
 const PART: usize = 5 * MIB;
@@ -22,7 +24,7 @@ const EDGE_SIZES: [usize; 6] = [0, 1, PART - 1, PART, PART + 1, 8 * PART + 12_34
 /// A server whose client cuts uploads into 5 MiB parts.
 async fn server_with_part_size(part_size: usize, memory_limit: u64) -> TestServer {
     TestServer::start_with(None, |b| {
-        b.transfer(TransferConfig { part_size: part_size as u64, memory_limit, ..Default::default() })
+        b.transfer(TransferConfig::default().with_part_size(part_size as u64).with_memory_limit(memory_limit))
     })
     .await
 }
@@ -101,7 +103,7 @@ impl AsyncRead for ChunkedReader {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn bytes_source_edge_sizes_round_trip() {
-    let server = server_with_part_size(PART, s3io::DEFAULT_MEMORY_LIMIT).await;
+    let server = server_with_part_size(PART, s3io::config::DEFAULT_MEMORY_LIMIT).await;
     for (i, size) in EDGE_SIZES.into_iter().enumerate() {
         let data = Bytes::from(test_data(size, 100 + i as u64));
         let key = format!("bytes/{size}");
@@ -113,7 +115,7 @@ async fn bytes_source_edge_sizes_round_trip() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn file_source_edge_sizes_round_trip() {
-    let server = server_with_part_size(PART, s3io::DEFAULT_MEMORY_LIMIT).await;
+    let server = server_with_part_size(PART, s3io::config::DEFAULT_MEMORY_LIMIT).await;
     let dir = tempfile::tempdir().unwrap();
     for (i, size) in EDGE_SIZES.into_iter().enumerate() {
         let data = test_data(size, 200 + i as u64);
@@ -129,7 +131,10 @@ async fn file_source_edge_sizes_round_trip() {
     // chunks until 400 KiB wait to be written, so one or two, plus the one being read ahead),
     // and chunk buffers are allocated only up to that working set, then reused.
     let per_worker = 3;
-    assert!(pool.allocated <= per_worker * s3io::DEFAULT_CONCURRENCY as u64, "chunk buffers not reused: {pool:?}");
+    assert!(
+        pool.allocated <= per_worker * s3io::config::DEFAULT_CONCURRENCY as u64,
+        "chunk buffers not reused: {pool:?}"
+    );
     assert!(pool.reused > pool.allocated, "chunk buffers not reused: {pool:?}");
     // The requirement, not the chunk size, sets the ceiling: a file transfer streams through
     // small buffers, so a 1 GiB one fits in 40 MiB of peak RSS with half of that left to the
@@ -145,7 +150,7 @@ async fn file_source_edge_sizes_round_trip() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn stream_source_edge_sizes_round_trip() {
-    let server = server_with_part_size(PART, s3io::DEFAULT_MEMORY_LIMIT).await;
+    let server = server_with_part_size(PART, s3io::config::DEFAULT_MEMORY_LIMIT).await;
     for (i, size) in EDGE_SIZES.into_iter().enumerate() {
         let data = test_data(size, 300 + i as u64);
         let key = format!("stream/{size}");
@@ -162,7 +167,7 @@ async fn stream_source_edge_sizes_round_trip() {
 async fn large_file_upload_round_trips_with_progress() {
     // 38 parts, the last one 7 bytes: 300 MiB in the default 8 MiB parts, here in S3's smallest
     // (5 MiB) parts, so 185 MiB.
-    let server = server_with_part_size(PART, s3io::DEFAULT_MEMORY_LIMIT).await;
+    let server = server_with_part_size(PART, s3io::config::DEFAULT_MEMORY_LIMIT).await;
     let size = 37 * PART + 7;
     let data = test_data(size, 300);
     let dir = tempfile::tempdir().unwrap();
@@ -187,10 +192,10 @@ async fn large_bytes_and_stream_uploads_round_trip() {
     let server = TestServer::start().await;
     let data = Bytes::from(test_data(40 * MIB + 3, 40));
     let output = server.client.upload(&server.bucket, "large/bytes").from_bytes(data.clone()).await.expect("upload");
-    check_output(&server, "large/bytes", &data, &output, s3io::DEFAULT_PART_SIZE as usize).await;
+    check_output(&server, "large/bytes", &data, &output, s3io::config::DEFAULT_PART_SIZE as usize).await;
     let reader = ChunkedReader::new(data.clone(), 1 << 20);
     let output = server.client.upload(&server.bucket, "large/stream").from_reader(reader).await.expect("upload");
-    check_output(&server, "large/stream", &data, &output, s3io::DEFAULT_PART_SIZE as usize).await;
+    check_output(&server, "large/stream", &data, &output, s3io::config::DEFAULT_PART_SIZE as usize).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -208,7 +213,7 @@ async fn stream_of_unknown_length_respects_a_two_part_memory_limit() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn per_transfer_memory_limit_bounds_a_stream() {
-    let server = server_with_part_size(PART, s3io::DEFAULT_MEMORY_LIMIT).await;
+    let server = server_with_part_size(PART, s3io::config::DEFAULT_MEMORY_LIMIT).await;
     let data = test_data(40 * MIB, 41);
     let output = server
         .client
@@ -225,7 +230,7 @@ async fn per_transfer_memory_limit_bounds_a_stream() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_checksum_algorithm_and_mode_round_trips_from_every_source() {
-    let server = server_with_part_size(PART, s3io::DEFAULT_MEMORY_LIMIT).await;
+    let server = server_with_part_size(PART, s3io::config::DEFAULT_MEMORY_LIMIT).await;
     let data = Bytes::from(test_data(3 * PART + 99, 7));
     let dir = tempfile::tempdir().unwrap();
     for (name, algorithm, mode) in [
@@ -300,7 +305,7 @@ async fn wait_for_progress(progress: &Progress, bytes: u64) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn cancelled_upload_is_aborted_and_says_so() {
-    let server = server_with_part_size(PART, s3io::DEFAULT_MEMORY_LIMIT).await;
+    let server = server_with_part_size(PART, s3io::config::DEFAULT_MEMORY_LIMIT).await;
     let data = test_data(20 * MIB, 9);
     // The stream stalls after 12 MiB: two parts go up, then the upload waits for more input.
     let reader = ChunkedReader::new(data, 1 << 20).stopping(12 * MIB, Stop::Stall);
@@ -315,14 +320,14 @@ async fn cancelled_upload_is_aborted_and_says_so() {
     assert!(started.elapsed() < Duration::from_secs(2), "cancellation took {:?}", started.elapsed());
     assert!(err.is_cancelled(), "{err}");
     assert!(matches!(err, Error::UploadAborted { abort_error: None, .. }), "{err:?}");
-    assert!(err.to_string().contains("cancelled") && err.to_string().contains("aborted"), "{err}");
+    assert!(report(&err).contains("cancelled") && report(&err).contains("aborted"), "{}", report(&err));
     assert_no_uploads_left(&server).await;
     assert!(server.client.head_object(&server.bucket, "cancelled").await.unwrap_err().is_not_found());
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn dropped_upload_future_aborts_its_multipart_upload() {
-    let server = server_with_part_size(PART, s3io::DEFAULT_MEMORY_LIMIT).await;
+    let server = server_with_part_size(PART, s3io::config::DEFAULT_MEMORY_LIMIT).await;
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("dropped.bin");
     std::fs::write(&path, test_data(30 * MIB, 10)).unwrap();
@@ -346,12 +351,12 @@ async fn dropped_upload_future_aborts_its_multipart_upload() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn failing_source_aborts_the_multipart_upload() {
-    let server = server_with_part_size(PART, s3io::DEFAULT_MEMORY_LIMIT).await;
+    let server = server_with_part_size(PART, s3io::config::DEFAULT_MEMORY_LIMIT).await;
     let reader = ChunkedReader::new(test_data(20 * MIB, 11), 1 << 20).stopping(11 * MIB, Stop::Fail);
     let err = server.client.upload(&server.bucket, "failing").from_reader(reader).await.unwrap_err();
     let Error::UploadAborted { source, abort_error: None, .. } = &err else { panic!("not aborted: {err:?}") };
     assert!(matches!(**source, Error::Io { .. }), "{source:?}");
-    let message = err.to_string();
+    let message = report(&err);
     assert!(message.contains("injected read failure") && message.contains("aborted"), "{message}");
     assert!(message.contains(&format!("s3://{}/failing", server.bucket)), "{message}");
     assert_no_uploads_left(&server).await;
@@ -383,7 +388,7 @@ async fn stale_uploads_are_listed_and_aborted_by_prefix_and_age() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn upload_options_reach_the_object() {
     let server = TestServer::start().await;
-    let options = s3io::PutObjectOptions {
+    let options = s3io::types::PutObjectOptions {
         content_type: Some("text/plain".into()),
         metadata: vec![("origin".into(), "s3io-test".into())],
         ..Default::default()

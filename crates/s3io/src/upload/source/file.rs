@@ -43,7 +43,7 @@ use crate::upload::Upload;
 /// 7,700–8,600 and 1.5 s, 1 MiB 4,700–5,000 and 1.4–1.5 s but 8 MiB more peak RSS. A worker
 /// holds two chunks (hyper queues one while it writes, the next is read ahead), so 8 workers
 /// hold 8 MiB.
-pub const FILE_CHUNK_SIZE: usize = 512 * 1024;
+pub(crate) const FILE_CHUNK_SIZE: usize = 512 * 1024;
 
 /// Bytes of aws-chunked framing a chunk buffer holds around its data: the size line (at most
 /// 5 hex digits for a 512 KiB chunk, and CRLF) and the CRLF after the data.

@@ -21,7 +21,6 @@ use ::bytes::Bytes;
 use tokio::sync::OwnedSemaphorePermit;
 
 pub(crate) use self::bytes::{bytes_checksum, BytesSource};
-pub use self::file::FILE_CHUNK_SIZE;
 use self::file::{FileRange, STREAMING_UNSIGNED_PAYLOAD_TRAILER};
 pub(crate) use self::file::{FileSource, SharedFile, Trailer};
 use super::Upload;

@@ -5,7 +5,9 @@
 use base64::Engine as _;
 use bytes::Bytes;
 use http::Method;
-use s3io::{ChecksumAlgorithm, ChecksumValue, CompletedPart, GetObjectOptions, PutObjectOptions};
+use s3io::checksum::ChecksumValue;
+use s3io::config::ChecksumAlgorithm;
+use s3io::types::{CompletedPart, GetObjectOptions, PutObjectOptions};
 
 use super::server::{ServerKind::Moto, Target};
 
@@ -20,7 +22,7 @@ pub(super) async fn put_checksums_are_stored_and_returned(t: &Target) {
     let data = test_data(70_000, 11);
     for algorithm in [ChecksumAlgorithm::Crc32c, ChecksumAlgorithm::Crc64Nvme] {
         let key = format!("sum/{}", algorithm.header());
-        let expected = s3io::checksum(algorithm, &data);
+        let expected = s3io::checksum::checksum(algorithm, &data);
         let options = PutObjectOptions { checksum: Some(expected.clone()), ..Default::default() };
         t.client.put_object(&t.bucket, &key, Bytes::from(data.clone()), &options).await.unwrap();
 
@@ -49,7 +51,8 @@ pub(super) async fn wrong_checksum_is_bad_digest_and_stores_nothing(t: &Target) 
     let other = test_data(10_000, 13);
     for algorithm in [ChecksumAlgorithm::Crc32c, ChecksumAlgorithm::Crc64Nvme, ChecksumAlgorithm::Md5] {
         let key = format!("bad/{}", algorithm.header());
-        let options = PutObjectOptions { checksum: Some(s3io::checksum(algorithm, &other)), ..Default::default() };
+        let options =
+            PutObjectOptions { checksum: Some(s3io::checksum::checksum(algorithm, &other)), ..Default::default() };
         let err = t.client.put_object(&t.bucket, &key, Bytes::from(data.clone()), &options).await.unwrap_err();
         assert_eq!(err.status(), Some(400), "{key}: {err}");
         assert_eq!(err.code(), Some("BadDigest"), "{key}: {err}");
@@ -85,7 +88,7 @@ pub(super) async fn multipart_checksums_composite_and_full_object(t: &Target) {
 
     // CRC64NVME is full-object only: the object's checksum is the CRC64NVME of all its bytes.
     let key = "mp/crc64nvme";
-    let whole = s3io::checksum(ChecksumAlgorithm::Crc64Nvme, &data);
+    let whole = s3io::checksum::checksum(ChecksumAlgorithm::Crc64Nvme, &data);
     let parts = upload_parts(t, key, ChecksumAlgorithm::Crc64Nvme, &[first, second]).await;
     t.client.complete_multipart_upload(&t.bucket, key, &parts.0, &parts.1, Some(&whole)).await.unwrap();
     assert!(t.get(key).await[..] == data[..]);
@@ -107,7 +110,7 @@ async fn upload_parts(
     let id = t.client.create_multipart_upload(&t.bucket, key, &Default::default(), Some(algorithm)).await.unwrap();
     let mut parts = Vec::new();
     for (i, chunk) in chunks.iter().enumerate() {
-        let checksum: ChecksumValue = s3io::checksum(algorithm, chunk);
+        let checksum: ChecksumValue = s3io::checksum::checksum(algorithm, chunk);
         let part = t
             .client
             .upload_part(&t.bucket, key, &id, i as u32 + 1, Bytes::copy_from_slice(chunk), Some(checksum.clone()))

@@ -6,7 +6,7 @@ use std::time::{Duration, SystemTime};
 
 use bytes::Bytes;
 use http::Method;
-use s3io::{CopySource, GetObjectOptions};
+use s3io::types::{CopySource, GetObjectOptions};
 
 use super::server::{ServerKind::Moto, Target};
 

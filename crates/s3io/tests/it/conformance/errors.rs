@@ -3,7 +3,8 @@
 
 use bytes::Bytes;
 use http::Method;
-use s3io::{CredentialsSource, RetryConfig};
+use s3io::config::RetryConfig;
+use s3io::CredentialsSource;
 
 use super::raw::RawRequest;
 use super::server::{ServerKind::Moto, Target};
@@ -53,7 +54,7 @@ pub(super) async fn bad_credentials_are_rejected_by_the_signature_check_and_not_
     let bad = t
         .client_with(|b| {
             b.credentials(CredentialsSource::static_keys(t.access_key.clone(), "wrong-secret"))
-                .retry(RetryConfig { max_attempts: 3, ..Default::default() })
+                .retry(RetryConfig::default().with_max_attempts(3))
         })
         .await;
     let err = bad.list_objects_v2(&t.bucket, &Default::default()).await.unwrap_err();
@@ -74,7 +75,7 @@ pub(super) async fn delete_objects_over_1000_keys_is_malformed_xml(t: &Target) {
         document.push_str(&format!("<Object><Key>k{i}</Key></Object>"));
     }
     document.push_str("</Delete>");
-    let md5 = s3io::checksum(s3io::ChecksumAlgorithm::Md5, document.as_bytes()).value;
+    let md5 = s3io::checksum::checksum(s3io::config::ChecksumAlgorithm::Md5, document.as_bytes()).value;
     let response = t.raw(Method::POST, "").query("delete").header("content-md5", md5).body(document).send().await;
     if t.skip_on(Moto, "moto carries out a DeleteObjects of more than 1,000 keys instead of answering MalformedXML") {
         return;

@@ -3,7 +3,7 @@
 //! treat specially, unicode, control characters, a leading `/`, `//`, `.` and `..` segments, folder markers (`dir/`),
 //! a key beside a key that extends it (`a` and `a/b`) and keys up to the 1,024-byte limit.
 
-use s3io::ListObjectsOptions;
+use s3io::types::ListObjectsOptions;
 
 use super::server::{ServerKind::Moto, Target};
 

@@ -1,7 +1,7 @@
 //! ListObjectsV2: keys in UTF-8 byte order, prefixes, delimiters (common prefixes count toward
 //! MaxKeys and appear once), continuation tokens, StartAfter, and empty listings.
 
-use s3io::ListObjectsOptions;
+use s3io::types::ListObjectsOptions;
 
 use super::server::Target;
 

@@ -2,7 +2,7 @@
 //! abort, and the errors S3 gives for each misuse.
 
 use bytes::Bytes;
-use s3io::CompletedPart;
+use s3io::types::CompletedPart;
 
 use super::server::{ServerKind::Moto, Target};
 use crate::common::{test_data, MIB};

@@ -5,7 +5,8 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use http::Method;
-use s3io::{ByteRange, ChecksumAlgorithm, GetObjectOptions, PutObjectOptions};
+use s3io::config::ChecksumAlgorithm;
+use s3io::types::{ByteRange, GetObjectOptions, PutObjectOptions};
 
 use super::checksums::MOTO_STORES_CHECKSUMS_ONLY_WITH_SDK_HEADER;
 use super::server::{ServerKind::Moto, Target};
@@ -33,7 +34,7 @@ pub(super) async fn put_head_get_range_delete(t: &Target) {
     let options = PutObjectOptions {
         content_type: Some("text/plain".into()),
         metadata: vec![("owner".into(), "tests".into())],
-        checksum: Some(s3io::checksum(ChecksumAlgorithm::Crc64Nvme, &data)),
+        checksum: Some(s3io::checksum::checksum(ChecksumAlgorithm::Crc64Nvme, &data)),
         ..Default::default()
     };
     let put = client.put_object(&t.bucket, "dir/obj.txt", Bytes::from(data.clone()), &options).await.unwrap();
@@ -46,7 +47,7 @@ pub(super) async fn put_head_get_range_delete(t: &Target) {
     assert_eq!(head.content_type.as_deref(), Some("text/plain"));
     assert!(head.metadata.contains(&("owner".into(), "tests".into())), "{:?}", head.metadata);
     if !t.skip_on(Moto, MOTO_STORES_CHECKSUMS_ONLY_WITH_SDK_HEADER) {
-        assert_eq!(head.checksums, vec![s3io::checksum(ChecksumAlgorithm::Crc64Nvme, &data)]);
+        assert_eq!(head.checksums, vec![s3io::checksum::checksum(ChecksumAlgorithm::Crc64Nvme, &data)]);
     }
 
     let whole = client.get_object(&t.bucket, "dir/obj.txt", &Default::default()).await.unwrap();
@@ -80,7 +81,7 @@ pub(super) async fn put_head_get_range_delete(t: &Target) {
 /// The lower-case hex MD5 of `data`: a single-part object's ETag without its quotes.
 pub(super) fn hex_md5(data: &[u8]) -> String {
     use base64::Engine as _;
-    let b64 = s3io::checksum(ChecksumAlgorithm::Md5, data).value;
+    let b64 = s3io::checksum::checksum(ChecksumAlgorithm::Md5, data).value;
     let raw = base64::engine::general_purpose::STANDARD.decode(b64).unwrap();
     raw.iter().map(|b| format!("{b:02x}")).collect()
 }
@@ -258,7 +259,7 @@ pub(super) async fn object_tagging_round_trip(t: &Target) {
     assert_eq!(tag_set(&tags.body), [("stage".into(), "test run".into()), ("team".into(), "storage".into())]);
 
     let document = "<Tagging><TagSet><Tag><Key>only</Key><Value>one</Value></Tag></TagSet></Tagging>";
-    let md5 = s3io::checksum(ChecksumAlgorithm::Md5, document.as_bytes()).value;
+    let md5 = s3io::checksum::checksum(ChecksumAlgorithm::Md5, document.as_bytes()).value;
     let replaced = t.raw(Method::PUT, "tagged").query("tagging").header("content-md5", md5).body(document).send().await;
     assert_eq!(replaced.status, 200, "{replaced:?}");
     let tags = t.raw(Method::GET, "tagged").query("tagging").send().await;

@@ -2,7 +2,7 @@
 //! object clipped to it, suffix ranges, and a start past the end refused with 416 InvalidRange.
 
 use http::Method;
-use s3io::{ByteRange, GetObjectOptions};
+use s3io::types::{ByteRange, GetObjectOptions};
 
 use super::server::Target;
 

@@ -10,7 +10,8 @@
 //! Nothing is ever skipped for the embedded server: where it disagrees with S3 the case fails.
 
 use bytes::Bytes;
-use s3io::{AddressingStyle, Client, ClientBuilder, CredentialsSource};
+use s3io::config::AddressingStyle;
+use s3io::{Client, ClientBuilder, CredentialsSource};
 
 use crate::common::TestServer;
 
@@ -126,7 +127,7 @@ impl Target {
     }
 
     /// PutObject `data` under `key` with default options.
-    pub(crate) async fn put(&self, key: &str, data: &[u8]) -> s3io::PutObjectOutput {
+    pub(crate) async fn put(&self, key: &str, data: &[u8]) -> s3io::types::PutObjectOutput {
         self.client
             .put_object(&self.bucket, key, Bytes::copy_from_slice(data), &Default::default())
             .await
@@ -143,7 +144,7 @@ impl Target {
     /// Every key of the bucket under `prefix`, in the order listed, through all pages.
     pub(crate) async fn keys(&self, prefix: &str) -> Vec<String> {
         use futures::TryStreamExt as _;
-        let options = s3io::ListObjectsOptions { prefix: Some(prefix.to_owned()), ..Default::default() };
+        let options = s3io::types::ListObjectsOptions { prefix: Some(prefix.to_owned()), ..Default::default() };
         let pages: Vec<_> = self
             .client
             .list_objects_v2_pages(&self.bucket, options)

@@ -3,7 +3,7 @@
 //! stored and verified) works end to end, single-part and multipart.
 
 use bytes::Bytes;
-use s3io::{ChecksumAlgorithm, ChecksumMode};
+use s3io::config::{ChecksumAlgorithm, ChecksumMode};
 
 use super::server::{ServerKind::Moto, Target};
 use crate::common::{test_data, MIB};
@@ -44,7 +44,7 @@ pub(super) async fn upload_download_and_copy_engines_round_trip(t: &Target) {
         assert_eq!(output.etag, uploaded.etag, "{key}");
         if algorithm == ChecksumAlgorithm::Crc64Nvme && mode == ChecksumMode::WhenSupported {
             // CRC64NVME is a full-object checksum: the download verifies it.
-            assert_eq!(output.verified_checksum, Some(s3io::checksum(algorithm, &data)), "{key}");
+            assert_eq!(output.verified_checksum, Some(s3io::checksum::checksum(algorithm, &data)), "{key}");
         }
         assert!(tokio::fs::read(&path).await.unwrap() == data[..], "{key}: file differs");
 
