@@ -47,7 +47,7 @@ impl<S: Sink> Run<S> {
         let parts = plan.part_count() as usize;
         Arc::new(Run {
             client: download.client.clone(),
-            crcs: Mutex::new(vec![None; if plan.check.algorithm().is_some() { parts } else { 0 }]),
+            crcs: Mutex::new(vec![None; if plan.check.algorithm().is_some_and(is_crc) { parts } else { 0 }]),
             digest: Mutex::new(None),
             next_part: AtomicU64::new(1),
             plan,
@@ -150,7 +150,7 @@ impl<S: Sink> Run<S> {
             };
             return check_equal(plan, expected, computed);
         }
-        let crcs = self.crcs.lock().unwrap_or_else(|p| p.into_inner()).clone();
+        let crcs = self.crcs.lock().unwrap_or_else(|p| p.into_inner());
         // Every part but the last has the part size: one precomputed operator serves them all.
         let combiner = CrcCombiner::new(expected.algorithm, plan.part_size);
         let mut combined: Option<u64> = None;
@@ -186,6 +186,11 @@ impl<S: Sink> Run<S> {
             last_modified: self.plan.last_modified,
         }
     }
+}
+
+/// Whether `algorithm` is a CRC (its part values combine); MD5 is not.
+fn is_crc(algorithm: ChecksumAlgorithm) -> bool {
+    algorithm != ChecksumAlgorithm::Md5
 }
 
 /// `Ok(Some(expected))` when `computed` matches it, else the checksum-mismatch error.
