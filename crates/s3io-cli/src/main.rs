@@ -7,6 +7,7 @@
 mod alloc_counter;
 mod app;
 mod args;
+mod bar;
 mod batch;
 mod bench;
 mod cmd;

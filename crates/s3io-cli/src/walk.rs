@@ -12,7 +12,8 @@
 //! blocking-pool thread ([`tokio::task::spawn_blocking`]) that feeds a bounded channel: it reads
 //! ahead at most [`WALK_AHEAD`] entries and stops when the stream is dropped.
 //!
-//! Symbolic links are followed: a link to a file is uploaded as that file (under the link's
+//! Symbolic links are followed (unless the walk is told not to, `--no-follow-symlinks`: then
+//! every link is skipped, as `aws s3 cp --no-follow-symlinks` does): a link to a file is uploaded as that file (under the link's
 //! name), a link to a directory is walked as that directory. A link to a directory that is
 //! already being walked (an ancestor, through any path) would loop forever; it is reported as an
 //! error for that path and skipped, and so is a dangling link. Other special files (sockets,
@@ -82,12 +83,15 @@ impl WalkError {
     }
 }
 
-/// Walks `root` (a directory) in S3 key order, yielding its regular files (and files behind
-/// symbolic links) with keys relative to `root`. Errors for single paths are yielded in place and
-/// the walk continues; an unreadable `root` yields one error.
-pub(crate) fn walk(root: PathBuf) -> impl Stream<Item = Result<LocalEntry, WalkError>> + Send + 'static {
+/// Walks `root` (a directory) in S3 key order, yielding its regular files (and, if
+/// `follow_links`, files behind symbolic links) with keys relative to `root`. Errors for single
+/// paths are yielded in place and the walk continues; an unreadable `root` yields one error.
+pub(crate) fn walk(
+    root: PathBuf,
+    follow_links: bool,
+) -> impl Stream<Item = Result<LocalEntry, WalkError>> + Send + 'static {
     let (sender, receiver) = mpsc::channel(WALK_AHEAD);
-    tokio::task::spawn_blocking(move || Walker { sender }.run(root));
+    tokio::task::spawn_blocking(move || Walker { sender, follow_links }.run(root));
     receiver_stream(receiver)
 }
 
@@ -117,6 +121,8 @@ struct Pending {
 
 struct Walker {
     sender: mpsc::Sender<Result<LocalEntry, WalkError>>,
+    /// Follow symbolic links; otherwise skip them.
+    follow_links: bool,
 }
 
 impl Walker {
@@ -134,7 +140,7 @@ impl Walker {
             }
         };
         let mut stack = Vec::new();
-        match read_level(&root, String::new(), root_identity) {
+        match read_level(&root, String::new(), root_identity, self.follow_links) {
             Ok(level) => stack.push(level),
             Err(error) => {
                 self.send(Err(error));
@@ -168,7 +174,7 @@ impl Walker {
                     Err(WalkError::Loop { path: entry.path })
                 } else {
                     key.push('/');
-                    match read_level(&entry.path, key, identity) {
+                    match read_level(&entry.path, key, identity, self.follow_links) {
                         Ok(level) => {
                             stack.push(level);
                             continue;
@@ -194,7 +200,12 @@ impl Walker {
 }
 
 /// Reads and sorts one directory.
-fn read_level(dir: &Path, prefix: String, identity: Option<(u64, u64)>) -> Result<Level, WalkError> {
+fn read_level(
+    dir: &Path,
+    prefix: String,
+    identity: Option<(u64, u64)>,
+    follow_links: bool,
+) -> Result<Level, WalkError> {
     let io_error = |source| WalkError::Io { path: dir.to_owned(), source };
     let mut entries = Vec::new();
     for entry in fs::read_dir(dir).map_err(io_error)? {
@@ -203,6 +214,7 @@ fn read_level(dir: &Path, prefix: String, identity: Option<(u64, u64)>) -> Resul
         let name = entry.file_name();
         // `fs::metadata` follows symbolic links; the directory entry's own type does not.
         let metadata = match entry.file_type() {
+            Ok(kind) if kind.is_symlink() && !follow_links => continue,
             Ok(kind) if kind.is_symlink() => fs::metadata(&path),
             Ok(_) => entry.metadata(),
             Err(e) => Err(e),
@@ -239,7 +251,7 @@ mod tests {
     use super::*;
 
     async fn keys(root: &Path) -> Vec<Result<String, String>> {
-        walk(root.to_owned()).map(|item| item.map(|e| e.key).map_err(|e| e.to_string())).collect().await
+        walk(root.to_owned(), true).map(|item| item.map(|e| e.key).map_err(|e| e.to_string())).collect().await
     }
 
     fn touch(root: &Path, relative: &str, data: &[u8]) {
@@ -266,7 +278,7 @@ mod tests {
     async fn entries_carry_size_and_path() {
         let dir = tempfile::tempdir().unwrap();
         touch(dir.path(), "d/f.bin", &[7; 1234]);
-        let entries: Vec<LocalEntry> = walk(dir.path().to_owned()).map(Result::unwrap).collect().await;
+        let entries: Vec<LocalEntry> = walk(dir.path().to_owned(), true).map(Result::unwrap).collect().await;
         assert_eq!(entries.len(), 1);
         assert_eq!(entries[0].key, "d/f.bin");
         assert_eq!(entries[0].size, 1234);

@@ -81,7 +81,8 @@ impl DownloadPlan {
             etag: Some("\"0123456789abcdef0123456789abcdef\"".to_owned()),
             last_modified: None,
             context: ErrorContext::new(Operation::Download, "bucket", Some("key")),
-            expected: None,
+            check: crate::download::Check::Nothing,
+            head: None,
         })
     }
 

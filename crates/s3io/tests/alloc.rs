@@ -17,10 +17,12 @@ use s3io::config::AddressingStyle;
 use s3io::{Client, CredentialsSource};
 
 /// The ceiling on the client's heap allocations per small download (request building, signing,
-/// hyper's per-request state): the measured figure (124, steady over runs) plus a 10% margin, so
+/// hyper's per-request state): the measured figure (139, steady over runs) plus a 10% margin, so
 /// that a change adding a dozen allocations to the hot path fails here. Lower it when the hot path
-/// allocates less; the test prints the measured figure.
-const MAX_ALLOCATIONS_PER_DOWNLOAD: u64 = 136;
+/// allocates less; the test prints the measured figure. (It was 124 before every download was
+/// verified: the first GET's `x-amz-checksum-mode` header costs 6 more in signing and headers,
+/// checking a one-part object's MD5 — the expected and computed values, the output — the rest.)
+const MAX_ALLOCATIONS_PER_DOWNLOAD: u64 = 153;
 
 /// Any single allocation at least this large counts as a payload-sized allocation.
 const LARGE_ALLOCATION: usize = 1024 * 1024;

@@ -10,9 +10,11 @@ use std::path::PathBuf;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 mod bench;
+mod inspect;
 mod object;
 
 pub(crate) use bench::{BenchArgs, Scenario};
+pub(crate) use inspect::{DuArgs, HeadArgs};
 pub(crate) use object::{ChecksumAlgorithmArg, ChecksumModeArg, MetadataDirective, ObjectArgs, Sse};
 
 use crate::duration::HumanDuration;
@@ -155,6 +157,9 @@ pub(crate) enum Command {
     /// Copy a file to S3, an object to a file or stdout (`-`), or an object to another object;
     /// with -r or a wildcard, many objects at once.
     Cp(CpArgs),
+    /// Move: copy as `cp` does, then delete each source (file or object) once its copy
+    /// succeeded (-r and wildcards too).
+    Mv(CpArgs),
     /// Make a prefix or directory hold what another holds, copying only what differs (local to S3,
     /// S3 to local, S3 to S3).
     Sync(SyncArgs),
@@ -169,6 +174,12 @@ pub(crate) enum Command {
     Rb(RbArgs),
     /// Write an object to stdout.
     Cat(CatArgs),
+    /// Show what the store keeps about an object: size, ETag, checksums, content headers,
+    /// storage class, encryption, version id, metadata (nothing is downloaded).
+    #[command(visible_alias = "stat")]
+    Head(HeadArgs),
+    /// Count the objects and bytes under s3://bucket[/prefix], in all and by storage class.
+    Du(DuArgs),
     /// Print a presigned URL for an object.
     Presign(PresignArgs),
     /// List or abort multipart uploads in progress (left by a killed upload, say).
@@ -251,6 +262,10 @@ pub(crate) struct LsArgs {
     /// Show each object's ETag after its size.
     #[arg(long, short = 'e')]
     pub(crate) etag: bool,
+    /// One JSON object per line: `{"key","size","last_modified","etag","storage_class"}` per
+    /// object, `{"prefix"}` per common prefix, `{"name","creation_date"}` per bucket.
+    #[arg(long)]
+    pub(crate) json: bool,
 }
 
 /// `s3io rm s3://bucket/key`.
@@ -284,6 +299,13 @@ pub(crate) struct BatchArgs {
     /// parts, all within --memory-limit.
     #[arg(long, short = 'j', value_name = "N", default_value_t = DEFAULT_JOBS, value_parser = parse_jobs, help_heading = "Batch")]
     pub(crate) jobs: usize,
+    /// Skip symbolic links when walking a local directory (`cp -r`, `mv -r`, `sync` from or to
+    /// a directory); by default a link is followed as the file or directory it points to.
+    #[arg(long, help_heading = "Batch")]
+    pub(crate) no_follow_symlinks: bool,
+    /// No progress bar, even on a terminal (status lines and the summary are still printed).
+    #[arg(long, help_heading = "Output")]
+    pub(crate) no_progress: bool,
     /// `--exclude` / `--include`.
     #[command(flatten)]
     pub(crate) filters: crate::filter::FilterArgs,

@@ -86,6 +86,11 @@ impl Action {
         }
     }
 
+    /// Whether the action is a transfer (download, upload or copy): what `mv` moves.
+    pub(super) fn is_transfer(&self) -> bool {
+        matches!(self, Action::Download { .. } | Action::Upload { .. } | Action::Copy { .. })
+    }
+
     /// Bytes the action moves, as far as known up front.
     pub(super) fn size(&self) -> u64 {
         match self {

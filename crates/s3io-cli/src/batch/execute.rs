@@ -23,6 +23,8 @@ pub(super) struct Shared {
     pub(super) progress: Arc<Progress>,
     pub(super) no_clobber: bool,
     pub(super) object: Arc<ObjectSettings>,
+    /// `mv`: a download's, upload's or copy's source is deleted once it succeeded.
+    pub(super) move_sources: bool,
     /// The parent directory most recently created: keys come in order, so neighbours usually
     /// share it and need no `create_dir_all` of their own.
     pub(super) last_dir: Mutex<Option<PathBuf>>,
@@ -48,7 +50,9 @@ impl Outcome {
 pub(super) async fn execute(shared: &Shared, action: Action) -> Record {
     let started = Instant::now();
     let (source, destination) = action.names();
-    let operation = action.verb();
+    let moves =
+        shared.move_sources && matches!(action, Action::Download { .. } | Action::Upload { .. } | Action::Copy { .. });
+    let operation = if moves { "move" } else { action.verb() };
     let result: anyhow::Result<Outcome> = async {
         match action {
             Action::Download { source, destination, modified, .. } => {
@@ -59,6 +63,9 @@ pub(super) async fn execute(shared: &Shared, action: Action) -> Record {
                 let progress = Some(&shared.progress);
                 let output =
                     transfer::download_to_file(&shared.client, &source, &destination, progress, modified).await?;
+                if moves {
+                    shared.client.delete_object(&source.bucket, &source.key).await?;
+                }
                 let checksum = output.verified_checksum.map(|c| format!("{}:{}", c.algorithm.name(), c.value));
                 Ok(Outcome::done(output.size, checksum))
             }
@@ -77,11 +84,22 @@ pub(super) async fn execute(shared: &Shared, action: Action) -> Record {
                     Some(&shared.progress),
                 )
                 .await?;
+                if moves {
+                    tokio::fs::remove_file(&source).await.map_err(|e| {
+                        anyhow::anyhow!("deleting the moved file {}: {e}", crate::escape::path(&source))
+                    })?;
+                }
                 let checksum = output.checksum.map(|c| format!("{}:{}", c.algorithm.name(), c.value));
                 Ok(Outcome::done(output.size, checksum))
             }
             Action::Copy { source, destination, size } => {
+                if moves && source == destination {
+                    anyhow::bail!("cannot move {source} onto itself");
+                }
                 let etag = transfer::copy_object(&shared.client, &source, &destination, &shared.object).await?;
+                if moves {
+                    shared.client.delete_object(&source.bucket, &source.key).await?;
+                }
                 shared.progress.add(size);
                 Ok(Outcome::done(size, etag))
             }

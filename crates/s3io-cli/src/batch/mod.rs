@@ -68,8 +68,12 @@ pub(crate) struct BatchConfig {
     pub(crate) json: bool,
     /// No status lines, no progress bar, no summary. By default off.
     pub(crate) quiet: bool,
+    /// No progress bar (`--no-progress`). By default a bar on a terminal.
+    pub(crate) no_progress: bool,
     /// What uploads set on new objects. By default nothing but a guessed Content-Type.
     pub(crate) object: Arc<ObjectSettings>,
+    /// `mv`: delete each download's, upload's or copy's source once it succeeded. By default off.
+    pub(crate) move_sources: bool,
 }
 
 impl Default for BatchConfig {
@@ -80,7 +84,9 @@ impl Default for BatchConfig {
             no_clobber: false,
             json: false,
             quiet: false,
+            no_progress: false,
             object: Arc::new(ObjectSettings::default()),
+            move_sources: false,
         }
     }
 }
@@ -103,6 +109,7 @@ where
         progress: Arc::new(Progress::new()),
         no_clobber: config.no_clobber,
         object: Arc::clone(&config.object),
+        move_sources: config.move_sources,
         last_dir: Mutex::new(None),
     });
     let mut report = Reporter::new(config, Arc::clone(&shared.progress));
@@ -174,6 +181,7 @@ where
         bytes: report.bytes,
         elapsed: started.elapsed(),
         retries: client.retry_counters().total().saturating_sub(retries_before),
+        verified: std::mem::take(&mut report.verified),
     };
     if let Some(error) = fatal {
         // The reason the job stopped comes first, the summary of what it did after it.

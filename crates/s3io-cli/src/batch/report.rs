@@ -3,6 +3,7 @@
 //! the [`Summary`] line and the [`BatchFailed`] error naming the first [`FAILURES_SHOWN`] failed
 //! objects.
 
+use std::collections::BTreeMap;
 use std::io::IsTerminal as _;
 use std::sync::Arc;
 use std::time::Duration;
@@ -36,6 +37,8 @@ pub(crate) struct Summary {
     pub(crate) elapsed: Duration,
     /// Retried requests during the batch.
     pub(crate) retries: u64,
+    /// Downloads whose bytes were checked, by the checksum checked (`CRC64NVME`, `MD5`, …).
+    pub(crate) verified: BTreeMap<String, u64>,
 }
 
 impl Summary {
@@ -125,6 +128,7 @@ pub(super) struct Reporter {
     json: bool,
     quiet: bool,
     dry_run: bool,
+    moving: bool,
     bar: Option<ProgressBar>,
     ticker: Option<tokio::task::JoinHandle<()>>,
     queued_objects: u64,
@@ -133,11 +137,12 @@ pub(super) struct Reporter {
     pub(super) failed: u64,
     pub(super) bytes: u64,
     pub(super) failures: Vec<String>,
+    pub(super) verified: BTreeMap<String, u64>,
 }
 
 impl Reporter {
     pub(super) fn new(config: &BatchConfig, progress: Arc<Progress>) -> Self {
-        let show_bar = !config.quiet && !config.dry_run && std::io::stderr().is_terminal();
+        let show_bar = !config.quiet && !config.dry_run && !config.no_progress && std::io::stderr().is_terminal();
         let (bar, ticker) = if show_bar {
             let bar = ProgressBar::with_draw_target(Some(0), ProgressDrawTarget::stderr());
             bar.set_style(
@@ -164,6 +169,7 @@ impl Reporter {
             json: config.json,
             quiet: config.quiet,
             dry_run: config.dry_run,
+            moving: config.move_sources,
             bar,
             ticker,
             queued_objects: 0,
@@ -172,6 +178,7 @@ impl Reporter {
             failed: 0,
             bytes: 0,
             failures: Vec::new(),
+            verified: BTreeMap::new(),
         }
     }
 
@@ -204,7 +211,10 @@ impl Reporter {
                 eprintln!("s3io: {source}: {reason}");
                 return Ok(());
             }
-            (_, Some(destination)) => format!("(dryrun) {}: {source} to {destination}", action.verb()),
+            (_, Some(destination)) => {
+                let verb = if self.moving && action.is_transfer() { "move" } else { action.verb() };
+                format!("(dryrun) {verb}: {source} to {destination}")
+            }
             (_, None) => format!("(dryrun) {}: {source}", action.verb()),
         };
         out.status(&line).await
@@ -216,6 +226,9 @@ impl Reporter {
             Status::Ok => {
                 self.succeeded += 1;
                 self.bytes += record.size;
+                if let Some(algorithm) = verified_algorithm(&record) {
+                    *self.verified.entry(algorithm.to_owned()).or_default() += 1;
+                }
             }
             Status::Skipped => self.skipped += 1,
             Status::Failed => {
@@ -233,7 +246,12 @@ impl Reporter {
         }
         let line = match (&record.destination, record.status) {
             (Some(destination), Status::Skipped) => format!("skip: {} (exists: {destination})", record.source),
-            (Some(destination), _) => format!("{}: {} to {destination}", record.operation, record.source),
+            (Some(destination), _) => match verified_algorithm(&record) {
+                Some(algorithm) => {
+                    format!("{}: {} to {destination} ({algorithm} verified)", record.operation, record.source)
+                }
+                None => format!("{}: {} to {destination}", record.operation, record.source),
+            },
             (None, _) => format!("{}: {}", record.operation, record.source),
         };
         match &self.bar {
@@ -305,7 +323,19 @@ fn failure_line(record: &Record) -> String {
     }
 }
 
-/// `s3io: 2000 objects, 125.00 MiB in 1.23 s (101.62 MiB/s), 0 retries[, 2 skipped][, 3 failed]`.
+/// The algorithm of the checksum a finished download (or move from S3 to a file) verified: its
+/// record's `ALGORITHM:VALUE`.
+pub(crate) fn verified_algorithm(record: &Record) -> Option<&str> {
+    let to_file =
+        record.source.starts_with("s3://") && record.destination.as_deref().is_some_and(|d| !d.starts_with("s3://"));
+    if !to_file || record.status != Status::Ok {
+        return None;
+    }
+    record.checksum.as_deref().and_then(|c| c.split_once(':')).map(|(algorithm, _)| algorithm)
+}
+
+/// `s3io: 2000 objects, 125.00 MiB in 1.23 s (101.62 MiB/s), 0 retries[, 2 skipped][, 3 failed]
+/// [, verified: 1990 CRC64NVME, 10 MD5]`.
 pub(crate) fn summary_line(summary: &Summary) -> String {
     let seconds = summary.elapsed.as_secs_f64();
     let rate = if seconds > 0.0 { (summary.bytes as f64 / seconds) as u64 } else { 0 };
@@ -321,6 +351,10 @@ pub(crate) fn summary_line(summary: &Summary) -> String {
     }
     if summary.failed > 0 {
         line.push_str(&format!(", {} failed", summary.failed));
+    }
+    if !summary.verified.is_empty() {
+        let counts: Vec<String> = summary.verified.iter().map(|(name, n)| format!("{n} {name}")).collect();
+        line.push_str(&format!(", verified: {}", counts.join(", ")));
     }
     line
 }
@@ -355,11 +389,15 @@ mod tests {
             bytes: 2000 * 65536,
             elapsed: Duration::from_secs(2),
             retries: 3,
+            verified: BTreeMap::new(),
         };
         assert_eq!(
             summary_line(&summary),
             "s3io: 2000 objects, 125.00 MiB in 2.00 s (62.50 MiB/s), 3 retries, 1 skipped, 2 failed"
         );
+        let verified =
+            Summary { verified: BTreeMap::from([("CRC64NVME".to_owned(), 1990), ("MD5".to_owned(), 10)]), ..summary };
+        assert!(summary_line(&verified).ends_with(", 2 failed, verified: 1990 CRC64NVME, 10 MD5"));
     }
 
     #[test]

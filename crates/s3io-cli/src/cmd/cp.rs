@@ -1,5 +1,8 @@
 //! `s3io cp SRC DST`: one object up, down, to stdout, from stdin, or server-side between buckets;
-//! or, with `--recursive` or a wildcard, many.
+//! or, with `--recursive` or a wildcard, many. `s3io mv SRC DST` is the same copy followed, for
+//! each object whose copy succeeded (and was verified, for downloads), by the deletion of its
+//! source: the local file, or the object. Stdin and stdout cannot be moved; nor can an object onto
+//! itself.
 //!
 //! Single objects follow `aws s3 cp`: a local destination that ends in `/` or is an existing
 //! directory gets the key's last segment appended; an `s3://` destination whose key is empty or
@@ -32,23 +35,40 @@ use crate::printer::Printer;
 use crate::wildcard::{has_wildcard, KeyPattern};
 use crate::{listing, transfer, walk};
 
-/// Runs `s3io cp`.
-pub(crate) async fn run(client: &Client, args: CpArgs, out: &mut Printer) -> anyhow::Result<()> {
+/// Copy, or move (copy, then delete the source).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Mode {
+    /// `s3io cp`.
+    Copy,
+    /// `s3io mv`.
+    Move,
+}
+
+/// Runs `s3io cp` or `s3io mv`.
+pub(crate) async fn run(client: &Client, args: CpArgs, mode: Mode, out: &mut Printer) -> anyhow::Result<()> {
     let source = Location::parse(&args.source)?;
     let destination = Location::parse(&args.destination)?;
+    let moving = mode == Mode::Move;
+    if moving && (source == Location::Stdio || destination == Location::Stdio) {
+        return Err(UsageError::new("mv moves files and objects, not stdin or stdout: use cp").into());
+    }
     let many = match &source {
         Location::S3(url) => args.recursive || (!args.raw && has_wildcard(&url.key)),
         Location::Local(_) => args.recursive,
         Location::Stdio => false,
     };
     if many {
-        return copy_many(client, &args, source, destination, out).await;
+        return copy_many(client, &args, source, destination, moving, out).await;
     }
     if !args.batch.filters.rules.is_empty() {
         return Err(UsageError::new("--exclude and --include apply to --recursive or wildcard copies").into());
     }
     let object = ObjectSettings::new(&args.object)?;
-    let mut single = Single { out, dry_run: args.batch.dry_run, json: args.batch.json };
+    let bar = crate::bar::wanted(out.is_quiet(), args.batch.json, args.batch.dry_run, args.batch.no_progress);
+    let progress = bar.then(|| std::sync::Arc::new(s3io::Progress::new()));
+    let mut single =
+        Single { out, dry_run: args.batch.dry_run, json: args.batch.json, moving, progress: progress.clone() };
+    let progress = progress.as_ref();
     match (source, destination) {
         (Location::Local(path), Location::S3(prefix)) => {
             if tokio::fs::metadata(&path).await.is_ok_and(|m| m.is_dir()) {
@@ -74,7 +94,10 @@ pub(crate) async fn run(client: &Client, args: CpArgs, out: &mut Printer) -> any
             let names = (crate::escape::path(&path), destination.to_string());
             single
                 .run("upload", names, async {
-                    let output = transfer::upload_file(client, &path, &destination, &object, None).await?;
+                    let output = transfer::upload_file(client, &path, &destination, &object, progress).await?;
+                    if moving {
+                        remove_source_file(&path).await?;
+                    }
                     Ok((output.size, output.checksum.map(|c| format!("{}:{}", c.algorithm.name(), c.value))))
                 })
                 .await
@@ -100,7 +123,10 @@ pub(crate) async fn run(client: &Client, args: CpArgs, out: &mut Printer) -> any
             let names = (source.to_string(), crate::escape::path(&path));
             single
                 .run("download", names, async {
-                    let output = transfer::download_to_file(client, &source, &path, None, None).await?;
+                    let output = transfer::download_to_file(client, &source, &path, progress, None).await?;
+                    if moving {
+                        client.delete_object(&source.bucket, &source.key).await?;
+                    }
                     let checksum = output.verified_checksum.map(|c| format!("{}:{}", c.algorithm.name(), c.value));
                     Ok((output.size, checksum))
                 })
@@ -117,10 +143,16 @@ pub(crate) async fn run(client: &Client, args: CpArgs, out: &mut Printer) -> any
         }
         (Location::S3(source), Location::S3(prefix)) => {
             let destination = key_under(prefix, object_name(&source)?);
+            if moving && source == destination {
+                return Err(UsageError::new(format!("cannot move {source} onto itself")).into());
+            }
             let names = (source.to_string(), destination.to_string());
             single
                 .run("copy", names, async {
                     let etag = transfer::copy_object(client, &source, &destination, &object).await?;
+                    if moving {
+                        client.delete_object(&source.bucket, &source.key).await?;
+                    }
                     Ok((0, etag))
                 })
                 .await
@@ -137,6 +169,10 @@ struct Single<'o> {
     out: &'o mut Printer,
     dry_run: bool,
     json: bool,
+    /// `mv`: reported as `move`.
+    moving: bool,
+    /// What the bar draws, when a bar is shown (a terminal, no `--no-progress`).
+    progress: Option<std::sync::Arc<s3io::Progress>>,
 }
 
 impl Single<'_> {
@@ -148,14 +184,23 @@ impl Single<'_> {
         (source, destination): (String, String),
         work: impl std::future::Future<Output = anyhow::Result<(u64, Option<String>)>>,
     ) -> anyhow::Result<()> {
+        let verifies = operation == "download";
+        let draws = matches!(operation, "download" | "upload");
+        let operation = if self.moving { "move" } else { operation };
         if self.dry_run {
             return self.out.status(&format!("(dryrun) {operation}: {source} to {destination}")).await;
         }
         let started = std::time::Instant::now();
+        let bar = self.progress.clone().filter(|_| draws).map(crate::bar::TransferBar::start);
         let result = work.await;
+        drop(bar);
         if !self.json {
-            result?;
-            return self.out.status(&format!("{operation}: {source} to {destination}")).await;
+            let (_, checksum) = result?;
+            let verified = match checksum.as_deref().and_then(|c| c.split_once(':')) {
+                Some((algorithm, _)) if verifies => format!(" ({algorithm} verified)"),
+                _ => String::new(),
+            };
+            return self.out.status(&format!("{operation}: {source} to {destination}{verified}")).await;
         }
         let mut record = Record {
             operation,
@@ -185,7 +230,15 @@ impl Single<'_> {
 
 /// The batch settings of a many-object command.
 pub(crate) fn batch_config(args: &BatchArgs, no_clobber: bool, quiet: bool) -> BatchConfig {
-    BatchConfig { jobs: args.jobs, dry_run: args.dry_run, no_clobber, json: args.json, quiet, ..BatchConfig::default() }
+    BatchConfig {
+        jobs: args.jobs,
+        dry_run: args.dry_run,
+        no_clobber,
+        json: args.json,
+        quiet,
+        no_progress: args.no_progress,
+        ..BatchConfig::default()
+    }
 }
 
 /// The keys a many-object S3 source selects: a wildcard, or the prefix as a directory.
@@ -223,17 +276,24 @@ pub(crate) fn download_action(bucket: &str, key: &str, name: &str, size: u64, ro
     }
 }
 
-/// `cp -r` and wildcard copies.
+/// Deletes the local file a move uploaded, on the blocking pool.
+async fn remove_source_file(path: &Path) -> anyhow::Result<()> {
+    tokio::fs::remove_file(path).await.with_context(|| format!("deleting the moved file {}", crate::escape::path(path)))
+}
+
+/// `cp -r` and wildcard copies (and moves).
 async fn copy_many(
     client: &Client,
     args: &CpArgs,
     source: Location,
     destination: Location,
+    moving: bool,
     out: &mut Printer,
 ) -> anyhow::Result<()> {
     let filters = args.batch.filters.compile()?;
     let mut config = batch_config(&args.batch, args.no_clobber, out.is_quiet());
     config.object = ObjectSettings::new(&args.object)?;
+    config.move_sources = moving;
     let wildcard = match &source {
         Location::S3(url) if !args.raw && has_wildcard(&url.key) => Some(url.to_string()),
         _ => None,
@@ -272,7 +332,7 @@ async fn copy_many(
                 return Err(UsageError::new(format!("{} is not a directory", crate::escape::path(&root))).into());
             }
             let target = directory_prefix(&destination.key);
-            Box::pin(walk::walk(root).filter_map(move |item| {
+            Box::pin(walk::walk(root, !args.batch.no_follow_symlinks).filter_map(move |item| {
                 future::ready(match item {
                     Err(error) => Some(Ok(Action::Refuse {
                         object: crate::escape::path(error.path()),

@@ -5,6 +5,7 @@
 //! `--storage-class` adds the storage class before the size (`STANDARD` when the store names
 //! none), `--etag` the ETag after it, as s5cmd's `ls -s` and `-e` do; `--human-readable` prints
 //! binary units (KiB, MiB, …).
+//! `--json` prints one JSON object per line instead (full keys, RFC 3339 times).
 //! Every page of the listing is followed (continuation tokens), printed as it arrives, so a
 //! listing of millions of keys runs in constant memory.
 
@@ -26,7 +27,13 @@ const DATE_FORMAT: &[time::format_description::FormatItem<'static>] =
 pub(crate) async fn run(client: &Client, args: LsArgs, out: &mut Printer) -> anyhow::Result<()> {
     let Some(target) = &args.target else {
         for bucket in client.list_buckets().await? {
-            out.data(&format!("{} {}", format_date(bucket.creation_date), bucket.name)).await?;
+            let line = if args.json {
+                let date = bucket.creation_date.map(crate::cmd::head::rfc3339);
+                serde_json::json!({ "name": bucket.name, "creation_date": date }).to_string()
+            } else {
+                format!("{} {}", format_date(bucket.creation_date), bucket.name)
+            };
+            out.data(&line).await?;
         }
         return Ok(());
     };
@@ -43,15 +50,25 @@ pub(crate) async fn run(client: &Client, args: LsArgs, out: &mut Printer) -> any
     let mut pages = std::pin::pin!(client.list_objects_v2_pages(&url.bucket, options));
     while let Some(page) = pages.try_next().await? {
         for prefix in &page.common_prefixes {
-            out.data(&format!("{:>30} {}", "PRE", relative(prefix, base_len))).await?;
+            if args.json {
+                out.data(&serde_json::json!({ "prefix": prefix }).to_string()).await?;
+            } else {
+                out.data(&format!("{:>30} {}", "PRE", relative(prefix, base_len))).await?;
+            }
         }
         for object in &page.objects {
             objects += 1;
             total += object.size;
-            out.data(&object_line(object, base_len, &columns)).await?;
+            if args.json {
+                out.data(&object_json(object)).await?;
+            } else {
+                out.data(&object_line(object, base_len, &columns)).await?;
+            }
         }
     }
-    if args.summarize {
+    if args.summarize && args.json {
+        out.data(&serde_json::json!({ "total_objects": objects, "total_size": total }).to_string()).await?;
+    } else if args.summarize {
         out.data("").await?;
         out.data(&format!("Total Objects: {objects}")).await?;
         out.data(&format!("   Total Size: {}", format_size(total, args.human_readable))).await?;
@@ -75,6 +92,19 @@ struct Columns {
     etag: bool,
 }
 
+/// An object as one JSON line: full key (control characters escaped by JSON itself), size, time,
+/// ETag without quotes, storage class.
+fn object_json(object: &ObjectSummary) -> String {
+    serde_json::json!({
+        "key": object.key,
+        "size": object.size,
+        "last_modified": object.last_modified.map(crate::cmd::head::rfc3339),
+        "etag": object.etag.as_deref().map(|e| e.trim_matches('"')),
+        "storage_class": object.storage_class.as_deref().unwrap_or("STANDARD"),
+    })
+    .to_string()
+}
+
 fn object_line(object: &ObjectSummary, base_len: usize, columns: &Columns) -> String {
     let mut line = format_date(object.last_modified);
     if columns.storage_class {
@@ -89,7 +119,7 @@ fn object_line(object: &ObjectSummary, base_len: usize, columns: &Columns) -> St
     line
 }
 
-fn format_size(size: u64, human: bool) -> String {
+pub(crate) fn format_size(size: u64, human: bool) -> String {
     if human {
         indicatif::HumanBytes(size).to_string()
     } else {

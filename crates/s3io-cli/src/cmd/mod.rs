@@ -3,6 +3,8 @@
 mod bucket;
 mod cat;
 mod cp;
+mod du;
+mod head;
 mod ls;
 mod mpu;
 mod presign;
@@ -26,13 +28,16 @@ pub(crate) async fn run(cli: Cli) -> anyhow::Result<()> {
         command => {
             let client = settings::client(&global).await?;
             match command {
-                Command::Cp(args) => cp::run(&client, args, &mut out).await,
+                Command::Cp(args) => cp::run(&client, args, cp::Mode::Copy, &mut out).await,
+                Command::Mv(args) => cp::run(&client, args, cp::Mode::Move, &mut out).await,
                 Command::Sync(args) => sync::run(&client, args, &mut out).await,
                 Command::Ls(args) => ls::run(&client, args, &mut out).await,
                 Command::Rm(args) => rm::run(&client, args, &mut out).await,
                 Command::Mb(args) => bucket::make(&client, args, &mut out).await,
                 Command::Rb(args) => bucket::remove(&client, args, &mut out).await,
                 Command::Cat(args) => cat::run(&client, args).await,
+                Command::Head(args) => head::run(&client, args, &mut out).await,
+                Command::Du(args) => du::run(&client, args, &mut out).await,
                 Command::Presign(args) => presign::run(&client, args, &mut out).await,
                 Command::Mpu(command) => mpu::run(&client, command, &mut out).await,
                 Command::Serve(_) | Command::Bench(_) => unreachable!("handled above"),

@@ -153,7 +153,7 @@ pub(crate) async fn run(client: &Client, args: SyncArgs, out: &mut Printer) -> a
         }
     }
     let problems = Arc::new(Problems::default());
-    let source_entries = side(client, &source, direction, &filters, &problems, true);
+    let source_entries = side(client, &source, direction, &filters, &problems, true, !args.batch.no_follow_symlinks);
     let destination_entries = match &destination {
         // Nothing to compare with a directory that does not exist yet (a dry run creates none).
         Root::Local(dir) if !tokio::fs::try_exists(dir).await.unwrap_or(false) => {
@@ -164,7 +164,7 @@ pub(crate) async fn run(client: &Client, args: SyncArgs, out: &mut Printer) -> a
             }
             Box::pin(futures::stream::empty()) as Entries
         }
-        _ => side(client, &destination, direction, &filters, &problems, false),
+        _ => side(client, &destination, direction, &filters, &problems, false, !args.batch.no_follow_symlinks),
     };
     let planner = Arc::new(Planner {
         client: client.clone(),
@@ -275,12 +275,13 @@ fn side(
     filters: &Filters,
     problems: &Arc<Problems>,
     is_source: bool,
+    follow_links: bool,
 ) -> Entries {
     let filters = filters.clone();
     match root {
         Root::Local(dir) => {
             let problems = Arc::clone(problems);
-            let entries = walk::walk(dir.clone()).filter_map(move |found| {
+            let entries = walk::walk(dir.clone(), follow_links).filter_map(move |found| {
                 let entry = match found {
                     Ok(found) => filters.includes(&found.key).then_some(Entry {
                         key: found.key,

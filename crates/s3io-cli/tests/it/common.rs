@@ -66,6 +66,11 @@ impl Harness {
         output
     }
 
+    /// The server's root directory (`.s3io/` holds its index and data files).
+    pub(crate) fn root(&self) -> &Path {
+        self._root.path()
+    }
+
     /// A path in the work directory.
     pub(crate) fn path(&self, name: &str) -> PathBuf {
         self.work.path().join(name)

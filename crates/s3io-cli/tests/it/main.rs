@@ -4,9 +4,12 @@
 mod bench;
 mod cli;
 mod common;
+mod inspect;
+mod integrity;
 mod many;
 mod messages;
 mod mpu;
+mod mv;
 mod objects;
 mod signals;
 mod sync;

@@ -16,9 +16,12 @@
 //! limit).
 //!
 //! A body that breaks off mid-part is resumed: the retry asks only for the bytes still missing, and
-//! the bytes already written are kept. Where the object carries a full-object CRC64NVME or CRC32C,
-//! each part's CRC is computed as its bytes stream past and the part CRCs are combined at the end
-//! (no second pass over the data); a mismatch fails the download.
+//! the bytes already written are kept. Every download is verified where the store gives something
+//! to verify against (see [`plan`]): a one-part download against the checksum its answer carries or
+//! its single-part ETag (MD5); a larger one against the full-object CRC64NVME that a HEAD, running
+//! beside the parts, fetches. Each part's CRC is computed as its bytes stream past and the part
+//! CRCs are combined at the end (no second pass over the data); a mismatch fails the download and
+//! [`DownloadOutput::verified_checksum`] says what was verified.
 
 mod part;
 mod plan;
@@ -39,7 +42,7 @@ use crate::config::{ChecksumMode, TransferConfig};
 use crate::error::{Error, ErrorContext, Operation, Result};
 use crate::progress::Progress;
 
-pub(crate) use plan::Plan;
+pub(crate) use plan::{Check, Plan};
 
 /// What a finished download reports.
 #[derive(Debug, Clone, PartialEq, Eq)]

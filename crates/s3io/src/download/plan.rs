@@ -1,12 +1,24 @@
 //! Planning a download from its first answer: the [`Plan`].
 //!
 //! The first request is a ranged GET of the first part (no HEAD round-trip): its `Content-Range`
-//! gives the object's size and its ETag pins the version the other parts must match. What to
-//! verify is decided here too: an object that fits in one part carries its full-object checksum
-//! in that answer; for a multi-part download one HEAD fetches the checksum and checks the ETag.
+//! gives the object's size and its ETag pins the version the other parts must match. It asks for
+//! the stored checksums (`x-amz-checksum-mode: ENABLED`). What to verify ([`Check`]) is decided
+//! from its headers, with no request on the critical path:
+//! - an object that fits in one part: the full-object checksum the answer carries, if any; else
+//!   the ETag when it is a single-part one (the MD5 of the bytes: not for SSE-KMS or SSE-C
+//!   objects, whose ETag is not their MD5); else, as for larger objects:
+//! - otherwise a HEAD is started *beside* the parts (a task of its own) to fetch the stored
+//!   checksum and check the ETag, while the parts are hashed with CRC64NVME (the default of
+//!   current AWS SDKs and of S3 itself) as they stream past. The run awaits the HEAD only once
+//!   every part is in, so verification adds no serial round trip.
+//!
 //! The plan is then fixed for the whole download.
 
+use std::sync::{Arc, Mutex};
 use std::time::SystemTime;
+
+use base64::Engine as _;
+use tokio::task::JoinHandle;
 
 use super::part::FirstAnswer;
 use super::Download;
@@ -14,7 +26,57 @@ use crate::checksum::ChecksumValue;
 use crate::config::{ChecksumAlgorithm, ChecksumMode};
 use crate::error::{Error, ErrorContext, Result, ServiceError};
 use crate::retry::RetryContext;
-use crate::s3::object::{ByteRange, GetObjectOptions, GetObjectOutput};
+use crate::s3::object::{ByteRange, GetObjectOptions, GetObjectOutput, ObjectInfo};
+
+/// What a download verifies, decided from its first answer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Check {
+    /// Nothing: checksums are off (`ChecksumMode::WhenRequired`).
+    Nothing,
+    /// The bytes must hash to this value: a checksum the first answer carried, or a single-part
+    /// ETag's MD5.
+    Known(ChecksumValue),
+    /// The parts are hashed with CRC64NVME while the plan's HEAD, running beside them, fetches
+    /// the stored checksum; compared once both are in (nothing is verified if the object has no
+    /// CRC64NVME).
+    AfterHead,
+}
+
+impl Check {
+    /// The algorithm the parts are hashed with, if any.
+    pub(crate) fn algorithm(&self) -> Option<ChecksumAlgorithm> {
+        match self {
+            Check::Nothing => None,
+            Check::Known(value) => Some(value.algorithm),
+            Check::AfterHead => Some(ChecksumAlgorithm::Crc64Nvme),
+        }
+    }
+}
+
+/// The HEAD a [`Check::AfterHead`] plan runs beside the parts; aborted when dropped (a failed or
+/// cancelled download leaves no request behind).
+#[derive(Debug)]
+pub(crate) struct PendingHead(Mutex<Option<JoinHandle<Result<ObjectInfo>>>>);
+
+impl PendingHead {
+    /// The HEAD's answer; `None` if it was taken already.
+    pub(crate) async fn answer(&self, context: &ErrorContext) -> Option<Result<ObjectInfo>> {
+        let handle = self.0.lock().unwrap_or_else(|p| p.into_inner()).take()?;
+        Some(match handle.await {
+            Ok(answer) => answer,
+            Err(join_error) if join_error.is_panic() => std::panic::resume_unwind(join_error.into_panic()),
+            Err(_) => Err(Error::cancelled(context.clone())),
+        })
+    }
+}
+
+impl Drop for PendingHead {
+    fn drop(&mut self) {
+        if let Some(handle) = self.0.get_mut().unwrap_or_else(|p| p.into_inner()).take() {
+            handle.abort();
+        }
+    }
+}
 
 /// The shape of one download, fixed by its first answer.
 #[derive(Debug, Clone)]
@@ -26,8 +88,10 @@ pub(crate) struct Plan {
     pub(crate) etag: Option<String>,
     pub(crate) last_modified: Option<SystemTime>,
     pub(crate) context: ErrorContext,
-    /// The full-object checksum the combined part CRCs must match, when verifying.
-    pub(crate) expected: Option<ChecksumValue>,
+    /// What the bytes are checked against.
+    pub(crate) check: Check,
+    /// The HEAD running beside the parts, for [`Check::AfterHead`].
+    pub(crate) head: Option<Arc<PendingHead>>,
 }
 
 impl Plan {
@@ -40,7 +104,7 @@ impl Plan {
         let mut options = GetObjectOptions {
             range: Some(ByteRange::inclusive(0, part_size - 1)),
             if_match: None,
-            checksum_mode: false,
+            checksum_mode: download.transfer.checksum_mode != ChecksumMode::WhenRequired,
         };
         let mut retry = RetryContext::new();
         let first = match client.get_object_with(&download.bucket, &download.key, &options, &mut retry).await {
@@ -59,12 +123,18 @@ impl Plan {
             etag: first.info.etag.clone(),
             last_modified: first.info.last_modified,
             context: download.context(),
-            expected: None,
+            check: Check::Nothing,
+            head: None,
         };
         if let Some(progress) = &download.progress {
             progress.add_total(plan.size);
         }
-        plan.expected = plan.expected_checksum(download, &first).await?;
+        plan.check = plan.decide_check(download, &first);
+        if plan.check == Check::AfterHead {
+            let (client, bucket, key) = (download.client.clone(), plan.bucket.clone(), plan.key.clone());
+            let head = tokio::spawn(async move { client.head_object(&bucket, &key).await });
+            plan.head = Some(Arc::new(PendingHead(Mutex::new(Some(head)))));
+        }
         // Part 0 reads this answer's body as the rest of the same attempt.
         retry.continue_last_attempt();
         Ok((plan, FirstAnswer { answer: first, retry }))
@@ -80,30 +150,66 @@ impl Plan {
         (start, (start + self.part_size).min(self.size))
     }
 
-    /// Decides what to verify. A whole-object answer carries the checksum itself; for a
-    /// multi-part download a HEAD (one round-trip, once per large object) fetches it and checks
-    /// the ETag.
-    async fn expected_checksum(&self, download: &Download, first: &GetObjectOutput) -> Result<Option<ChecksumValue>> {
+    /// Decides what to verify from the first answer's headers (see the module doc).
+    fn decide_check(&self, download: &Download, first: &GetObjectOutput) -> Check {
         if download.transfer.checksum_mode == ChecksumMode::WhenRequired {
-            return Ok(None);
+            return Check::Nothing;
         }
         if self.part_count() == 1 {
-            return Ok(pick_checksum(&first.info.checksums, true));
+            if let Some(value) = pick_checksum(&first.info.checksums, true) {
+                return Check::Known(value);
+            }
+            if let Some(value) = single_part_md5(&first.info) {
+                return Check::Known(value);
+            }
         }
-        let head = download.client.head_object(&self.bucket, &self.key).await?;
-        if head.etag.is_some() && head.etag != self.etag {
-            return Err(Error::service(
-                self.context.clone(),
-                ServiceError {
-                    status: 412,
-                    code: "PreconditionFailed".into(),
-                    message: Some("the object changed during the download (its ETag changed)".into()),
-                    request_id: None,
-                },
-            ));
-        }
-        Ok(pick_checksum(&head.checksums, false))
+        Check::AfterHead
     }
+
+    /// The checksum to compare with, once the parts are in: the known one, or what the HEAD
+    /// running beside the parts found (after checking it saw the same ETag).
+    pub(crate) async fn expected(&self) -> Result<Option<ChecksumValue>> {
+        match &self.check {
+            Check::Nothing => Ok(None),
+            Check::Known(value) => Ok(Some(value.clone())),
+            Check::AfterHead => {
+                let Some(answer) = self.head.as_ref() else { return Ok(None) };
+                let Some(head) = answer.answer(&self.context).await else { return Ok(None) };
+                let head = head?;
+                if head.etag.is_some() && head.etag != self.etag {
+                    return Err(Error::service(
+                        self.context.clone(),
+                        ServiceError {
+                            status: 412,
+                            code: "PreconditionFailed".into(),
+                            message: Some("the object changed during the download (its ETag changed)".into()),
+                            request_id: None,
+                        },
+                    ));
+                }
+                Ok(pick_checksum(&head.checksums, false))
+            }
+        }
+    }
+}
+
+/// The MD5 a single-part ETag is (32 hex digits, no `-N` part count), as a checksum value; `None`
+/// for multipart ETags and for SSE-KMS and SSE-C objects, whose ETag is not the MD5 of their bytes.
+fn single_part_md5(info: &ObjectInfo) -> Option<ChecksumValue> {
+    let kms = info.server_side_encryption.as_deref().is_some_and(|s| s.starts_with("aws:kms"));
+    if kms || info.sse_customer_algorithm.is_some() {
+        return None;
+    }
+    let hex = info.etag.as_deref()?.trim_matches('"');
+    if hex.len() != 32 || !hex.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return None;
+    }
+    let mut digest = [0u8; 16];
+    for (i, byte) in digest.iter_mut().enumerate() {
+        *byte = u8::from_str_radix(&hex[2 * i..2 * i + 2], 16).ok()?;
+    }
+    let value = base64::engine::general_purpose::STANDARD.encode(digest);
+    Some(ChecksumValue { algorithm: ChecksumAlgorithm::Md5, value })
 }
 
 /// CRC64NVME when present; CRC32C too for single-request objects (multi-part downloads compute
@@ -111,4 +217,37 @@ impl Plan {
 fn pick_checksum(checksums: &[ChecksumValue], allow_crc32c: bool) -> Option<ChecksumValue> {
     let find = |a| checksums.iter().find(|c| c.algorithm == a).cloned();
     find(ChecksumAlgorithm::Crc64Nvme).or_else(|| if allow_crc32c { find(ChecksumAlgorithm::Crc32c) } else { None })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn info(etag: &str, sse: Option<&str>, sse_c: bool) -> ObjectInfo {
+        ObjectInfo {
+            etag: Some(etag.to_owned()),
+            server_side_encryption: sse.map(str::to_owned),
+            sse_customer_algorithm: sse_c.then(|| "AES256".to_owned()),
+            ..ObjectInfo::default()
+        }
+    }
+
+    #[test]
+    fn single_part_etags_give_the_md5_of_the_bytes() {
+        // MD5("") = d41d8cd98f00b204e9800998ecf8427e, base64 1B2M2Y8AsgTpgAmY7PhCfg==.
+        let md5 = single_part_md5(&info("\"d41d8cd98f00b204e9800998ecf8427e\"", None, false)).unwrap();
+        assert_eq!(md5, ChecksumValue { algorithm: ChecksumAlgorithm::Md5, value: "1B2M2Y8AsgTpgAmY7PhCfg==".into() });
+        let upper = single_part_md5(&info("\"D41D8CD98F00B204E9800998ECF8427E\"", Some("AES256"), false));
+        assert_eq!(upper, Some(md5));
+    }
+
+    #[test]
+    fn etags_that_are_not_md5s_are_not_used() {
+        assert_eq!(single_part_md5(&info("\"d41d8cd98f00b204e9800998ecf8427e-2\"", None, false)), None);
+        assert_eq!(single_part_md5(&info("\"short\"", None, false)), None);
+        assert_eq!(single_part_md5(&info("\"d41d8cd98f00b204e9800998ecf8427e\"", Some("aws:kms"), false)), None);
+        assert_eq!(single_part_md5(&info("\"d41d8cd98f00b204e9800998ecf8427e\"", Some("aws:kms:dsse"), false)), None);
+        assert_eq!(single_part_md5(&info("\"d41d8cd98f00b204e9800998ecf8427e\"", None, true)), None);
+        assert_eq!(single_part_md5(&info("\"zz1d8cd98f00b204e9800998ecf8427e\"", None, false)), None);
+    }
 }

@@ -9,7 +9,8 @@
 //! `JoinSet`, all aborted when the run's future is dropped; the first error stops the rest.
 //!
 //! Once every part is in, [`Run::verify`] combines the part CRCs (computed as the bytes streamed
-//! past, no second pass over the data) and compares them with the plan's full-object checksum.
+//! past, no second pass over the data), or takes a one-part download's MD5, and compares them with
+//! the plan's full-object checksum (awaiting the plan's HEAD when it ran beside the parts).
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -31,8 +32,11 @@ pub(crate) struct Run<S> {
     pub(crate) plan: Plan,
     pub(crate) sink: S,
     next_part: AtomicU64,
-    /// Per-part CRCs, when verifying.
+    /// Per-part CRCs, when verifying with a CRC.
     crcs: Mutex<Vec<Option<u64>>>,
+    /// The whole object's digest, when verifying with MD5 (one-part downloads only: an MD5 does
+    /// not combine).
+    digest: Mutex<Option<ChecksumValue>>,
     /// Counts bytes as they arrive, unless the sink counts them itself.
     progress: Option<Arc<Progress>>,
     concurrency: usize,
@@ -43,7 +47,8 @@ impl<S: Sink> Run<S> {
         let parts = plan.part_count() as usize;
         Arc::new(Run {
             client: download.client.clone(),
-            crcs: Mutex::new(vec![None; if plan.expected.is_some() { parts } else { 0 }]),
+            crcs: Mutex::new(vec![None; if plan.check.algorithm().is_some_and(is_crc) { parts } else { 0 }]),
+            digest: Mutex::new(None),
             next_part: AtomicU64::new(1),
             plan,
             sink,
@@ -122,19 +127,30 @@ impl<S: Sink> Run<S> {
     }
 
     async fn fetch(&self, writer: &mut S::Writer, index: u64, first: Option<FirstAnswer>) -> Result<()> {
-        let mut hasher = self.plan.expected.as_ref().map(|c| Hasher::new(c.algorithm));
+        let mut hasher = self.plan.check.algorithm().map(Hasher::new);
         fetch_part(&self.client, &self.plan, index, first, writer, hasher.as_mut(), self.progress.as_ref()).await?;
-        if let Some(crc) = hasher.and_then(|h| h.crc()) {
-            self.crcs.lock().unwrap_or_else(|p| p.into_inner())[index as usize] = Some(crc);
+        if let Some(hasher) = hasher {
+            match hasher.crc() {
+                Some(crc) => self.crcs.lock().unwrap_or_else(|p| p.into_inner())[index as usize] = Some(crc),
+                None => *self.digest.lock().unwrap_or_else(|p| p.into_inner()) = Some(hasher.finish()),
+            }
         }
         Ok(())
     }
 
-    /// Combines the part CRCs and compares them with the plan's full-object checksum.
-    pub(crate) fn verify(&self) -> Result<Option<ChecksumValue>> {
-        let Some(expected) = self.plan.expected.clone() else { return Ok(None) };
-        let crcs = self.crcs.lock().unwrap_or_else(|p| p.into_inner());
+    /// Combines the part CRCs (or takes the one-part MD5) and compares them with the plan's
+    /// full-object checksum, waiting for the plan's HEAD if it runs beside the parts.
+    pub(crate) async fn verify(&self) -> Result<Option<ChecksumValue>> {
+        let Some(expected) = self.plan.expected().await? else { return Ok(None) };
         let plan = &self.plan;
+        if expected.algorithm == ChecksumAlgorithm::Md5 {
+            let digest = self.digest.lock().unwrap_or_else(|p| p.into_inner()).clone();
+            let Some(computed) = digest.filter(|_| plan.part_count() == 1) else {
+                return Err(Error::invalid_response(plan.context.clone(), "no MD5 computed for the object"));
+            };
+            return check_equal(plan, expected, computed);
+        }
+        let crcs = self.crcs.lock().unwrap_or_else(|p| p.into_inner());
         // Every part but the last has the part size: one precomputed operator serves them all.
         let combiner = CrcCombiner::new(expected.algorithm, plan.part_size);
         let mut combined: Option<u64> = None;
@@ -156,15 +172,7 @@ impl<S: Sink> Run<S> {
             });
         }
         let computed = Hasher::value_from_crc(expected.algorithm, combined.unwrap_or_default());
-        if computed != expected {
-            return Err(Error::ChecksumMismatch {
-                context: Box::new(plan.context.clone()),
-                algorithm: expected.algorithm.name(),
-                expected: expected.value,
-                computed: computed.value,
-            });
-        }
-        Ok(Some(expected))
+        check_equal(plan, expected, computed)
     }
 
     /// What the finished download reports.
@@ -178,4 +186,22 @@ impl<S: Sink> Run<S> {
             last_modified: self.plan.last_modified,
         }
     }
+}
+
+/// Whether `algorithm` is a CRC (its part values combine); MD5 is not.
+fn is_crc(algorithm: ChecksumAlgorithm) -> bool {
+    algorithm != ChecksumAlgorithm::Md5
+}
+
+/// `Ok(Some(expected))` when `computed` matches it, else the checksum-mismatch error.
+fn check_equal(plan: &Plan, expected: ChecksumValue, computed: ChecksumValue) -> Result<Option<ChecksumValue>> {
+    if computed != expected {
+        return Err(Error::ChecksumMismatch {
+            context: Box::new(plan.context.clone()),
+            algorithm: expected.algorithm.name(),
+            expected: expected.value,
+            computed: computed.value,
+        });
+    }
+    Ok(Some(expected))
 }

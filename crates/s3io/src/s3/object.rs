@@ -60,6 +60,9 @@ pub struct ObjectInfo {
     pub server_side_encryption: Option<String>,
     /// The KMS key of `aws:kms` encryption, when the store reports it.
     pub sse_kms_key_id: Option<String>,
+    /// The algorithm of SSE-C encryption (`AES256`), when the object is encrypted with a key the
+    /// client supplies.
+    pub sse_customer_algorithm: Option<String>,
     /// How many tags the object carries (`x-amz-tagging-count`), when it has any.
     pub tag_count: Option<u32>,
 }
@@ -99,6 +102,7 @@ impl ObjectInfo {
             version_id: text("x-amz-version-id"),
             server_side_encryption: text("x-amz-server-side-encryption"),
             sse_kms_key_id: text("x-amz-server-side-encryption-aws-kms-key-id"),
+            sse_customer_algorithm: text("x-amz-server-side-encryption-customer-algorithm"),
             tag_count: header_str(headers, "x-amz-tagging-count").and_then(|v| v.parse().ok()),
         }
     }

@@ -15,21 +15,21 @@ use crate::common::{crc64nvme, test_data, TestServer, MIB};
 
 const PART: usize = MIB;
 
-/// Downloads `key` to every sink and checks each result byte for byte, and that each
-/// multi-part download verified the object's CRC64NVME (which [`TestServer::put`] stored).
-///
-/// A download of one part is not verified: its only GET is ranged (the size is not known
-/// before it), and S3, like the embedded server, sends checksums only with whole-object GETs.
-/// Until the library verifies those too (a HEAD, or a GET without a range), nothing is asserted
-/// for them.
+/// Downloads `key` to every sink and checks each result byte for byte, and that each download
+/// verified a checksum: a multi-part one the object's CRC64NVME (which [`TestServer::put`]
+/// stored, fetched by a HEAD beside the parts); a one-part one the MD5 its single-part ETag is (its
+/// only GET is ranged, and S3, like the embedded server, sends checksums only with whole-object
+/// GETs), or the CRC64NVME of an empty object (whose GET is not ranged).
 async fn check_all_sinks(server: &TestServer, key: &str, expected: &[u8], part_size: u64) {
     let client = &server.client;
     let multi_part = expected.len() as u64 > part_size;
-    let checksum = Some(crc64nvme(expected));
+    let checksum = if multi_part || expected.is_empty() {
+        Some(crc64nvme(expected))
+    } else {
+        Some(s3io::checksum(s3io::ChecksumAlgorithm::Md5, expected))
+    };
     let check = |output: &s3io::DownloadOutput, sink: &str| {
-        if multi_part {
-            assert_eq!(output.verified_checksum, checksum, "{sink} sink of {key}");
-        }
+        assert_eq!(output.verified_checksum, checksum, "{sink} sink of {key}");
     };
     let bytes = client.download(&server.bucket, key).part_size(part_size).to_bytes().await.expect("to_bytes");
     assert!(bytes[..] == expected[..], "memory sink differs for {key} ({} bytes)", expected.len());
@@ -58,10 +58,12 @@ async fn check_all_sinks(server: &TestServer, key: &str, expected: &[u8], part_s
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn corrupted_bodies_fail_their_checksum_in_every_sink_and_leave_no_file() {
-    // Every GET body arrives whole but with its middle byte changed. (Multi-part downloads only:
-    // a one-part download is not verified yet; see `check_all_sinks`.)
+    // Every GET body arrives whole but with its middle byte changed: multi-part downloads fail
+    // their CRC64NVME, a one-part download the MD5 of its ETag.
     let server = TestServer::start_with(Some("corrupt=1,methods=GET"), |b| b).await;
-    for (key, size, part_size) in [("parts", 3 * MIB + 17, MIB as u64), ("two-parts", MIB + 1, MIB as u64)] {
+    let cases =
+        [("parts", 3 * MIB + 17, MIB as u64), ("two-parts", MIB + 1, MIB as u64), ("one-part", MIB / 2, MIB as u64)];
+    for (key, size, part_size) in cases {
         server.put(key, &test_data(size, 77)).await;
         let download = || server.client.download(&server.bucket, key).part_size(part_size);
         let mismatch = |err: s3io::Error, sink: &str| {
@@ -77,7 +79,42 @@ async fn corrupted_bodies_fail_their_checksum_in_every_sink_and_leave_no_file() 
         assert!(left.is_empty(), "a corrupted download left {left:?}");
         assert_eq!(server.client.buffer_pool().stats().in_use_bytes, 0, "pooled buffers not released");
     }
-    assert!(server.server.fault_stats().corruptions >= 8, "{:?}", server.server.fault_stats());
+    assert!(server.server.fault_stats().corruptions >= 12, "{:?}", server.server.fault_stats());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn multi_part_verification_adds_no_serial_round_trip() {
+    // Every HEAD answer is held back 3 s. The HEAD that fetches the stored checksum runs beside
+    // the parts: every byte is in long before it answers, and the download then verifies.
+    const HEAD_STALL: Duration = Duration::from_secs(3);
+    let server = TestServer::start_with(Some("stall=1,stall-for=3s,methods=HEAD"), |b| b).await;
+    let data = test_data(4 * MIB + 5, 31);
+    server.put("beside", &data).await;
+    let before = server.server.fault_stats().requests;
+    let progress = Arc::new(Progress::new());
+    let download = server.client.download(&server.bucket, "beside").part_size(MIB as u64).progress(progress.clone());
+    let started = std::time::Instant::now();
+    let task = tokio::spawn(download.into_buffer(BytesMut::new()));
+    let deadline = started + Duration::from_secs(20);
+    while progress.bytes_done() < data.len() as u64 {
+        assert!(std::time::Instant::now() < deadline, "bytes stuck at {} of {}", progress.bytes_done(), data.len());
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    let bytes_in = started.elapsed();
+    let (buffer, output) = task.await.unwrap().expect("download");
+    let done = started.elapsed();
+    assert!(buffer[..] == data[..]);
+    assert_eq!(output.verified_checksum, Some(crc64nvme(&data)));
+    // Five GETs (one per part) and one HEAD; the HEAD was stalled, yet the bytes were all in well
+    // before it answered (a HEAD before the parts would have held them back the whole stall).
+    let stats = server.server.fault_stats();
+    assert_eq!(stats.requests - before, 6, "{stats:?}");
+    assert_eq!(stats.stalls, 1, "{stats:?}");
+    assert!(done >= HEAD_STALL, "verified before the HEAD answered? {done:?}");
+    assert!(
+        bytes_in < HEAD_STALL - Duration::from_secs(1),
+        "bytes in after {bytes_in:?}: the HEAD held the parts back"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

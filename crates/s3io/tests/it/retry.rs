@@ -153,7 +153,8 @@ async fn put_whose_answer_stalls_is_abandoned_after_its_body_and_retried() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn cancelled_download_stops_fast_and_leaves_nothing() {
-    let server = TestServer::start_with(Some("seed=5,stall=1.0,stall-for=20s,methods=GET"), |b| b).await;
+    // HEADs stall too: the verification HEAD that runs beside the parts is in flight as well.
+    let server = TestServer::start_with(Some("seed=5,stall=1.0,stall-for=20s,methods=GET+HEAD"), |b| b).await;
     server.put("big", &test_data(4 * MIB, 2)).await;
     let dir = tempfile::tempdir().unwrap();
     let token = tokio_util::sync::CancellationToken::new();
@@ -167,9 +168,10 @@ async fn cancelled_download_stops_fast_and_leaves_nothing() {
     // the server before this task reads the counter again.
     let requests_before = server.server.fault_stats().requests;
     let task = tokio::spawn(download);
-    // Cancel once every part is in flight (stalled): four GETs sent, and the temporary file there.
+    // Cancel once every part is in flight (stalled): four GETs and the verification HEAD sent,
+    // and the temporary file there.
     wait_until(Duration::from_secs(10), "every part in flight", || {
-        server.server.fault_stats().requests >= requests_before + 4
+        server.server.fault_stats().requests >= requests_before + 5
             && std::fs::read_dir(dir.path()).unwrap().count() > 0
     })
     .await;
@@ -183,7 +185,7 @@ async fn cancelled_download_stops_fast_and_leaves_nothing() {
     assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0, "temporary file left behind");
     assert_eq!(server.client.buffer_pool().stats().in_use_bytes, 0, "pooled buffers not released");
     // Every connection carried a stalled part with 1 MiB to come (more than the drain
-    // threshold): all are closed, none kept.
+    // threshold), or the stalled HEAD: all are closed, none kept.
     wait_until(Duration::from_secs(5), "the stalled connections closed", || {
         server.client.connection_metrics().open() == 0
     })

@@ -50,7 +50,7 @@ pub(crate) async fn download(
     let sink = FileSink { file: Arc::new(file), path: temp_path.clone(), context: context.clone() };
     let run = Run::new(download, plan, sink);
     run.run(run.worker_count(u64::MAX), first).await?;
-    let verified = run.verify()?;
+    let verified = run.verify().await?;
     let output = run.output(verified);
     drop(run);
     let target = path.to_owned();

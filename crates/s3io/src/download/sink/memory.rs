@@ -36,7 +36,7 @@ pub(crate) async fn download(
     }
     let run = Run::new(download, plan, MemorySink { pieces });
     run.run(run.worker_count(u64::MAX), first).await?;
-    let verified = run.verify()?;
+    let verified = run.verify().await?;
     let mut joined = BytesMut::new();
     for piece in &run.sink.pieces {
         joined.unsplit(piece.lock().unwrap_or_else(|p| p.into_inner()).take().unwrap_or_default());

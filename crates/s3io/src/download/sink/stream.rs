@@ -132,7 +132,7 @@ pub(crate) async fn download<W: AsyncWrite + Unpin + Send>(
     if written != total {
         return Err(Error::invalid_response(context, format!("only {written} of {total} parts arrived")));
     }
-    let verified = run.verify()?;
+    let verified = run.verify().await?;
     let mut result = run.output(verified);
     result.hedged_parts = hedged.load(Ordering::Relaxed);
     Ok(result)
