@@ -4,7 +4,8 @@
 //! full-object checksums the store keeps, server-side encryption, version id, tag count and user
 //! metadata. Nothing is downloaded.
 
-use s3io::{Client, ObjectInfo};
+use s3io::types::ObjectInfo;
+use s3io::Client;
 use serde::Serialize;
 
 use crate::args::HeadArgs;
@@ -144,14 +145,13 @@ mod tests {
 
     #[test]
     fn text_lines_name_every_field_present() {
-        let info = ObjectInfo {
-            content_length: 5,
-            etag: Some("\"abc\"".into()),
-            last_modified: Some(SystemTime::UNIX_EPOCH + Duration::from_secs(1_795_428_000)),
-            content_type: Some("text/plain".into()),
-            metadata: vec![("owner".into(), "me".into())],
-            ..ObjectInfo::default()
-        };
+        // `ObjectInfo` is non-exhaustive: built from its default, field by field.
+        let mut info = ObjectInfo::default();
+        info.content_length = 5;
+        info.etag = Some("\"abc\"".into());
+        info.last_modified = Some(SystemTime::UNIX_EPOCH + Duration::from_secs(1_795_428_000));
+        info.content_type = Some("text/plain".into());
+        info.metadata = vec![("owner".into(), "me".into())];
         let url = S3Url { bucket: "b".into(), key: "k".into() };
         let lines = Description::new(&url, &info).lines();
         let text: Vec<String> = lines.iter().map(|(n, v)| format!("{n}={v}")).collect();

@@ -31,7 +31,7 @@ fn head_prints_size_etag_checksums_metadata_class_and_encryption() {
         "s3://bkt/p.html",
     ]);
     let info = h.head("bkt", "p.html");
-    let crc = s3io::checksum(s3io::ChecksumAlgorithm::Crc64Nvme, &body).value;
+    let crc = s3io::checksum::checksum(s3io::config::ChecksumAlgorithm::Crc64Nvme, &body).value;
 
     let output = h.ok(&["head", "--json", "s3://bkt/p.html"]);
     let json: serde_json::Value = serde_json::from_str(stdout(&output).trim()).unwrap();

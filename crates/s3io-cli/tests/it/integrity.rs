@@ -5,7 +5,7 @@
 
 use std::path::{Path, PathBuf};
 
-use s3io::ChecksumAlgorithm;
+use s3io::config::ChecksumAlgorithm;
 
 use crate::common::{assert_one_line_failure, data, entries, stdout, Harness};
 
@@ -57,7 +57,7 @@ fn a_one_part_download_verifies_the_etag_md5_and_fails_on_corrupted_bytes() {
     std::fs::create_dir(h.path("dl")).unwrap();
 
     let output = h.ok(&["cp", "--json", "s3://bkt/one", &h.path_str("dl/ok.bin")]);
-    let md5 = s3io::checksum(ChecksumAlgorithm::Md5, &body).value;
+    let md5 = s3io::checksum::checksum(ChecksumAlgorithm::Md5, &body).value;
     assert_eq!(checksum_of(&output), format!("MD5:{md5}"));
     let output = h.ok(&["cp", "s3://bkt/one", &h.path_str("dl/ok.bin")]);
     assert!(stdout(&output).trim_end().ends_with("(MD5 verified)"), "{}", stdout(&output));
@@ -80,7 +80,7 @@ fn a_multi_part_download_verifies_the_crc64nvme_and_fails_on_corrupted_bytes() {
     // One PutObject carrying the CRC64NVME; the downloads below fetch it in 1 MiB parts.
     h.ok(&["cp", &source, "s3://bkt/many"]);
     std::fs::create_dir(h.path("dl")).unwrap();
-    let crc = s3io::checksum(ChecksumAlgorithm::Crc64Nvme, &body).value;
+    let crc = s3io::checksum::checksum(ChecksumAlgorithm::Crc64Nvme, &body).value;
 
     let output = h.ok(&["cp", "--json", "--part-size", "1MiB", "s3://bkt/many", &h.path_str("dl/ok.bin")]);
     assert_eq!(checksum_of(&output), format!("CRC64NVME:{crc}"));

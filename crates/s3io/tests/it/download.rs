@@ -26,7 +26,7 @@ async fn check_all_sinks(server: &TestServer, key: &str, expected: &[u8], part_s
     let checksum = if multi_part || expected.is_empty() {
         Some(crc64nvme(expected))
     } else {
-        Some(s3io::checksum(s3io::ChecksumAlgorithm::Md5, expected))
+        Some(s3io::checksum::checksum(s3io::config::ChecksumAlgorithm::Md5, expected))
     };
     let check = |output: &s3io::DownloadOutput, sink: &str| {
         assert_eq!(output.verified_checksum, checksum, "{sink} sink of {key}");
