@@ -135,6 +135,11 @@ impl Harness {
         self.server.as_ref().expect("a running server").fault_stats().requests
     }
 
+    /// Responses the server has held back (the `stall` fault) since it started.
+    pub(crate) fn stalls(&self) -> u64 {
+        self.server.as_ref().expect("a running server").fault_stats().stalls
+    }
+
     /// A library client of the server, for setting up many objects quickly.
     pub(crate) fn client(&self) -> s3io::Client {
         self.runtime

@@ -331,8 +331,24 @@ fn ctrl_c_stops_a_recursive_download_and_leaves_no_temporary_files() {
             }
         })
     };
-    wait_until(Duration::from_secs(20), "the first download: line", || {
-        printed.lock().unwrap().lines().any(|l| l.starts_with("download: "))
+    // Ctrl-C once the objects that are not held back have all arrived and been reported (every
+    // object GET was answered: arrived or held back; every file under its final name, five
+    // digits, has its `download:` line). The held-back ones take
+    // 30 s, so nothing is completing when the signal comes: a file renamed into place a moment
+    // before the signal could otherwise be dropped with its line unprinted (a known race of the
+    // interrupted batch, named in the session note), which this test is not about.
+    wait_until(Duration::from_secs(20), "the objects not held back, arrived and reported", || {
+        let reported = printed.lock().unwrap().lines().filter(|l| l.starts_with("download: ")).count();
+        let arrived = std::fs::read_dir(&out)
+            .map(|dir| {
+                dir.filter_map(Result::ok)
+                    .filter(|e| {
+                        e.file_name().to_str().is_some_and(|n| n.len() == 5 && n.bytes().all(|b| b.is_ascii_digit()))
+                    })
+                    .count()
+            })
+            .unwrap_or(0);
+        reported > 0 && reported == arrived && arrived as u64 + h.stalls() == 16
     });
     let status = interrupt_and_wait(&mut child);
     reader.join().unwrap();
