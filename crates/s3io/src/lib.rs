@@ -40,7 +40,7 @@ mod throttle;
 mod upload;
 
 pub use auth::CredentialsSource;
-pub use buffer::{BufferPool, PoolStats, PooledBuffer};
+pub use buffer::{BufferPool, ClassStats, PoolStats, PooledBuffer, CLASSES_PER_DOUBLING, MIN_CLASS_SIZE};
 pub use checksum::{checksum, crc64nvme_combine, ChecksumValue, Hasher};
 pub use client::{Client, ClientBuilder};
 pub use config::{

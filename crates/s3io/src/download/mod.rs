@@ -41,6 +41,11 @@ use crate::progress::Progress;
 
 pub(crate) use plan::Plan;
 
+/// [`Download::to_bytes`] takes a pooled buffer for objects of up to the part size or this share
+/// of the pool's cap (a sixteenth: 16 MiB of the default 256 MiB, so sixteen such downloads in
+/// flight fit), whichever is larger.
+const POOLED_OBJECT_SHARE: u64 = 16;
+
 /// What a finished download reports.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
@@ -144,14 +149,38 @@ impl Download {
         .await
     }
 
-    /// Downloads into memory, into one freshly allocated buffer of the object's exact size.
+    /// Downloads into memory. An object of at most the part size, or of at most a sixteenth of
+    /// the client's memory limit if that is more (16 MiB at the defaults), lands in a buffer from
+    /// the client's [`BufferPool`](crate::BufferPool) (waiting, like any pooled buffer, while the
+    /// pool is at its cap), which goes back to the pool when the last clone of the returned
+    /// `Bytes` is dropped: a service downloading objects of any size into memory allocates no
+    /// payload buffer in steady state. Keep the `Bytes` only as long as needed (copy what is kept
+    /// for long), since it holds pool capacity. A larger object gets a freshly allocated buffer of
+    /// its exact size.
     pub async fn to_bytes(self) -> Result<Bytes> {
-        let (buffer, _) = self.into_buffer(BytesMut::new()).await?;
-        Ok(buffer.freeze())
+        self.transfer.validate()?;
+        let cancel = self.cancel.clone();
+        let context = self.context();
+        with_cancel(&cancel, context, async {
+            let (plan, first) = Plan::make(&self).await?;
+            let size = plan.size;
+            let pool = self.client.buffer_pool();
+            let pooled_max = self.transfer.part_size.max(pool.limit() / POOLED_OBJECT_SHARE).min(pool.limit());
+            if size == 0 || size > pooled_max {
+                let (buffer, _) = sink::memory::download(&self, plan, first, BytesMut::new()).await?;
+                return Ok(buffer.freeze());
+            }
+            let mut pooled = pool.acquire(size as usize).await?;
+            let storage = pooled.take_storage();
+            let (filled, _) = sink::memory::download(&self, plan, first, storage).await?;
+            pooled.restore_storage(filled, size as usize);
+            Ok(pooled.freeze())
+        })
+        .await
     }
 
-    /// Downloads into `buffer`, reusing its memory: the buffer is cleared and filled with the
-    /// object. A caller that passes the same buffer back for each download (after dropping any
+    /// Downloads into `buffer`, reusing its memory: the buffer is cut or extended to the object's
+    /// size and filled with the object (bytes it held before are overwritten, not zeroed first). A caller that passes the same buffer back for each download (after dropping any
     /// clones) allocates no payload memory once the buffer is large enough.
     pub async fn into_buffer(self, buffer: BytesMut) -> Result<(BytesMut, DownloadOutput)> {
         self.transfer.validate()?;
