@@ -72,7 +72,8 @@ pub struct Download {
     bucket: String,
     key: String,
     transfer: TransferConfig,
-    cancel: CancellationToken,
+    /// The caller's token, if any (no token: nothing to watch, nothing allocated).
+    cancel: Option<CancellationToken>,
     progress: Option<Arc<Progress>>,
 }
 
@@ -84,7 +85,7 @@ impl Client {
             bucket: bucket.into(),
             key: key.into(),
             transfer: self.config().transfer.clone(),
-            cancel: CancellationToken::new(),
+            cancel: None,
             progress: None,
         }
     }
@@ -119,7 +120,7 @@ impl Download {
     /// Cancels the download when this token is cancelled. By default a token nobody cancels;
     /// dropping the download's future cancels it too.
     pub fn cancel_token(mut self, token: CancellationToken) -> Self {
-        self.cancel = token;
+        self.cancel = Some(token);
         self
     }
 
@@ -137,13 +138,12 @@ impl Download {
     /// Downloads into the file at `path`: written to a temporary file in the same directory and
     /// renamed over `path` only when complete and verified, so a failed or cancelled download
     /// never leaves a truncated file under the final name.
-    pub async fn to_file(self, path: impl AsRef<Path>) -> Result<DownloadOutput> {
+    pub async fn to_file(mut self, path: impl AsRef<Path>) -> Result<DownloadOutput> {
         self.transfer.validate()?;
         let path = path.as_ref().to_owned();
-        let cancel = self.cancel.clone();
-        let context = self.context();
-        with_cancel(&cancel, context, async {
-            let (plan, first) = Plan::make(&self).await?;
+        let cancel = self.cancel.clone().map(|token| (token, self.context()));
+        with_cancel(cancel, async {
+            let (plan, first) = Plan::make(&mut self).await?;
             sink::file::download(&self, plan, first, &path).await
         })
         .await
@@ -157,12 +157,11 @@ impl Download {
     /// payload buffer in steady state. Keep the `Bytes` only as long as needed (copy what is kept
     /// for long), since it holds pool capacity. A larger object gets a freshly allocated buffer of
     /// its exact size.
-    pub async fn to_bytes(self) -> Result<Bytes> {
+    pub async fn to_bytes(mut self) -> Result<Bytes> {
         self.transfer.validate()?;
-        let cancel = self.cancel.clone();
-        let context = self.context();
-        with_cancel(&cancel, context, async {
-            let (plan, first) = Plan::make(&self).await?;
+        let cancel = self.cancel.clone().map(|token| (token, self.context()));
+        with_cancel(cancel, async {
+            let (plan, first) = Plan::make(&mut self).await?;
             let size = plan.size;
             let pool = self.client.buffer_pool();
             let pooled_max = self.transfer.part_size.max(pool.limit() / POOLED_OBJECT_SHARE).min(pool.limit());
@@ -182,12 +181,11 @@ impl Download {
     /// Downloads into `buffer`, reusing its memory: the buffer is cut or extended to the object's
     /// size and filled with the object (bytes it held before are overwritten, not zeroed first). A caller that passes the same buffer back for each download (after dropping any
     /// clones) allocates no payload memory once the buffer is large enough.
-    pub async fn into_buffer(self, buffer: BytesMut) -> Result<(BytesMut, DownloadOutput)> {
+    pub async fn into_buffer(mut self, buffer: BytesMut) -> Result<(BytesMut, DownloadOutput)> {
         self.transfer.validate()?;
-        let cancel = self.cancel.clone();
-        let context = self.context();
-        with_cancel(&cancel, context, async {
-            let (plan, first) = Plan::make(&self).await?;
+        let cancel = self.cancel.clone().map(|token| (token, self.context()));
+        with_cancel(cancel, async {
+            let (plan, first) = Plan::make(&mut self).await?;
             sink::memory::download(&self, plan, first, buffer).await
         })
         .await
@@ -200,26 +198,27 @@ impl Download {
     /// requested again (up to twice); the first
     /// answer wins and the other requests are dropped, so one slow connection cannot stall the
     /// stream. One part of the memory limit is kept for that second request.
-    pub async fn to_writer<W: AsyncWrite + Unpin + Send>(self, writer: W) -> Result<DownloadOutput> {
+    pub async fn to_writer<W: AsyncWrite + Unpin + Send>(mut self, writer: W) -> Result<DownloadOutput> {
         self.transfer.validate()?;
-        let cancel = self.cancel.clone();
-        let context = self.context();
-        with_cancel(&cancel, context, async {
-            let (plan, first) = Plan::make(&self).await?;
+        let cancel = self.cancel.clone().map(|token| (token, self.context()));
+        with_cancel(cancel, async {
+            let (plan, first) = Plan::make(&mut self).await?;
             sink::stream::download(&self, plan, first, writer).await
         })
         .await
     }
 }
 
+/// Runs `work` until it ends or the token, if there is one, is cancelled (then the error names
+/// the context).
 async fn with_cancel<T>(
-    cancel: &CancellationToken,
-    context: ErrorContext,
+    cancel: Option<(CancellationToken, ErrorContext)>,
     work: impl std::future::Future<Output = Result<T>>,
 ) -> Result<T> {
+    let Some((token, context)) = cancel else { return work.await };
     tokio::select! {
         biased;
-        _ = cancel.cancelled() => Err(Error::cancelled(context)),
+        _ = token.cancelled() => Err(Error::cancelled(context)),
         result = work => result,
     }
 }

@@ -120,8 +120,8 @@ pub(crate) fn request_url(
     }
     url.push_str(endpoint.host_str().unwrap_or_default());
     if let Some(port) = endpoint.port() {
-        url.push(':');
-        url.push_str(&port.to_string());
+        use std::fmt::Write as _;
+        let _ = write!(url, ":{port}");
     }
     url.push_str(endpoint.path().trim_end_matches('/'));
     url.push('/');
