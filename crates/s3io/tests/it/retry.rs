@@ -165,9 +165,10 @@ async fn cancelled_download_stops_fast_and_leaves_nothing() {
         .part_size(MIB as u64)
         .cancel_token(token.clone())
         .to_file(dir.path().join("big.bin"));
+    // Counted before the download starts: its first request may be out before the spawn returns.
+    let requests_before = server.server.fault_stats().requests;
     let task = tokio::spawn(download);
     // Cancel once every part is in flight (stalled): four GETs sent, and the temporary file there.
-    let requests_before = server.server.fault_stats().requests;
     wait_until(Duration::from_secs(10), "every part in flight", || {
         server.server.fault_stats().requests >= requests_before + 4
             && std::fs::read_dir(dir.path()).unwrap().count() > 0
