@@ -1,26 +1,41 @@
-//! The capped buffer pool.
+//! The capped, size-classed buffer pool.
 //!
 //! Every payload byte s3io holds in memory (a part waiting to be written in order, an upload part
-//! read from a stream) lives in a buffer from the client's [`BufferPool`]. Buffers are of fixed
-//! sizes (normally the part size); a buffer handed back is kept on a free list and handed out
-//! again, so in steady state no payload buffer is allocated at all.
+//! read from a stream, an object downloaded with [`Download::to_bytes`]) lives in a buffer from the
+//! client's [`BufferPool`]. A buffer handed back is kept on a free list and handed out again, so in
+//! steady state no payload buffer is allocated at all, whatever the sizes asked for.
 //!
-//! The pool caps the bytes held out at once (the memory limit). [`BufferPool::acquire`] waits
-//! when the cap is reached — back-pressure instead of an unbounded queue — and a
-//! [`PooledBuffer`] gives its bytes back when dropped, or after [`PooledBuffer::freeze`] when the
-//! last clone of the resulting `Bytes` is dropped (`Bytes::from_owner`, no copy). Idle buffers on
-//! the free lists count against the cap too, so the pool never holds more than the limit; when a
-//! request for one size finds the cap taken by idle buffers of another size, those are freed.
+//! **Size classes.** A request for `size` bytes is served by a buffer of its *class*
+//! ([`BufferPool::class_size`]): [`MIN_CLASS_SIZE`] (4 KiB) for anything up to that, above it
+//! the next of [`CLASSES_PER_DOUBLING`] (eight) evenly spaced sizes per power of two (1 MiB,
+//! 1.125 MiB, 1.25 MiB, …, 2 MiB, 2.25 MiB, …). Powers of two and the common part sizes (5 MiB,
+//! 8 MiB, 16 MiB) are classes themselves. **Waste bound:** a class is at most 1/8 above the one
+//! below it, so from 4 KiB up a buffer holds at most 12.5% more bytes than were asked for (a pool
+//! whose cap is below a request's class gives it a buffer of the cap's size instead). A
+//! request takes an idle buffer of its own class, or else the smallest idle buffer of a larger
+//! class (memory the pool holds already: no allocation), and only when neither is idle allocates
+//! a buffer of its class. So objects of every size, and every object's short last part, reuse the
+//! buffers of earlier ones.
 //!
-//! Counters ([`PoolStats`]) report acquisitions, reuses, fresh allocations, time spent waiting and
-//! the high-water mark of bytes held out.
+//! **One cap, back-pressure.** The pool caps the bytes it holds, counted at class size (the memory
+//! really held): buffers in use and idle buffers on the free lists alike, so it never holds more
+//! than the limit. [`BufferPool::acquire`] waits when the cap is reached — back-pressure instead
+//! of an unbounded queue — and a [`PooledBuffer`] gives its bytes back when dropped, or after
+//! [`PooledBuffer::freeze`] when the last clone of the resulting `Bytes` is dropped
+//! (`Bytes::from_owner`, no copy). When a request finds the cap taken partly by idle buffers too
+//! small for it, those are freed, smallest first, until its buffer fits.
+//!
+//! Counters ([`PoolStats`]) report acquisitions, reuses, fresh allocations, time spent waiting, the
+//! bytes held and their high-water mark, and the same per size class ([`ClassStats`]).
+//!
+//! [`Download::to_bytes`]: crate::Download::to_bytes
 
-use std::collections::HashMap;
+use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
-use bytes::Bytes;
+use bytes::{Bytes, BytesMut};
 use tokio::sync::{Notify, OwnedSemaphorePermit, Semaphore};
 
 use crate::error::{Error, Result};
@@ -28,26 +43,66 @@ use crate::error::{Error, Result};
 /// Capacity is counted in units of this many bytes, so a `u32` permit count covers 4 TiB.
 const UNIT: u64 = 1024;
 
+/// The smallest size class, in bytes: 4 KiB (a page). A request for fewer bytes gets a buffer of
+/// this size (the waste bound holds from here up).
+pub const MIN_CLASS_SIZE: usize = 4 * 1024;
+
+/// Size classes per power of two: eight, evenly spaced, so a buffer holds at most 12.5% more
+/// bytes than were asked for (from [`MIN_CLASS_SIZE`] up).
+pub const CLASSES_PER_DOUBLING: usize = 8;
+
 /// Counters of a [`BufferPool`].
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct PoolStats {
     /// Buffers handed out.
     pub acquired: u64,
-    /// Of those, buffers that came from the free list.
+    /// Of those, buffers that came from a free list (of their own class or a larger one).
     pub reused: u64,
     /// Of those, buffers freshly allocated.
     pub allocated: u64,
     /// Total time callers waited for capacity.
     pub waited: Duration,
-    /// Most bytes ever held out (in use) at once.
+    /// Most bytes ever held out (in use) at once, counted at class size.
     pub high_water_bytes: u64,
-    /// Bytes held out now.
+    /// Bytes held out now, counted at class size.
     pub in_use_bytes: u64,
+    /// Bytes of idle buffers on the free lists now.
+    pub idle_bytes: u64,
+    /// The same counters per size class asked for, smallest class first; only classes that were
+    /// ever asked for.
+    pub classes: Vec<ClassStats>,
 }
 
 impl PoolStats {
     /// The share of acquisitions served by reuse, 0 to 1.
+    pub fn reuse_rate(&self) -> f64 {
+        if self.acquired == 0 {
+            0.0
+        } else {
+            self.reused as f64 / self.acquired as f64
+        }
+    }
+}
+
+/// Counters of one size class of a [`BufferPool`]: the requests whose size falls in the class.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct ClassStats {
+    /// The class's buffer size, in bytes.
+    pub size: usize,
+    /// Buffers handed out for requests of this class.
+    pub acquired: u64,
+    /// Of those, reused: an idle buffer of this class or of a larger one.
+    pub reused: u64,
+    /// Of those, freshly allocated.
+    pub allocated: u64,
+    /// Idle buffers of this class on its free list now.
+    pub idle: usize,
+}
+
+impl ClassStats {
+    /// The share of this class's acquisitions served by reuse, 0 to 1.
     pub fn reuse_rate(&self) -> f64 {
         if self.acquired == 0 {
             0.0
@@ -65,23 +120,32 @@ struct Counters {
     waited_nanos: AtomicU64,
     in_use: AtomicU64,
     high_water: AtomicU64,
+    idle: AtomicU64,
 }
 
-/// An idle buffer on a free list and the capacity it holds.
-type IdleBuffer = (Vec<u8>, OwnedSemaphorePermit);
+/// An idle buffer on a free list (its whole class-sized memory) and the capacity it holds.
+type IdleBuffer = (BytesMut, OwnedSemaphorePermit);
+
+/// One size class: its free list and its counters.
+#[derive(Default)]
+struct Class {
+    idle: Vec<IdleBuffer>,
+    reused: u64,
+    allocated: u64,
+}
 
 struct PoolInner {
     limit: u64,
     /// Permits of `UNIT` bytes: in-use buffers and idle buffers on the free lists hold them.
     capacity: Arc<Semaphore>,
-    /// Idle buffers by size, each with the permit it holds.
-    free: Mutex<HashMap<usize, Vec<IdleBuffer>>>,
+    /// The size classes, by class size.
+    classes: Mutex<BTreeMap<usize, Class>>,
     /// Woken when a buffer comes back or capacity is freed.
     returned: Notify,
     counters: Counters,
 }
 
-/// A pool of fixed-size payload buffers with a hard cap on the bytes it hands out.
+/// A pool of size-classed payload buffers with a hard cap on the bytes it holds.
 ///
 /// Cheap to clone; clones share the buffers and the cap.
 #[derive(Clone)]
@@ -107,7 +171,7 @@ impl BufferPool {
             inner: Arc::new(PoolInner {
                 limit,
                 capacity: Arc::new(Semaphore::new(permits)),
-                free: Mutex::new(HashMap::new()),
+                classes: Mutex::new(BTreeMap::new()),
                 returned: Notify::new(),
                 counters: Counters::default(),
             }),
@@ -119,9 +183,30 @@ impl BufferPool {
         self.inner.limit
     }
 
-    /// A buffer of `size` bytes (zero length, `size` capacity), waiting while the cap is reached.
+    /// The size of the buffer that serves a request for `size` bytes: [`MIN_CLASS_SIZE`] up to
+    /// that, above it `size` rounded up to the next of [`CLASSES_PER_DOUBLING`] evenly spaced
+    /// sizes per power of two (so at most 12.5% more than `size`).
+    pub fn class_size(size: usize) -> usize {
+        if size <= MIN_CLASS_SIZE {
+            return MIN_CLASS_SIZE;
+        }
+        // The power of two at or below `size`, and the spacing of classes above it.
+        let floor = 1usize << (usize::BITS - 1 - size.leading_zeros());
+        let step = floor / CLASSES_PER_DOUBLING;
+        (size - floor).div_ceil(step) * step + floor
+    }
+
+    fn lock(&self) -> MutexGuard<'_, BTreeMap<usize, Class>> {
+        self.inner.classes.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// A buffer for `size` bytes (zero length, room for `size`), waiting while the cap is
+    /// reached. Its memory is of `size`'s class ([`BufferPool::class_size`]) or, when reused, of a
+    /// larger one.
     pub async fn acquire(&self, size: usize) -> Result<PooledBuffer> {
-        let needed = units(size as u64);
+        // A class above a small pool's cap: the cap's size (still at least `size`, or refused).
+        let class = Self::class_size(size).min(self.inner.limit.min(usize::MAX as u64) as usize).max(size);
+        let needed = units(class as u64);
         if needed > units(self.inner.limit) || needed > u32::MAX as u64 {
             return Err(Error::InvalidConfig(format!(
                 "a {size}-byte buffer does not fit in the {}-byte memory limit",
@@ -130,9 +215,8 @@ impl BufferPool {
         }
         let counters = &self.inner.counters;
         counters.acquired.fetch_add(1, Ordering::Relaxed);
-        if let Some((data, permit)) = self.take_free(size) {
-            counters.reused.fetch_add(1, Ordering::Relaxed);
-            return Ok(self.hand_out(data, permit, size));
+        if let Some(buffer) = self.reuse(class, size) {
+            return Ok(buffer);
         }
         let started = Instant::now();
         let mut waited = false;
@@ -141,18 +225,17 @@ impl BufferPool {
             let returned = self.inner.returned.notified();
             tokio::pin!(returned);
             returned.as_mut().enable();
-            if let Some((data, permit)) = self.take_free(size) {
-                counters.reused.fetch_add(1, Ordering::Relaxed);
+            if let Some(buffer) = self.reuse(class, size) {
                 if waited {
                     counters.waited_nanos.fetch_add(started.elapsed().as_nanos() as u64, Ordering::Relaxed);
                 }
-                return Ok(self.hand_out(data, permit, size));
+                return Ok(buffer);
             }
             if let Ok(permit) = self.inner.capacity.clone().try_acquire_many_owned(needed as u32) {
                 break permit;
             }
-            // Idle buffers of other sizes may be holding the capacity: free them first.
-            if self.evict_idle(size) {
+            // Idle buffers too small for this request may be holding the capacity: free one.
+            if self.evict_smallest_idle() {
                 continue;
             }
             waited = true;
@@ -162,54 +245,83 @@ impl BufferPool {
             counters.waited_nanos.fetch_add(started.elapsed().as_nanos() as u64, Ordering::Relaxed);
         }
         counters.allocated.fetch_add(1, Ordering::Relaxed);
+        self.lock().entry(class).or_default().allocated += 1;
         // Zeroed once, by the allocator (calloc: fresh pages from the OS come zeroed and count in
         // RSS only once written); reuses never zero it again.
-        Ok(self.hand_out(vec![0; size], permit, size))
+        Ok(self.hand_out(BytesMut::zeroed(class), permit, size))
     }
 
-    fn hand_out(&self, data: Vec<u8>, permit: OwnedSemaphorePermit, size: usize) -> PooledBuffer {
+    /// An idle buffer of `class` or, failing that, the smallest idle one of a larger class.
+    fn reuse(&self, class: usize, size: usize) -> Option<PooledBuffer> {
+        let mut classes = self.lock();
+        let (data, permit) = classes.range_mut(class..).find_map(|(_, c)| c.idle.pop())?;
+        classes.entry(class).or_default().reused += 1;
+        drop(classes);
         let counters = &self.inner.counters;
-        let in_use = counters.in_use.fetch_add(size as u64, Ordering::Relaxed) + size as u64;
+        counters.reused.fetch_add(1, Ordering::Relaxed);
+        counters.idle.fetch_sub(data.len() as u64, Ordering::Relaxed);
+        Some(self.hand_out(data, permit, size))
+    }
+
+    fn hand_out(&self, data: BytesMut, permit: OwnedSemaphorePermit, size: usize) -> PooledBuffer {
+        let class = data.len();
+        let counters = &self.inner.counters;
+        let in_use = counters.in_use.fetch_add(class as u64, Ordering::Relaxed) + class as u64;
         counters.high_water.fetch_max(in_use, Ordering::Relaxed);
-        PooledBuffer { data, len: 0, slot: Some((permit, self.clone())) }
+        PooledBuffer { data, class, size, len: 0, slot: Some((permit, self.clone())) }
     }
 
-    fn take_free(&self, size: usize) -> Option<(Vec<u8>, OwnedSemaphorePermit)> {
-        self.inner.free.lock().unwrap_or_else(|p| p.into_inner()).get_mut(&size)?.pop()
+    /// Frees the smallest idle buffer; `true` if there was one.
+    fn evict_smallest_idle(&self) -> bool {
+        let mut classes = self.lock();
+        let Some(evicted) = classes.values_mut().find_map(|c| c.idle.pop()) else { return false };
+        drop(classes);
+        self.inner.counters.idle.fetch_sub(evicted.0.len() as u64, Ordering::Relaxed);
+        drop(evicted);
+        self.inner.returned.notify_waiters();
+        true
     }
 
-    /// Frees idle buffers of sizes other than `keep`; `true` if any were freed.
-    fn evict_idle(&self, keep: usize) -> bool {
-        let mut free = self.inner.free.lock().unwrap_or_else(|p| p.into_inner());
-        let mut freed = false;
-        for (size, list) in free.iter_mut() {
-            if *size != keep && !list.is_empty() {
-                list.clear();
-                freed = true;
-            }
+    /// Puts a buffer back on its class's free list, or frees it when its memory did not come back
+    /// whole (`data.len() != class`).
+    fn give_back(&self, data: BytesMut, permit: OwnedSemaphorePermit, class: usize) {
+        let counters = &self.inner.counters;
+        counters.in_use.fetch_sub(class as u64, Ordering::Relaxed);
+        if data.len() == class {
+            counters.idle.fetch_add(class as u64, Ordering::Relaxed);
+            self.lock().entry(class).or_default().idle.push((data, permit));
+        } else {
+            drop((data, permit));
         }
-        drop(free);
-        if freed {
-            self.inner.returned.notify_waiters();
-        }
-        freed
-    }
-
-    fn give_back(&self, data: Vec<u8>, permit: OwnedSemaphorePermit, size: usize) {
-        self.inner.counters.in_use.fetch_sub(size as u64, Ordering::Relaxed);
-        self.inner.free.lock().unwrap_or_else(|p| p.into_inner()).entry(size).or_default().push((data, permit));
         self.inner.returned.notify_waiters();
     }
 
     /// Frees every idle buffer (in-use ones are freed when they come back).
     pub fn trim(&self) {
-        self.inner.free.lock().unwrap_or_else(|p| p.into_inner()).clear();
+        let mut classes = self.lock();
+        let idle: Vec<Vec<IdleBuffer>> = classes.values_mut().map(|c| std::mem::take(&mut c.idle)).collect();
+        drop(classes);
+        let freed: u64 = idle.iter().flatten().map(|(data, _)| data.len() as u64).sum();
+        self.inner.counters.idle.fetch_sub(freed, Ordering::Relaxed);
+        drop(idle);
         self.inner.returned.notify_waiters();
     }
 
     /// The pool's counters.
     pub fn stats(&self) -> PoolStats {
         let c = &self.inner.counters;
+        let classes = self
+            .lock()
+            .iter()
+            .filter(|(_, class)| class.reused + class.allocated > 0)
+            .map(|(&size, class)| ClassStats {
+                size,
+                acquired: class.reused + class.allocated,
+                reused: class.reused,
+                allocated: class.allocated,
+                idle: class.idle.len(),
+            })
+            .collect();
         PoolStats {
             acquired: c.acquired.load(Ordering::Relaxed),
             reused: c.reused.load(Ordering::Relaxed),
@@ -217,18 +329,26 @@ impl BufferPool {
             waited: Duration::from_nanos(c.waited_nanos.load(Ordering::Relaxed)),
             high_water_bytes: c.high_water.load(Ordering::Relaxed),
             in_use_bytes: c.in_use.load(Ordering::Relaxed),
+            idle_bytes: c.idle.load(Ordering::Relaxed),
+            classes,
         }
     }
 }
 
 /// A buffer from a [`BufferPool`]; goes back to the pool when dropped.
 ///
-/// Its memory is initialised once, when the pool allocates it, and keeps whatever bytes it last
-/// held: the content is the first `len` bytes, and filling it ([`PooledBuffer::fill_slice`])
-/// costs no zeroing pass per use.
+/// It takes at most the size it was asked for ([`PooledBuffer::capacity`]), though its memory may
+/// be larger (its class). Its memory is initialised once, when the pool allocates it, and keeps
+/// whatever bytes it last held: the content is the first `len` bytes, and filling it
+/// ([`PooledBuffer::fill_slice`]) costs no zeroing pass per use.
 pub struct PooledBuffer {
-    /// The whole allocation: `data.len()` is the buffer's fixed size.
-    data: Vec<u8>,
+    /// The whole class-sized memory (`data.len() == class`), unless lent out by
+    /// [`PooledBuffer::take_storage`].
+    data: BytesMut,
+    /// The size of the memory when whole.
+    class: usize,
+    /// The size asked for: the most content the buffer takes.
+    size: usize,
     /// Bytes of content.
     len: usize,
     slot: Option<(OwnedSemaphorePermit, BufferPool)>,
@@ -236,7 +356,11 @@ pub struct PooledBuffer {
 
 impl std::fmt::Debug for PooledBuffer {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("PooledBuffer").field("len", &self.len).field("capacity", &self.data.len()).finish()
+        f.debug_struct("PooledBuffer")
+            .field("len", &self.len)
+            .field("capacity", &self.size)
+            .field("class", &self.class)
+            .finish()
     }
 }
 
@@ -256,14 +380,14 @@ impl PooledBuffer {
         self.len == 0
     }
 
-    /// The buffer's fixed capacity.
+    /// The most bytes the buffer takes: the size it was acquired for.
     pub fn capacity(&self) -> usize {
-        self.data.len()
+        self.size
     }
 
     /// Room left.
     pub fn remaining(&self) -> usize {
-        self.data.len() - self.len
+        self.size - self.len
     }
 
     /// Appends as much of `bytes` as fits; returns how much was taken.
@@ -283,13 +407,35 @@ impl PooledBuffer {
     /// `read`-style fills. The content already there is kept; bytes beyond it hold whatever the
     /// buffer held before (not zeroes), so the caller overwrites every byte it keeps.
     pub fn fill_slice(&mut self, len: usize) -> &mut [u8] {
-        self.len = len.min(self.data.len());
+        self.len = len.min(self.size);
         &mut self.data[..self.len]
     }
 
     /// Cuts the content to `len` bytes.
     pub fn truncate(&mut self, len: usize) {
         self.len = self.len.min(len);
+    }
+
+    /// Lends out the buffer's first `capacity` bytes as a `BytesMut` of that length (its memory,
+    /// not a copy; their content is whatever the buffer last held), for code that fills a
+    /// `BytesMut` in place (the memory sink cuts it into per-part pieces). Hand it back with
+    /// [`PooledBuffer::restore_storage`]; a buffer whose storage never comes back is freed, not
+    /// reused, when dropped.
+    pub(crate) fn take_storage(&mut self) -> BytesMut {
+        let mut storage = std::mem::take(&mut self.data);
+        // The class's tail beyond `size` stays here; `restore_storage` joins it up again (free
+        // for adjacent pieces of one allocation).
+        self.data = storage.split_off(self.size);
+        storage
+    }
+
+    /// Takes back the storage [`PooledBuffer::take_storage`] lent, now holding `len` bytes of
+    /// content at its start.
+    pub(crate) fn restore_storage(&mut self, mut storage: BytesMut, len: usize) {
+        let tail = std::mem::take(&mut self.data);
+        storage.unsplit(tail);
+        self.data = storage;
+        self.len = len.min(self.size);
     }
 
     /// Turns the buffer into `Bytes` without a copy; the memory returns to the pool when the last
@@ -308,12 +454,10 @@ impl AsRef<[u8]> for PooledBuffer {
 impl Drop for PooledBuffer {
     fn drop(&mut self) {
         if let Some((permit, pool)) = self.slot.take() {
-            let size = self.data.len();
-            pool.give_back(std::mem::take(&mut self.data), permit, size);
+            pool.give_back(std::mem::take(&mut self.data), permit, self.class);
         }
     }
 }
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -385,6 +529,11 @@ mod tests {
     async fn rejects_buffers_larger_than_the_cap() {
         let pool = BufferPool::new(64 * KIB as u64);
         assert!(pool.acquire(65 * KIB).await.is_err());
+        // A request whose class is above the cap, but not the request itself: a buffer of the cap.
+        let small = BufferPool::new(100 * KIB as u64);
+        let buffer = small.acquire(99 * KIB).await.unwrap();
+        assert_eq!(buffer.capacity(), 99 * KIB);
+        assert_eq!(small.stats().in_use_bytes, 100 * KIB as u64);
     }
 
     #[test]
@@ -395,6 +544,111 @@ mod tests {
         assert_eq!(buffer.extend_from_slice(b"abcdef"), 4);
         assert_eq!(buffer.as_slice(), b"abcd");
         assert_eq!(buffer.remaining(), 0);
+    }
+
+    #[test]
+    fn class_sizes_keep_the_waste_bound() {
+        const MIB: usize = 1024 * KIB;
+        let table = [
+            (0, 4 * KIB),
+            (1, 4 * KIB),
+            (4 * KIB + 1, 4 * KIB + 512),
+            (64 * KIB, 64 * KIB),
+            (64 * KIB + 1, 72 * KIB),
+            (100 * KIB, 104 * KIB),
+            (MIB, MIB),
+            (1_258_291, MIB + MIB / 4),
+            (5 * MIB, 5 * MIB),
+            (8 * MIB, 8 * MIB),
+            (8 * MIB + 1, 9 * MIB),
+            (16 * MIB, 16 * MIB),
+        ];
+        for (size, class) in table {
+            assert_eq!(BufferPool::class_size(size), class, "class of {size}");
+        }
+        // Every size from the smallest class to 64 MiB (sampled): the class holds the size, is at
+        // most 1/8 more, never shrinks as the size grows, and is a fixed point.
+        let mut last = 0;
+        let mut size = MIN_CLASS_SIZE;
+        while size <= 64 * MIB {
+            let class = BufferPool::class_size(size);
+            assert!(class >= size && class as f64 <= size as f64 * 1.125, "{size} -> {class}");
+            assert!(class >= last, "classes shrink at {size}");
+            assert_eq!(BufferPool::class_size(class), class, "{class} is not a class");
+            last = class;
+            size += 4093;
+        }
+    }
+
+    #[tokio::test]
+    async fn mixed_sizes_reuse_larger_idle_buffers_and_count_per_class() {
+        let pool = BufferPool::new(4 * 1024 * KIB as u64);
+        // Warm-up: one buffer of each of two classes.
+        drop((pool.acquire(1000 * KIB).await.unwrap(), pool.acquire(300 * KIB).await.unwrap()));
+        let warm = pool.stats();
+        assert_eq!(warm.allocated, 2);
+        // Sizes that fall in many classes, each at most 1000 KiB, two at a time: the two idle
+        // buffers serve all of them (a request takes the smallest idle buffer that fits).
+        for i in 0..100usize {
+            let a = pool.acquire(100 * KIB + i * 9 * KIB).await.unwrap();
+            let b = pool.acquire(90 * KIB + i * 2 * KIB).await.unwrap();
+            assert!(a.capacity() >= 100 * KIB && b.capacity() >= 90 * KIB);
+            drop((a, b));
+        }
+        let stats = pool.stats();
+        assert_eq!(stats.allocated, 2, "no allocation after warm-up: {stats:?}");
+        assert_eq!(stats.reused, 200);
+        assert_eq!(stats.in_use_bytes, 0);
+        assert_eq!(stats.idle_bytes, (BufferPool::class_size(1000 * KIB) + BufferPool::class_size(300 * KIB)) as u64);
+        let per_class: u64 = stats.classes.iter().map(|c| c.acquired).sum();
+        assert_eq!(per_class, stats.acquired);
+        assert!(stats.classes.len() > 10, "sizes spread over many classes: {:?}", stats.classes);
+        assert!(stats.classes.iter().all(|c| c.acquired == c.reused + c.allocated));
+    }
+
+    #[tokio::test]
+    async fn idle_buffers_too_small_are_freed_smallest_first_at_the_cap() {
+        let pool = BufferPool::new(256 * KIB as u64);
+        drop((pool.acquire(64 * KIB).await.unwrap(), pool.acquire(128 * KIB).await.unwrap()));
+        assert_eq!(pool.stats().idle_bytes, 192 * KIB as u64);
+        // 192 KiB: nothing idle is large enough, and 64 KiB of capacity is free; freeing the
+        // 64 KiB buffer is not enough, freeing the 128 KiB one too is.
+        let big = tokio::time::timeout(Duration::from_secs(1), pool.acquire(192 * KIB)).await.unwrap().unwrap();
+        assert_eq!(big.capacity(), 192 * KIB);
+        let stats = pool.stats();
+        assert_eq!(stats.idle_bytes, 0);
+        assert_eq!(stats.in_use_bytes, 192 * KIB as u64);
+        drop(big);
+        // 100 KiB comes from the idle 192 KiB buffer: memory held already, no allocation.
+        let small = pool.acquire(100 * KIB).await.unwrap();
+        assert_eq!(pool.stats().allocated, 3);
+        assert_eq!(small.capacity(), 100 * KIB);
+    }
+
+    #[tokio::test]
+    async fn lent_storage_comes_back_whole_and_frozen_bytes_return_it() {
+        let pool = BufferPool::new(1024 * KIB as u64);
+        let mut buffer = pool.acquire(100 * KIB).await.unwrap();
+        let mut storage = buffer.take_storage();
+        assert_eq!(storage.len(), 100 * KIB);
+        storage[..5].copy_from_slice(b"hello");
+        let tail = storage.split_off(50 * KIB);
+        storage.unsplit(tail);
+        buffer.restore_storage(storage, 5);
+        assert_eq!(buffer.as_slice(), b"hello");
+        let bytes = buffer.freeze();
+        drop(bytes);
+        let stats = pool.stats();
+        assert_eq!((stats.in_use_bytes, stats.idle_bytes), (0, 104 * KIB as u64), "{stats:?}");
+        let again = pool.acquire(100 * KIB).await.unwrap();
+        assert_eq!(pool.stats().reused, 1);
+        drop(again);
+        // Storage that never comes back: the buffer is freed, not reused.
+        let mut lost = pool.acquire(100 * KIB).await.unwrap();
+        drop(lost.take_storage());
+        drop(lost);
+        let stats = pool.stats();
+        assert_eq!((stats.in_use_bytes, stats.idle_bytes), (0, 0), "{stats:?}");
     }
 
     #[tokio::test]

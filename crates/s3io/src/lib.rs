@@ -111,7 +111,7 @@ pub mod metrics {
     //! ([`RetryCounters`]), payload-buffer reuse ([`PoolStats`]) and the adaptive request limit
     //! ([`Throttle`]).
 
-    pub use crate::buffer::PoolStats;
+    pub use crate::buffer::{ClassStats, PoolStats, CLASSES_PER_DOUBLING, MIN_CLASS_SIZE};
     pub use crate::http::ConnectionMetrics;
     pub use crate::retry::{RetryCounters, RetryReason};
     pub use crate::throttle::Throttle;

@@ -28,7 +28,16 @@ pub(crate) struct BenchArgs {
     #[arg(long, value_name = "N", default_value_t = 16)]
     pub(crate) small_concurrency: usize,
 
-    /// Scenarios to run (comma-separated). By default all.
+    /// Smallest object of the small-mixed scenario (sizes are drawn log-uniformly, seeded,
+    /// between this and --mixed-max-size).
+    #[arg(long, value_name = "SIZE", default_value = "100KiB")]
+    pub(crate) mixed_min_size: ByteSize,
+
+    /// Largest object of the small-mixed scenario.
+    #[arg(long, value_name = "SIZE", default_value = "16MiB")]
+    pub(crate) mixed_max_size: ByteSize,
+
+    /// Scenarios to run (comma-separated). By default all but `null`.
     #[arg(long, value_enum, value_delimiter = ',')]
     pub(crate) scenarios: Vec<Scenario>,
 
@@ -67,16 +76,24 @@ pub(crate) enum Scenario {
     Small,
     /// A large download, small downloads and small uploads at the same time.
     Mixed,
+    /// Download objects of varied sizes (a seeded log-uniform draw between --mixed-min-size and
+    /// --mixed-max-size) into memory, several at a time, as a service does: latency, and the
+    /// buffer pool's reuse per size class.
+    SmallMixed,
+    /// No network: the small scenario's workers each copy --small-size bytes per operation, for
+    /// the machine's own latency noise (what p99/p50 is without any I/O).
+    Null,
 }
 
 impl Scenario {
     /// Every scenario, in the order they run.
-    pub(crate) const ALL: [Scenario; 6] = [
+    pub(crate) const ALL: [Scenario; 7] = [
         Scenario::LargeUpload,
         Scenario::LargeUploadStream,
         Scenario::LargeDownload,
         Scenario::LargeDownloadStream,
         Scenario::Small,
         Scenario::Mixed,
+        Scenario::SmallMixed,
     ];
 }

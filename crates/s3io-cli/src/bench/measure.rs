@@ -1,9 +1,10 @@
 //! Process-level measurements: CPU time, peak RSS, heap allocations.
 //!
 //! CPU time and peak RSS come from `/proc/self` (Linux): `stat`'s utime + stime, and `status`'s
-//! `VmHWM`, which `clear_refs` resets between scenarios so each reports its own peak. Heap
-//! allocations are counted by the binary's global allocator ([`crate::alloc_counter`]) in builds
-//! with the `alloc-count` feature, and are `None` otherwise.
+//! `VmHWM`, which `clear_refs` resets between scenarios (after `malloc_trim` has returned the heap's
+//! free memory to the OS) so each reports its own peak. Heap allocations are counted by the
+//! binary's global allocator ([`crate::alloc_counter`]) in builds with the `alloc-count` feature,
+//! and are `None` otherwise.
 
 use std::time::{Duration, Instant};
 
@@ -54,10 +55,31 @@ fn cpu_time() -> Option<Duration> {
     Some(Duration::from_millis(ticks * 10))
 }
 
-/// Resets the peak-RSS counter (`VmHWM`) so the next reading covers only what follows.
+/// Resets the peak-RSS counter (`VmHWM`) so the next reading covers only what follows. The heap's
+/// free memory goes back to the OS first (glibc's `malloc_trim`): memory an earlier scenario
+/// freed but the allocator kept resident would otherwise count in every later scenario's peak.
 pub(crate) fn reset_peak_rss() {
+    release_free_heap();
     let _ = std::fs::write("/proc/self/clear_refs", "5");
 }
+
+/// Returns the heap's free pages to the OS.
+#[cfg(all(target_os = "linux", target_env = "gnu"))]
+#[allow(unsafe_code)] // A call into glibc, which Rust cannot check.
+fn release_free_heap() {
+    extern "C" {
+        fn malloc_trim(pad: usize) -> std::ffi::c_int;
+    }
+    // SAFETY: malloc_trim takes no pointers and only releases free heap memory; glibc allows it
+    // at any time from any thread.
+    unsafe {
+        malloc_trim(0);
+    }
+}
+
+/// Returns the heap's free pages to the OS (nothing to do off glibc).
+#[cfg(not(all(target_os = "linux", target_env = "gnu")))]
+fn release_free_heap() {}
 
 /// Peak resident set size since the last reset, in bytes.
 pub(crate) fn peak_rss() -> Option<u64> {

@@ -5,9 +5,11 @@
 //! runs the same suite against any S3-compatible store, under a unique prefix whose objects it
 //! deletes afterwards. Scenarios: a large object (default 1 GiB) uploaded from a file and from a
 //! stream, downloaded to a file and to a stream; many small objects (default 1,000 × 1.2 MiB, 16
-//! at a time) with latency percentiles; and a mixed workload. Each reports throughput, requests
-//! per second, client CPU seconds per GiB, peak RSS, heap allocations per object, buffer-pool
-//! reuse, retries (in all and by reason) and connections opened and reused: as a table, as JSON
+//! at a time) with latency percentiles; a mixed workload; objects of varied sizes downloaded into
+//! memory (`small-mixed`, the service scenario); and, on request, a `null` scenario without I/O
+//! (the machine's own latency noise). Each reports throughput, requests
+//! per second, client CPU seconds per GiB, its own peak RSS, heap allocations per object,
+//! buffer-pool reuse (per size class too), retries (in all and by reason) and connections opened and reused: as a table, as JSON
 //! (`--json`), and as an SVG chart (`--plot`). With `--faults` the embedded server injects
 //! faults, so the same figures show what retries cost.
 
@@ -68,6 +70,8 @@ pub(crate) async fn run(global: &GlobalArgs, args: BenchArgs, out: &mut Printer)
         small_count: args.small_count,
         small_size: args.small_size.bytes(),
         small_concurrency: args.small_concurrency,
+        mixed_min_size: args.mixed_min_size.bytes(),
+        mixed_max_size: args.mixed_max_size.bytes(),
         work_dir: args.work_dir.clone().unwrap_or_else(std::env::temp_dir),
     };
     let scenarios = if args.scenarios.is_empty() { Scenario::ALL.to_vec() } else { args.scenarios.clone() };
@@ -169,6 +173,23 @@ fn table(results: &[ScenarioResult]) -> Vec<String> {
     };
     let mut lines = vec![line(header.iter().map(|h| h.to_string()).collect())];
     lines.extend(rows.into_iter().map(line));
+    for result in results.iter().filter(|r| !r.pool_classes.is_empty()) {
+        lines.push(format!("pool reuse by size class in {}:", result.scenario));
+        lines.push(format!(
+            "  {:>10}  {:>8}  {:>8}  {:>9}  {:>7}",
+            "class KiB", "acquired", "reused", "allocated", "reuse"
+        ));
+        for class in &result.pool_classes {
+            lines.push(format!(
+                "  {:>10}  {:>8}  {:>8}  {:>9}  {:>6.1}%",
+                class.size / 1024,
+                class.acquired,
+                class.reused,
+                class.allocated,
+                class.reuse_rate * 100.0
+            ));
+        }
+    }
     lines.extend(results.iter().filter(|r| !r.retries_by_reason.is_empty()).map(|r| {
         let reasons: Vec<String> = r.retries_by_reason.iter().map(|(reason, n)| format!("{n} {reason}")).collect();
         format!("retries in {}: {}", r.scenario, reasons.join(", "))

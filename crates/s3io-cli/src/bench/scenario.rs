@@ -4,7 +4,13 @@
 //! carry over between scenarios as they would in a service. Each is measured from snapshots taken
 //! around its timed part only (set-up, such as uploading the objects a download reads, is not
 //! timed): wall time, client CPU time, peak RSS, heap allocations, requests, retries by reason,
-//! connections opened and reused, and the buffer pool's counters.
+//! connections opened and reused, and the buffer pool's counters (per size class too).
+//!
+//! `small-mixed` is the service scenario: objects of varied sizes (a seeded log-uniform draw,
+//! 100 KiB to 16 MiB by default) downloaded into memory ([`s3io::Download::to_bytes`], pooled
+//! buffers) several at a time, after a warm-up pass of the same draw. `null` runs the small
+//! scenario's workers with no network at all (each operation copies the small object's bytes
+//! between two buffers), so its p99/p50 is the machine's own latency noise.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -29,6 +35,8 @@ impl Scenario {
             Scenario::LargeDownloadStream => "large download (stream)",
             Scenario::Small => "small downloads",
             Scenario::Mixed => "mixed",
+            Scenario::SmallMixed => "small-mixed downloads",
+            Scenario::Null => "null (no I/O)",
         }
     }
 }
@@ -70,9 +78,30 @@ pub(crate) struct ScenarioResult {
     /// Requests sent on a connection already open (requests − connections opened).
     pub(crate) connections_reused: u64,
     pub(crate) latency: Option<Latency>,
+    /// The buffer pool's acquisitions per size class during the scenario (classes used only).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub(crate) pool_classes: Vec<ClassReuse>,
     /// (seconds since start, MiB/s) samples of the transfer rate.
     pub(crate) throughput: Vec<(f64, f64)>,
 }
+
+/// One size class's share of a scenario's pool acquisitions.
+#[derive(Debug, Clone, Serialize)]
+pub(crate) struct ClassReuse {
+    /// The class's buffer size, in bytes.
+    pub(crate) size: usize,
+    pub(crate) acquired: u64,
+    pub(crate) reused: u64,
+    pub(crate) allocated: u64,
+    pub(crate) reuse_rate: f64,
+}
+
+/// Distinct objects of the small-mixed scenario (at most; never more than --small-count): its
+/// downloads draw among them, so set-up uploads a few hundred MiB, not gigabytes.
+const MIXED_OBJECTS: usize = 100;
+
+/// Seed of the small-mixed scenario's sizes and download order.
+const MIXED_SEED: u64 = 18;
 
 /// What the scenarios share.
 pub(crate) struct Bench {
@@ -83,6 +112,8 @@ pub(crate) struct Bench {
     pub(crate) small_count: usize,
     pub(crate) small_size: u64,
     pub(crate) small_concurrency: usize,
+    pub(crate) mixed_min_size: u64,
+    pub(crate) mixed_max_size: u64,
     pub(crate) work_dir: PathBuf,
 }
 
@@ -109,6 +140,12 @@ impl Bench {
         // Each scenario starts from an empty pool, as a fresh process would, so its peak RSS is
         // its own and not the idle buffers of the scenario before.
         self.client.buffer_pool().trim();
+        self.before_keeping_the_pool()
+    }
+
+    /// Counters before a timed section that follows its own warm-up (whose pooled buffers it
+    /// keeps: its steady state is what it measures).
+    fn before_keeping_the_pool(&self) -> Before {
         measure::reset_peak_rss();
         Before {
             requests: self.client.connection_metrics().requests(),
@@ -156,6 +193,7 @@ impl Bench {
             // What `ConnectionMetrics::reused` counts, over this scenario alone.
             connections_reused: requests.saturating_sub(opened),
             latency: None,
+            pool_classes: class_reuse(&before.pool, &pool),
             throughput: Vec::new(),
         }
     }
@@ -266,7 +304,113 @@ impl Bench {
                 result.latency = Some(latency(latencies));
                 Ok(result)
             }
+            Scenario::SmallMixed => {
+                let sizes = self.mixed_sizes();
+                anyhow::ensure!(!sizes.is_empty(), "small-mixed needs --small-count of at least 1");
+                self.ensure_mixed_objects(&sizes).await?;
+                let order = self.mixed_order(sizes.len());
+                // Warm-up: the same draw once, so connections and the pool reach their steady state.
+                self.mixed_downloads(&sizes, &order).await?;
+                let before = self.before_keeping_the_pool();
+                let latencies = self.mixed_downloads(&sizes, &order).await?;
+                let bytes = order.iter().map(|&i| sizes[i]).sum();
+                let mut result = self.result(scenario, before, order.len() as u64, bytes);
+                result.latency = Some(latency(latencies));
+                Ok(result)
+            }
+            Scenario::Null => {
+                self.null_operations(self.small_concurrency).await;
+                let before = self.before();
+                let latencies = self.null_operations(self.small_count).await;
+                let bytes = self.small_count as u64 * self.small_size;
+                let mut result = self.result(scenario, before, self.small_count as u64, bytes);
+                result.latency = Some(latency(latencies));
+                Ok(result)
+            }
         }
+    }
+
+    /// The small-mixed scenario's object sizes: log-uniform between the minimum and maximum.
+    fn mixed_sizes(&self) -> Vec<u64> {
+        let mut random = Random::new(MIXED_SEED);
+        let (low, high) = (self.mixed_min_size.max(1) as f64, self.mixed_max_size.max(self.mixed_min_size) as f64);
+        (0..MIXED_OBJECTS.min(self.small_count))
+            .map(|_| (low * (high / low).powf(random.unit())).round() as u64)
+            .collect()
+    }
+
+    /// The small-mixed scenario's downloads: which object each fetches, `small_count` of them.
+    fn mixed_order(&self, objects: usize) -> Vec<usize> {
+        let mut random = Random::new(MIXED_SEED + 1);
+        (0..self.small_count).map(|_| (random.unit() * objects as f64) as usize % objects).collect()
+    }
+
+    async fn ensure_mixed_objects(&self, sizes: &[u64]) -> anyhow::Result<()> {
+        let last = self.key(&format!("small-mixed/{:05}", sizes.len() - 1));
+        if self.client.head_object(&self.bucket, &last).await.is_ok() {
+            return Ok(());
+        }
+        let next = std::sync::atomic::AtomicUsize::new(0);
+        let workers = (0..self.small_concurrency).map(|_| async {
+            loop {
+                let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                let Some(&size) = sizes.get(i) else { return Ok::<_, s3io::Error>(()) };
+                let key = self.key(&format!("small-mixed/{i:05}"));
+                let payload = Bytes::from(test_bytes(size as usize, 1000 + i as u64));
+                self.client.put_object(&self.bucket, &key, payload, &Default::default()).await?;
+            }
+        });
+        futures::future::try_join_all(workers).await?;
+        Ok(())
+    }
+
+    /// Downloads the objects `order` names into memory (pooled `Bytes`), `small_concurrency` at a
+    /// time; returns every latency. Each object's size is checked.
+    async fn mixed_downloads(&self, sizes: &[u64], order: &[usize]) -> anyhow::Result<Vec<Duration>> {
+        let next = std::sync::atomic::AtomicUsize::new(0);
+        let workers = (0..self.small_concurrency).map(|_| async {
+            let mut latencies = Vec::with_capacity(order.len() / self.small_concurrency + 1);
+            let mut key = String::with_capacity(self.prefix.len() + 24);
+            loop {
+                let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                let Some(&object) = order.get(i) else { return Ok::<_, anyhow::Error>(latencies) };
+                key.clear();
+                use std::fmt::Write as _;
+                let _ = write!(key, "{}small-mixed/{object:05}", self.prefix);
+                let started = Instant::now();
+                let bytes = self.client.download(&self.bucket, key.as_str()).to_bytes().await?;
+                latencies.push(started.elapsed());
+                anyhow::ensure!(
+                    bytes.len() as u64 == sizes[object],
+                    "{key}: {} bytes, expected {}",
+                    bytes.len(),
+                    sizes[object]
+                );
+            }
+        });
+        let per_worker = futures::future::try_join_all(workers).await?;
+        Ok(per_worker.into_iter().flatten().collect())
+    }
+
+    /// The null scenario's work: `count` operations, `small_concurrency` at a time, each copying
+    /// `small_size` bytes into the worker's own buffer and yielding to the runtime once (where a
+    /// download would wait for the network); returns every latency.
+    async fn null_operations(&self, count: usize) -> Vec<Duration> {
+        let source = test_bytes(self.small_size as usize, 2);
+        let next = std::sync::atomic::AtomicUsize::new(0);
+        let workers = (0..self.small_concurrency).map(|_| async {
+            let mut target = vec![0u8; source.len()];
+            let mut latencies = Vec::with_capacity(count / self.small_concurrency + 1);
+            while next.fetch_add(1, std::sync::atomic::Ordering::Relaxed) < count {
+                let started = Instant::now();
+                target.copy_from_slice(std::hint::black_box(&source));
+                tokio::task::yield_now().await;
+                std::hint::black_box(&target);
+                latencies.push(started.elapsed());
+            }
+            latencies
+        });
+        futures::future::join_all(workers).await.into_iter().flatten().collect()
     }
 
     async fn ensure_large_object(&self) -> anyhow::Result<()> {
@@ -370,6 +514,43 @@ impl Sampler {
     async fn finish(self, _progress: &Progress) -> Vec<(f64, f64)> {
         self.stop.cancel();
         self.task.await.unwrap_or_default()
+    }
+}
+
+/// The pool's acquisitions per size class between two snapshots, classes used only.
+fn class_reuse(before: &s3io::metrics::PoolStats, after: &s3io::metrics::PoolStats) -> Vec<ClassReuse> {
+    after
+        .classes
+        .iter()
+        .filter_map(|class| {
+            let earlier = before.classes.iter().find(|c| c.size == class.size).copied().unwrap_or_default();
+            let acquired = class.acquired - earlier.acquired;
+            let reused = class.reused - earlier.reused;
+            (acquired > 0).then(|| ClassReuse {
+                size: class.size,
+                acquired,
+                reused,
+                allocated: class.allocated - earlier.allocated,
+                reuse_rate: reused as f64 / acquired as f64,
+            })
+        })
+        .collect()
+}
+
+/// A seeded xorshift64* generator, for the small-mixed scenario's draws.
+struct Random(u64);
+
+impl Random {
+    fn new(seed: u64) -> Self {
+        Self(seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1)
+    }
+
+    /// A number in [0, 1).
+    fn unit(&mut self) -> f64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        (self.0.wrapping_mul(0x2545_F491_4F6C_DD1D) >> 11) as f64 / (1u64 << 53) as f64
     }
 }
 

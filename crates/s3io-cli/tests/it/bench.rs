@@ -12,7 +12,7 @@ fn bench_runs_every_scenario_and_reports_json_and_a_chart() {
     let mut command = Command::new(env!("CARGO_BIN_EXE_s3io"));
     clean_env(&mut command);
     let output = command
-        .args(["bench", "--size", "16MiB", "--small-count", "50", "--json", "--plot"])
+        .args(["bench", "--size", "16MiB", "--small-count", "50", "--mixed-max-size", "2MiB", "--json", "--plot"])
         .arg(&plot)
         .arg("--work-dir")
         .arg(work.path())
@@ -31,7 +31,8 @@ fn bench_runs_every_scenario_and_reports_json_and_a_chart() {
             "large download (file)",
             "large download (stream)",
             "small downloads",
-            "mixed"
+            "mixed",
+            "small-mixed downloads"
         ]
     );
     for result in &results {
@@ -84,6 +85,17 @@ fn bench_runs_every_scenario_and_reports_json_and_a_chart() {
             assert!((0.0..=1.0).contains(&reuse), "pool reuse rate {reuse}");
         }
     }
+    // Objects of varied sizes into memory: every one through the pool, reported per size class,
+    // whose counts add up.
+    let varied = &results[6];
+    assert_eq!(varied["objects"], 50);
+    let acquired = varied["pool_acquired"].as_u64().unwrap();
+    assert_eq!(acquired, 50, "one pooled buffer per download into memory: {varied}");
+    let classes = varied["pool_classes"].as_array().unwrap_or_else(|| panic!("no pool_classes: {varied}"));
+    assert!(classes.len() > 1, "sizes from 100 KiB to 2 MiB fall in several classes: {varied}");
+    let per_class: u64 = classes.iter().map(|c| c["acquired"].as_u64().unwrap()).sum();
+    assert_eq!(per_class, acquired, "{varied}");
+    assert!(varied["latency"]["p99_ms"].as_f64().unwrap() > 0.0, "{varied}");
 
     let svg = std::fs::read_to_string(&plot).unwrap();
     assert!(svg.starts_with("<svg") || svg.contains("<svg "), "not an SVG: {}", &svg[..svg.len().min(200)]);

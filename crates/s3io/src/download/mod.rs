@@ -44,6 +44,11 @@ use crate::progress::Progress;
 
 pub(crate) use plan::{Check, Plan};
 
+/// [`Download::to_bytes`] takes a pooled buffer for objects of up to the part size or this share
+/// of the pool's cap (a sixteenth: 16 MiB of the default 256 MiB, so sixteen such downloads in
+/// flight fit), whichever is larger.
+const POOLED_OBJECT_SHARE: u64 = 16;
+
 /// What a finished download reports.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
@@ -70,7 +75,8 @@ pub struct Download {
     bucket: String,
     key: String,
     transfer: TransferConfig,
-    cancel: CancellationToken,
+    /// The caller's token, if any (no token: nothing to watch, nothing allocated).
+    cancel: Option<CancellationToken>,
     progress: Option<Arc<Progress>>,
 }
 
@@ -82,7 +88,7 @@ impl Client {
             bucket: bucket.into(),
             key: key.into(),
             transfer: self.config().transfer.clone(),
-            cancel: CancellationToken::new(),
+            cancel: None,
             progress: None,
         }
     }
@@ -117,7 +123,7 @@ impl Download {
     /// Cancels the download when this token is cancelled. By default a token nobody cancels;
     /// dropping the download's future cancels it too.
     pub fn cancel_token(mut self, token: CancellationToken) -> Self {
-        self.cancel = token;
+        self.cancel = Some(token);
         self
     }
 
@@ -135,33 +141,54 @@ impl Download {
     /// Downloads into the file at `path`: written to a temporary file in the same directory and
     /// renamed over `path` only when complete and verified, so a failed or cancelled download
     /// never leaves a truncated file under the final name.
-    pub async fn to_file(self, path: impl AsRef<Path>) -> Result<DownloadOutput> {
+    pub async fn to_file(mut self, path: impl AsRef<Path>) -> Result<DownloadOutput> {
         self.transfer.validate()?;
         let path = path.as_ref().to_owned();
-        let cancel = self.cancel.clone();
-        let context = self.context();
-        with_cancel(&cancel, context, async {
-            let (plan, first) = Plan::make(&self).await?;
+        let cancel = self.cancel.clone().map(|token| (token, self.context()));
+        with_cancel(cancel, async {
+            let (plan, first) = Plan::make(&mut self).await?;
             sink::file::download(&self, plan, first, &path).await
         })
         .await
     }
 
-    /// Downloads into memory, into one freshly allocated buffer of the object's exact size.
-    pub async fn to_bytes(self) -> Result<Bytes> {
-        let (buffer, _) = self.into_buffer(BytesMut::new()).await?;
-        Ok(buffer.freeze())
+    /// Downloads into memory. An object of at most the part size, or of at most a sixteenth of
+    /// the client's memory limit if that is more (16 MiB at the defaults), lands in a buffer from
+    /// the client's [`BufferPool`](crate::BufferPool) (waiting, like any pooled buffer, while the
+    /// pool is at its cap), which goes back to the pool when the last clone of the returned
+    /// `Bytes` is dropped: a service downloading objects of any size into memory allocates no
+    /// payload buffer in steady state. Keep the `Bytes` only as long as needed (copy what is kept
+    /// for long), since it holds pool capacity. A larger object gets a freshly allocated buffer of
+    /// its exact size.
+    pub async fn to_bytes(mut self) -> Result<Bytes> {
+        self.transfer.validate()?;
+        let cancel = self.cancel.clone().map(|token| (token, self.context()));
+        with_cancel(cancel, async {
+            let (plan, first) = Plan::make(&mut self).await?;
+            let size = plan.size;
+            let pool = self.client.buffer_pool();
+            let pooled_max = self.transfer.part_size.max(pool.limit() / POOLED_OBJECT_SHARE).min(pool.limit());
+            if size == 0 || size > pooled_max {
+                let (buffer, _) = sink::memory::download(&self, plan, first, BytesMut::new()).await?;
+                return Ok(buffer.freeze());
+            }
+            let mut pooled = pool.acquire(size as usize).await?;
+            let storage = pooled.take_storage();
+            let (filled, _) = sink::memory::download(&self, plan, first, storage).await?;
+            pooled.restore_storage(filled, size as usize);
+            Ok(pooled.freeze())
+        })
+        .await
     }
 
-    /// Downloads into `buffer`, reusing its memory: the buffer is cleared and filled with the
-    /// object. A caller that passes the same buffer back for each download (after dropping any
+    /// Downloads into `buffer`, reusing its memory: the buffer is cut or extended to the object's
+    /// size and filled with the object (bytes it held before are overwritten, not zeroed first). A caller that passes the same buffer back for each download (after dropping any
     /// clones) allocates no payload memory once the buffer is large enough.
-    pub async fn into_buffer(self, buffer: BytesMut) -> Result<(BytesMut, DownloadOutput)> {
+    pub async fn into_buffer(mut self, buffer: BytesMut) -> Result<(BytesMut, DownloadOutput)> {
         self.transfer.validate()?;
-        let cancel = self.cancel.clone();
-        let context = self.context();
-        with_cancel(&cancel, context, async {
-            let (plan, first) = Plan::make(&self).await?;
+        let cancel = self.cancel.clone().map(|token| (token, self.context()));
+        with_cancel(cancel, async {
+            let (plan, first) = Plan::make(&mut self).await?;
             sink::memory::download(&self, plan, first, buffer).await
         })
         .await
@@ -174,26 +201,27 @@ impl Download {
     /// requested again (up to twice); the first
     /// answer wins and the other requests are dropped, so one slow connection cannot stall the
     /// stream. One part of the memory limit is kept for that second request.
-    pub async fn to_writer<W: AsyncWrite + Unpin + Send>(self, writer: W) -> Result<DownloadOutput> {
+    pub async fn to_writer<W: AsyncWrite + Unpin + Send>(mut self, writer: W) -> Result<DownloadOutput> {
         self.transfer.validate()?;
-        let cancel = self.cancel.clone();
-        let context = self.context();
-        with_cancel(&cancel, context, async {
-            let (plan, first) = Plan::make(&self).await?;
+        let cancel = self.cancel.clone().map(|token| (token, self.context()));
+        with_cancel(cancel, async {
+            let (plan, first) = Plan::make(&mut self).await?;
             sink::stream::download(&self, plan, first, writer).await
         })
         .await
     }
 }
 
+/// Runs `work` until it ends or the token, if there is one, is cancelled (then the error names
+/// the context).
 async fn with_cancel<T>(
-    cancel: &CancellationToken,
-    context: ErrorContext,
+    cancel: Option<(CancellationToken, ErrorContext)>,
     work: impl std::future::Future<Output = Result<T>>,
 ) -> Result<T> {
+    let Some((token, context)) = cancel else { return work.await };
     tokio::select! {
         biased;
-        _ = cancel.cancelled() => Err(Error::cancelled(context)),
+        _ = token.cancelled() => Err(Error::cancelled(context)),
         result = work => result,
     }
 }

@@ -98,7 +98,8 @@ impl Plan {
     /// Makes the first request (a ranged GET of the first part) and the verification HEAD if
     /// needed. Returns the plan and the first answer, whose body is still to be read, with the
     /// retry context its request started (part 0 carries it on).
-    pub(crate) async fn make(download: &Download) -> Result<(Plan, FirstAnswer)> {
+    /// The download's bucket and key move into the plan (no copy); the download keeps the rest.
+    pub(crate) async fn make(download: &mut Download) -> Result<(Plan, FirstAnswer)> {
         let client = &download.client;
         let part_size = download.transfer.part_size;
         let mut options = GetObjectOptions {
@@ -115,14 +116,15 @@ impl Plan {
             }
             other => other?,
         };
+        let context = download.context();
         let mut plan = Plan {
-            bucket: download.bucket.clone(),
-            key: download.key.clone(),
+            bucket: std::mem::take(&mut download.bucket),
+            key: std::mem::take(&mut download.key),
             size: first.object_size(),
             part_size,
             etag: first.info.etag.clone(),
             last_modified: first.info.last_modified,
-            context: download.context(),
+            context,
             check: Check::Nothing,
             head: None,
         };

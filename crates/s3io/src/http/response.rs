@@ -23,7 +23,8 @@ pub struct ResponseBody {
     body: Option<Incoming>,
     remaining: Option<u64>,
     read_timeout: Duration,
-    context: ErrorContext,
+    /// Shared with the request (copied only into an error).
+    context: std::sync::Arc<ErrorContext>,
 }
 
 impl std::fmt::Debug for ResponseBody {
@@ -33,7 +34,7 @@ impl std::fmt::Debug for ResponseBody {
 }
 
 impl ResponseBody {
-    pub(crate) fn new(body: Incoming, read_timeout: Duration, context: ErrorContext) -> Self {
+    pub(crate) fn new(body: Incoming, read_timeout: Duration, context: std::sync::Arc<ErrorContext>) -> Self {
         let remaining = body.size_hint().exact();
         Self { body: Some(body), remaining, read_timeout, context }
     }
@@ -53,7 +54,7 @@ impl ResponseBody {
                     // The connection is in an unknown state: close it.
                     self.body = None;
                     return Err(Error::Timeout {
-                        context: Box::new(self.context.clone()),
+                        context: Box::new(ErrorContext::clone(&self.context)),
                         what: "waiting for body bytes",
                         after: self.read_timeout,
                     });
@@ -62,7 +63,7 @@ impl ResponseBody {
                     self.body = None;
                     return match self.remaining {
                         Some(left) if left > 0 => Err(Error::transport(
-                            self.context.clone(),
+                            ErrorContext::clone(&self.context),
                             "reading the response body",
                             format!("body ended {left} bytes early"),
                         )),
@@ -71,7 +72,7 @@ impl ResponseBody {
                 }
                 Ok(Some(Err(e))) => {
                     self.body = None;
-                    return Err(Error::transport(self.context.clone(), "reading the response body", e));
+                    return Err(Error::transport(ErrorContext::clone(&self.context), "reading the response body", e));
                 }
                 Ok(Some(Ok(frame))) => frame,
             };
@@ -92,7 +93,7 @@ impl ResponseBody {
         while let Some(chunk) = self.next_chunk().await? {
             if out.len() + chunk.len() > limit {
                 return Err(Error::invalid_response(
-                    self.context.clone(),
+                    ErrorContext::clone(&self.context),
                     format!("response body larger than {limit} bytes"),
                 ));
             }

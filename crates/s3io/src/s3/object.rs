@@ -587,7 +587,19 @@ fn get_object_request<'a>(bucket: &'a str, key: &'a str, options: &GetObjectOpti
     let context = ErrorContext::new(Operation::GetObject, bucket, Some(key));
     let mut request = S3Request::new(Method::GET, bucket, Some(key), context);
     if let Some(range) = &options.range {
-        request = request.header("range", &range.header_value())?;
+        // Written on the stack: the header value is the only allocation.
+        let mut value = [0u8; 48];
+        let len = {
+            use std::io::Write as _;
+            let mut cursor = std::io::Cursor::new(&mut value[..]);
+            let _ = match range.end {
+                Some(end) => write!(cursor, "bytes={}-{}", range.start, end),
+                None => write!(cursor, "bytes={}-", range.start),
+            };
+            cursor.position() as usize
+        };
+        let value = http::HeaderValue::from_bytes(&value[..len]).expect("ASCII digits");
+        request.headers.insert(http::header::RANGE, value);
     }
     if let Some(etag) = &options.if_match {
         request = request.header("if-match", etag)?;

@@ -39,7 +39,8 @@ pub(crate) struct S3Request<'a> {
     pub(crate) body: Bytes,
     /// A streamed body, re-read for every attempt; when set it replaces `body`.
     pub(crate) payload: Option<Arc<dyn ReplayablePayload>>,
-    pub(crate) context: ErrorContext,
+    /// Shared with the response bodies of its attempts (no copy of bucket and key per attempt).
+    pub(crate) context: Arc<ErrorContext>,
 }
 
 impl<'a> S3Request<'a> {
@@ -52,7 +53,7 @@ impl<'a> S3Request<'a> {
             headers: HeaderMap::new(),
             body: Bytes::new(),
             payload: None,
-            context,
+            context: Arc::new(context),
         }
     }
 
@@ -120,8 +121,8 @@ pub(crate) fn request_url(
     }
     url.push_str(endpoint.host_str().unwrap_or_default());
     if let Some(port) = endpoint.port() {
-        url.push(':');
-        url.push_str(&port.to_string());
+        use std::fmt::Write as _;
+        let _ = write!(url, ":{port}");
     }
     url.push_str(endpoint.path().trim_end_matches('/'));
     url.push('/');
@@ -176,7 +177,7 @@ impl Client {
             let response = self.send_once(request).await?;
             let body = response.body.collect(XML_BODY_LIMIT).await.map_err(|e| (e, None))?;
             if let Some(error) = xml::parse_error(response.status.as_u16(), &body) {
-                return Err((Error::service(request.context.clone(), error), None));
+                return Err((Error::service(ErrorContext::clone(&request.context), error), None));
             }
             Ok((response.headers, body))
         })
@@ -196,7 +197,13 @@ impl Client {
                 None => RequestBody::bytes(request.body.clone()),
             })
             .map_err(|e| {
-                (Error::invalid_response(request.context.clone(), format!("bad request URL {url}: {e}")), None)
+                (
+                    Error::invalid_response(
+                        ErrorContext::clone(&request.context),
+                        format!("bad request URL {url}: {e}"),
+                    ),
+                    None,
+                )
             })?;
         let headers = http_request.headers_mut();
         headers.reserve(request.headers.len() + 6);
@@ -204,8 +211,9 @@ impl Client {
             headers.insert(name, value.clone());
         }
         if let Some(authority) = http_request.uri().authority() {
-            let host = HeaderValue::from_str(authority.as_str())
-                .map_err(|e| (Error::invalid_response(request.context.clone(), format!("bad host: {e}")), None))?;
+            let host = HeaderValue::from_str(authority.as_str()).map_err(|e| {
+                (Error::invalid_response(ErrorContext::clone(&request.context), format!("bad host: {e}")), None)
+            })?;
             http_request.headers_mut().insert(http::header::HOST, host);
         }
         let length = request.payload.as_ref().map_or(request.body.len() as u64, |p| p.len());
@@ -255,7 +263,7 @@ impl Client {
             // HEAD answers carry no body: name what is missing as GET would.
             error.code = if request.key.is_some() { "NoSuchKey" } else { "NoSuchBucket" }.to_owned();
         }
-        Err((Error::service(request.context.clone(), error), retry_after))
+        Err((Error::service(ErrorContext::clone(&request.context), error), retry_after))
     }
 }
 

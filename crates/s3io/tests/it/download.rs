@@ -330,3 +330,50 @@ async fn pool_reuses_buffers_across_many_small_downloads() {
     let opened = client.connection_metrics().opened();
     assert!(opened <= 4, "{opened} connections opened for 4,000 requests");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn varied_size_downloads_into_memory_reuse_pooled_buffers() {
+    // Objects from 10 KiB to 3 MiB, of one part and of several (1 MiB parts), downloaded into
+    // memory four at a time: each lands in a pooled buffer (up to 4 MiB, a sixteenth of the
+    // 64 MiB cap), and after a warm-up round no payload buffer is allocated.
+    let server = TestServer::start_with(None, |b| {
+        b.transfer(
+            TransferConfig::default()
+                .with_part_size(PART as u64)
+                .with_memory_limit(64 * MIB as u64)
+                .with_concurrency(4),
+        )
+    })
+    .await;
+    let sizes = [10 * 1024, 100 * 1024 + 7, 333_333, PART, PART + 1, 2 * PART + 5, 3 * PART, 700_000];
+    let objects: Vec<Vec<u8>> = sizes.iter().enumerate().map(|(i, &size)| test_data(size, 500 + i as u64)).collect();
+    for (i, data) in objects.iter().enumerate() {
+        server.put(&format!("varied/{i}"), data).await;
+    }
+    let client = &server.client;
+    let (server, objects) = (&server, &objects);
+    let round = || async move {
+        for batch in (0..objects.len()).collect::<Vec<_>>().chunks(4) {
+            let downloads = batch.iter().map(|&i| async move {
+                let bytes = client.download(&server.bucket, format!("varied/{i}")).to_bytes().await.unwrap();
+                assert!(bytes[..] == objects[i][..], "object {i} ({} bytes) differs", objects[i].len());
+                bytes
+            });
+            let held: Vec<_> = futures::future::join_all(downloads).await;
+            assert!(client.buffer_pool().stats().in_use_bytes > 0, "downloads into memory bypassed the pool");
+            drop(held);
+        }
+    };
+    round().await;
+    let warm = client.buffer_pool().stats();
+    assert_eq!(warm.acquired, objects.len() as u64, "one pooled buffer per download: {warm:?}");
+    for _ in 0..3 {
+        round().await;
+    }
+    let after = client.buffer_pool().stats();
+    assert_eq!(after.allocated, warm.allocated, "payload buffers allocated after warm-up: {warm:?} -> {after:?}");
+    assert_eq!(after.acquired, 4 * objects.len() as u64);
+    assert_eq!(after.in_use_bytes, 0, "pooled buffers not returned");
+    assert!(after.classes.len() >= 5, "sizes spread over classes: {:?}", after.classes);
+    assert!(after.high_water_bytes <= 64 * MIB as u64);
+}

@@ -3,7 +3,12 @@
 //! The buffer is cut into disjoint per-part pieces (`BytesMut::split_to`, no copy); a worker takes
 //! a part's piece, fills it in place, and puts it back; the pieces are joined again with
 //! `unsplit`, which is free for adjacent pieces. A caller that passes the same buffer back for
-//! each download allocates no payload memory once the buffer is large enough.
+//! each download allocates no payload memory once the buffer is large enough, and its bytes are
+//! not zeroed first (every one is overwritten). [`Download::to_bytes`] passes the memory of a
+//! pooled buffer ([`PooledBuffer::take_storage`]).
+//!
+//! [`Download::to_bytes`]: crate::Download::to_bytes
+//! [`PooledBuffer::take_storage`]: crate::buffer::PooledBuffer::take_storage
 
 use std::sync::Mutex;
 
@@ -22,8 +27,14 @@ pub(crate) async fn download(
     first: FirstAnswer,
     mut buffer: BytesMut,
 ) -> Result<(BytesMut, DownloadOutput)> {
-    buffer.clear();
-    buffer.resize(plan.size as usize, 0);
+    // Every byte of the object is written below, so a buffer long enough already is only cut to
+    // length (no zeroing pass over bytes about to be overwritten); a shorter one is extended.
+    let size = plan.size as usize;
+    if buffer.len() >= size {
+        buffer.truncate(size);
+    } else {
+        buffer.resize(size, 0);
+    }
     let mut pieces = Vec::with_capacity(plan.part_count() as usize);
     for index in 0..plan.part_count() {
         let (start, end) = plan.part_range(index);

@@ -48,7 +48,9 @@ pub(crate) async fn download<W: AsyncWrite + Unpin + Send>(
 ) -> Result<DownloadOutput> {
     let context = plan.context.clone();
     // With room for two parts or more, one part's worth is kept for hedging the head of line.
-    let budget = (download.transfer.memory_limit / plan.part_size).max(1);
+    // Counted in pooled buffers of the part's class, the memory a part really takes.
+    let part_memory = BufferPool::class_size(plan.part_size.min(usize::MAX as u64) as usize) as u64;
+    let budget = (download.transfer.memory_limit / part_memory).max(1);
     let hedging = budget >= 2;
     let window = if hedging { budget - 1 } else { 1 };
     let (written_tx, written_rx) = watch::channel(0u64);
