@@ -87,6 +87,7 @@ pub(crate) fn poll_until(what: &str, deadline: Duration, mut condition: impl FnM
     let start = Instant::now();
     while !condition() {
         assert!(start.elapsed() < deadline, "timed out after {deadline:?} waiting for {what}");
+        // The poll interval of a bounded wait for the condition above.
         std::thread::sleep(Duration::from_millis(20));
     }
 }

@@ -25,6 +25,7 @@ async fn eventually(limit: Duration, mut cond: impl FnMut() -> bool) -> bool {
         if cond() {
             return true;
         }
+        // The poll interval of a bounded wait for the condition above.
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     cond()

@@ -98,6 +98,7 @@ async fn multi_part_verification_adds_no_serial_round_trip() {
     let deadline = started + Duration::from_secs(20);
     while progress.bytes_done() < data.len() as u64 {
         assert!(std::time::Instant::now() < deadline, "bytes stuck at {} of {}", progress.bytes_done(), data.len());
+        // The poll interval of a bounded wait for the condition above.
         tokio::time::sleep(Duration::from_millis(5)).await;
     }
     let bytes_in = started.elapsed();

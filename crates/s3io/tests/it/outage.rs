@@ -41,11 +41,13 @@ async fn a_download_rides_out_a_server_restart_with_default_retries() {
     let deadline = Instant::now() + Duration::from_secs(30);
     while progress.bytes_done() == 0 && Instant::now() < deadline {
         tokio::task::yield_now().await;
+        // The poll interval of a bounded wait for the condition above.
         tokio::time::sleep(Duration::from_millis(1)).await;
     }
     assert!(progress.bytes_done() > 0, "the download never started");
     server.shutdown().await;
     let down_at = Instant::now();
+    // The behaviour under test: the endpoint stays away for the whole outage.
     tokio::time::sleep(OUTAGE).await;
     let mut config = ServerConfig::new(root.path());
     config.addr = addr;
