@@ -33,6 +33,8 @@ pub(crate) fn client_config(global: &GlobalArgs) -> Result<ClientConfig, UsageEr
         // An explicit part size above the default memory limit raises the limit to one part
         // per request in flight rather than failing validation.
         memory_limit: global.memory_limit.map_or(defaults.memory_limit.max(part_size), |s| s.bytes()),
+        resume: !global.no_resume,
+        fsync: global.fsync,
         ..defaults
     };
     let credentials = match (&global.profile, global.no_sign_request) {

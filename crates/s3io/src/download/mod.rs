@@ -20,6 +20,7 @@
 //! each part's CRC is computed as its bytes stream past and the part CRCs are combined at the end
 //! (no second pass over the data); a mismatch fails the download.
 
+mod journal;
 mod part;
 mod plan;
 mod run;
@@ -57,6 +58,9 @@ pub struct DownloadOutput {
     pub hedged_parts: u64,
     /// The object's last modification time, as its first answer gave it (`Last-Modified`).
     pub last_modified: Option<SystemTime>,
+    /// Bytes a resumed download found complete from an earlier run and did not fetch again
+    /// (see [`Download::resume`]); 0 otherwise.
+    pub resumed_bytes: u64,
 }
 
 /// A download being set up: per-transfer overrides, then one of the `to_*` methods runs it.
@@ -111,6 +115,29 @@ impl Download {
         self
     }
 
+    /// Makes a file download ([`Download::to_file`]) resumable: it writes into
+    /// `.NAME.s3io-partial.tmp` beside the destination and records each finished part in a
+    /// journal beside it (`.NAME.s3io-partial.journal`). A run that stops without cleaning up
+    /// (killed, power lost) or fails on a transient error (the endpoint unreachable, timeouts,
+    /// 5xx) leaves both; the next resumable download to the same file reads the journal, asks
+    /// for the first missing part with `If-Match` on the ETag it recorded, and fetches only the
+    /// missing parts (in the journal's part size). If the object changed, it starts afresh.
+    /// Cancelling, or any other failure, removes both files. A download without resuming
+    /// removes the partial files a resumable one left. By default the client's
+    /// [`TransferConfig::resume`] (`false`). Memory and stream downloads ignore it.
+    pub fn resume(mut self, resume: bool) -> Self {
+        self.transfer.resume = resume;
+        self
+    }
+
+    /// Syncs the downloaded file and then its directory before [`Download::to_file`] returns,
+    /// so the file survives a power loss once reported done. By default the client's
+    /// [`TransferConfig::fsync`] (`false`).
+    pub fn fsync(mut self, fsync: bool) -> Self {
+        self.transfer.fsync = fsync;
+        self
+    }
+
     /// Cancels the download when this token is cancelled. By default a token nobody cancels;
     /// dropping the download's future cancels it too.
     pub fn cancel_token(mut self, token: CancellationToken) -> Self {
@@ -131,17 +158,14 @@ impl Download {
 
     /// Downloads into the file at `path`: written to a temporary file in the same directory and
     /// renamed over `path` only when complete and verified, so a failed or cancelled download
-    /// never leaves a truncated file under the final name.
+    /// never leaves a truncated file under the final name. See [`Download::resume`] for
+    /// downloads that survive being killed.
     pub async fn to_file(self, path: impl AsRef<Path>) -> Result<DownloadOutput> {
         self.transfer.validate()?;
         let path = path.as_ref().to_owned();
         let cancel = self.cancel.clone();
         let context = self.context();
-        with_cancel(&cancel, context, async {
-            let (plan, first) = Plan::make(&self).await?;
-            sink::file::download(&self, plan, first, &path).await
-        })
-        .await
+        with_cancel(&cancel, context, sink::file::download(&self, &path)).await
     }
 
     /// Downloads into memory, into one freshly allocated buffer of the object's exact size.
