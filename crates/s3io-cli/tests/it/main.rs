@@ -8,5 +8,6 @@ mod many;
 mod messages;
 mod mpu;
 mod objects;
+mod resume;
 mod signals;
 mod sync;

@@ -121,6 +121,17 @@ pub(crate) fn parse(bytes: &[u8]) -> Option<JournalState> {
     Some(JournalState { size, part_size, etag, done })
 }
 
+/// What opening a journal found.
+#[derive(Debug)]
+pub(crate) enum Opened {
+    /// No journal (and none was to be created).
+    Absent,
+    /// Another process holds its lock.
+    Busy,
+    /// Opened and locked, with what it holds (`None`: nothing usable).
+    Open(Journal, Option<JournalState>),
+}
+
 /// An open, locked journal. Dropping it releases the lock.
 #[derive(Debug)]
 pub(crate) struct Journal {
@@ -129,13 +140,18 @@ pub(crate) struct Journal {
 }
 
 impl Journal {
-    /// Opens (creating it if need be) and locks the journal at `path`, and reads what it holds.
-    /// `Ok(None)` when another process holds the lock. Blocking: call on the blocking pool.
-    pub(crate) fn open(path: &Path) -> std::io::Result<Option<(Journal, Option<JournalState>)>> {
-        let mut file = std::fs::OpenOptions::new().read(true).write(true).create(true).truncate(false).open(path)?;
+    /// Opens (creating it if `create`) and locks the journal at `path`, and reads what it
+    /// holds. Blocking: call on the blocking pool.
+    pub(crate) fn open(path: &Path, create: bool) -> std::io::Result<Opened> {
+        let opened = std::fs::OpenOptions::new().read(true).write(true).create(create).truncate(false).open(path);
+        let mut file = match opened {
+            Ok(file) => file,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound && !create => return Ok(Opened::Absent),
+            Err(e) => return Err(e),
+        };
         match rustix::fs::flock(&file, rustix::fs::FlockOperation::NonBlockingLockExclusive) {
             Ok(()) => {}
-            Err(rustix::io::Errno::WOULDBLOCK) => return Ok(None),
+            Err(rustix::io::Errno::WOULDBLOCK) => return Ok(Opened::Busy),
             Err(e) => return Err(e.into()),
         }
         let mut bytes = Vec::new();
@@ -143,18 +159,19 @@ impl Journal {
         // in practice); one far larger is not one of ours.
         (&mut file).take(16 << 20).read_to_end(&mut bytes)?;
         let state = parse(&bytes);
-        Ok(Some((Journal { file: Arc::new(Mutex::new(file)), path: path.to_owned() }, state)))
+        Ok(Opened::Open(Journal { file: Arc::new(Mutex::new(file)), path: path.to_owned() }, state))
     }
 
     /// Starts the journal afresh for a download of `size` bytes in parts of `part_size`, pinned
-    /// to `etag`: the old contents are dropped and the header written. Blocking.
-    pub(crate) fn start(&self, size: u64, part_size: u64, etag: &str) -> std::io::Result<()> {
-        if etag.len() > MAX_ETAG_LEN {
-            return Err(std::io::Error::other("ETag too long for a resume journal"));
-        }
+    /// to `etag`: the old contents are dropped and the header written. Without an ETag (or with
+    /// one too long to keep) no header is written, so nothing recorded can be resumed. Blocking.
+    pub(crate) fn start(&self, size: u64, part_size: u64, etag: Option<&str>) -> std::io::Result<()> {
         let file = self.file.lock().unwrap_or_else(|p| p.into_inner());
         file.set_len(0)?;
-        file.write_all_at(&header(size, part_size, etag), 0)
+        match etag.filter(|etag| etag.len() <= MAX_ETAG_LEN && size > 0) {
+            Some(etag) => file.write_all_at(&header(size, part_size, etag), 0),
+            None => Ok(()),
+        }
     }
 
     /// Appends the record of part `index`, off the runtime's threads.
@@ -236,12 +253,13 @@ mod tests {
     fn the_lock_keeps_a_second_opener_out() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("j");
-        let (first, state) = Journal::open(&path).unwrap().unwrap();
+        assert!(matches!(Journal::open(&path, false).unwrap(), Opened::Absent));
+        let Opened::Open(first, state) = Journal::open(&path, true).unwrap() else { panic!("not opened") };
         assert_eq!(state, None);
-        first.start(3000, 1000, "e").unwrap();
-        assert!(Journal::open(&path).unwrap().is_none(), "locked");
+        first.start(3000, 1000, Some("e")).unwrap();
+        assert!(matches!(Journal::open(&path, false).unwrap(), Opened::Busy), "locked");
         drop(first);
-        let (_again, state) = Journal::open(&path).unwrap().unwrap();
+        let Opened::Open(_again, state) = Journal::open(&path, false).unwrap() else { panic!("not opened") };
         assert_eq!(state.unwrap().done, Vec::<u64>::new());
     }
 }

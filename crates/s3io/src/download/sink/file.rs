@@ -29,7 +29,7 @@ use bytes::Bytes;
 
 use super::{PartWriter, Sink};
 use crate::checksum::Hasher;
-use crate::download::journal::{self, Journal, JournalState};
+use crate::download::journal::{self, Journal, JournalState, Opened};
 use crate::download::run::Run;
 use crate::download::{Download, DownloadOutput, Plan};
 use crate::error::{Error, ErrorContext, Result};
@@ -45,28 +45,35 @@ const MAX_FRAMES_PER_WRITE: usize = 64;
 pub(crate) async fn download(download: &Download, path: &Path) -> Result<DownloadOutput> {
     let context = download.context();
     let (partial, journal_path) = journal::paths(path);
+    // Held here, not by the workers, so that the files go as soon as this future is dropped.
+    let mut temp = TempFile { path: None, journal: None, armed: true };
     if !download.transfer.resume {
         discard_partial(&context, partial, journal_path).await?;
-        // Held here, not by the workers, so that the file goes as soon as this future is dropped.
-        let mut temp = TempFile { path: temp_path(path), journal: None, armed: true };
         return fresh(download, path, &mut temp, None).await;
     }
     let opened = {
         let journal_path = journal_path.clone();
-        blocking(&context, "opening the resume journal", &journal_path.clone(), move || Journal::open(&journal_path))
-            .await?
+        blocking(&context, "opening the resume journal", &journal_path.clone(), move || {
+            Journal::open(&journal_path, false)
+        })
+        .await?
     };
-    let Some((journal, state)) = opened else {
-        // Another run holds the journal: download without resuming, into a file of our own.
-        tracing::warn!(path = %path.display(), "another download to this file is in progress: not resuming");
-        let mut temp = TempFile { path: temp_path(path), journal: None, armed: true };
-        return fresh(download, path, &mut temp, None).await;
-    };
-    let journal = Arc::new(journal);
-    let mut temp = TempFile { path: partial, journal: Some(journal_path), armed: true };
-    let result = match state {
-        Some(state) => resume(download, path, &mut temp, &journal, state).await,
-        None => fresh(download, path, &mut temp, Some(&journal)).await,
+    let resumable = Some((partial, journal_path));
+    let result = match opened {
+        Opened::Open(journal, Some(state)) => {
+            temp.journal = Some(Arc::new(journal));
+            resume(download, path, &mut temp, state, resumable).await
+        }
+        Opened::Open(journal, None) => {
+            // A journal of ours that says nothing usable: it is started afresh.
+            temp.journal = Some(Arc::new(journal));
+            fresh(download, path, &mut temp, resumable).await
+        }
+        Opened::Absent => fresh(download, path, &mut temp, resumable).await,
+        Opened::Busy => {
+            tracing::warn!(path = %path.display(), "another download to this file is in progress: not resuming");
+            fresh(download, path, &mut temp, None).await
+        }
     };
     if let Err(error) = &result {
         if crate::retry::classify(error).is_some() {
@@ -82,10 +89,7 @@ pub(crate) async fn download(download: &Download, path: &Path) -> Result<Downloa
 async fn discard_partial(context: &ErrorContext, partial: PathBuf, journal_path: PathBuf) -> Result<()> {
     let path = journal_path.clone();
     blocking(context, "removing a stale partial download", &path, move || {
-        if !journal_path.exists() && !partial.exists() {
-            return Ok(());
-        }
-        if let Some((_locked, _)) = Journal::open(&journal_path)? {
+        if let Opened::Open(_locked, _) = Journal::open(&journal_path, false)? {
             remove_if_present(&partial)?;
             remove_if_present(&journal_path)?;
         }
@@ -101,19 +105,37 @@ fn remove_if_present(path: &Path) -> std::io::Result<()> {
     }
 }
 
-/// A download from the first byte into `temp` (created or truncated), journaled if `journal`.
+/// A download from the first byte. With `resumable` (the partial file's and the journal's
+/// paths), an object of more than one part with an ETag is journaled (so is any download whose
+/// `temp` holds a journal already); otherwise it goes into a temporary file of a random name.
 async fn fresh(
     download: &Download,
     path: &Path,
     temp: &mut TempFile,
-    journal: Option<&Arc<Journal>>,
+    resumable: Option<(PathBuf, PathBuf)>,
 ) -> Result<DownloadOutput> {
     let (plan, first) = Plan::make(download).await?;
     let context = plan.context.clone();
     let size = plan.size;
-    let file = blocking(&context, "creating", &temp.path, {
-        let temp_path = temp.path.clone();
-        let journaled = journal.is_some();
+    let mut journaled = false;
+    if let Some((partial, journal_path)) = resumable {
+        if temp.journal.is_none() && plan.part_count() > 1 && plan.etag.is_some() {
+            let opened = blocking(&context, "creating the resume journal", &journal_path.clone(), move || {
+                Journal::open(&journal_path, true)
+            })
+            .await?;
+            if let Opened::Open(journal, _) = opened {
+                temp.journal = Some(Arc::new(journal));
+            }
+        }
+        if temp.journal.is_some() {
+            temp.path = Some(partial);
+            journaled = true;
+        }
+    }
+    let temp_path = temp.path.get_or_insert_with(|| temp_path(path)).clone();
+    let file = blocking(&context, "creating", &temp_path, {
+        let temp_path = temp_path.clone();
         move || {
             let mut options = std::fs::OpenOptions::new();
             options.write(true);
@@ -129,19 +151,18 @@ async fn fresh(
         }
     })
     .await?;
-    let journal = match (journal, plan.etag.clone()) {
-        (Some(journal), Some(etag)) if size > 0 => {
-            let started = journal.clone();
-            let part_size = plan.part_size;
+    let journal = match &temp.journal {
+        Some(journal) => {
+            let (started, part_size, etag) = (journal.clone(), plan.part_size, plan.etag.clone());
             blocking(&context, "writing the resume journal", &journal.path, move || {
-                started.start(size, part_size, &etag)
+                started.start(size, part_size, etag.as_deref())
             })
             .await?;
             Some(journal.clone())
         }
-        _ => None,
+        None => None,
     };
-    let sink = FileSink::new(file, &temp.path, &context, journal);
+    let sink = FileSink::new(file, &temp_path, &context, journal);
     let run = Run::new(download, plan, sink);
     run.run(run.worker_count(u64::MAX), first).await?;
     finish(download, run, path, temp, 0).await
@@ -153,14 +174,16 @@ async fn resume(
     download: &Download,
     path: &Path,
     temp: &mut TempFile,
-    journal: &Arc<Journal>,
     state: JournalState,
+    resumable: Option<(PathBuf, PathBuf)>,
 ) -> Result<DownloadOutput> {
     let context = download.context();
+    let journal = temp.journal.clone().expect("a resumed download holds its journal");
+    let partial = resumable.as_ref().map(|(partial, _)| partial.clone()).expect("a resumable download");
     let usable = {
-        let (temp_path, size) = (temp.path.clone(), state.size);
-        blocking(&context, "opening", &temp.path, move || {
-            match std::fs::OpenOptions::new().read(true).write(true).open(&temp_path) {
+        let (partial, size) = (partial.clone(), state.size);
+        blocking(&context, "opening", &partial.clone(), move || {
+            match std::fs::OpenOptions::new().read(true).write(true).open(&partial) {
                 Ok(file) if file.metadata()?.len() == size => Ok(Some(file)),
                 Ok(_) => Ok(None),
                 Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
@@ -170,8 +193,9 @@ async fn resume(
         .await?
     };
     let Some(file) = usable.filter(|_| !state.done.is_empty()) else {
-        return fresh(download, path, temp, Some(journal)).await;
+        return fresh(download, path, temp, resumable).await;
     };
+    temp.path = Some(partial.clone());
     let parts = state.part_count();
     let mut skip = vec![false; parts as usize];
     for &index in &state.done {
@@ -183,7 +207,7 @@ async fn resume(
     let Some((plan, first)) = Plan::resume(download, &state, first_index).await? else {
         tracing::info!(path = %path.display(), "the object changed since the partial download: starting afresh");
         drop(file);
-        return fresh(download, path, temp, Some(journal)).await;
+        return fresh(download, path, temp, resumable).await;
     };
     skip[first_index as usize] = true;
     let reused: Vec<u64> = state.done.iter().copied().filter(|&i| i != first_index).collect();
@@ -199,14 +223,14 @@ async fn resume(
         let (file, algorithm, reused, plan) = (file.clone(), expected.algorithm, reused.clone(), plan.clone());
         tokio::task::spawn_blocking(move || hash_parts(&file, &plan, &reused, algorithm))
     });
-    let sink = FileSink { file, path: temp.path.clone(), context: context.clone(), journal: Some(journal.clone()) };
+    let sink = FileSink { file, path: partial.clone(), context: context.clone(), journal: Some(journal) };
     let run = Run::resuming(download, plan, sink, skip);
     run.run(run.worker_count(u64::MAX), first).await?;
     if let Some(hashing) = hashing {
         let crcs = hashing
             .await
             .unwrap_or_else(|e| Err(std::io::Error::other(e)))
-            .map_err(|e| Error::io(context.clone(), "reading back", &temp.path, e))?;
+            .map_err(|e| Error::io(context.clone(), "reading back", &partial, e))?;
         for (index, crc) in crcs {
             run.record_crc(index, crc);
         }
@@ -253,26 +277,29 @@ async fn finish(
     let mut output = run.output(verified);
     output.resumed_bytes = resumed_bytes;
     let file = run.sink.file.clone();
+    let temp_path = run.sink.path.clone();
     drop(run);
     if download.transfer.fsync {
-        blocking(&context, "syncing", &temp.path, move || file.sync_all()).await?;
+        blocking(&context, "syncing", &temp_path, move || file.sync_all()).await?;
     } else {
         drop(file);
     }
-    let (temp_path, target, journal, fsync) =
-        (temp.path.clone(), path.to_owned(), temp.journal.clone(), download.transfer.fsync);
+    let (target, fsync) = (path.to_owned(), download.transfer.fsync);
     blocking(&context, "renaming into place", path, move || {
         std::fs::rename(&temp_path, &target)?;
         if fsync {
             let dir = target.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
             std::fs::File::open(dir)?.sync_all()?;
         }
-        if let Some(journal) = journal {
-            remove_if_present(&journal)?;
-        }
         Ok(())
     })
     .await?;
+    temp.path = None;
+    if let Some(journal) = temp.journal.clone() {
+        let journal_path = journal.path.clone();
+        blocking(&context, "removing the resume journal", &journal.path, move || remove_if_present(&journal_path))
+            .await?;
+    }
     temp.keep();
     Ok(output)
 }
@@ -327,8 +354,10 @@ impl Sink for FileSink {
 /// A temporary file (and its resume journal, if any) that is removed unless [`TempFile::keep`]
 /// was called.
 struct TempFile {
-    path: PathBuf,
-    journal: Option<PathBuf>,
+    /// The temporary file, once named.
+    path: Option<PathBuf>,
+    /// The resume journal, if the download is journaled (its lock is held while this lives).
+    journal: Option<Arc<Journal>>,
     armed: bool,
 }
 
@@ -342,9 +371,11 @@ impl Drop for TempFile {
     fn drop(&mut self) {
         if self.armed {
             // Unlinking is one quick metadata call; done inline so it also happens on cancellation.
-            let _ = std::fs::remove_file(&self.path);
+            if let Some(path) = &self.path {
+                let _ = std::fs::remove_file(path);
+            }
             if let Some(journal) = &self.journal {
-                let _ = std::fs::remove_file(journal);
+                let _ = std::fs::remove_file(&journal.path);
             }
         }
     }
