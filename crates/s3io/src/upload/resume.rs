@@ -139,10 +139,7 @@ impl Upload {
                 }
                 // What the part's request would have carried: the CRC (for the combined
                 // checksum), or the MD5 for an MD5 upload, nothing in when-required mode.
-                let checksum = match self.algorithm() {
-                    Some(_) => Some(stored),
-                    None => None,
-                };
+                let checksum = self.algorithm().map(|_| stored);
                 reused.push(PartDone {
                     part: CompletedPart { part_number: part.part_number, etag: part.etag, checksum },
                     len,
