@@ -93,6 +93,21 @@ print(f"{moved} {100.0 * moved / size:.1f} {twice} {len(records)}")
 EOF
 }
 
+# journal_parts FILE: the part records in a download's resume journal (0 without one): its
+# header is "S3IOJNL1", size, part size (u64 each), the ETag's length (u16), the ETag and a
+# CRC32C (u32); then 12 bytes per finished part.
+journal_parts() {
+    python3 - "$1" <<'EOF'
+import struct, sys
+try:
+    data = open(sys.argv[1], "rb").read()
+    etag_len = struct.unpack_from("<H", data, 24)[0]
+    print(max(0, (len(data) - 26 - etag_len - 4) // 12))
+except (OSError, struct.error):
+    print(0)
+EOF
+}
+
 same() { cmp -s "$1" "$2" && echo "byte-exact" || echo "DIFFERS"; }
 
 now() { date +%s.%N; }
@@ -160,6 +175,9 @@ for case in $CASES; do
         "$S3IO" -q mpu abort --all s3://field >/dev/null 2>&1 || true
         ;;
     signals)
+        # Job control on: background commands keep SIGINT (a non-interactive shell starts them
+        # with it ignored).
+        set -m
         serve ""
         for sig in INT TERM; do
             codes="" left=0 t=$(now)
@@ -192,19 +210,20 @@ for case in $CASES; do
             done
             row "$SIGNAL_RUNS × SIG$sig during cp s3://field/sig ($SIGNAL_SIZE download)" "exit codes:$codes; files left after: $left" "$(since "$t")"
         done
+        set +m
         ;;
     kill)
         serve ""
         journal="$work/out/.big.s3io-partial.journal"
         "$S3IO" -q cp s3://field/big "$work/out/big" >/dev/null 2>&1 &
         pid=$!
-        # The journal's header is 8+8+8+2+ETag+4 bytes, then 12 bytes per finished part.
         for _ in $(seq 1 6000); do
-            [[ -f "$journal" && $(stat -c %s "$journal") -ge $((64 + 12 * (parts / 2))) ]] && break
+            [[ "$(journal_parts "$journal")" -ge $((parts / 2)) ]] && break
             sleep 0.01
         done
-        kill -KILL "$pid"; wait "$pid" 2>/dev/null || true
-        kept=$(( ($(stat -c %s "$journal") - 64) / 12 ))
+        kill -KILL "$pid" || die "the download ended before it was killed"
+        wait "$pid" 2>/dev/null || true
+        kept="$(journal_parts "$journal")"
         serve ""
         t=$(now)
         "$S3IO" -q cp s3://field/big "$work/out/big"
@@ -219,7 +238,8 @@ for case in $CASES; do
             [[ $(grep -c '"status":200' "$serve_log" || true) -ge $((parts / 2 + 2)) ]] && break
             sleep 0.01
         done
-        kill -KILL "$pid"; wait "$pid" 2>/dev/null || true
+        kill -KILL "$pid" || die "the upload ended before it was killed"
+        wait "$pid" 2>/dev/null || true
         serve ""
         t=$(now)
         "$S3IO" -q cp "$work/src.bin" s3://field/killed
