@@ -205,7 +205,8 @@ for case in $CASES; do
                 kill -"$sig" "$pid"
                 set +e; wait "$pid"; rc=$?; set -e
                 codes="$codes $rc"
-                left=$((left + $(ls -A "$work/out" | wc -l)))
+                # What this download left: the file itself or its partial file and journal.
+                left=$((left + $(ls -A "$work/out" | grep -c '^\(\.sig\.\|sig$\)' || true)))
                 rm -f "$work/out/sig"
             done
             row "$SIGNAL_RUNS × SIG$sig during cp s3://field/sig ($SIGNAL_SIZE download)" "exit codes:$codes; files left after: $left" "$(since "$t")"
