@@ -32,7 +32,12 @@ pub(crate) fn client_config(global: &GlobalArgs) -> Result<ClientConfig, UsageEr
     // An explicit part size above the default memory limit raises the limit to one part per
     // request in flight rather than failing validation.
     let memory_limit = global.memory_limit.map_or(defaults.memory_limit.max(part_size), |s| s.bytes());
-    let transfer = defaults.with_part_size(part_size).with_concurrency(concurrency).with_memory_limit(memory_limit);
+    let transfer = defaults
+        .with_part_size(part_size)
+        .with_concurrency(concurrency)
+        .with_memory_limit(memory_limit)
+        .with_resume(!global.no_resume)
+        .with_fsync(global.fsync);
     let credentials = match (&global.profile, global.no_sign_request) {
         (_, true) => CredentialsSource::Anonymous,
         (Some(profile), false) => CredentialsSource::Profile(profile.clone()),

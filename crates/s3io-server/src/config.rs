@@ -37,6 +37,13 @@ pub struct ServerConfig {
     /// (S3's `RequestTimeout`) and its connection and temp file are released.
     /// By default [`DEFAULT_BODY_READ_TIMEOUT`].
     pub body_read_timeout: Duration,
+    /// Keep a record of every request in memory, read with
+    /// [`RunningServer::request_log`](crate::RunningServer::request_log). By default off
+    /// (a long-running server would grow without bound).
+    pub request_log: bool,
+    /// Append a record of every request to this file, one JSON object a line (see
+    /// [`RequestRecord`](crate::RequestRecord)). By default none.
+    pub request_log_file: Option<PathBuf>,
 }
 
 impl ServerConfig {
@@ -49,6 +56,8 @@ impl ServerConfig {
             secret_key: DEFAULT_SECRET_KEY.to_owned(),
             faults: None,
             body_read_timeout: DEFAULT_BODY_READ_TIMEOUT,
+            request_log: false,
+            request_log_file: None,
         }
     }
 
@@ -78,6 +87,20 @@ impl ServerConfig {
     #[must_use]
     pub fn with_body_read_timeout(mut self, timeout: Duration) -> Self {
         self.body_read_timeout = timeout;
+        self
+    }
+
+    /// Keeps a record of every request in memory (by default off).
+    #[must_use]
+    pub fn with_request_log(mut self) -> Self {
+        self.request_log = true;
+        self
+    }
+
+    /// Appends a record of every request to `path` as JSON lines (by default none).
+    #[must_use]
+    pub fn with_request_log_file(mut self, path: impl Into<PathBuf>) -> Self {
+        self.request_log_file = Some(path.into());
         self
     }
 

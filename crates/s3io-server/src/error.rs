@@ -29,6 +29,15 @@ pub enum ServerError {
         #[source]
         source: std::io::Error,
     },
+    /// The request log file could not be opened.
+    #[error("cannot open the request log {path}: {source}")]
+    RequestLog {
+        /// The configured file.
+        path: PathBuf,
+        /// The underlying error.
+        #[source]
+        source: std::io::Error,
+    },
     /// A configuration value is unusable.
     #[error("invalid server configuration: {0}")]
     Config(&'static str),

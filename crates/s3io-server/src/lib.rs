@@ -47,6 +47,7 @@ mod config;
 mod error;
 pub mod fault;
 mod guard;
+mod request_log;
 mod server;
 #[cfg(any(target_os = "linux", target_os = "android"))]
 mod splice;
@@ -55,5 +56,6 @@ mod store;
 pub use config::{ServerConfig, DEFAULT_ACCESS_KEY, DEFAULT_BODY_READ_TIMEOUT, DEFAULT_SECRET_KEY};
 pub use error::ServerError;
 pub use fault::{FaultSpec, FaultSpecError, FaultStats};
+pub use request_log::RequestRecord;
 pub use server::{start, RunningServer, GRACE};
 pub use store::FsStore;

@@ -32,6 +32,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::auth::SingleKeyAuth;
 use crate::fault::{FaultBody, FaultCounters, FaultService, FaultStats, OutageMode};
+use crate::request_log::{LoggedBody, RequestLog, RequestRecord};
 use crate::{FsStore, ServerConfig, ServerError};
 
 /// How long [`RunningServer::shutdown`] waits for requests in flight.
@@ -45,6 +46,7 @@ const ACCEPT_BACKOFF: Duration = Duration::from_millis(20);
 pub struct RunningServer {
     addr: SocketAddr,
     counters: Arc<FaultCounters>,
+    log: Option<Arc<RequestLog>>,
     stop: CancellationToken,
     task: Option<JoinHandle<()>>,
 }
@@ -75,17 +77,25 @@ pub async fn start(config: ServerConfig) -> Result<RunningServer, ServerError> {
     let counters = Arc::new(FaultCounters::default());
     let epoch = tokio::time::Instant::now();
     let service = FaultService::new(builder.build(), config.faults.clone(), counters.clone(), epoch);
+    let log = RequestLog::new(config.request_log, config.request_log_file.as_deref()).map_err(|source| {
+        ServerError::RequestLog { path: config.request_log_file.clone().unwrap_or_default(), source }
+    })?;
 
     let listener =
         TcpListener::bind(config.addr).await.map_err(|source| ServerError::Bind { addr: config.addr, source })?;
     let addr = listener.local_addr().map_err(|source| ServerError::Bind { addr: config.addr, source })?;
     let stop = CancellationToken::new();
-    let task = tokio::spawn(accept_loop(listener, service, stop.clone()));
+    let task = tokio::spawn(accept_loop(listener, service, log.clone(), stop.clone()));
     tracing::info!(%addr, root = %config.root.display(), faults = ?config.faults, "s3io server listening");
-    Ok(RunningServer { addr, counters, stop, task: Some(task) })
+    Ok(RunningServer { addr, counters, log, stop, task: Some(task) })
 }
 
-async fn accept_loop(listener: TcpListener, service: FaultService, stop: CancellationToken) {
+async fn accept_loop(
+    listener: TcpListener,
+    service: FaultService,
+    log: Option<Arc<RequestLog>>,
+    stop: CancellationToken,
+) {
     let graceful = hyper_util::server::graceful::GracefulShutdown::new();
     let mut http = hyper::server::conn::http1::Builder::new();
     // Vectored writes also keep hyper from copying body bytes into its own
@@ -130,7 +140,7 @@ async fn accept_loop(listener: TcpListener, service: FaultService, stop: Cancell
             accepted = accept(listener.as_ref()) => match accepted {
                 Ok((socket, _)) => {
                     let _ = socket.set_nodelay(true);
-                    let (io, service) = connection(socket, &service);
+                    let (io, service) = connection(socket, &service, log.clone());
                     let conn = http.serve_connection(io, service);
                     let conn = graceful.watch(conn);
                     conns.spawn(async move {
@@ -183,44 +193,64 @@ async fn listen_again(addr: SocketAddr) -> Option<TcpListener> {
 }
 
 /// The service for one connection: answers the requests S3 refuses unread
-/// (see [`crate::guard`]), and puts the connection's link (if any) into each
-/// request's extensions, where `get_object` finds it.
+/// (see [`crate::guard`]), puts the connection's link (if any) into each
+/// request's extensions, where `get_object` finds it, and logs each request
+/// when a request log is kept.
 #[derive(Clone)]
 struct ConnectionService {
     inner: FaultService,
+    log: Option<Arc<RequestLog>>,
     #[cfg(any(target_os = "linux", target_os = "android"))]
     link: crate::splice::SpliceLink,
 }
 
 impl hyper::service::Service<Request<Incoming>> for ConnectionService {
-    type Response = http::Response<Either<FaultBody, Full<Bytes>>>;
+    type Response = http::Response<LoggedBody<Either<FaultBody, Full<Bytes>>>>;
     type Error = s3s::HttpError;
     type Future = futures::future::BoxFuture<'static, Result<Self::Response, Self::Error>>;
 
     fn call(&self, mut req: Request<Incoming>) -> Self::Future {
+        let logged = self.log.as_ref().map(|log| (crate::request_log::begin(&req), log.clone()));
         if let Some(refused) = crate::guard::refuse(&req) {
-            return Box::pin(async move { Ok(refused.map(Either::Right)) });
+            return Box::pin(async move { Ok(logged_response(refused.map(Either::Right), logged)) });
         }
         #[cfg(any(target_os = "linux", target_os = "android"))]
         req.extensions_mut().insert(self.link.clone());
         #[cfg(not(any(target_os = "linux", target_os = "android")))]
         let _ = &mut req;
         let call = self.inner.call(req);
-        Box::pin(async move { Ok(call.await?.map(Either::Left)) })
+        Box::pin(async move { Ok(logged_response(call.await?.map(Either::Left), logged)) })
     }
+}
+
+/// `response`, its body counted and logged as `logged` (if given) once it is done.
+fn logged_response<B>(
+    response: http::Response<B>,
+    logged: Option<(RequestRecord, Arc<RequestLog>)>,
+) -> http::Response<LoggedBody<B>> {
+    let status = response.status().as_u16();
+    response.map(|body| LoggedBody::new(body, logged, status))
 }
 
 /// The I/O and service for a new connection.
 #[cfg(any(target_os = "linux", target_os = "android"))]
-fn connection(socket: TcpStream, service: &FaultService) -> (crate::splice::SpliceIo, ConnectionService) {
+fn connection(
+    socket: TcpStream,
+    service: &FaultService,
+    log: Option<Arc<RequestLog>>,
+) -> (crate::splice::SpliceIo, ConnectionService) {
     let (io, link) = crate::splice::SpliceIo::new(socket);
-    (io, ConnectionService { inner: service.clone(), link })
+    (io, ConnectionService { inner: service.clone(), log, link })
 }
 
 /// The I/O and service for a new connection.
 #[cfg(not(any(target_os = "linux", target_os = "android")))]
-fn connection(socket: TcpStream, service: &FaultService) -> (hyper_util::rt::TokioIo<TcpStream>, ConnectionService) {
-    (hyper_util::rt::TokioIo::new(socket), ConnectionService { inner: service.clone() })
+fn connection(
+    socket: TcpStream,
+    service: &FaultService,
+    log: Option<Arc<RequestLog>>,
+) -> (hyper_util::rt::TokioIo<TcpStream>, ConnectionService) {
+    (hyper_util::rt::TokioIo::new(socket), ConnectionService { inner: service.clone(), log })
 }
 
 impl RunningServer {
@@ -237,6 +267,12 @@ impl RunningServer {
     /// Requests served and faults injected so far.
     pub fn fault_stats(&self) -> FaultStats {
         self.counters.snapshot()
+    }
+
+    /// The requests answered so far, in the order their answers finished, when the server
+    /// keeps a request log in memory ([`ServerConfig::with_request_log`]); empty otherwise.
+    pub fn request_log(&self) -> Vec<RequestRecord> {
+        self.log.as_ref().map(|log| log.records()).unwrap_or_default()
     }
 
     /// Stops accepting connections, waits up to [`GRACE`] for requests in

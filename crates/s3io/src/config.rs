@@ -172,6 +172,16 @@ pub struct TransferConfig {
     pub checksum_mode: ChecksumMode,
     /// The upload checksum algorithm. By default [`ChecksumAlgorithm::Crc64Nvme`].
     pub checksum_algorithm: ChecksumAlgorithm,
+    /// Pick up where an earlier run to the same destination stopped: file downloads keep a
+    /// journal of their finished parts beside their temporary file and fetch only what is
+    /// missing (if the object is unchanged); multipart uploads from files reuse the parts of the
+    /// key's unfinished upload whose checksums match the file. See
+    /// [`Download::resume`](crate::Download::resume) and [`Upload::resume`](crate::Upload::resume).
+    /// By default `false` (the CLI turns it on).
+    pub resume: bool,
+    /// Sync a downloaded file, then its directory, to the disk before reporting the download
+    /// done, so it survives a power loss. By default `false`.
+    pub fsync: bool,
 }
 
 impl Default for TransferConfig {
@@ -183,6 +193,8 @@ impl Default for TransferConfig {
             multipart_threshold: None,
             checksum_mode: ChecksumMode::default(),
             checksum_algorithm: ChecksumAlgorithm::default(),
+            resume: false,
+            fsync: false,
         }
     }
 }
@@ -228,6 +240,20 @@ impl TransferConfig {
     #[must_use]
     pub fn with_checksum_algorithm(mut self, checksum_algorithm: ChecksumAlgorithm) -> Self {
         self.checksum_algorithm = checksum_algorithm;
+        self
+    }
+
+    /// Sets [`resume`](Self::resume).
+    #[must_use]
+    pub fn with_resume(mut self, resume: bool) -> Self {
+        self.resume = resume;
+        self
+    }
+
+    /// Sets [`fsync`](Self::fsync).
+    #[must_use]
+    pub fn with_fsync(mut self, fsync: bool) -> Self {
+        self.fsync = fsync;
         self
     }
 }

@@ -96,6 +96,17 @@ pub(crate) struct GlobalArgs {
     #[arg(long, global = true, value_name = "SIZE", help_heading = "Transfer")]
     pub(crate) memory_limit: Option<ByteSize>,
 
+    /// Start every transfer from zero. By default a download to a file resumes from the
+    /// partial file and journal (`.NAME.s3io-partial.*`) an interrupted run left, if the object
+    /// is unchanged, and a multipart upload from a file reuses the verified parts of the key's
+    /// unfinished upload.
+    #[arg(long, global = true, help_heading = "Transfer")]
+    pub(crate) no_resume: bool,
+
+    /// Sync each downloaded file and its directory to disk before reporting it done.
+    #[arg(long, global = true, help_heading = "Transfer")]
+    pub(crate) fsync: bool,
+
     /// Attempts per request, the first included (1 disables retries). By default 5.
     #[arg(long, global = true, value_name = "N", help_heading = "Retries and timeouts")]
     pub(crate) max_attempts: Option<u32>,
@@ -444,6 +455,10 @@ pub(crate) struct ServeArgs {
     /// The full grammar is in the documentation of `s3io_server::fault`.
     #[arg(long, value_name = "SPEC")]
     pub(crate) faults: Option<String>,
+    /// Append a JSON line per request answered to FILE: method, path, query, range, status,
+    /// request and response body bytes.
+    #[arg(long, value_name = "FILE")]
+    pub(crate) log_requests: Option<PathBuf>,
 }
 
 #[cfg(test)]

@@ -19,6 +19,9 @@ use crate::printer::Printer;
 pub(crate) async fn run(args: ServeArgs, out: &mut Printer) -> anyhow::Result<()> {
     let addr = resolve(&args.addr).await?;
     let mut config = ServerConfig::new(&args.root).with_addr(addr);
+    if let Some(path) = &args.log_requests {
+        config = config.with_request_log_file(path);
+    }
     let access_key = args.access_key.unwrap_or_else(|| DEFAULT_ACCESS_KEY.to_owned());
     let custom_secret = args.secret_key.is_some();
     let secret_key = args.secret_key.unwrap_or_else(|| DEFAULT_SECRET_KEY.to_owned());

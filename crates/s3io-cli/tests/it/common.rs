@@ -130,6 +130,26 @@ impl Harness {
         self.server = Some(self.runtime.block_on(s3io_server::start(config)).unwrap());
     }
 
+    /// Restarts the server on the same root and address with the configuration `configure`
+    /// makes of a fresh one (faults, a request log); requests are numbered from 0 again.
+    pub(crate) fn restart_with(&mut self, configure: impl FnOnce(ServerConfig) -> ServerConfig) {
+        let server = self.server.take().expect("a running server");
+        let addr = server.local_addr();
+        self.runtime.block_on(server.shutdown());
+        let config = configure(ServerConfig::new(self._root.path()).with_addr(addr));
+        self.server = Some(self.runtime.block_on(s3io_server::start(config)).unwrap());
+    }
+
+    /// The requests the server logged (when started with a request log).
+    pub(crate) fn request_log(&self) -> Vec<s3io_server::RequestRecord> {
+        self.server.as_ref().expect("a running server").request_log()
+    }
+
+    /// Requests refused or held by the server's injected outage so far.
+    pub(crate) fn outage_requests(&self) -> u64 {
+        self.server.as_ref().expect("a running server").fault_stats().outage_requests
+    }
+
     /// Requests the server has answered (or refused) since it started.
     pub(crate) fn requests(&self) -> u64 {
         self.server.as_ref().expect("a running server").fault_stats().requests

@@ -11,5 +11,6 @@ mod messages;
 mod mpu;
 mod mv;
 mod objects;
+mod resume;
 mod signals;
 mod sync;

@@ -23,6 +23,7 @@
 //! CRCs are combined at the end (no second pass over the data); a mismatch fails the download and
 //! [`DownloadOutput::verified_checksum`] says what was verified.
 
+mod journal;
 mod part;
 mod plan;
 mod run;
@@ -65,6 +66,9 @@ pub struct DownloadOutput {
     pub hedged_parts: u64,
     /// The object's last modification time, as its first answer gave it (`Last-Modified`).
     pub last_modified: Option<SystemTime>,
+    /// Bytes a resumed download found complete from an earlier run and did not fetch again
+    /// (see [`Download::resume`]); 0 otherwise.
+    pub resumed_bytes: u64,
 }
 
 /// A download being set up: per-transfer overrides, then one of the `to_*` methods runs it.
@@ -120,6 +124,29 @@ impl Download {
         self
     }
 
+    /// Makes a file download ([`Download::to_file`]) resumable: it writes into
+    /// `.NAME.s3io-partial.tmp` beside the destination and records each finished part in a
+    /// journal beside it (`.NAME.s3io-partial.journal`). A run that stops without cleaning up
+    /// (killed, power lost) or fails on a transient error (the endpoint unreachable, timeouts,
+    /// 5xx) leaves both; the next resumable download to the same file reads the journal, asks
+    /// for the first missing part with `If-Match` on the ETag it recorded, and fetches only the
+    /// missing parts (in the journal's part size). If the object changed, it starts afresh.
+    /// Cancelling, or any other failure, removes both files. A download without resuming
+    /// removes the partial files a resumable one left. By default the client's
+    /// [`TransferConfig::resume`] (`false`). Memory and stream downloads ignore it.
+    pub fn resume(mut self, resume: bool) -> Self {
+        self.transfer.resume = resume;
+        self
+    }
+
+    /// Syncs the downloaded file and then its directory before [`Download::to_file`] returns,
+    /// so the file survives a power loss once reported done. By default the client's
+    /// [`TransferConfig::fsync`] (`false`).
+    pub fn fsync(mut self, fsync: bool) -> Self {
+        self.transfer.fsync = fsync;
+        self
+    }
+
     /// Cancels the download when this token is cancelled. By default a token nobody cancels;
     /// dropping the download's future cancels it too.
     pub fn cancel_token(mut self, token: CancellationToken) -> Self {
@@ -140,16 +167,13 @@ impl Download {
 
     /// Downloads into the file at `path`: written to a temporary file in the same directory and
     /// renamed over `path` only when complete and verified, so a failed or cancelled download
-    /// never leaves a truncated file under the final name.
-    pub async fn to_file(mut self, path: impl AsRef<Path>) -> Result<DownloadOutput> {
+    /// never leaves a truncated file under the final name. See [`Download::resume`] for
+    /// downloads that survive being killed.
+    pub async fn to_file(self, path: impl AsRef<Path>) -> Result<DownloadOutput> {
         self.transfer.validate()?;
         let path = path.as_ref().to_owned();
         let cancel = self.cancel.clone().map(|token| (token, self.context()));
-        with_cancel(cancel, async {
-            let (plan, first) = Plan::make(&mut self).await?;
-            sink::file::download(&self, plan, first, &path).await
-        })
-        .await
+        with_cancel(cancel, sink::file::download(&self, &path)).await
     }
 
     /// Downloads into memory. An object of at most the part size, or of at most a sixteenth of
@@ -160,11 +184,11 @@ impl Download {
     /// payload buffer in steady state. Keep the `Bytes` only as long as needed (copy what is kept
     /// for long), since it holds pool capacity. A larger object gets a freshly allocated buffer of
     /// its exact size.
-    pub async fn to_bytes(mut self) -> Result<Bytes> {
+    pub async fn to_bytes(self) -> Result<Bytes> {
         self.transfer.validate()?;
         let cancel = self.cancel.clone().map(|token| (token, self.context()));
         with_cancel(cancel, async {
-            let (plan, first) = Plan::make(&mut self).await?;
+            let (plan, first) = Plan::make(&self).await?;
             let size = plan.size;
             let pool = self.client.buffer_pool();
             let pooled_max = self.transfer.part_size.max(pool.limit() / POOLED_OBJECT_SHARE).min(pool.limit());
@@ -184,11 +208,11 @@ impl Download {
     /// Downloads into `buffer`, reusing its memory: the buffer is cut or extended to the object's
     /// size and filled with the object (bytes it held before are overwritten, not zeroed first). A caller that passes the same buffer back for each download (after dropping any
     /// clones) allocates no payload memory once the buffer is large enough.
-    pub async fn into_buffer(mut self, buffer: BytesMut) -> Result<(BytesMut, DownloadOutput)> {
+    pub async fn into_buffer(self, buffer: BytesMut) -> Result<(BytesMut, DownloadOutput)> {
         self.transfer.validate()?;
         let cancel = self.cancel.clone().map(|token| (token, self.context()));
         with_cancel(cancel, async {
-            let (plan, first) = Plan::make(&mut self).await?;
+            let (plan, first) = Plan::make(&self).await?;
             sink::memory::download(&self, plan, first, buffer).await
         })
         .await
@@ -201,11 +225,11 @@ impl Download {
     /// requested again (up to twice); the first
     /// answer wins and the other requests are dropped, so one slow connection cannot stall the
     /// stream. One part of the memory limit is kept for that second request.
-    pub async fn to_writer<W: AsyncWrite + Unpin + Send>(mut self, writer: W) -> Result<DownloadOutput> {
+    pub async fn to_writer<W: AsyncWrite + Unpin + Send>(self, writer: W) -> Result<DownloadOutput> {
         self.transfer.validate()?;
         let cancel = self.cancel.clone().map(|token| (token, self.context()));
         with_cancel(cancel, async {
-            let (plan, first) = Plan::make(&mut self).await?;
+            let (plan, first) = Plan::make(&self).await?;
             sink::stream::download(&self, plan, first, writer).await
         })
         .await

@@ -18,11 +18,13 @@ use crate::progress::Progress;
 use crate::retry::{Failure, RetryContext};
 use crate::s3::object::{ByteRange, GetObjectOptions, GetObjectOutput};
 
-/// The plan's first answer (part 0's headers, its body unread), with the retry context its
+/// The plan's first answer (a part's headers, its body unread), with the retry context its
 /// request started.
 pub(crate) struct FirstAnswer {
     pub(crate) answer: GetObjectOutput,
     pub(crate) retry: RetryContext,
+    /// The part it answers: 0, or the first one missing when resuming.
+    pub(crate) index: u64,
 }
 
 /// Turns a 412 on a pinned part into an error that says the object changed.

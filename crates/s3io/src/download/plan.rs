@@ -20,6 +20,7 @@ use std::time::SystemTime;
 use base64::Engine as _;
 use tokio::task::JoinHandle;
 
+use super::journal::JournalState;
 use super::part::FirstAnswer;
 use super::Download;
 use crate::checksum::ChecksumValue;
@@ -98,8 +99,7 @@ impl Plan {
     /// Makes the first request (a ranged GET of the first part) and the verification HEAD if
     /// needed. Returns the plan and the first answer, whose body is still to be read, with the
     /// retry context its request started (part 0 carries it on).
-    /// The download's bucket and key move into the plan (no copy); the download keeps the rest.
-    pub(crate) async fn make(download: &mut Download) -> Result<(Plan, FirstAnswer)> {
+    pub(crate) async fn make(download: &Download) -> Result<(Plan, FirstAnswer)> {
         let client = &download.client;
         let part_size = download.transfer.part_size;
         let mut options = GetObjectOptions {
@@ -116,10 +116,47 @@ impl Plan {
             }
             other => other?,
         };
+        Self::from_first(download, part_size, first, 0, retry).await
+    }
+
+    /// Resumes a download journaled as `state`: the first request asks for part `first_index`
+    /// (the first one missing) with `If-Match` on the journaled ETag. `Ok(None)` when the object
+    /// changed since (a 412, or another size): the journal is stale.
+    pub(crate) async fn resume(
+        download: &Download,
+        state: &JournalState,
+        first_index: u64,
+    ) -> Result<Option<(Plan, FirstAnswer)>> {
+        let start = first_index * state.part_size;
+        let end = (start + state.part_size).min(state.size);
+        let options = GetObjectOptions {
+            range: Some(ByteRange::inclusive(start, end - 1)),
+            if_match: Some(state.etag.clone()),
+            checksum_mode: false,
+        };
+        let mut retry = RetryContext::new();
+        let first = match download.client.get_object_with(&download.bucket, &download.key, &options, &mut retry).await {
+            Err(e) if matches!(e.status(), Some(412 | 416)) => return Ok(None),
+            other => other?,
+        };
+        if first.object_size() != state.size || first.info.etag.as_deref() != Some(state.etag.as_str()) {
+            return Ok(None);
+        }
+        Self::from_first(download, state.part_size, first, first_index, retry).await.map(Some)
+    }
+
+    /// The plan that `first`, the answer for part `index`, fixes.
+    async fn from_first(
+        download: &Download,
+        part_size: u64,
+        first: GetObjectOutput,
+        index: u64,
+        mut retry: RetryContext,
+    ) -> Result<(Plan, FirstAnswer)> {
         let context = download.context();
         let mut plan = Plan {
-            bucket: std::mem::take(&mut download.bucket),
-            key: std::mem::take(&mut download.key),
+            bucket: download.bucket.clone(),
+            key: download.key.clone(),
             size: first.object_size(),
             part_size,
             etag: first.info.etag.clone(),
@@ -137,9 +174,9 @@ impl Plan {
             let head = tokio::spawn(async move { client.head_object(&bucket, &key).await });
             plan.head = Some(Arc::new(PendingHead(Mutex::new(Some(head)))));
         }
-        // Part 0 reads this answer's body as the rest of the same attempt.
+        // The part reads this answer's body as the rest of the same attempt.
         retry.continue_last_attempt();
-        Ok((plan, FirstAnswer { answer: first, retry }))
+        Ok((plan, FirstAnswer { answer: first, retry, index }))
     }
 
     pub(crate) fn part_count(&self) -> u64 {

@@ -32,6 +32,9 @@ pub(crate) struct Run<S> {
     pub(crate) plan: Plan,
     pub(crate) sink: S,
     next_part: AtomicU64,
+    /// Parts not to take from the counter (by index), when resuming: those already in the sink
+    /// and the first answer's. Empty otherwise (the first answer is part 0).
+    skip: Vec<bool>,
     /// Per-part CRCs, when verifying with a CRC.
     crcs: Mutex<Vec<Option<u64>>>,
     /// The whole object's digest, when verifying with MD5 (one-part downloads only: an MD5 does
@@ -44,12 +47,19 @@ pub(crate) struct Run<S> {
 
 impl<S: Sink> Run<S> {
     pub(crate) fn new(download: &Download, plan: Plan, sink: S) -> Arc<Self> {
+        Self::resuming(download, plan, sink, Vec::new())
+    }
+
+    /// A run whose parts marked in `skip` are not fetched (they are in the sink already, or the
+    /// first answer's); with an empty `skip`, every part but part 0 (the first answer's) is.
+    pub(crate) fn resuming(download: &Download, plan: Plan, sink: S, skip: Vec<bool>) -> Arc<Self> {
         let parts = plan.part_count() as usize;
         Arc::new(Run {
             client: download.client.clone(),
             crcs: Mutex::new(vec![None; if plan.check.algorithm().is_some_and(is_crc) { parts } else { 0 }]),
             digest: Mutex::new(None),
-            next_part: AtomicU64::new(1),
+            next_part: AtomicU64::new(if skip.is_empty() { 1 } else { 0 }),
+            skip,
             plan,
             sink,
             progress: if S::COUNTS_ITS_OWN_PROGRESS { None } else { download.progress.clone() },
@@ -63,8 +73,22 @@ impl<S: Sink> Run<S> {
     }
 
     fn take_part(&self) -> Option<u64> {
-        let index = self.next_part.fetch_add(1, Ordering::Relaxed);
-        (index < self.plan.part_count()).then_some(index)
+        loop {
+            let index = self.next_part.fetch_add(1, Ordering::Relaxed);
+            if index >= self.plan.part_count() {
+                return None;
+            }
+            if !self.skip.get(index as usize).copied().unwrap_or(false) {
+                return Some(index);
+            }
+        }
+    }
+
+    /// Notes the CRC of part `index`, computed elsewhere (a resumed part read back from disk).
+    pub(crate) fn record_crc(&self, index: u64, crc: u64) {
+        if let Some(slot) = self.crcs.lock().unwrap_or_else(|p| p.into_inner()).get_mut(index as usize) {
+            *slot = Some(crc);
+        }
     }
 
     /// Runs `workers` workers until every part is in the sink; worker 0 starts with `first`.
@@ -96,7 +120,10 @@ impl<S: Sink> Run<S> {
     /// wants no more).
     async fn worker(self: Arc<Self>, mut first: Option<FirstAnswer>) -> Result<()> {
         let mut writer = self.sink.writer();
-        let mut index = if first.is_some() { Some(0) } else { self.take_part() };
+        let mut index = match &first {
+            Some(first) => Some(first.index),
+            None => self.take_part(),
+        };
         while let Some(part) = index {
             if !self.part(&mut writer, part, first.take()).await? {
                 return Ok(());
@@ -184,6 +211,7 @@ impl<S: Sink> Run<S> {
             verified_checksum,
             hedged_parts: 0,
             last_modified: self.plan.last_modified,
+            resumed_bytes: 0,
         }
     }
 }

@@ -29,6 +29,7 @@ mod outage;
 pub(crate) use attempt::{Failure, RetryContext};
 pub(crate) use budget::RetryBudget;
 pub use budget::{RetryCounters, DEFAULT_BUDGET_CAPACITY};
+pub(crate) use classify::classify;
 pub use classify::RetryReason;
 pub(crate) use outage::Outage;
 

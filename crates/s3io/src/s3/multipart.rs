@@ -70,6 +70,8 @@ pub struct PartInfo {
     pub size: u64,
     /// The part's ETag.
     pub etag: String,
+    /// The checksums the store keeps for the part (CRC64NVME, CRC32C), as ListParts reports them.
+    pub checksums: Vec<ChecksumValue>,
 }
 
 /// One page of ListMultipartUploads.
@@ -283,10 +285,17 @@ impl Client {
             let (_, body) = self.send_for_xml(&request).await?;
             let parsed: xml::ListPartsResult = quick_xml::de::from_reader(&body[..])
                 .map_err(|e| Error::invalid_response(context.clone(), format!("ListParts XML: {e}")))?;
-            parts.extend(parsed.part.into_iter().map(|p| PartInfo {
-                part_number: p.part_number,
-                size: p.size,
-                etag: p.etag,
+            parts.extend(parsed.part.into_iter().map(|p| {
+                let checksums = [
+                    (ChecksumAlgorithm::Crc64Nvme, p.checksum_crc64nvme),
+                    (ChecksumAlgorithm::Crc32c, p.checksum_crc32c),
+                ]
+                .into_iter()
+                .filter_map(|(algorithm, value)| {
+                    Some(ChecksumValue { algorithm, value: value.filter(|v| !v.is_empty())? })
+                })
+                .collect();
+                PartInfo { part_number: p.part_number, size: p.size, etag: p.etag, checksums }
             }));
             match parsed.next_part_number_marker {
                 Some(next) if parsed.is_truncated && Some(&next) != marker.as_ref() => marker = Some(next),

@@ -179,6 +179,10 @@ pub(crate) struct PartEntry {
     pub(crate) size: u64,
     #[serde(rename = "ETag")]
     pub(crate) etag: String,
+    #[serde(rename = "ChecksumCRC64NVME")]
+    pub(crate) checksum_crc64nvme: Option<String>,
+    #[serde(rename = "ChecksumCRC32C")]
+    pub(crate) checksum_crc32c: Option<String>,
 }
 
 #[derive(Debug, Deserialize, Default)]

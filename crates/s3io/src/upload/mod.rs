@@ -37,6 +37,7 @@
 //! ```
 
 pub(crate) mod plan;
+mod resume;
 pub(crate) mod run;
 mod source;
 mod stale;
@@ -76,6 +77,9 @@ pub struct UploadOutput {
     pub checksum: Option<ChecksumValue>,
     /// The version id, on versioned buckets (PutObject answers only).
     pub version_id: Option<String>,
+    /// Bytes of parts an unfinished upload of the key already held (checked against the file)
+    /// and that were not sent again (see [`Upload::resume`]); 0 otherwise.
+    pub resumed_bytes: u64,
 }
 
 /// One upload, configured by its setters and run by `from_file`, `from_bytes` or `from_reader`.
@@ -153,6 +157,18 @@ impl Upload {
     /// `checksum` field is ignored: the upload computes its own). By default none.
     pub fn options(mut self, options: PutObjectOptions) -> Self {
         self.options = options;
+        self
+    }
+
+    /// Makes a multipart upload from a file ([`Upload::from_file`]) pick up the key's newest
+    /// unfinished multipart upload (one a killed run left): its parts whose size and stored
+    /// checksum (CRC64NVME or CRC32C as the upload's algorithm, else the ETag as an MD5) match the
+    /// file's bytes, read and hashed again for this, are kept, and only the other parts are sent.
+    /// An unfinished upload none of whose parts fit is aborted. Failures and cancellations still
+    /// abort the upload, resumed or not. By default the client's [`TransferConfig::resume`]
+    /// (`false`). Uploads from memory or streams ignore it.
+    pub fn resume(mut self, resume: bool) -> Self {
+        self.config.resume = resume;
         self
     }
 
@@ -244,9 +260,17 @@ impl Upload {
                 Ok(output)
             }
             UploadPlan::Multipart(layout) => {
+                let resumed = match self.config.resume {
+                    true => self.find_resumable(&file, &layout).await?,
+                    false => None,
+                };
+                let skip = resumed.as_ref().map(|r| r.skip(layout.parts)).unwrap_or_default();
                 let workers = self.config.concurrency.min(layout.parts as usize);
-                let (this, source) = (&self, &FileSource::new(file, layout));
-                self.multipart(|upload_id| async move { this.upload_parts(&upload_id, source, workers).await }).await
+                let (this, source) = (&self, &FileSource::resuming(file, layout, skip));
+                self.multipart_resuming(resumed, |upload_id| async move {
+                    this.upload_parts(&upload_id, source, workers).await
+                })
+                .await
             }
         }
     }

@@ -16,6 +16,7 @@
 use base64::Engine as _;
 use http::Method;
 
+use super::resume::Resumed;
 use super::source::{PartBody, PartSource, SourcePart, Trailer};
 use super::{Upload, UploadOutput};
 use crate::checksum::{ChecksumValue, CrcCombiner};
@@ -104,6 +105,7 @@ impl Upload {
             // MD5 is a per-request check, not a checksum the object keeps.
             checksum: checksum.filter(|c| c.algorithm != ChecksumAlgorithm::Md5),
             version_id: header_str(&headers, "x-amz-version-id").map(str::to_owned),
+            resumed_bytes: 0,
         })
     }
 
@@ -169,14 +171,31 @@ impl Upload {
         F: FnOnce(String) -> Fut,
         Fut: std::future::Future<Output = Result<Vec<PartDone>>>,
     {
+        self.multipart_resuming(None, work).await
+    }
+
+    /// [`Upload::multipart`], going on with the upload `resumed` (whose parts `work` skips)
+    /// instead of creating one, when given.
+    pub(crate) async fn multipart_resuming<F, Fut>(&self, resumed: Option<Resumed>, work: F) -> Result<UploadOutput>
+    where
+        F: FnOnce(String) -> Fut,
+        Fut: std::future::Future<Output = Result<Vec<PartDone>>>,
+    {
         self.check_cancelled()?;
         let algorithm = self.algorithm();
-        let upload_id = self
-            .cancellable(self.client.create_multipart_upload(&self.bucket, &self.key, &self.options, algorithm))
-            .await?;
+        let resumed_bytes = resumed.as_ref().map_or(0, Resumed::bytes);
+        let (upload_id, reused) = match resumed {
+            Some(resumed) => (resumed.upload_id, resumed.parts),
+            None => {
+                let created = self.client.create_multipart_upload(&self.bucket, &self.key, &self.options, algorithm);
+                (self.cancellable(created).await?, Vec::new())
+            }
+        };
+        self.record_progress(resumed_bytes);
         let guard = AbortOnDrop::new(&self.client, &self.bucket, &self.key, &upload_id);
         let run = async {
             let mut parts = work(upload_id.clone()).await?;
+            parts.extend(reused);
             parts.sort_unstable_by_key(|p| p.part.part_number);
             let size = parts.iter().map(|p| p.len).sum();
             let full = combined_checksum(&parts, &self.context())?;
@@ -202,6 +221,7 @@ impl Upload {
                 parts: completed.len() as u32,
                 checksum: full,
                 version_id: None,
+                resumed_bytes,
             })
         };
         guard.finish(self.cancellable(run)).await

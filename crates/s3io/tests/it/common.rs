@@ -54,6 +54,20 @@ impl TestServer {
         Self { server, client, bucket, _root: root }
     }
 
+    /// The same root, bucket and objects served again with the configuration `server` makes of
+    /// a fresh one (faults, a request log), to a client shaped by `configure`.
+    pub(crate) async fn restart_configured(
+        self,
+        server: impl FnOnce(ServerConfig) -> ServerConfig,
+        configure: impl FnOnce(ClientBuilder) -> ClientBuilder,
+    ) -> Self {
+        let Self { server: old, bucket, _root: root, .. } = self;
+        old.shutdown().await;
+        let server = s3io_server::start(server(ServerConfig::new(root.path()))).await.expect("server starts");
+        let client = configure(Self::builder_for(&server)).build().await.expect("client");
+        Self { server, client, bucket, _root: root }
+    }
+
     /// A client builder pointed at `server` with the server's local credentials.
     pub(crate) fn builder_for(server: &RunningServer) -> ClientBuilder {
         Client::builder()

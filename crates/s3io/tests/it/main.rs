@@ -10,5 +10,6 @@ mod conformance;
 mod copy;
 mod download;
 mod outage;
+mod resume;
 mod retry;
 mod upload;

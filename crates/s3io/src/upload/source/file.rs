@@ -325,11 +325,15 @@ pub(crate) struct FileSource {
     file: SharedFile,
     layout: PartLayout,
     next: AtomicU32,
+    /// Part numbers not to send (stored already, by a resumed upload), by number; may be empty.
+    skip: Vec<bool>,
 }
 
 impl FileSource {
-    pub(crate) fn new(file: SharedFile, layout: PartLayout) -> Self {
-        Self { file, layout, next: AtomicU32::new(1) }
+    /// A source of `file`'s parts, handing out only those `skip` does not mark (indexed by part
+    /// number; empty for all).
+    pub(crate) fn resuming(file: SharedFile, layout: PartLayout, skip: Vec<bool>) -> Self {
+        Self { file, layout, next: AtomicU32::new(1), skip }
     }
 }
 
@@ -337,10 +341,15 @@ impl PartSource for FileSource {
     type Scratch = Vec<u8>;
 
     async fn next_part(&self, upload: &Upload, scratch: &mut Vec<u8>) -> Result<Option<SourcePart>> {
-        let number = self.next.fetch_add(1, Ordering::Relaxed);
-        if number > self.layout.parts {
-            return Ok(None);
-        }
+        let number = loop {
+            let number = self.next.fetch_add(1, Ordering::Relaxed);
+            if number > self.layout.parts {
+                return Ok(None);
+            }
+            if !self.skip.get(number as usize).copied().unwrap_or(false) {
+                break number;
+            }
+        };
         let (offset, len) = self.layout.range(number);
         let FileBody { body, header, trailer } = upload.file_body(&self.file, offset, len, scratch).await?;
         Ok(Some(SourcePart { number, len, body, header, trailer, slot: None }))

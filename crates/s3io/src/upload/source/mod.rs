@@ -21,8 +21,8 @@ use ::bytes::Bytes;
 use tokio::sync::OwnedSemaphorePermit;
 
 pub(crate) use self::bytes::{bytes_checksum, BytesSource};
+pub(crate) use self::file::{checksum_range, FileSource, SharedFile, Trailer};
 use self::file::{FileRange, STREAMING_UNSIGNED_PAYLOAD_TRAILER};
-pub(crate) use self::file::{FileSource, SharedFile, Trailer};
 use super::Upload;
 use crate::checksum::ChecksumValue;
 use crate::error::Result;
