@@ -21,11 +21,14 @@ use s3io::config::AddressingStyle;
 use s3io::{Client, CredentialsSource};
 
 /// The ceiling on the client's heap allocations per small download (request building, signing,
-/// hyper's per-request state): the measured figures (35 for the fixed size, 36 for mixed sizes,
-/// steady over runs; 124 before issue 18's work) plus about 10%, which is also issue 18's bound,
-/// so that a change adding a few allocations to the hot path fails here. Lower it when the hot
-/// path allocates less; the test prints the measured figures.
-const MAX_ALLOCATIONS_PER_DOWNLOAD: u64 = 40;
+/// hyper's per-request state, verification): the measured figures (49 for the fixed size, 46 for
+/// mixed sizes under nextest, a process per test; 50 and 51 with both tests in one process) plus
+/// about 10%, so that a change adding a few allocations to the hot path fails here. Lower it when the hot path allocates less; the test prints the measured
+/// figures. History: 124 at the start of issue 18's work; 35/36 after it (its bound, 40, held);
+/// 49/46 once every download was verified (issue 17: the checksum-mode header, the stored
+/// checksum read from the answer, the comparison). Issue 18's 40 is met again only when the
+/// verification's allocations go.
+const MAX_ALLOCATIONS_PER_DOWNLOAD: u64 = 56;
 
 /// Any single allocation at least this large counts as a payload-sized allocation: the smallest
 /// object of the mixed scenario is 100 KiB.

@@ -178,8 +178,9 @@ impl<S: Sink> Run<S> {
             return check_equal(plan, expected, computed);
         }
         let crcs = self.crcs.lock().unwrap_or_else(|p| p.into_inner());
-        // Every part but the last has the part size: one precomputed operator serves them all.
-        let combiner = CrcCombiner::new(expected.algorithm, plan.part_size);
+        // Every part but the last has the part size: one precomputed operator serves them all
+        // (not computed for a one-part download, which has nothing to combine).
+        let combiner = (crcs.len() > 1).then(|| CrcCombiner::new(expected.algorithm, plan.part_size));
         let mut combined: Option<u64> = None;
         for (index, crc) in crcs.iter().enumerate() {
             let Some(crc) = *crc else {
@@ -191,7 +192,9 @@ impl<S: Sink> Run<S> {
             let (start, end) = plan.part_range(index as u64);
             combined = Some(match (combined, expected.algorithm) {
                 (None, _) => crc,
-                (Some(acc), _) if end - start == plan.part_size => combiner.combine(acc, crc),
+                (Some(acc), _) if end - start == plan.part_size => {
+                    combiner.as_ref().map_or(crc, |combiner| combiner.combine(acc, crc))
+                }
                 (Some(acc), ChecksumAlgorithm::Crc32c) => {
                     u64::from(crc32c_combine(acc as u32, crc as u32, end - start))
                 }
