@@ -16,10 +16,10 @@ use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use bytes::Bytes;
 use std::sync::Arc;
-use tokio::io::{AsyncWrite, AsyncWriteExt};
 
+use bytes::Bytes;
+use tokio::io::{AsyncWrite, AsyncWriteExt};
 use tokio::sync::{mpsc, watch, OwnedSemaphorePermit, Semaphore};
 use tokio::task::JoinSet;
 
@@ -67,7 +67,7 @@ pub(crate) async fn download<W: AsyncWrite + Unpin + Send>(
     let total = run.plan.part_count();
     let fetching = run.run(run.worker_count(window), first);
     let writing = async {
-        let mut waiting: BTreeMap<u64, (PooledBuffer, OwnedSemaphorePermit)> = BTreeMap::new();
+        let mut waiting: BTreeMap<u64, HeldBuffer> = BTreeMap::new();
         let mut hedges = JoinSet::new();
         // The head of line, since when it has been the head, and how often it was requested again.
         let mut head: (u64, tokio::time::Instant, u32) = (0, tokio::time::Instant::now(), 0);
@@ -93,7 +93,7 @@ pub(crate) async fn download<W: AsyncWrite + Unpin + Send>(
                         Some(t) => (t * 7 + fetched.elapsed) / 8,
                     });
                     if fetched.index >= next {
-                        waiting.entry(fetched.index).or_insert((fetched.buffer, fetched.held));
+                        waiting.entry(fetched.index).or_insert(fetched.held);
                     }
                 }
                 _ = tokio::time::sleep_until(deadline.unwrap_or_else(tokio::time::Instant::now)), if deadline.is_some() => {
@@ -114,12 +114,12 @@ pub(crate) async fn download<W: AsyncWrite + Unpin + Send>(
                     });
                 }
             }
-            while let Some((buffer, held)) = waiting.remove(&next) {
-                writer.write_all(buffer.as_slice()).await.map_err(|e| stream_error(&context, e))?;
+            while let Some(held) = waiting.remove(&next) {
+                writer.write_all(held.buffer.as_slice()).await.map_err(|e| stream_error(&context, e))?;
                 if let Some(progress) = &download.progress {
-                    progress.add(buffer.as_slice().len() as u64);
+                    progress.add(held.buffer.as_slice().len() as u64);
                 }
-                drop((buffer, held));
+                drop(held);
                 next += 1;
                 let _ = written_tx.send(next);
             }
@@ -147,9 +147,15 @@ fn stream_error(context: &ErrorContext, error: std::io::Error) -> Error {
 /// A part fetched into its pooled buffer, with how long the fetch took.
 struct FetchedPart {
     index: u64,
-    buffer: PooledBuffer,
-    held: OwnedSemaphorePermit,
+    held: HeldBuffer,
     elapsed: Duration,
+}
+
+/// A part's pooled buffer with its share of the download's budget ([`StreamSink::held`]), given
+/// back together when the part is written or dropped.
+struct HeldBuffer {
+    buffer: PooledBuffer,
+    _permit: OwnedSemaphorePermit,
 }
 
 /// The workers' side of the stream: the reordering window and the channel to the writing side.
@@ -172,14 +178,13 @@ impl Sink for StreamSink {
     const COUNTS_ITS_OWN_PROGRESS: bool = true;
 
     fn writer(&self) -> StreamPartWriter {
-        StreamPartWriter { buffer: None, held: None, started: Instant::now() }
+        StreamPartWriter { held: None, started: Instant::now() }
     }
 
     /// Waits until the part is inside the reordering window, then takes a pooled buffer for it.
     async fn start_part(&self, writer: &mut StreamPartWriter, index: u64, range: (u64, u64)) -> Result<bool> {
         // A worker's writer still holds the buffer of a part it gave up when a hedge overtook it:
         // let go of it before waiting for the window, or it would be held beside the new one.
-        writer.buffer = None;
         writer.held = None;
         let mut written = self.written.clone();
         while index >= *written.borrow_and_update() + self.window {
@@ -187,16 +192,16 @@ impl Sink for StreamSink {
                 return Ok(false);
             }
         }
-        let Ok(held) = self.held.clone().acquire_owned().await else { return Ok(false) };
+        let Ok(permit) = self.held.clone().acquire_owned().await else { return Ok(false) };
         writer.started = Instant::now();
-        writer.held = Some(held);
-        writer.buffer = Some(self.pool.acquire((range.1 - range.0) as usize).await?);
+        let buffer = self.pool.acquire((range.1 - range.0) as usize).await?;
+        writer.held = Some(HeldBuffer { buffer, _permit: permit });
         Ok(true)
     }
 
     async fn finish_part(&self, writer: &mut StreamPartWriter, index: u64) -> Result<bool> {
-        let (Some(buffer), Some(held)) = (writer.buffer.take(), writer.held.take()) else { return Ok(true) };
-        let fetched = FetchedPart { index, buffer, held, elapsed: writer.started.elapsed() };
+        let Some(held) = writer.held.take() else { return Ok(true) };
+        let fetched = FetchedPart { index, held, elapsed: writer.started.elapsed() };
         Ok(self.parts.send(fetched).is_ok())
     }
 
@@ -209,15 +214,14 @@ impl Sink for StreamSink {
 
 /// Collects one part into its pooled buffer.
 struct StreamPartWriter {
-    buffer: Option<PooledBuffer>,
-    held: Option<OwnedSemaphorePermit>,
+    held: Option<HeldBuffer>,
     started: Instant,
 }
 
 impl PartWriter for StreamPartWriter {
     async fn write(&mut self, _offset: u64, chunk: Bytes) -> Result<()> {
-        if let Some(buffer) = &mut self.buffer {
-            buffer.extend_from_slice(&chunk);
+        if let Some(held) = &mut self.held {
+            held.buffer.extend_from_slice(&chunk);
         }
         Ok(())
     }
