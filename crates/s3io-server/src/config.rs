@@ -44,6 +44,10 @@ pub struct ServerConfig {
     /// Append a record of every request to this file, one JSON object a line (see
     /// [`RequestRecord`](crate::RequestRecord)). By default none.
     pub request_log_file: Option<PathBuf>,
+    /// Compute and store a CRC64NVME for every PutObject that names no checksum, as S3 does since
+    /// 2025. By default on; off serves such objects with only an ETag, like older stores (see
+    /// [`FsStore::set_default_checksum`](crate::FsStore::set_default_checksum)).
+    pub default_checksum: bool,
 }
 
 impl ServerConfig {
@@ -58,6 +62,7 @@ impl ServerConfig {
             body_read_timeout: DEFAULT_BODY_READ_TIMEOUT,
             request_log: false,
             request_log_file: None,
+            default_checksum: true,
         }
     }
 
@@ -101,6 +106,13 @@ impl ServerConfig {
     #[must_use]
     pub fn with_request_log_file(mut self, path: impl Into<PathBuf>) -> Self {
         self.request_log_file = Some(path.into());
+        self
+    }
+
+    /// Turns the default CRC64NVME of PutObjects that name no checksum on or off (by default on).
+    #[must_use]
+    pub fn with_default_checksum(mut self, on: bool) -> Self {
+        self.default_checksum = on;
         self
     }
 

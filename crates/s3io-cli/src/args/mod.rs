@@ -459,6 +459,11 @@ pub(crate) struct ServeArgs {
     /// request and response body bytes.
     #[arg(long, value_name = "FILE")]
     pub(crate) log_requests: Option<PathBuf>,
+    /// Store no CRC64NVME for uploads that send no checksum. By default the server computes one,
+    /// as S3 does for every new object; with this flag such objects carry only their ETag, as in
+    /// older stores (downloads then verify them against the ETag's MD5).
+    #[arg(long)]
+    pub(crate) no_default_checksum: bool,
 }
 
 #[cfg(test)]

@@ -18,7 +18,7 @@ use crate::printer::Printer;
 /// Runs the server until Ctrl-C, then stops it gracefully.
 pub(crate) async fn run(args: ServeArgs, out: &mut Printer) -> anyhow::Result<()> {
     let addr = resolve(&args.addr).await?;
-    let mut config = ServerConfig::new(&args.root).with_addr(addr);
+    let mut config = ServerConfig::new(&args.root).with_addr(addr).with_default_checksum(!args.no_default_checksum);
     if let Some(path) = &args.log_requests {
         config = config.with_request_log_file(path);
     }

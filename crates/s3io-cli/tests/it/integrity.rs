@@ -1,5 +1,5 @@
-//! Every download is verified: a one-part object against its single-part ETag (MD5), a multi-part
-//! one against its full-object CRC64NVME; corrupted bytes on the server fail the download with an
+//! Every download is verified: a one-part object against the full-object checksum its answer
+//! carries, else its single-part ETag (MD5), a multi-part one against its full-object CRC64NVME; corrupted bytes on the server fail the download with an
 //! integrity error and leave nothing under the final name. `--json` and the status lines say which
 //! checksum was verified.
 
@@ -49,11 +49,38 @@ fn checksum_of(output: &std::process::Output) -> String {
 }
 
 #[test]
-fn a_one_part_download_verifies_the_etag_md5_and_fails_on_corrupted_bytes() {
+fn a_one_part_download_verifies_the_checksum_it_carries_and_fails_on_corrupted_bytes() {
     let h = bucket();
-    let body = data(300_000, 5);
+    let body = data(200_000, 4);
     let source = h.file("src.bin", &body);
-    h.ok(&["cp", &source, "s3://bkt/one"]);
+    // `cp` stores the CRC64NVME, which the first (ranged, whole-object) answer carries.
+    h.ok(&["cp", &source, "s3://bkt/crc"]);
+    std::fs::create_dir(h.path("dl")).unwrap();
+
+    let output = h.ok(&["cp", "--json", "s3://bkt/crc", &h.path_str("dl/ok.bin")]);
+    let crc = s3io::checksum::checksum(ChecksumAlgorithm::Crc64Nvme, &body).value;
+    assert_eq!(checksum_of(&output), format!("CRC64NVME:{crc}"));
+    assert!(std::fs::read(h.path("dl/ok.bin")).unwrap() == body);
+
+    corrupt_the_stored_bytes(&h, body.len());
+    let output = h.run(&["cp", "s3://bkt/crc", &h.path_str("dl/bad.bin")]);
+    assert_one_line_failure(&output, &["s3://bkt/crc", "CRC64NVME checksum mismatch", &crc]);
+    assert_eq!(entries(&h.path("dl")), ["ok.bin"], "the failed download left a file");
+}
+
+/// A server that, like older stores, keeps no checksum for uploads that send none.
+fn bucket_without_default_checksums() -> Harness {
+    let h = Harness::start_with(|config| config.with_default_checksum(false));
+    h.ok(&["mb", "s3://bkt"]);
+    h
+}
+
+#[test]
+fn a_one_part_download_without_a_stored_checksum_verifies_the_etag_md5_and_fails_on_corrupted_bytes() {
+    let h = bucket_without_default_checksums();
+    let body = data(300_000, 5);
+    // A PutObject without a checksum: the store has only the ETag (the MD5 of the bytes).
+    h.put_all("bkt", [("one".to_owned(), body.clone())]);
     std::fs::create_dir(h.path("dl")).unwrap();
 
     let output = h.ok(&["cp", "--json", "s3://bkt/one", &h.path_str("dl/ok.bin")]);
@@ -109,7 +136,7 @@ fn a_multi_part_download_verifies_the_crc64nvme_and_fails_on_corrupted_bytes() {
 
 #[test]
 fn a_batch_download_summary_says_what_was_verified() {
-    let h = bucket();
+    let h = bucket_without_default_checksums();
     h.put_all("bkt", (0..3).map(|i| (format!("p/{i}"), data(1000 + i, i as u64))));
     let output = h.ok(&["cp", "-r", "s3://bkt/p/", &h.path_str("out")]);
     let err = crate::common::stderr(&output);

@@ -34,7 +34,7 @@ fn mv_moves_a_file_up_an_object_across_and_an_object_down() {
     assert_eq!(h.head("bkt", "across/f.bin").content_length, body.len() as u64);
 
     let output = h.ok(&["mv", "s3://bkt/across/f.bin", &h.path_str("back.bin")]);
-    assert!(stdout(&output).trim_end().ends_with("(MD5 verified)"), "{}", stdout(&output));
+    assert!(stdout(&output).trim_end().ends_with("(CRC64NVME verified)"), "{}", stdout(&output));
     assert!(!exists(&h, "across/f.bin"), "the downloaded object is still there");
     assert!(std::fs::read(h.path("back.bin")).unwrap() == body);
 }
@@ -61,7 +61,7 @@ fn mv_recursive_and_wildcards_delete_only_what_was_moved() {
     let record: serde_json::Value = serde_json::from_str(stdout(&output).trim()).unwrap();
     assert_eq!(record["operation"], "move");
     assert_eq!(record["status"], "ok");
-    assert!(record["checksum"].as_str().unwrap().starts_with("MD5:"), "{record}");
+    assert!(record["checksum"].as_str().unwrap().starts_with("CRC64NVME:"), "{record}");
     assert_eq!(std::fs::read(h.path("down/sub/b.txt")).unwrap(), b"bb");
     assert!(!exists(&h, "t/sub/b.txt"));
     assert_eq!(entries(&h.path("down")), ["sub"]);

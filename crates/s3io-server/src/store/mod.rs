@@ -75,6 +75,8 @@ struct Layout {
     tmp: PathBuf,
     /// See [`DEFAULT_BODY_READ_TIMEOUT`].
     body_read_timeout: Duration,
+    /// See [`FsStore::set_default_checksum`].
+    default_checksum: std::sync::atomic::AtomicBool,
 }
 
 impl FsStore {
@@ -113,8 +115,21 @@ impl FsStore {
                 let _ = std::fs::remove_file(entry.path());
             }
         }
-        let layout = Layout { root, index, uploads, completed, tmp, body_read_timeout };
+        let default_checksum = std::sync::atomic::AtomicBool::new(true);
+        let layout = Layout { root, index, uploads, completed, tmp, body_read_timeout, default_checksum };
         Ok(Self { layout: Arc::new(layout) })
+    }
+
+    /// Whether a PutObject that names no checksum gets a CRC64NVME computed and stored, as S3
+    /// does for every new object since 2025 (its default data-integrity protection), so that
+    /// GETs and HEADs in checksum mode return one. On by default; off, such objects carry only
+    /// their ETag, as in older stores and other S3 implementations.
+    pub fn set_default_checksum(&self, on: bool) {
+        self.layout.default_checksum.store(on, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    pub(crate) fn default_checksum(&self) -> bool {
+        self.layout.default_checksum.load(std::sync::atomic::Ordering::Relaxed)
     }
 
     /// The root directory (canonical).

@@ -71,9 +71,19 @@ impl ObjectInfo {
     pub(crate) fn from_headers(headers: &HeaderMap) -> Self {
         let text = |name| header_str(headers, name).map(str::to_owned);
         let mut checksums = Vec::new();
+        // Only full-object checksums are kept. A composite one (a checksum of the parts'
+        // checksums) ends in "-N" in a whole answer, but not always in a ranged one, so a CRC32C
+        // of a multipart object (its ETag ends in "-N") is kept only when the store says it is
+        // FULL_OBJECT. CRC64NVME is full-object by definition.
+        let checksum_type = header_str(headers, "x-amz-checksum-type");
+        let multipart_etag = header_str(headers, "etag").is_some_and(|e| e.contains('-'));
+        let composite = checksum_type.is_some_and(|t| t.eq_ignore_ascii_case("COMPOSITE"))
+            || (multipart_etag && !checksum_type.is_some_and(|t| t.eq_ignore_ascii_case("FULL_OBJECT")));
         for algorithm in [ChecksumAlgorithm::Crc64Nvme, ChecksumAlgorithm::Crc32c] {
+            if algorithm == ChecksumAlgorithm::Crc32c && composite {
+                continue;
+            }
             if let Some(value) = text(algorithm.header()) {
-                // Composite checksums of multipart objects end in "-N": not a full-object value.
                 if !value.contains('-') {
                     checksums.push(ChecksumValue { algorithm, value });
                 }
@@ -646,6 +656,29 @@ mod tests {
             .unwrap();
         assert_eq!(request.headers["x-amz-copy-source"], "src/dir/a%20b%2Bc%25d%23e%3Ff%3Dg%26h~%C3%A9.txt");
         assert_eq!(request.headers["x-amz-copy-source-if-match"], "\"etag\"");
+    }
+
+    #[test]
+    fn only_full_object_checksums_are_kept() {
+        let info = |pairs: &[(&'static str, &'static str)]| {
+            let mut headers = HeaderMap::new();
+            for (name, value) in pairs {
+                headers.insert(*name, http::HeaderValue::from_static(value));
+            }
+            ObjectInfo::from_headers(&headers).checksums.into_iter().map(|c| c.algorithm).collect::<Vec<_>>()
+        };
+        let both = [("x-amz-checksum-crc64nvme", "AAAAAAAAAAA="), ("x-amz-checksum-crc32c", "AAAAAA==")];
+        let single_part = [("etag", "\"d41d8cd98f00b204e9800998ecf8427e\"")];
+        let multipart = [("etag", "\"d41d8cd98f00b204e9800998ecf8427e-3\"")];
+        let all = ChecksumAlgorithm::Crc64Nvme;
+        assert_eq!(info(&[&both[..], &single_part[..]].concat()), [all, ChecksumAlgorithm::Crc32c]);
+        // A multipart object's CRC32C is full-object only when the store says so.
+        assert_eq!(info(&[&both[..], &multipart[..]].concat()), [all]);
+        let full = [("x-amz-checksum-type", "FULL_OBJECT")];
+        assert_eq!(info(&[&both[..], &multipart[..], &full[..]].concat()), [all, ChecksumAlgorithm::Crc32c]);
+        let composite = [("x-amz-checksum-type", "COMPOSITE")];
+        assert_eq!(info(&[&both[..], &single_part[..], &composite[..]].concat()), [all]);
+        assert_eq!(info(&[("x-amz-checksum-crc32c", "AAAAAA==-3")]), []);
     }
 
     #[test]

@@ -16,18 +16,13 @@ use crate::common::{crc64nvme, test_data, TestServer, MIB};
 const PART: usize = MIB;
 
 /// Downloads `key` to every sink and checks each result byte for byte, and that each download
-/// verified a checksum: a multi-part one the object's CRC64NVME (which [`TestServer::put`]
-/// stored, fetched by a HEAD beside the parts); a one-part one the MD5 its single-part ETag is (its
-/// only GET is ranged, and S3, like the embedded server, sends checksums only with whole-object
-/// GETs), or the CRC64NVME of an empty object (whose GET is not ranged).
+/// verified the object's CRC64NVME (which [`TestServer::put`] stored): a multi-part one fetched by
+/// a HEAD beside the parts; a one-part one carried by its only GET (a range covering the whole
+/// object is answered with the full-object checksums, as S3 does), or by an empty object's
+/// (unranged) GET.
 async fn check_all_sinks(server: &TestServer, key: &str, expected: &[u8], part_size: u64) {
     let client = &server.client;
-    let multi_part = expected.len() as u64 > part_size;
-    let checksum = if multi_part || expected.is_empty() {
-        Some(crc64nvme(expected))
-    } else {
-        Some(s3io::checksum::checksum(s3io::config::ChecksumAlgorithm::Md5, expected))
-    };
+    let checksum = Some(crc64nvme(expected));
     let check = |output: &s3io::DownloadOutput, sink: &str| {
         assert_eq!(output.verified_checksum, checksum, "{sink} sink of {key}");
     };
@@ -59,7 +54,7 @@ async fn check_all_sinks(server: &TestServer, key: &str, expected: &[u8], part_s
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn corrupted_bodies_fail_their_checksum_in_every_sink_and_leave_no_file() {
     // Every GET body arrives whole but with its middle byte changed: multi-part downloads fail
-    // their CRC64NVME, a one-part download the MD5 of its ETag.
+    // their CRC64NVME, a one-part download the CRC64NVME its answer carries.
     let server = TestServer::start_with(Some("corrupt=1,methods=GET"), |b| b).await;
     let cases =
         [("parts", 3 * MIB + 17, MIB as u64), ("two-parts", MIB + 1, MIB as u64), ("one-part", MIB / 2, MIB as u64)];

@@ -25,8 +25,12 @@ use crate::store::{blocking, internal, FsStore};
 const MAX_DELETE_KEYS: usize = 1000;
 
 /// The answer of a HEAD (and the headers of a GET) for `meta` and the span sent.
+///
+/// The stored full-object checksums go with answers that carry the whole object, as S3's do: no
+/// range, or a range (or `partNumber=1` of a single-part object) that covers every byte. An answer
+/// with part of the object carries none, since they would not match its bytes.
 fn head_output(meta: &ObjectMeta, span: Option<ByteSpan>, part_number: Option<i32>) -> HeadObjectOutput {
-    let whole = span.is_none();
+    let whole = span.is_none_or(|s| s.start == 0 && s.len == meta.size);
     let (length, content_range) = match span {
         Some(s) => (s.len, Some(s.content_range(meta.size))),
         None => (meta.size, None),
@@ -172,7 +176,10 @@ pub(crate) async fn put(store: &FsStore, req: S3Request<PutObjectInput>) -> S3Re
         sha1: input.checksum_sha1,
         sha256: input.checksum_sha256,
     };
-    let set = ChecksumSet::requested(&sent, input.checksum_algorithm.as_ref(), &headers);
+    let mut set = ChecksumSet::requested(&sent, input.checksum_algorithm.as_ref(), &headers);
+    if set == ChecksumSet::default() && store.default_checksum() {
+        set.crc64nvme = true;
+    }
 
     let layout = store.layout.clone();
     let (bucket, key_owned) = (input.bucket.clone(), key.as_str().to_owned());
