@@ -1,6 +1,7 @@
 //! The process around a command: logging, the tokio runtime, signals and the exit code.
 //!
-//! SIGINT (Ctrl-C) or SIGTERM during a command drops the command's future: every request in
+//! SIGINT (Ctrl-C) or SIGTERM during a command drops the command's future (a many-object
+//! command first reports every object that finished, see [`signal`]): every request in
 //! flight is abandoned, every temporary download file is removed by its owner's `Drop`, and
 //! every multipart upload in progress is aborted; the process waits for that clean-up to finish
 //! ([`signal::finish_cleanup`]) and exits with 130 or 143. A second signal exits at once, saying
@@ -38,13 +39,18 @@ async fn run(cli: Cli) -> ExitCode {
         Ok(signals) => signals,
         Err(e) => return exit::report(&anyhow::Error::new(e).context("listening for SIGINT and SIGTERM")),
     };
+    // Boxed, to be dropped before the clean-up is awaited.
+    let mut command = Box::pin(cmd::run(cli));
     let stop = tokio::select! {
-        outcome = cmd::run(cli) => return finish(outcome),
+        outcome = &mut command => return finish(outcome),
         stop = signals.recv() => stop,
     };
-    // The command's future is dropped here: its transfers are cancelled and start cleaning up.
     eprintln!("s3io: {}: cancelling and cleaning up (send it again to exit at once)", stop.name());
-    if !signal::finish_cleanup(&mut signals).await {
+    // A many-object command reports what finished and cancels the rest itself; any other is
+    // dropped here: its transfers are cancelled and start cleaning up.
+    let stopped = signal::stop_command(command.as_mut(), &mut signals).await;
+    drop(command);
+    if !stopped || !signal::finish_cleanup(&mut signals).await {
         eprintln!("s3io: exiting before the clean-up finished: {}", signal::left_behind());
     }
     ExitCode::from(stop.exit_code())

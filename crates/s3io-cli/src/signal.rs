@@ -14,12 +14,19 @@
 //!
 //! The wait is bounded by [`CLEANUP_TIMEOUT`]. A second signal during it exits at once, naming
 //! the multipart uploads whose abort had not been answered (`s3io mpu` finds and aborts them).
+//!
+//! A many-object command stops itself instead of being dropped, so that every object that
+//! finished before the signal is reported (its status line printed) and none is lost between
+//! finishing and being reported: while its loop runs it holds a [`StopsItself`] guard, and the
+//! first signal cancels [`stopping`] and lets the command return (see [`stop_command`]).
 
 use std::future::Future;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::LazyLock;
 use std::time::Duration;
 
 use tokio::signal::unix::{signal, SignalKind};
+use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 /// The longest the clean-up after a signal may take before the process exits anyway.
@@ -32,6 +39,50 @@ pub(crate) const TERMINATED: u8 = 143;
 
 /// The tasks a signal must wait for (see the module doc).
 static TASKS: LazyLock<TaskTracker> = LazyLock::new(TaskTracker::new);
+
+/// Cancelled by the first signal; watched by the commands that stop themselves.
+static STOPPING: LazyLock<CancellationToken> = LazyLock::new(CancellationToken::new);
+
+/// How many [`StopsItself`] guards are alive.
+static SELF_STOPPING: AtomicUsize = AtomicUsize::new(0);
+
+/// Cancelled when the first SIGINT or SIGTERM arrives.
+pub(crate) fn stopping() -> &'static CancellationToken {
+    &STOPPING
+}
+
+/// Held by a loop that watches [`stopping`] and returns soon after it is cancelled, having
+/// reported what finished: while one is alive, a signal lets the command return instead of
+/// dropping it.
+#[derive(Debug)]
+pub(crate) struct StopsItself(());
+
+impl StopsItself {
+    pub(crate) fn new() -> Self {
+        SELF_STOPPING.fetch_add(1, Ordering::SeqCst);
+        Self(())
+    }
+}
+
+impl Drop for StopsItself {
+    fn drop(&mut self) {
+        SELF_STOPPING.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
+/// After the first signal: cancels [`stopping`] and, if the running command stops itself, lets
+/// it run until it returns (bounded by [`CLEANUP_TIMEOUT`]). Returns `false` if a second signal
+/// came meanwhile (the caller then exits at once).
+pub(crate) async fn stop_command<F: Future>(command: std::pin::Pin<&mut F>, signals: &mut Signals) -> bool {
+    STOPPING.cancel();
+    if SELF_STOPPING.load(Ordering::SeqCst) == 0 {
+        return true;
+    }
+    tokio::select! {
+        _ = tokio::time::timeout(CLEANUP_TIMEOUT, command) => true,
+        _ = signals.recv() => false,
+    }
+}
 
 /// A signal that stops the command.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -35,10 +35,15 @@ pub(crate) async fn download_to_file(
     destination: &Path,
     progress: Option<&Arc<Progress>>,
     modified: Option<SystemTime>,
+    cancel: Option<&tokio_util::sync::CancellationToken>,
 ) -> anyhow::Result<DownloadOutput> {
     let mut download = client.download(&source.bucket, &source.key);
     if let Some(progress) = progress {
         download = download.progress(Arc::clone(progress));
+    }
+    if let Some(token) = cancel {
+        // Cancelled before its rename into place, or not at all (see `Download::to_file`).
+        download = download.cancel_token(token.clone());
     }
     let output = download.to_file(destination).await?;
     if let Some(modified) = modified.or(output.last_modified) {

@@ -46,14 +46,16 @@ impl Outcome {
     }
 }
 
-/// Runs one action (not a delete) and says how it went.
-pub(super) async fn execute(shared: &Shared, action: Action) -> Record {
+/// Runs one action (not a delete) and says how it went; nothing if a signal stopped it (it did not
+/// happen: a download's temporary file is gone, an upload is aborted).
+pub(super) async fn execute(shared: &Shared, action: Action) -> Option<Record> {
     let started = Instant::now();
     let (source, destination) = action.names();
     let moves =
         shared.move_sources && matches!(action, Action::Download { .. } | Action::Upload { .. } | Action::Copy { .. });
     let operation = if moves { "move" } else { action.verb() };
-    let result: anyhow::Result<Outcome> = async {
+    let downloads = matches!(action, Action::Download { .. });
+    let work = async {
         match action {
             Action::Download { source, destination, modified, .. } => {
                 if shared.no_clobber && tokio::fs::symlink_metadata(&destination).await.is_ok() {
@@ -61,8 +63,12 @@ pub(super) async fn execute(shared: &Shared, action: Action) -> Record {
                 }
                 shared.ensure_parent(&destination).await?;
                 let progress = Some(&shared.progress);
+                // A signal cancels the download unless it is renaming into place: then it
+                // finishes and is reported (see `batch::run`).
+                let stopping = Some(crate::signal::stopping());
                 let output =
-                    transfer::download_to_file(&shared.client, &source, &destination, progress, modified).await?;
+                    transfer::download_to_file(&shared.client, &source, &destination, progress, modified, stopping)
+                        .await?;
                 if moves {
                     shared.client.delete_object(&source.bucket, &source.key).await?;
                 }
@@ -109,8 +115,22 @@ pub(super) async fn execute(shared: &Shared, action: Action) -> Record {
             }
             Action::Delete { .. } | Action::Refuse { .. } => unreachable!("handled by the runner"),
         }
+    };
+    let stopping = crate::signal::stopping();
+    let result: anyhow::Result<Outcome> = if downloads {
+        // A download watches the signal itself, so as never to be stopped while renaming.
+        work.await
+    } else {
+        tokio::select! {
+            biased;
+            result = work => result,
+            () = stopping.cancelled() => return None,
+        }
+    };
+    if result.is_err() && stopping.is_cancelled() {
+        // Failed because it was cancelled (or while the job stops): not reported.
+        return None;
     }
-    .await;
     let seconds = started.elapsed().as_secs_f64();
     let mut record =
         Record { operation, source, destination, size: 0, seconds, checksum: None, status: Status::Ok, error: None };
@@ -125,7 +145,7 @@ pub(super) async fn execute(shared: &Shared, action: Action) -> Record {
             record.error = Some(exit::one_line(&error));
         }
     }
-    record
+    Some(record)
 }
 
 /// Deletes the local file `path` if its directory, links resolved, lies under `root` (see

@@ -21,6 +21,10 @@
 //!   [`BatchFailed`] naming the first [`FAILURES_SHOWN`] and counting the rest (exit code 1). A
 //!   failed download leaves no partial file: the library writes a temporary file and renames it
 //!   into place only when complete.
+//! - **Signals.** SIGINT or SIGTERM stops the job from within (see [`crate::signal`]): no object
+//!   starts; the ones in flight are cancelled (a download renaming into place finishes, a
+//!   DeleteObjects request in flight is answered) and every object that finished is reported, so
+//!   each file under its final name has its line; then the summary, and the exit code 130 / 143.
 //! - **`--dry-run`** prints what would be done and does nothing; **`--no-clobber`** skips a
 //!   download whose destination exists (checked just before the object starts).
 //!
@@ -118,7 +122,12 @@ where
     let mut actions = std::pin::pin!(actions);
     let mut exhausted = false;
     let mut fatal = None;
+    let mut interrupted = false;
     let jobs = config.jobs.max(1);
+    // A signal cancels `stopping`: no new object starts, the ones in flight are cancelled (their
+    // clean-up runs as they are dropped), and every one that finished is still reported.
+    let _stops_itself = signal::StopsItself::new();
+    let stopping = signal::stopping();
     loop {
         if exhausted && tasks.is_empty() {
             break;
@@ -131,11 +140,23 @@ where
                 // the job waits (an interrupted job has printed everything that finished).
                 let mut joined = Some(joined);
                 while let Some(result) = joined.take().or_else(|| tasks.try_join_next()) {
-                    for record in result.unwrap_or_else(|e| vec![panicked(e)]) {
+                    let records = match result {
+                        Ok(records) => records,
+                        Err(e) if e.is_cancelled() => continue,
+                        Err(e) => vec![panicked(e)],
+                    };
+                    for record in records {
                         report.finished(record, out).await?;
                     }
                 }
                 out.flush().await?;
+            }
+            () = stopping.cancelled(), if !interrupted => {
+                // Each task stops itself (see `execute`); a download renaming into place
+                // finishes first, and is reported.
+                interrupted = true;
+                exhausted = true;
+                continue;
             }
             next = actions.next(), if !exhausted && tasks.len() < jobs => {
                 let action = match next {
@@ -167,7 +188,7 @@ where
                     }
                     action => {
                         let shared = Arc::clone(&shared);
-                        tasks.spawn(signal::track(async move { vec![execute(&shared, action).await] }));
+                        tasks.spawn(signal::track(async move { execute(&shared, action).await.into_iter().collect() }));
                     }
                 }
             }
@@ -183,6 +204,10 @@ where
         retries: client.retry_counters().total().saturating_sub(retries_before),
         verified: std::mem::take(&mut report.verified),
     };
+    if interrupted {
+        report.close(&summary);
+        anyhow::bail!("interrupted");
+    }
     if let Some(error) = fatal {
         // The reason the job stopped comes first, the summary of what it did after it.
         let error = exit::Reported::print(error);

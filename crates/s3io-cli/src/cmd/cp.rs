@@ -123,7 +123,7 @@ pub(crate) async fn run(client: &Client, args: CpArgs, mode: Mode, out: &mut Pri
             let names = (source.to_string(), crate::escape::path(&path));
             single
                 .run("download", names, async {
-                    let output = transfer::download_to_file(client, &source, &path, progress, None).await?;
+                    let output = transfer::download_to_file(client, &source, &path, progress, None, None).await?;
                     if moving {
                         client.delete_object(&source.bucket, &source.key).await?;
                     }

@@ -148,7 +148,9 @@ impl Download {
     }
 
     /// Cancels the download when this token is cancelled. By default a token nobody cancels;
-    /// dropping the download's future cancels it too.
+    /// dropping the download's future cancels it too. A file download that is renaming its
+    /// complete file into place when the token is cancelled finishes instead: an
+    /// [`Error::Cancelled`] means the file is not there.
     pub fn cancel_token(mut self, token: CancellationToken) -> Self {
         self.cancel = Some(token);
         self
@@ -172,8 +174,24 @@ impl Download {
     pub async fn to_file(self, path: impl AsRef<Path>) -> Result<DownloadOutput> {
         self.transfer.validate()?;
         let path = path.as_ref().to_owned();
-        let cancel = self.cancel.clone().map(|token| (token, self.context()));
-        with_cancel(cancel, sink::file::download(&self, &path)).await
+        let Some(token) = self.cancel.clone() else {
+            return sink::file::download(&self, &path, Arc::default()).await;
+        };
+        // Cancelled before the rename into place, never during it: a caller told "cancelled"
+        // knows the file is not there.
+        let flags = Arc::new(sink::file::TempFlags::default());
+        let mut work = std::pin::pin!(sink::file::download(&self, &path, flags.clone()));
+        tokio::select! {
+            biased;
+            () = token.cancelled() => {
+                if flags.committing.load(std::sync::atomic::Ordering::SeqCst) {
+                    work.await
+                } else {
+                    Err(Error::cancelled(self.context()))
+                }
+            }
+            result = &mut work => result,
+        }
     }
 
     /// Downloads into memory. An object of at most the part size, or of at most a sixteenth of

@@ -23,6 +23,7 @@
 //! a download reported done survives a power loss.
 
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
 use bytes::Bytes;
@@ -41,12 +42,23 @@ pub(crate) const STAGING_BUFFER_SIZE: usize = 512 * 1024;
 /// Most frames gathered into one `pwritev` (far below Linux's `IOV_MAX` of 1024).
 const MAX_FRAMES_PER_WRITE: usize = 64;
 
+/// What a file download and its caller share about its temporary file.
+#[derive(Debug, Default)]
+pub(crate) struct TempFlags {
+    /// Set when the [`TempFile`] is dropped armed: a file that a blocking task creates after that
+    /// (the download was cancelled while the task ran) is removed by the task itself.
+    dropped: AtomicBool,
+    /// Set just before the rename into place: from then on the download is not cancelled (it
+    /// completes, so its caller learns that the file is there).
+    pub(crate) committing: AtomicBool,
+}
+
 /// Runs a download into the file at `path`.
-pub(crate) async fn download(download: &Download, path: &Path) -> Result<DownloadOutput> {
+pub(crate) async fn download(download: &Download, path: &Path, flags: Arc<TempFlags>) -> Result<DownloadOutput> {
     let context = download.context();
     let (partial, journal_path) = journal::paths(path);
     // Held here, not by the workers, so that the files go as soon as this future is dropped.
-    let mut temp = TempFile { path: None, journal: None, armed: true };
+    let mut temp = TempFile { path: None, journal: None, armed: true, flags };
     if !download.transfer.resume {
         discard_partial(&context, partial, journal_path).await?;
         return fresh(download, path, &mut temp, None).await;
@@ -120,8 +132,11 @@ async fn fresh(
     let mut journaled = false;
     if let Some((partial, journal_path)) = resumable {
         if temp.journal.is_none() && plan.part_count() > 1 && plan.etag.is_some() {
+            let flags = temp.flags.clone();
             let opened = blocking(&context, "creating the resume journal", &journal_path.clone(), move || {
-                Journal::open(&journal_path, true)
+                let opened = Journal::open(&journal_path, true)?;
+                remove_if_dropped(&flags, &journal_path);
+                Ok(opened)
             })
             .await?;
             if let Opened::Open(journal, _) = opened {
@@ -136,6 +151,7 @@ async fn fresh(
     let temp_path = temp.path.get_or_insert_with(|| temp_path(path)).clone();
     let file = blocking(&context, "creating", &temp_path, {
         let temp_path = temp_path.clone();
+        let flags = temp.flags.clone();
         move || {
             let mut options = std::fs::OpenOptions::new();
             options.write(true);
@@ -146,6 +162,7 @@ async fn fresh(
                 options.create_new(true);
             }
             let file = options.open(&temp_path)?;
+            remove_if_dropped(&flags, &temp_path);
             file.set_len(size)?;
             Ok(file)
         }
@@ -285,6 +302,7 @@ async fn finish(
         drop(file);
     }
     let (target, fsync) = (path.to_owned(), download.transfer.fsync);
+    temp.flags.committing.store(true, Ordering::SeqCst);
     blocking(&context, "renaming into place", path, move || {
         std::fs::rename(&temp_path, &target)?;
         if fsync {
@@ -359,6 +377,15 @@ struct TempFile {
     /// The resume journal, if the download is journaled (its lock is held while this lives).
     journal: Option<Arc<Journal>>,
     armed: bool,
+    flags: Arc<TempFlags>,
+}
+
+/// Called by a blocking task right after it created `path` for a [`TempFile`]: if the TempFile
+/// was dropped meanwhile (its own unlink may have come before the file existed), removes it.
+fn remove_if_dropped(flags: &TempFlags, path: &Path) {
+    if flags.dropped.load(Ordering::SeqCst) {
+        let _ = std::fs::remove_file(path);
+    }
 }
 
 impl TempFile {
@@ -370,6 +397,8 @@ impl TempFile {
 impl Drop for TempFile {
     fn drop(&mut self) {
         if self.armed {
+            // Before the unlinks: a blocking task creating one of the files now removes it.
+            self.flags.dropped.store(true, Ordering::SeqCst);
             // Unlinking is one quick metadata call; done inline so it also happens on cancellation.
             if let Some(path) = &self.path {
                 let _ = std::fs::remove_file(path);
