@@ -305,21 +305,12 @@ fn many_object_usage_errors_are_exit_2() {
     }
 }
 
-#[test]
-fn ctrl_c_stops_a_recursive_download_and_leaves_no_temporary_files() {
-    // Half of the GETs (deterministically, by seed) hold their bodies back for 30 s: some objects
-    // arrive, others are in flight when Ctrl-C comes.
-    let h = Harness::start_with(|c| c.with_faults("seed=3,stall=0.5,stall-for=30s,methods=GET".parse().unwrap()));
-    h.ok(&["mb", "s3://data"]);
-    put_many(&h, "data", "p/", 16, 2048);
-    let out = h.path("out");
-    let mut child = h
-        .s3io(&["cp", "-r", "s3://data/p/", out.to_str().unwrap()])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    // Read stdout as it comes; Ctrl-C once the first object has arrived.
+/// Starts `s3io args` with stdout read as it comes (by a thread, into the returned string).
+fn spawn_reading_stdout(
+    h: &Harness,
+    args: &[&str],
+) -> (std::process::Child, std::sync::Arc<std::sync::Mutex<String>>, std::thread::JoinHandle<()>) {
+    let mut child = h.s3io(args).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
     let printed = std::sync::Arc::new(std::sync::Mutex::new(String::new()));
     let reader = {
         let printed = printed.clone();
@@ -331,6 +322,19 @@ fn ctrl_c_stops_a_recursive_download_and_leaves_no_temporary_files() {
             }
         })
     };
+    (child, printed, reader)
+}
+
+#[test]
+fn ctrl_c_stops_a_recursive_download_and_leaves_no_temporary_files() {
+    // Half of the GETs (deterministically, by seed) hold their bodies back for 30 s: some objects
+    // arrive, others are in flight when Ctrl-C comes.
+    let h = Harness::start_with(|c| c.with_faults("seed=3,stall=0.5,stall-for=30s,methods=GET".parse().unwrap()));
+    h.ok(&["mb", "s3://data"]);
+    put_many(&h, "data", "p/", 16, 2048);
+    let out = h.path("out");
+    // Read stdout as it comes; Ctrl-C once the first object has arrived.
+    let (mut child, printed, reader) = spawn_reading_stdout(&h, &["cp", "-r", "s3://data/p/", out.to_str().unwrap()]);
     // Ctrl-C once the objects that are not held back have all arrived and been reported (every
     // object GET was answered: arrived or held back; every file under its final name, five
     // digits, has its `download:` line). The held-back ones take
@@ -371,23 +375,8 @@ fn ctrl_c_while_objects_keep_finishing_reports_every_object_that_arrived() {
     h.ok(&["mb", "s3://data"]);
     put_many(&h, "data", "p/", 48, 1024);
     let out = h.path("out");
-    let mut child = h
-        .s3io(&["cp", "-r", "--jobs", "8", "s3://data/p/", out.to_str().unwrap()])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let printed = std::sync::Arc::new(std::sync::Mutex::new(String::new()));
-    let reader = {
-        let printed = printed.clone();
-        let mut stdout = child.stdout.take().unwrap();
-        std::thread::spawn(move || {
-            let mut chunk = [0u8; 4096];
-            while let Ok(n @ 1..) = std::io::Read::read(&mut stdout, &mut chunk) {
-                printed.lock().unwrap().push_str(&String::from_utf8_lossy(&chunk[..n]));
-            }
-        })
-    };
+    let (mut child, printed, reader) =
+        spawn_reading_stdout(&h, &["cp", "-r", "--jobs", "8", "s3://data/p/", out.to_str().unwrap()]);
     wait_until(Duration::from_secs(20), "a first object reported", || printed.lock().unwrap().contains("download: "));
     let status = interrupt_and_wait(&mut child);
     reader.join().unwrap();
