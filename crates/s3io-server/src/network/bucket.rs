@@ -1,9 +1,10 @@
 //! The token bucket that paces one direction of a connection, or of the whole link.
 //!
 //! Tokens are bytes. They accrue at the bucket's rate up to its *quantum*
-//! (the burst an idle connection may send at once), and an operation may
-//! spend more than the bucket holds: the bucket then goes into debt, and the
-//! next operation waits until the debt is paid off. So a connection moves
+//! (the burst an idle connection may send at once; a new bucket starts empty,
+//! so a new connection gets no head start), and an operation may go whenever
+//! the bucket is not in debt and spend more than the bucket holds: the bucket
+//! then goes into debt, and the next operation waits until it is paid off. So a connection moves
 //! whole reads and writes (no operation is cut below what hyper asked for,
 //! except that writes are capped at one quantum), the long-run rate is exact,
 //! and a busy connection wakes about `rate / quantum` times a second — 200
@@ -42,25 +43,31 @@ pub(crate) struct TokenBucket {
 }
 
 impl TokenBucket {
-    /// A full bucket of `rate` bytes per second (`rate` > 0).
+    /// An empty bucket of `rate` bytes per second (`rate` > 0).
     pub(crate) fn new(rate: u64, now: Instant) -> Self {
-        let quantum = quantum(rate);
-        #[allow(clippy::cast_precision_loss)] // quanta are far below 2^53
-        let tokens = quantum as f64;
-        Self { rate: rate.max(1), quantum, tokens, updated: now }
+        Self { rate: rate.max(1), quantum: quantum(rate), tokens: 0.0, updated: now }
     }
 
     /// The bytes one operation may move: `Ok(at most a quantum)`, or
     /// `Err(until)` while the bucket is in debt.
     pub(crate) fn grant(&mut self, now: Instant) -> Result<usize, Instant> {
         self.refill(now);
-        if self.tokens > 0.0 {
+        if self.tokens >= 0.0 {
             Ok(usize::try_from(self.quantum).unwrap_or(usize::MAX))
         } else {
             // Debt is paid off at `rate`; a microsecond more so the wake finds it paid.
             #[allow(clippy::cast_precision_loss)]
             let secs = -self.tokens / self.rate as f64;
             Err(now + Duration::from_secs_f64(secs) + Duration::from_micros(1))
+        }
+    }
+
+    /// When the bucket's debt is paid off (`now` when it is in none): when the
+    /// bytes spent so far have all crossed the emulated link.
+    pub(crate) fn paid_at(&mut self, now: Instant) -> Instant {
+        match self.grant(now) {
+            Ok(_) => now,
+            Err(until) => until,
         }
     }
 
@@ -100,24 +107,27 @@ mod tests {
     }
 
     #[test]
-    fn a_full_bucket_grants_a_quantum_then_waits_for_its_debt() {
+    fn a_bucket_grants_a_quantum_then_waits_for_its_debt() {
         let t0 = Instant::now();
         let mut bucket = TokenBucket::new(40 * MB, t0);
         assert_eq!(bucket.grant(t0), Ok(200_000));
-        // A write of a whole 1 MB goes through and leaves 800 kB of debt: 20 ms at 40 MB/s.
+        // A new bucket is empty but not in debt: a write of a whole 1 MB goes through and
+        // leaves 1 MB of debt, 25 ms at 40 MB/s.
         bucket.take(1_000_000);
         let until = bucket.grant(t0).unwrap_err();
         let wait = until - t0;
-        assert!(wait >= Duration::from_millis(20) && wait < Duration::from_millis(21), "{wait:?}");
-        assert!(bucket.grant(t0 + Duration::from_millis(19)).is_err());
+        assert!(wait >= Duration::from_millis(25) && wait < Duration::from_millis(26), "{wait:?}");
+        assert!(bucket.grant(t0 + Duration::from_millis(24)).is_err());
         assert_eq!(bucket.grant(until), Ok(200_000));
+        assert_eq!(bucket.paid_at(until), until);
+        bucket.take(400_000);
+        assert!(bucket.paid_at(until) - until >= Duration::from_millis(10));
     }
 
     #[test]
     fn idle_time_accrues_no_more_than_a_quantum() {
         let t0 = Instant::now();
         let mut bucket = TokenBucket::new(40 * MB, t0);
-        bucket.take(200_000);
         // An hour idle: still one quantum, so 400 kB more puts it 200 kB in debt (5 ms).
         let later = t0 + Duration::from_secs(3600);
         assert!(bucket.grant(later).is_ok());

@@ -38,8 +38,10 @@
 //!   connection (or link) is in debt, and the debt they run up is paid before the
 //!   next one — so the rate is exact over time, bursts are at most ~5 ms long.
 //! - *Round trip*: the first byte of each answer waits until one round trip after
-//!   the last request byte the server read before it (the request travelling
-//!   half a round trip out, its answer half a round trip back). A new
+//!   the last request byte the server read before it crossed the emulated link
+//!   (was read, and the receiving buckets' debt for it paid off; the request
+//!   travelling half a round trip out, its answer half a round trip back).
+//!   Without `rtt=`, an answer still waits for its request to cross the link. A new
 //!   connection's first request is read one round trip after it was accepted
 //!   (TCP's handshake), so the first answer on a new connection comes two round
 //!   trips after the connect, each later one one round trip after its request —

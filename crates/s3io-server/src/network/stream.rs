@@ -48,8 +48,9 @@ struct Shape {
     buckets: [Option<TokenBucket>; 2],
     /// Reads wait until then: the connect's round trip.
     read_from: Option<Instant>,
-    /// When the last request bytes were read, if none was written since: the
-    /// next write (an answer) waits a round trip from then.
+    /// When the last request bytes read, if none was written since, have
+    /// crossed the emulated link (read, and the receiving buckets' debt paid
+    /// off): the next write (an answer) waits a round trip from then.
     last_read: Option<Instant>,
     /// The answer being held back, until then.
     answer_at: Option<Instant>,
@@ -146,12 +147,16 @@ impl ShapedStream {
         }
     }
 
-    /// Spends `bytes` received and notes when they came.
+    /// Spends `bytes` received and notes when they will have crossed the link.
     fn received(&mut self, bytes: usize) {
         if let Some(shape) = self.shape.as_deref_mut() {
             if bytes > 0 {
-                spend(shape.buckets[UP].as_mut(), shape.network.link(UP), bytes);
-                shape.last_read = Some(Instant::now());
+                let link = shape.network.link(UP);
+                spend(shape.buckets[UP].as_mut(), link, bytes);
+                let now = Instant::now();
+                let own = shape.buckets[UP].as_mut().map_or(now, |b| b.paid_at(now));
+                let shared = link.map_or(now, |l| lock(l).paid_at(now));
+                shape.last_read = Some(own.max(shared));
             }
         }
     }
@@ -186,8 +191,14 @@ fn spend(bucket: Option<&mut TokenBucket>, link: Option<&Mutex<TokenBucket>>, by
         bucket.take(bytes);
     }
     if let Some(link) = link {
-        link.lock().unwrap_or_else(std::sync::PoisonError::into_inner).take(bytes);
+        lock(link).take(bytes);
     }
+}
+
+/// The link's bucket (a panic elsewhere cannot leave it inconsistent: every
+/// update is one assignment).
+fn lock(link: &Mutex<TokenBucket>) -> std::sync::MutexGuard<'_, TokenBucket> {
+    link.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
 /// Polls `timer` set to `until`.
