@@ -165,6 +165,7 @@ impl Client {
 
     // Downloads.
 
+    /// The object as `bytes`, fetched in parallel parts straight into one `bytes` of its size.
     #[pyo3(signature = (bucket, key, *, progress = None))]
     fn download_bytes(
         &self,
@@ -177,6 +178,7 @@ impl Client {
         run::blocking(py, control, future)
     }
 
+    /// `download_bytes` as an awaitable (`AsyncClient.download_bytes`).
     #[pyo3(signature = (bucket, key, *, progress = None))]
     fn download_bytes_async<'py>(
         &self,
@@ -189,6 +191,7 @@ impl Client {
         run::awaitable(py, control, future)
     }
 
+    /// Fills the writable, C-contiguous `buffer` with the object in place; returns its size.
     #[pyo3(signature = (bucket, key, buffer, *, progress = None))]
     fn download_into(
         &self,
@@ -202,6 +205,7 @@ impl Client {
         run::blocking(py, control, future)
     }
 
+    /// `download_into` as an awaitable (`AsyncClient.download_into`).
     #[pyo3(signature = (bucket, key, buffer, *, progress = None))]
     fn download_into_async<'py>(
         &self,
@@ -215,6 +219,7 @@ impl Client {
         run::awaitable(py, control, future)
     }
 
+    /// Downloads to `path` (a temporary file beside it, renamed into place when complete).
     #[pyo3(signature = (bucket, key, path, *, progress = None, resume = false))]
     fn download_file(
         &self,
@@ -229,6 +234,7 @@ impl Client {
         run::blocking(py, control, future)
     }
 
+    /// `download_file` as an awaitable (`AsyncClient.download_file`).
     #[pyo3(signature = (bucket, key, path, *, progress = None, resume = false))]
     fn download_file_async<'py>(
         &self,
@@ -245,6 +251,7 @@ impl Client {
 
     // Uploads.
 
+    /// Uploads `data` (any C-contiguous buffer, sent without copying).
     #[pyo3(signature = (bucket, key, data, *, progress = None))]
     fn upload_bytes(
         &self,
@@ -258,6 +265,7 @@ impl Client {
         run::blocking(py, control, future)
     }
 
+    /// `upload_bytes` as an awaitable (`AsyncClient.upload_bytes`).
     #[pyo3(signature = (bucket, key, data, *, progress = None))]
     fn upload_bytes_async<'py>(
         &self,
@@ -271,6 +279,7 @@ impl Client {
         run::awaitable(py, control, future)
     }
 
+    /// Uploads the file at `path`.
     #[pyo3(signature = (bucket, key, path, *, progress = None, resume = false))]
     fn upload_file(
         &self,
@@ -285,6 +294,7 @@ impl Client {
         run::blocking(py, control, future)
     }
 
+    /// `upload_file` as an awaitable (`AsyncClient.upload_file`).
     #[pyo3(signature = (bucket, key, path, *, progress = None, resume = false))]
     fn upload_file_async<'py>(
         &self,
@@ -299,6 +309,7 @@ impl Client {
         run::awaitable(py, control, future)
     }
 
+    /// Uploads what `file.read()` returns until it returns `b""`, within the memory limit.
     #[pyo3(signature = (bucket, key, file, *, progress = None))]
     fn upload_stream(
         &self,
@@ -312,6 +323,7 @@ impl Client {
         run::blocking(py, control, future)
     }
 
+    /// `upload_stream` as an awaitable (`AsyncClient.upload_stream`).
     #[pyo3(signature = (bucket, key, file, *, progress = None))]
     fn upload_stream_async<'py>(
         &self,
@@ -327,7 +339,9 @@ impl Client {
 
     // Server-side copies.
 
-    #[pyo3(signature = (source_bucket, source_key, bucket, key, *, progress = None))]
+    /// A server-side copy, multipart above 5 GiB.
+    #[pyo3(signature = (source_bucket, source_key, bucket, key, *, progress = None, part_size = None, multipart_threshold = None))]
+    #[allow(clippy::too_many_arguments)] // The copy's source, destination and settings, as keywords.
     fn copy(
         &self,
         py: Python<'_>,
@@ -336,12 +350,17 @@ impl Client {
         bucket: String,
         key: String,
         progress: Option<Py<PyAny>>,
+        part_size: Option<u64>,
+        multipart_threshold: Option<u64>,
     ) -> PyResult<CopyOutput> {
-        let (control, future) = self.copy_op(source_bucket, source_key, bucket, key, progress);
+        let (control, future) =
+            self.copy_op(source_bucket, source_key, bucket, key, progress, part_size, multipart_threshold);
         run::blocking(py, control, future)
     }
 
-    #[pyo3(signature = (source_bucket, source_key, bucket, key, *, progress = None))]
+    /// `copy` as an awaitable (`AsyncClient.copy`).
+    #[pyo3(signature = (source_bucket, source_key, bucket, key, *, progress = None, part_size = None, multipart_threshold = None))]
+    #[allow(clippy::too_many_arguments)] // The copy's source, destination and settings, as keywords.
     fn copy_async<'py>(
         &self,
         py: Python<'py>,
@@ -350,13 +369,17 @@ impl Client {
         bucket: String,
         key: String,
         progress: Option<Py<PyAny>>,
+        part_size: Option<u64>,
+        multipart_threshold: Option<u64>,
     ) -> PyResult<Bound<'py, PyAny>> {
-        let (control, future) = self.copy_op(source_bucket, source_key, bucket, key, progress);
+        let (control, future) =
+            self.copy_op(source_bucket, source_key, bucket, key, progress, part_size, multipart_threshold);
         run::awaitable(py, control, future)
     }
 
     // Requests.
 
+    /// One ListObjectsV2 page (`list` and `list_pages` iterate them).
     #[pyo3(signature = (bucket, *, prefix = None, delimiter = None, start_after = None, token = None, max_keys = None))]
     #[allow(clippy::too_many_arguments)] // ListObjectsV2's parameters, as keywords.
     fn list_page(
@@ -374,6 +397,7 @@ impl Client {
         ListPage::new(py, page)
     }
 
+    /// `list_page` as an awaitable (`AsyncClient.list_page`).
     #[pyo3(signature = (bucket, *, prefix = None, delimiter = None, start_after = None, token = None, max_keys = None))]
     #[allow(clippy::too_many_arguments)] // ListObjectsV2's parameters, as keywords.
     fn list_page_async<'py>(
@@ -393,28 +417,34 @@ impl Client {
         })
     }
 
+    /// HeadObject: size, ETag, checksums, metadata.
     fn head(&self, py: Python<'_>, bucket: String, key: String) -> PyResult<ObjectInfo> {
         run::blocking(py, Control::new(None), self.head_op(bucket, key))
     }
 
+    /// `head` as an awaitable (`AsyncClient.head`).
     fn head_async<'py>(&self, py: Python<'py>, bucket: String, key: String) -> PyResult<Bound<'py, PyAny>> {
         run::awaitable(py, Control::new(None), self.head_op(bucket, key))
     }
 
+    /// Deletes the object (succeeds if it does not exist).
     fn delete(&self, py: Python<'_>, bucket: String, key: String) -> PyResult<()> {
         run::blocking(py, Control::new(None), self.delete_op(bucket, key))
     }
 
+    /// `delete` as an awaitable (`AsyncClient.delete`).
     fn delete_async<'py>(&self, py: Python<'py>, bucket: String, key: String) -> PyResult<Bound<'py, PyAny>> {
         run::awaitable(py, Control::new(None), self.delete_op(bucket, key))
     }
 
+    /// A presigned URL for `GET` or `PUT` of the object, valid `expires_in` seconds.
     #[pyo3(signature = (bucket, key, *, method = "GET", expires_in = 3600.0))]
     fn presign(&self, py: Python<'_>, bucket: String, key: String, method: &str, expires_in: f64) -> PyResult<String> {
         let future = self.presign_op(bucket, key, method, expires_in)?;
         run::blocking(py, Control::new(None), future)
     }
 
+    /// `presign` as an awaitable (`AsyncClient.presign`).
     #[pyo3(signature = (bucket, key, *, method = "GET", expires_in = 3600.0))]
     fn presign_async<'py>(
         &self,
@@ -428,11 +458,13 @@ impl Client {
         run::awaitable(py, Control::new(None), future)
     }
 
+    /// Creates a bucket.
     fn create_bucket(&self, py: Python<'_>, bucket: String) -> PyResult<()> {
         let client = self.inner.clone();
         run::blocking(py, Control::new(None), async move { client.create_bucket(&bucket).await.map_err(to_py) })
     }
 
+    /// Deletes an empty bucket.
     fn delete_bucket(&self, py: Python<'_>, bucket: String) -> PyResult<()> {
         let client = self.inner.clone();
         run::blocking(py, Control::new(None), async move { client.delete_bucket(&bucket).await.map_err(to_py) })
@@ -578,6 +610,7 @@ impl Client {
         (control, future)
     }
 
+    #[allow(clippy::too_many_arguments)] // As `copy`.
     fn copy_op(
         &self,
         source_bucket: String,
@@ -585,9 +618,17 @@ impl Client {
         bucket: String,
         key: String,
         progress: Option<Py<PyAny>>,
+        part_size: Option<u64>,
+        multipart_threshold: Option<u64>,
     ) -> (Control, impl std::future::Future<Output = PyResult<CopyOutput>> + Send + 'static) {
         let control = Control::new(progress);
         let mut copy = self.inner.copy(source_bucket, source_key, bucket, key).cancel_token(control.cancel.clone());
+        if let Some(part_size) = part_size {
+            copy = copy.part_size(part_size);
+        }
+        if let Some(threshold) = multipart_threshold {
+            copy = copy.multipart_threshold(threshold);
+        }
         if let Some(progress) = &control.progress {
             copy = copy.progress(progress.clone());
         }

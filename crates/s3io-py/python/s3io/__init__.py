@@ -158,9 +158,25 @@ class AsyncClient:
         return await self.sync.upload_stream_async(bucket, key, file, progress=progress)
 
     async def copy(
-        self, source_bucket: str, source_key: str, bucket: str, key: str, *, progress: Progress | None = None
+        self,
+        source_bucket: str,
+        source_key: str,
+        bucket: str,
+        key: str,
+        *,
+        progress: Progress | None = None,
+        part_size: int | None = None,
+        multipart_threshold: int | None = None,
     ) -> CopyOutput:
-        return await self.sync.copy_async(source_bucket, source_key, bucket, key, progress=progress)
+        return await self.sync.copy_async(
+            source_bucket,
+            source_key,
+            bucket,
+            key,
+            progress=progress,
+            part_size=part_size,
+            multipart_threshold=multipart_threshold,
+        )
 
     async def head(self, bucket: str, key: str) -> ObjectInfo:
         return await self.sync.head_async(bucket, key)
