@@ -2,18 +2,18 @@
 //!
 //! Nothing of the engine is re-implemented here: every transfer is the library's (`s3io::Client`,
 //! its `Download`, `Upload` and `ServerCopy`), driven from Python in one of two ways
-//! ([`run`]): a blocking call that releases the GIL while the transfer runs on a process-wide
+//! (`run`): a blocking call that releases the GIL while the transfer runs on a process-wide
 //! tokio runtime, watching for Ctrl-C and reporting progress between ticks; or an asyncio
 //! awaitable (the `*_async` methods) on the same runtime.
 //!
 //! | module | owns |
 //! |---|---|
-//! | [`client`] | the `Client` class: settings, and one method per operation |
-//! | [`run`] | how a library future is run for Python: blocking with signals, or awaitable; progress callbacks; clean-up after Ctrl-C |
-//! | [`memory`] | Python memory the engine reads or fills in place: `bytes` made at the object's size, lent writable buffers, read-only buffers to upload |
-//! | [`reader`] | a Python file-like object as the library's `AsyncRead` (for `upload_stream`) |
-//! | [`outputs`] | the result classes (`DownloadOutput`, `UploadOutput`, `CopyOutput`, `ObjectSummary`, `ObjectInfo`) |
-//! | [`error`] | library errors as the exceptions of `s3io.exceptions` |
+//! | `client` | the `Client` class: settings, and one method per operation |
+//! | `run` | how a library future is run for Python: blocking with signals, or awaitable; progress callbacks; clean-up after Ctrl-C |
+//! | `memory` | Python memory the engine reads or fills in place: `bytes` made at the object's size, lent writable buffers, read-only buffers to upload |
+//! | `reader` | a Python file-like object as the library's `AsyncRead` (for `upload_stream`) |
+//! | `outputs` | the result classes (`DownloadOutput`, `UploadOutput`, `CopyOutput`, `ObjectSummary`, `ObjectInfo`) |
+//! | `error` | library errors as the exceptions of `s3io.exceptions` |
 //!
 //! The Python side (`python/s3io`) adds the iterators over listings, the `AsyncClient`, the
 //! exception classes, type stubs, and `s3io.distributed` (a copy of a prefix on Dask).
