@@ -20,7 +20,10 @@ VIRTUAL_ENV="$venv" nice -n 10 "$venv/bin/maturin" develop --release --quiet -m 
 work="$(mktemp -d "${TMPDIR:-/tmp}/s3io-distributed.XXXXXX")"
 server_pid=""
 cleanup() {
-    [[ -n "$server_pid" ]] && kill "$server_pid" 2>/dev/null && wait "$server_pid" 2>/dev/null
+    if [[ -n "$server_pid" ]]; then
+        kill "$server_pid" 2>/dev/null || true
+        wait "$server_pid" 2>/dev/null || true
+    fi
     rm -rf "$work"
 }
 trap cleanup EXIT

@@ -58,7 +58,10 @@ VIRTUAL_ENV="$bench_venv" nice -n 10 "$bench_venv/bin/maturin" develop --release
 work="$(mktemp -d "${TMPDIR:-/tmp}/s3io-pybench.XXXXXX")"
 server_pid=""
 cleanup() {
-    [[ -n "$server_pid" ]] && kill "$server_pid" 2>/dev/null && wait "$server_pid" 2>/dev/null
+    if [[ -n "$server_pid" ]]; then
+        kill "$server_pid" 2>/dev/null || true
+        wait "$server_pid" 2>/dev/null || true
+    fi
     rm -rf "$work"
 }
 trap cleanup EXIT

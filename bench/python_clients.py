@@ -2,7 +2,7 @@
 
     python python_clients.py CLIENT SCENARIO ENDPOINT BUCKET [--target DIR] [--memory-limit BYTES]
 
-CLIENT is s3io, boto3, boto3-crt, obstore or s3fs; SCENARIO is
+CLIENT is s3io, s3io-unverified (checksum_mode='when_required'), boto3, boto3-crt, obstore or s3fs; SCENARIO is
   large-mem   the object `large` (1 GiB) into memory
   large-file  the object `large` into a file under --target
   small       the objects `small/00000..` (1,000 × 1.2 MiB) into memory, 16 at a time (threads)
@@ -44,15 +44,20 @@ def peak_rss() -> int:
 # Each client: (get(key) -> bytes-like, get_file(key, path), setup) built by make_CLIENT.
 
 
-def make_s3io(args):
+def make_s3io(args, **settings):
     import s3io
 
     client = s3io.Client(
         args.endpoint, access_key_id=ACCESS_KEY, secret_access_key=SECRET_KEY, region=REGION,
-        memory_limit=args.memory_limit,
+        memory_limit=args.memory_limit, **settings,
     )
     return (lambda key: client.download_bytes(args.bucket, key),
             lambda key, path: client.download_file(args.bucket, key, path))
+
+
+def make_s3io_unverified(args):
+    """s3io without checksum verification (as obstore and boto3's plain GETs of small objects)."""
+    return make_s3io(args, checksum_mode="when_required")
 
 
 def _boto3(args, crt: bool):
@@ -65,12 +70,21 @@ def _boto3(args, crt: bool):
         region_name=REGION, config=Config(max_pool_connections=32, s3={"addressing_style": "path"}),
     )
     if crt:
-        from boto3.s3.transfer import create_transfer_manager
+        # boto3's own CRT switch (TransferConfig(preferred_transfer_client="crt")) forces AWS's
+        # endpoints over TLS; the same CRT transfer manager is built here for the local endpoint.
+        import botocore.session
+        from awscrt.auth import AwsCredentialsProvider
+        from s3transfer.crt import BotocoreCRTRequestSerializer, CRTTransferManager, create_s3_crt_client
 
-        config = TransferConfig(preferred_transfer_client="crt", max_concurrency=8)
-        manager = create_transfer_manager(s3, config)
-        if type(manager).__name__ != "CRTTransferManager":
-            raise SystemExit(f"boto3 did not pick the CRT transfer client: {type(manager).__name__}")
+        session = botocore.session.get_session()
+        serializer = BotocoreCRTRequestSerializer(session, {
+            "region_name": REGION, "endpoint_url": args.endpoint, "aws_access_key_id": ACCESS_KEY,
+            "aws_secret_access_key": SECRET_KEY, "config": Config(s3={"addressing_style": "path"}),
+        })
+        crt_client = create_s3_crt_client(
+            REGION, AwsCredentialsProvider.new_static(ACCESS_KEY, SECRET_KEY), use_ssl=False, part_size=PART,
+        )
+        manager = CRTTransferManager(crt_client, serializer)
 
         def get(key):
             buffer = io.BytesIO()

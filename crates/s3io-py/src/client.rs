@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
-use s3io::config::{AddressingStyle, RetryConfig, TransferConfig};
+use s3io::config::{AddressingStyle, ChecksumMode, RetryConfig, TransferConfig};
 use s3io::CredentialsSource;
 
 use crate::error::to_py;
@@ -39,7 +39,7 @@ impl Client {
         session_token = None, profile = None, anonymous = false, addressing_style = None,
         part_size = None, concurrency = None, memory_limit = None, multipart_threshold = None,
         max_attempts = None, retry_timeout = None, connect_timeout = None, read_timeout = None,
-        stall_timeout = None,
+        stall_timeout = None, checksum_mode = None,
     ))]
     #[allow(clippy::too_many_arguments)] // One keyword argument per setting, as Python APIs go.
     fn new(
@@ -61,6 +61,7 @@ impl Client {
         connect_timeout: Option<f64>,
         read_timeout: Option<f64>,
         stall_timeout: Option<f64>,
+        checksum_mode: Option<&str>,
     ) -> PyResult<Self> {
         let mut builder = s3io::Client::builder();
         let endpoint = endpoint
@@ -111,6 +112,15 @@ impl Client {
         if multipart_threshold.is_some() {
             transfer = transfer.with_multipart_threshold(multipart_threshold);
         }
+        transfer = transfer.with_checksum_mode(match checksum_mode {
+            None | Some("when_supported") => ChecksumMode::WhenSupported,
+            Some("when_required") => ChecksumMode::WhenRequired,
+            Some(other) => {
+                return Err(PyValueError::new_err(format!(
+                    "checksum_mode must be 'when_supported' or 'when_required', not {other:?}"
+                )))
+            }
+        });
         builder = builder.transfer(transfer);
         let mut retry = RetryConfig::default();
         if let Some(max_attempts) = max_attempts {

@@ -120,6 +120,10 @@ class Client:
     :param connect_timeout: seconds to connect (default 10).
     :param read_timeout: seconds to wait for response headers (default 30).
     :param stall_timeout: seconds without body bytes before an attempt is retried (default 10).
+    :param checksum_mode: ``"when_supported"`` (default): uploads send a CRC64NVME with every
+        part and the object, downloads verify the full-object checksum the object carries (its
+        CRC64NVME, or the MD5 of a one-part object's ETag); ``"when_required"``: neither, for
+        stores that reject the newer checksum headers.
     """
 
     def __init__(
@@ -142,6 +146,7 @@ class Client:
         connect_timeout: float | None = None,
         read_timeout: float | None = None,
         stall_timeout: float | None = None,
+        checksum_mode: str | None = None,
     ) -> None: ...
     @property
     def endpoint(self) -> str: ...
