@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
-# bench/distributed.sh — the distributed copy's Done-when run: bench/distributed.py (10,000 small
+# bench/distributed.sh — the distributed copy's Done-when run: bench/distributed_copy.py (10,000 small
 # objects and 4 × 256 MiB between two buckets, a LocalCluster of 4 worker processes, one killed
 # mid-run, every object's checksum compared) against a release `s3io serve`, with s3io's Python
 # package built release into .venv-bench (as bench/python.sh does; dask installed there too).
 #
-# Usage: bench/distributed.sh [bench/distributed.py arguments, e.g. --small 2000 --large 2]
+# Usage: bench/distributed.sh [bench/distributed_copy.py arguments, e.g. --small 2000 --large 2]
 set -euo pipefail
 repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$repo"
@@ -36,4 +36,4 @@ for _ in $(seq 100); do
     sleep 0.1
 done
 [[ -n "$endpoint" ]] || { cat "$work/serve.log" >&2; exit 1; }
-time "$venv/bin/python" bench/distributed.py "$endpoint" "$@"
+time "$venv/bin/python" bench/distributed_copy.py "$endpoint" "$@"

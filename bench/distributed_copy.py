@@ -4,7 +4,7 @@ processes, with one worker killed (SIGKILL) mid-run; then every destination obje
 and size are compared with its source's, and the totals printed.
 
     bench/distributed.sh     (builds the release binary and package, then runs this)
-    python bench/distributed.py ENDPOINT [--small 10000] [--large 4] [--large-size 64MiB] [--workers 4]
+    python bench/distributed_copy.py ENDPOINT [--small 10000] [--large 4] [--large-size 64MiB] [--workers 4]
 """
 
 from __future__ import annotations
