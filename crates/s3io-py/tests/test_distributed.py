@@ -56,6 +56,23 @@ def test_shards_are_consecutive_key_ranges_within_both_limits():
     assert [k for s in shards for k, _ in s] == [k for k, _ in listing]
 
 
+def test_heads_match_by_checksum_then_etag_and_by_size_only_when_nothing_else_compares():
+    from types import SimpleNamespace as Head
+
+    from s3io.distributed import _same
+
+    crc = {"CRC64NVME": "AAAAAAAAAAE="}
+    assert _same(Head(size=5, etag='"a"', checksums=crc), Head(size=5, etag='"b-2"', checksums=crc), proven=True)
+    assert not _same(Head(size=5, etag='"a"', checksums=crc), Head(size=5, etag='"a"', checksums={"CRC64NVME": "x"}), proven=False)
+    assert not _same(Head(size=5, etag='"a"', checksums={}), Head(size=6, etag='"a"', checksums={}), proven=False)
+    assert _same(Head(size=5, etag='"a"', checksums={}), Head(size=5, etag='"a"', checksums={}), proven=True)
+    # A multipart ETag against a single-part one, no checksum: equal sizes prove nothing before a
+    # copy (so the key is copied), and are all a store gives to check after one.
+    multipart, single = Head(size=5, etag='"a-3"', checksums={}), Head(size=5, etag='"b"', checksums={})
+    assert not _same(multipart, single, proven=True) and _same(multipart, single, proven=False)
+    assert not _same(Head(size=5, etag='"a"', checksums={}), single, proven=False)
+
+
 def test_a_prefix_is_copied_byte_exact_through_a_worker_killed_mid_run(server, client, bucket, cluster):
     objects = fill(client, bucket)
     total = sum(len(v) for v in objects.values())

@@ -19,8 +19,9 @@ How it works (:func:`copy_prefix`):
    worker (``memory_limit``), shared by the task's threads.
 3. **Idempotent per key.** For each key, the task compares the destination with the source
    (size and full-object checksum, CRC64NVME, from HEAD; the ETag when the store gives no
-   checksum) and copies only when they differ; after a copy it checks the destination the
-   same way. A shard that runs again — Dask retried it, or its worker died and the scheduler
+   checksum) and copies only when they are not proven equal; after a copy it checks the
+   destination the same way (the size alone only where the store gives neither a checksum
+   nor comparable ETags). A shard that runs again — Dask retried it, or its worker died and the scheduler
    reran it elsewhere — skips what is already there: nothing is lost or copied twice.
 4. **Retries.** The library retries each request; a key that still fails makes its shard raise
    after the shard's other keys are done, so Dask retries the shard (``retries``); the keys of
@@ -128,15 +129,20 @@ def shard_listing(
         yield shard
 
 
-def _same(a, b) -> bool:
-    """Whether two HEADs describe the same bytes: size and a shared full-object checksum, or the
-    ETag when neither has a checksum in common."""
+def _same(a, b, *, proven: bool) -> bool:
+    """Whether two HEADs describe the same bytes: the same size, and the same full-object
+    checksum where both carry one, else the same ETag. With no checksum in common and ETags that
+    differ because one is a multipart ETag (``"…-N"``, which depends on the part layout, not only
+    on the bytes), the size decides unless ``proven`` is asked for (before a copy: then the key
+    is copied again, which is harmless)."""
     if a.size != b.size:
         return False
     common = a.checksums.keys() & b.checksums.keys()
     if common:
         return all(a.checksums[c] == b.checksums[c] for c in common)
-    return a.etag is not None and a.etag == b.etag
+    if a.etag is not None and a.etag == b.etag:
+        return True
+    return not proven and "-" in f"{a.etag}{b.etag}"
 
 
 def _copy_one(job: dict[str, Any], key: str) -> bool:
@@ -147,7 +153,7 @@ def _copy_one(job: dict[str, Any], key: str) -> bool:
     dest_key = job["destination_prefix"] + key[len(job["source_prefix"]) :]
     head = source.head(job["source_bucket"], key)
     try:
-        if _same(head, destination.head(job["destination_bucket"], dest_key)):
+        if _same(head, destination.head(job["destination_bucket"], dest_key), proven=True):
             return False
     except NotFound:
         pass
@@ -164,7 +170,7 @@ def _copy_one(job: dict[str, Any], key: str) -> bool:
             source.download_file(job["source_bucket"], key, path)
             destination.upload_file(job["destination_bucket"], dest_key, path)
     after = destination.head(job["destination_bucket"], dest_key)
-    if not _same(head, after):
+    if not _same(head, after, proven=False):
         raise S3Error(
             f"copy s3://{job['source_bucket']}/{key} to s3://{job['destination_bucket']}/{dest_key}: "
             f"the destination does not match the source after the copy (size {after.size} vs {head.size}, "
