@@ -1,17 +1,20 @@
 #!/usr/bin/env bash
-# The project's Python environment: a virtualenv `.venv` at the repository root holding moto's
-# standalone S3 server (PyPI `moto[server]`), the second, independent S3 implementation the
-# library's conformance suite runs against (crates/s3io/tests/it/conformance/).
+# The project's Python environment: a virtualenv `.venv` at the repository root holding
+#   - moto's standalone S3 server (PyPI `moto[server]`), the second, independent S3 implementation
+#     the library's conformance suite runs against (crates/s3io/tests/it/conformance/);
+#   - maturin and pytest, which build the Python package crates/s3io-py into .venv and run its
+#     tests (scripts/test.sh), with numpy and dask[distributed] that those tests use.
 #
 # Usage: scripts/python-env.sh        prints the path of `moto_server` on stdout (and nothing else)
 #
-# With $S3IO_MOTO_SERVER naming an executable moto_server, that one is used and nothing installed.
+# The Rust tests use $S3IO_MOTO_SERVER instead of .venv's moto_server when it names one; the
+# environment is made all the same, for the Python package's tests.
 #
 # Idempotent and quick when the environment is there: a stamp file inside `.venv` records the
-# pinned moto version and a digest of the constraints file it was installed with, so a second run
+# pinned packages and a digest of the constraints file they were installed with, so a second run
 # only compares two strings. A missing, partial or differently pinned environment is (re)made:
-# `python3 -m venv`, then `pip install` of `moto[server]==$MOTO_VERSION` with every transitive
-# dependency pinned by `scripts/python-constraints.txt` (from PyPI, through pip's own settings).
+# `python3 -m venv`, then `pip install` of the packages below with every transitive dependency
+# pinned by `scripts/python-constraints.txt` (from PyPI, through pip's own settings).
 # Progress goes to stderr. `.venv` is git-ignored; delete it to start over.
 #
 # The Rust tests find the server as `$S3IO_MOTO_SERVER`, else `<repo>/.venv/bin/moto_server`.
@@ -19,6 +22,8 @@ set -euo pipefail
 
 # The moto release the suite's per-case skips were written against (see conformance/server.rs).
 MOTO_VERSION=5.2.5
+# What builds and tests the Python package (crates/s3io-py).
+PACKAGES=("moto[server]==$MOTO_VERSION" maturin==1.16.0 pytest==9.2.0 numpy==2.4.6 "dask[distributed]==2026.8.0")
 
 repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 venv="$repo/.venv"
@@ -27,13 +32,7 @@ server="$venv/bin/moto_server"
 stamp="$venv/.s3io-moto"
 
 python="${PYTHON:-python3}"
-want="moto[server]==$MOTO_VERSION $(sha256sum "$constraints" | cut -d' ' -f1)"
-
-# A moto_server named by the environment is what the tests will run: nothing to install.
-if [[ -n "${S3IO_MOTO_SERVER:-}" && -x "${S3IO_MOTO_SERVER}" ]]; then
-    echo "$S3IO_MOTO_SERVER"
-    exit 0
-fi
+want="${PACKAGES[*]} $(sha256sum "$constraints" | cut -d' ' -f1)"
 
 if [[ -x "$server" && -f "$stamp" && "$(cat "$stamp")" == "$want" ]]; then
     echo "$server"
@@ -53,17 +52,17 @@ if [[ ! -x "$venv/bin/python" ]]; then
     "$python" -m venv "$venv"
 fi
 
-log "installing moto[server]==$MOTO_VERSION into $venv"
+log "installing ${PACKAGES[*]} into $venv"
 rm -f "$stamp"
 "$venv/bin/python" -m pip install --quiet --disable-pip-version-check --no-input \
-    -c "$constraints" "moto[server]==$MOTO_VERSION" >&2
+    -c "$constraints" "${PACKAGES[@]}" >&2
 
 if [[ ! -x "$server" ]]; then
     log "pip finished but $server is missing"
     exit 1
 fi
-# The server must at least import: a broken dependency shows here, not as a test timeout.
-"$venv/bin/python" -c 'import moto.server, moto.s3' >&2
+# Each must at least import: a broken dependency shows here, not as a test timeout.
+"$venv/bin/python" -c 'import moto.server, moto.s3, pytest, numpy, distributed' >&2
 printf '%s\n' "$want" >"$stamp"
-log "moto $MOTO_VERSION ready"
+log "moto $MOTO_VERSION, maturin, pytest, numpy and dask ready"
 echo "$server"

@@ -246,6 +246,16 @@ pub enum Error {
         /// Why.
         message: String,
     },
+    /// The memory a download was to fill in place is shorter than the object.
+    #[error("{context} failed: the object is {needed} bytes and the buffer for it only {available}")]
+    BufferTooSmall {
+        /// What failed.
+        context: Box<ErrorContext>,
+        /// The object's size.
+        needed: u64,
+        /// The buffer's size.
+        available: u64,
+    },
     /// A setting or argument was rejected before any request was sent.
     #[error("invalid configuration: {0}")]
     InvalidConfig(String),
@@ -315,7 +325,8 @@ impl Error {
             | Error::Io { context, .. }
             | Error::InvalidResponse { context, .. }
             | Error::ChecksumMismatch { context, .. }
-            | Error::Credentials { context, .. } => Some(context),
+            | Error::Credentials { context, .. }
+            | Error::BufferTooSmall { context, .. } => Some(context),
             Error::InvalidConfig(_) => None,
             Error::UploadAborted { source, .. } => source.context(),
         }

@@ -236,6 +236,32 @@ impl Download {
         .await
     }
 
+    /// Downloads into memory the caller provides once the object's size is known: `make(size)`
+    /// returns the destination, and the object is written in place into the first `size` bytes
+    /// of its `as_mut()` slice, with no buffer in between. This is for memory that is not a
+    /// `BytesMut`: a buffer lent by another runtime (a Python `bytearray` or NumPy array, kept by
+    /// the value `make` returns) or allocated by it at the right size (a Python `bytes`).
+    ///
+    /// `make` is called once, after the first answer, before any byte is written; a destination
+    /// shorter than the object fails the download with [`Error::BufferTooSmall`]. The value is
+    /// handed back when the download succeeds. When it fails or is dropped, the value is dropped
+    /// once the last worker has let go of it (a worker may still be writing into it when the
+    /// download's future returns): its bytes are then unspecified.
+    pub async fn into_memory<B, F>(self, make: F) -> Result<(B, DownloadOutput)>
+    where
+        B: AsMut<[u8]> + Send + 'static,
+        F: FnOnce(u64) -> B + Send,
+    {
+        self.transfer.validate()?;
+        let cancel = self.cancel.clone().map(|token| (token, self.context()));
+        with_cancel(cancel, async {
+            let (plan, first) = Plan::make(&self).await?;
+            let buffer = make(plan.size);
+            sink::memory::download_lent(&self, plan, first, buffer).await
+        })
+        .await
+    }
+
     /// Downloads into `writer` in order (stdout in the CLI). Parts may arrive out of order; they
     /// wait in pooled buffers, at most the memory limit's worth, and a part is not requested until
     /// the reordering window has room for it. When the head-of-line part is still missing

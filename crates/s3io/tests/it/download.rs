@@ -34,6 +34,28 @@ async fn check_all_sinks(server: &TestServer, key: &str, expected: &[u8], part_s
     assert!(buffer[..] == expected[..], "buffer sink differs for {key} ({} bytes)", expected.len());
     check(&output, "buffer");
 
+    // Lent memory, filled in place: longer than the object (the tail is left as it was), and
+    // an inline array, whose memory moves with it into the download.
+    let (lent, output) = client
+        .download(&server.bucket, key)
+        .part_size(part_size)
+        .into_memory(|size| vec![0xA5u8; size as usize + 3])
+        .await
+        .expect("into_memory");
+    assert!(lent[..expected.len()] == expected[..], "lent sink differs for {key} ({} bytes)", expected.len());
+    assert_eq!(&lent[expected.len()..], &[0xA5; 3], "bytes past the object were written");
+    assert_eq!(output.size, expected.len() as u64);
+    check(&output, "lent");
+    if expected.len() <= 4096 {
+        let (array, _) = client
+            .download(&server.bucket, key)
+            .part_size(part_size)
+            .into_memory(|_| [0u8; 4096])
+            .await
+            .expect("into_memory of an array");
+        assert!(array[..expected.len()] == expected[..], "array sink differs for {key}");
+    }
+
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("out.bin");
     let output = client.download(&server.bucket, key).part_size(part_size).to_file(&path).await.expect("to_file");
@@ -372,4 +394,32 @@ async fn varied_size_downloads_into_memory_reuse_pooled_buffers() {
     assert_eq!(after.in_use_bytes, 0, "pooled buffers not returned");
     assert!(after.classes.len() >= 5, "sizes spread over classes: {:?}", after.classes);
     assert!(after.high_water_bytes <= 64 * MIB as u64);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn lent_memory_shorter_than_the_object_fails_naming_both_sizes() {
+    let server = TestServer::start().await;
+    let data = test_data(3 * PART, 9);
+    server.put("three-parts", &data).await;
+    let error = server
+        .client
+        .download(&server.bucket, "three-parts")
+        .part_size(PART as u64)
+        .into_memory(|size| vec![0u8; size as usize - 1])
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(error, s3io::Error::BufferTooSmall { needed, available, .. }
+        if needed == 3 * PART as u64 && available == 3 * PART as u64 - 1),
+        "{error:?}"
+    );
+    assert_eq!(
+        error.to_string(),
+        format!(
+            "download s3://{}/three-parts failed: the object is {} bytes and the buffer for it only {}",
+            server.bucket,
+            3 * PART,
+            3 * PART - 1
+        )
+    );
 }
