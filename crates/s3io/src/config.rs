@@ -17,6 +17,7 @@ use std::time::Duration;
 use crate::auth::CredentialsSource;
 use crate::error::{Error, Result};
 
+pub use crate::controller::DEFAULT_MAX_CONCURRENCY;
 pub use crate::copy::{DEFAULT_COPY_PART_SIZE, MAX_COPY_OBJECT_SIZE};
 pub use crate::retry::{
     RetryConfig, DEFAULT_BASE_DELAY, DEFAULT_BUDGET_CAPACITY, DEFAULT_MAX_ATTEMPTS, DEFAULT_MAX_DELAY,
