@@ -156,13 +156,9 @@ impl Controller {
     }
 
     /// The highest limit so far.
+    #[cfg(test)]
     pub(crate) fn max_reached(&self) -> usize {
         self.max_reached
-    }
-
-    /// The most the limit can reach.
-    pub(crate) fn max(&self) -> usize {
-        self.max
     }
 
     /// How long after the previous sample the next one should be taken.

@@ -133,9 +133,13 @@ impl HttpClient {
         match outcome {
             Ok(Ok(response)) => {
                 if body_less && adaptive {
-                    self.latency.record(started.elapsed());
+                    let latency = started.elapsed();
+                    self.latency.record(latency);
+                    self.metrics.record_first_byte(latency);
                 } else if let Some(ended) = progress.as_deref().and_then(BodyProgress::ended_at).filter(|_| adaptive) {
-                    self.latency.record(ended.elapsed());
+                    let latency = ended.elapsed();
+                    self.latency.record(latency);
+                    self.metrics.record_first_byte(latency);
                 }
                 Ok(response)
             }
