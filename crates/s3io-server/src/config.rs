@@ -5,6 +5,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use crate::fault::FaultSpec;
+use crate::network::NetworkSpec;
 pub use crate::store::DEFAULT_BODY_READ_TIMEOUT;
 
 /// Access key the server accepts by default. For local use only: anyone who
@@ -33,6 +34,9 @@ pub struct ServerConfig {
     pub secret_key: String,
     /// Faults to inject. By default none.
     pub faults: Option<FaultSpec>,
+    /// The network to emulate on every connection (see [`crate::network`]). By
+    /// default none: loopback as it is.
+    pub network: Option<NetworkSpec>,
     /// How long an upload body may send nothing before the request fails
     /// (S3's `RequestTimeout`) and its connection and temp file are released.
     /// By default [`DEFAULT_BODY_READ_TIMEOUT`].
@@ -55,6 +59,7 @@ impl ServerConfig {
             access_key: DEFAULT_ACCESS_KEY.to_owned(),
             secret_key: DEFAULT_SECRET_KEY.to_owned(),
             faults: None,
+            network: None,
             body_read_timeout: DEFAULT_BODY_READ_TIMEOUT,
             request_log: false,
             request_log_file: None,
@@ -73,6 +78,13 @@ impl ServerConfig {
     pub fn with_credentials(mut self, access_key: impl Into<String>, secret_key: impl Into<String>) -> Self {
         self.access_key = access_key.into();
         self.secret_key = secret_key.into();
+        self
+    }
+
+    /// Sets the network to emulate (by default none: loopback as it is).
+    #[must_use]
+    pub fn with_network(mut self, network: NetworkSpec) -> Self {
+        self.network = Some(network);
         self
     }
 
@@ -130,6 +142,7 @@ mod tests {
         assert_eq!(c.access_key, DEFAULT_ACCESS_KEY);
         assert_eq!(c.secret_key, DEFAULT_SECRET_KEY);
         assert!(c.faults.is_none());
+        assert!(c.network.is_none());
         assert!(c.validate().is_ok());
     }
 

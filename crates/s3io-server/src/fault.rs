@@ -474,7 +474,7 @@ impl FaultSpec {
     }
 }
 
-fn splitmix64(x: u64) -> u64 {
+pub(crate) fn splitmix64(x: u64) -> u64 {
     let mut z = x.wrapping_add(0x9E37_79B9_7F4A_7C15);
     z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
     z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
@@ -482,7 +482,7 @@ fn splitmix64(x: u64) -> u64 {
 }
 
 /// Maps 53 random bits to `[0, 1)`.
-fn unit_interval(x: u64) -> f64 {
+pub(crate) fn unit_interval(x: u64) -> f64 {
     #[allow(clippy::cast_precision_loss)] // 53 bits fit an f64 mantissa exactly
     let v = (x >> 11) as f64;
     v / (1u64 << 53) as f64

@@ -12,7 +12,11 @@
 //!
 //! With a [`FaultSpec`] it also injects deterministic faults — 503 SlowDown,
 //! 500 InternalError, connection resets, stalls, truncated bodies — for testing
-//! clients' retry handling; see [`fault`].
+//! clients' retry handling; see [`fault`]. With a [`NetworkSpec`] it shapes
+//! every connection like one over a real network — bandwidth per connection
+//! each way, a round trip before each answer and on each connect, a shared
+//! link, jitter — so clients can be measured and tuned off loopback; see
+//! [`network`].
 //!
 //! # Example
 //!
@@ -47,6 +51,7 @@ mod config;
 mod error;
 pub mod fault;
 mod guard;
+pub mod network;
 mod request_log;
 mod server;
 #[cfg(any(target_os = "linux", target_os = "android"))]
@@ -56,6 +61,7 @@ mod store;
 pub use config::{ServerConfig, DEFAULT_ACCESS_KEY, DEFAULT_BODY_READ_TIMEOUT, DEFAULT_SECRET_KEY};
 pub use error::ServerError;
 pub use fault::{FaultSpec, FaultSpecError, FaultStats};
+pub use network::{NetworkSpec, NetworkSpecError};
 pub use request_log::RequestRecord;
 pub use server::{start, RunningServer, GRACE};
 pub use store::FsStore;

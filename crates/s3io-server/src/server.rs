@@ -11,6 +11,10 @@
 //! once), then aborts what is left. Dropping the [`RunningServer`] aborts the
 //! loop and every connection immediately.
 //!
+//! With an emulated network (see [`crate::network`]) each accepted socket is a
+//! [`ShapedStream`] under everything else, so every byte in either direction,
+//! spliced or copied, is paced.
+//!
 //! An injected outage (see [`crate::fault`]) is carried out here too: in
 //! `refuse` mode the loop closes the listening socket and every connection,
 //! then listens again on the same address when the outage ends; in `drop`
@@ -32,6 +36,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::auth::SingleKeyAuth;
 use crate::fault::{FaultBody, FaultCounters, FaultService, FaultStats, OutageMode};
+use crate::network::{Network, ShapedStream};
 use crate::request_log::{LoggedBody, RequestLog, RequestRecord};
 use crate::{FsStore, ServerConfig, ServerError};
 
@@ -85,14 +90,17 @@ pub async fn start(config: ServerConfig) -> Result<RunningServer, ServerError> {
         TcpListener::bind(config.addr).await.map_err(|source| ServerError::Bind { addr: config.addr, source })?;
     let addr = listener.local_addr().map_err(|source| ServerError::Bind { addr: config.addr, source })?;
     let stop = CancellationToken::new();
-    let task = tokio::spawn(accept_loop(listener, service, log.clone(), stop.clone()));
-    tracing::info!(%addr, root = %config.root.display(), faults = ?config.faults, "s3io server listening");
+    let network = config.network.clone().map(Network::new);
+    let task = tokio::spawn(accept_loop(listener, service, network, log.clone(), stop.clone()));
+    let network = config.network.as_ref().map(ToString::to_string);
+    tracing::info!(%addr, root = %config.root.display(), faults = ?config.faults, ?network, "s3io server listening");
     Ok(RunningServer { addr, counters, log, stop, task: Some(task) })
 }
 
 async fn accept_loop(
     listener: TcpListener,
     service: FaultService,
+    network: Option<Arc<Network>>,
     log: Option<Arc<RequestLog>>,
     stop: CancellationToken,
 ) {
@@ -140,6 +148,7 @@ async fn accept_loop(
             accepted = accept(listener.as_ref()) => match accepted {
                 Ok((socket, _)) => {
                     let _ = socket.set_nodelay(true);
+                    let socket = ShapedStream::new(socket, network.as_ref());
                     let (io, service) = connection(socket, &service, log.clone());
                     let conn = http.serve_connection(io, service);
                     let conn = graceful.watch(conn);
@@ -235,7 +244,7 @@ fn logged_response<B>(
 /// The I/O and service for a new connection.
 #[cfg(any(target_os = "linux", target_os = "android"))]
 fn connection(
-    socket: TcpStream,
+    socket: ShapedStream,
     service: &FaultService,
     log: Option<Arc<RequestLog>>,
 ) -> (crate::splice::SpliceIo, ConnectionService) {
@@ -246,10 +255,10 @@ fn connection(
 /// The I/O and service for a new connection.
 #[cfg(not(any(target_os = "linux", target_os = "android")))]
 fn connection(
-    socket: TcpStream,
+    socket: ShapedStream,
     service: &FaultService,
     log: Option<Arc<RequestLog>>,
-) -> (hyper_util::rt::TokioIo<TcpStream>, ConnectionService) {
+) -> (hyper_util::rt::TokioIo<ShapedStream>, ConnectionService) {
     (hyper_util::rt::TokioIo::new(socket), ConnectionService { inner: service.clone(), log })
 }
 

@@ -52,8 +52,9 @@ use rustix::pipe::SpliceFlags;
 use s3s::stream::{ByteStream, RemainingLength};
 use s3s::StdError;
 use tokio::io::Interest;
-use tokio::net::TcpStream;
 use tokio::task::JoinHandle;
+
+use crate::network::ShapedStream;
 
 /// The most bytes one announced chunk stands for (and so the placeholder's size).
 const MAX_CHUNK: usize = 512 * 1024;
@@ -183,20 +184,24 @@ impl std::fmt::Debug for SpliceLink {
 }
 
 /// A connection's I/O: a TCP stream that sends placeholders' pipe bytes.
+///
+/// Under an emulated network the stream is shaped, and spliced bytes wait for
+/// its allowance like copied ones (see [`crate::network`]).
 pub(crate) struct SpliceIo {
-    io: TokioIo<TcpStream>,
+    io: TokioIo<ShapedStream>,
     link: SpliceLink,
 }
 
 impl SpliceIo {
     /// Wraps `stream`; the returned link goes into every request of the connection.
-    pub(crate) fn new(stream: TcpStream) -> (Self, SpliceLink) {
+    pub(crate) fn new(stream: impl Into<ShapedStream>) -> (Self, SpliceLink) {
         let link = SpliceLink::default();
-        (Self { io: TokioIo::new(stream), link: link.clone() }, link)
+        (Self { io: TokioIo::new(stream.into()), link: link.clone() }, link)
     }
 
-    /// Splices up to `len` bytes from the pipe into the socket.
-    fn poll_splice_out(&self, cx: &mut Context<'_>, len: usize) -> Poll<io::Result<usize>> {
+    /// Splices up to `len` bytes from the pipe into the socket (fewer when the
+    /// emulated network allows fewer now).
+    fn poll_splice_out(&mut self, cx: &mut Context<'_>, len: usize) -> Poll<io::Result<usize>> {
         let pipe = self.link.made().ok_or_else(|| io::Error::other("spliced body chunk but no pipe"))?;
         if pipe.poisoned.load(Ordering::Acquire) {
             return Poll::Ready(Err(io::Error::other("a spliced body ended early; closing the connection")));
@@ -207,8 +212,9 @@ impl SpliceIo {
             // the splice below fail with EAGAIN as if the socket were full.
             return Poll::Ready(Err(io::Error::other("spliced body chunk with an empty pipe")));
         }
-        let len = len.min(available);
-        let stream = self.io.inner();
+        let shaped = self.io.inner_mut();
+        let len = ready!(shaped.poll_send_allowance(cx, len.min(available)));
+        let stream = shaped.get_ref();
         loop {
             ready!(stream.poll_write_ready(cx))?;
             let spliced = stream.try_io(Interest::WRITABLE, || {
@@ -217,6 +223,7 @@ impl SpliceIo {
             });
             match spliced {
                 Ok(n) => {
+                    shaped.sent(n);
                     pipe.in_pipe.fetch_sub(n, Ordering::AcqRel);
                     pipe.drained.fetch_add(1, Ordering::AcqRel);
                     pipe.room.wake();
@@ -436,7 +443,7 @@ mod tests {
     use std::io::Write as _;
     use std::sync::Arc;
     use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
-    use tokio::net::TcpListener;
+    use tokio::net::{TcpListener, TcpStream};
 
     /// A file of `len` bytes, none of them zero (a placeholder's zeros would show).
     fn object(len: usize) -> (std::fs::File, Vec<u8>) {

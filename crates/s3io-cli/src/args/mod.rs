@@ -456,6 +456,17 @@ pub(crate) struct ServeArgs {
     /// The full grammar is in the documentation of `s3io_server::fault`.
     #[arg(long, value_name = "SPEC")]
     pub(crate) faults: Option<String>,
+    /// Emulate a network on every connection: comma-separated NAME=VALUE items.
+    ///
+    /// `down=RATE` / `up=RATE` per connection, server to client and client to server (`bw=RATE`
+    /// sets both); `rtt=DURATION`: each answer's first byte waits one round trip after its
+    /// request, and a new connection one more; `jitter=DURATION` varies each round trip by up
+    /// to that much either way, drawn from `seed=N`; `link=RATE` one link all connections
+    /// share, each way. Rates like 40MB/s, 100MiB/s, 1Gb/s. Example:
+    /// `rtt=20ms,bw=40MB/s,link=1GB/s`. The full grammar is in the documentation of
+    /// `s3io_server::network`.
+    #[arg(long, value_name = "SPEC")]
+    pub(crate) network: Option<String>,
     /// Append a JSON line per request answered to FILE: method, path, query, range, status,
     /// request and response body bytes.
     #[arg(long, value_name = "FILE")]

@@ -4,12 +4,14 @@
 //! server crate's documented local-only pair, [`s3io_server::DEFAULT_ACCESS_KEY`] /
 //! [`s3io_server::DEFAULT_SECRET_KEY`]), and prints the endpoint and the environment a client
 //! needs. With `--faults` it injects deterministic failures (503s, resets, stalls, truncated
-//! bodies) for testing retry handling; the grammar is [`s3io_server::fault`]'s.
+//! bodies) for testing retry handling; the grammar is [`s3io_server::fault`]'s. With `--network`
+//! it shapes every connection like one over a real network (bandwidth, round trips, a shared
+//! link, jitter); the grammar is [`s3io_server::network`]'s.
 
 use std::net::SocketAddr;
 
 use anyhow::Context as _;
-use s3io_server::{FaultSpec, ServerConfig, DEFAULT_ACCESS_KEY, DEFAULT_SECRET_KEY};
+use s3io_server::{FaultSpec, NetworkSpec, ServerConfig, DEFAULT_ACCESS_KEY, DEFAULT_SECRET_KEY};
 
 use crate::args::ServeArgs;
 use crate::exit::UsageError;
@@ -30,6 +32,14 @@ pub(crate) async fn run(args: ServeArgs, out: &mut Printer) -> anyhow::Result<()
         let faults: FaultSpec = spec.parse().map_err(|e| UsageError::new(format!("--faults {spec:?}: {e}")))?;
         config = config.with_faults(faults);
     }
+    let network = match &args.network {
+        Some(spec) => {
+            let network: NetworkSpec = spec.parse().map_err(|e| UsageError::new(format!("--network {spec:?}: {e}")))?;
+            config = config.with_network(network.clone());
+            Some(network)
+        }
+        None => None,
+    };
     if !addr.ip().is_loopback() && !custom_secret {
         eprintln!(
             "s3io serve: warning: listening on {addr} beyond this machine with the well-known default \
@@ -41,6 +51,9 @@ pub(crate) async fn run(args: ServeArgs, out: &mut Printer) -> anyhow::Result<()
     let endpoint = server.endpoint_url();
     let secret_shown = if custom_secret { "<the --secret-key you gave>" } else { DEFAULT_SECRET_KEY };
     out.data(&format!("s3io serve: serving {} at {endpoint}", args.root.display())).await?;
+    if let Some(network) = &network {
+        out.data(&format!("  emulated network: {network}")).await?;
+    }
     out.data(&format!("  access key: {access_key}")).await?;
     out.data(&format!("  secret key: {secret_shown}")).await?;
     out.data("  clients use it with:").await?;
