@@ -298,6 +298,15 @@ impl Throttle {
         self.lock().peak_in_flight
     }
 
+    /// Starts the peaks ([`max_limit_reached`](Self::max_limit_reached),
+    /// [`peak_in_flight`](Self::peak_in_flight)) afresh from the current values, for figures per
+    /// period (a benchmark's scenario, a dashboard's interval).
+    pub fn reset_peaks(&self) {
+        let mut state = self.lock();
+        state.peak_in_flight = state.in_flight;
+        self.max_reached.store(self.limit_now.load(Ordering::Relaxed), Ordering::Relaxed);
+    }
+
     /// Throttling answers seen so far.
     pub fn throttled(&self) -> u64 {
         self.lock().throttled
