@@ -13,10 +13,10 @@
 //! Throughput per interval (bytes moved over the time between two samples, every transfer of the
 //! client together) is compared with the throughput measured at the previous limit:
 //!
-//! - **Slow start.** From [`START_LIMIT`], the limit doubles every interval while doubling it
-//!   raised throughput by at least [`DOUBLING_GAIN`] (a quarter), so a link whose connections
-//!   are each bandwidth-bound reaches 32 requests within three intervals (a few hundred
-//!   milliseconds), not seconds. When a doubling paid less than [`KEEP_GAIN`], the limit goes
+//! - **Slow start.** From [`START_LIMIT`], after one interval to warm up (connections opening),
+//!   the limit doubles every interval while doubling it raised throughput by at least
+//!   [`DOUBLING_GAIN`] (a quarter), so a link whose connections are each bandwidth-bound reaches
+//!   32 requests within four intervals (a few hundred milliseconds), not seconds. When a doubling paid less than [`KEEP_GAIN`], the limit goes
 //!   back to the one before it — on loopback, where a few connections already saturate the
 //!   machine, it settles at 8 having tried 16 — and between the two it keeps the doubled one.
 //! - **Steady state and probing.** The limit is held; every [`PROBE_EVERY`] intervals it is
@@ -215,8 +215,14 @@ impl Controller {
         let reference = self.reference.replace(Reference { limit: self.limit, rate });
         match self.phase {
             Phase::SlowStart => match reference {
-                // The first judged interval: the rate at the start, and slow start goes on.
-                None => self.grow_doubling(),
+                // The first judged interval (of the client, or after an idle one) includes the
+                // requests' start, connections being opened: it is not the limit's rate. The
+                // next one is, and slow start goes on from it.
+                None => {}
+                Some(before) if before.limit == self.limit => {
+                    self.reference = Some(Reference { limit: self.limit, rate: rate.max(before.rate) });
+                    self.grow_doubling();
+                }
                 Some(before) => {
                     let gain = gain(before.rate, rate);
                     if gain >= DOUBLING_GAIN && !(climbing && gain < 2.0 * DOUBLING_GAIN) {
@@ -354,12 +360,13 @@ mod tests {
         // 40 MB/s per connection, a 1 GB/s link: full at 25 requests.
         let mut controller = Controller::new(START_LIMIT, DEFAULT_MAX_CONCURRENCY);
         let limits = drive(&mut controller, 40, |n| (n as f64 * 40.0 * MB).min(1000.0 * MB), flat_latency);
-        // 8 → 16 → 32 within three intervals (300 ms): no slow ramp.
-        assert_eq!(&limits[..3], &[16, 32, 64], "{limits:?}");
+        // One interval to warm up, then 8 → 16 → 32 → 64 within four intervals (400 ms).
+        assert_eq!(&limits[..4], &[8, 16, 32, 64], "{limits:?}");
         // 64 brought nothing over 32: back to 32, and probes above it are undone.
-        assert_eq!(limits[3], 32, "{limits:?}");
-        assert!(limits[4..].iter().all(|&l| (32..=40).contains(&l)), "{limits:?}");
-        assert_eq!(*limits.last().unwrap(), 32, "{limits:?}");
+        assert_eq!(limits[4], 32, "{limits:?}");
+        assert!(limits[5..].iter().all(|&l| (32..=40).contains(&l)), "{limits:?}");
+        // Probes take one interval in nine.
+        assert!(limits[4..].iter().filter(|&&l| l == 32).count() * 10 >= limits[4..].len() * 8, "{limits:?}");
         assert_eq!(controller.max_reached(), 64);
     }
 
@@ -367,8 +374,8 @@ mod tests {
     fn rising_curve_without_a_link_cap_grows_to_the_connection_cap_and_stays() {
         let mut controller = Controller::new(START_LIMIT, 48);
         let limits = drive(&mut controller, 20, |n| n as f64 * 40.0 * MB, flat_latency);
-        assert_eq!(&limits[..3], &[16, 32, 48], "{limits:?}");
-        assert!(limits[2..].iter().all(|&l| l == 48), "{limits:?}");
+        assert_eq!(&limits[..4], &[8, 16, 32, 48], "{limits:?}");
+        assert!(limits[3..].iter().all(|&l| l == 48), "{limits:?}");
     }
 
     #[test]
@@ -376,10 +383,10 @@ mod tests {
         // Loopback: 8 requests already move all the machine can.
         let mut controller = Controller::new(START_LIMIT, DEFAULT_MAX_CONCURRENCY);
         let limits = drive(&mut controller, 50, |_| 2000.0 * MB, |_| Duration::from_micros(500));
-        assert_eq!(&limits[..2], &[16, 8], "{limits:?}");
+        assert_eq!(&limits[..3], &[8, 16, 8], "{limits:?}");
         assert_eq!(controller.max_reached(), 16, "{limits:?}");
         // Probes (8 → 10) are undone: never above 10 again, and back at 8.
-        assert!(limits[2..].iter().all(|&l| l == 8 || l == 10), "{limits:?}");
+        assert!(limits[3..].iter().all(|&l| l == 8 || l == 10), "{limits:?}");
         assert_eq!(*limits.last().unwrap(), 8);
     }
 
@@ -389,7 +396,7 @@ mod tests {
         let mut controller = Controller::new(START_LIMIT, DEFAULT_MAX_CONCURRENCY);
         let curve = |n: usize| if n >= 16 { 1150.0 * MB } else { 1000.0 * MB };
         let limits = drive(&mut controller, 30, curve, flat_latency);
-        assert_eq!(&limits[..2], &[16, 16], "{limits:?}");
+        assert_eq!(&limits[..3], &[8, 16, 16], "{limits:?}");
         assert!(limits.iter().all(|&l| l <= 20), "{limits:?}");
         assert_eq!(*limits.last().unwrap(), 16);
     }
@@ -407,9 +414,9 @@ mod tests {
             }
         };
         let limits = drive(&mut controller, 40, curve, flat_latency);
-        assert_eq!(&limits[..2], &[16, 32], "{limits:?}");
-        assert_eq!(limits[2], 16, "{limits:?}");
-        assert!(limits[2..].iter().all(|&l| (16..=20).contains(&l)), "{limits:?}");
+        assert_eq!(&limits[..3], &[8, 16, 32], "{limits:?}");
+        assert_eq!(limits[3], 16, "{limits:?}");
+        assert!(limits[3..].iter().all(|&l| (16..=20).contains(&l)), "{limits:?}");
         assert_eq!(*limits.last().unwrap(), 16);
     }
 
@@ -431,8 +438,8 @@ mod tests {
     #[test]
     fn throttling_halves_once_per_burst_and_recovers_additively() {
         let mut controller = Controller::new(START_LIMIT, DEFAULT_MAX_CONCURRENCY);
-        let limits = drive(&mut controller, 3, |n| n as f64 * 40.0 * MB, flat_latency);
-        assert_eq!(limits, [16, 32, 64]);
+        let limits = drive(&mut controller, 4, |n| n as f64 * 40.0 * MB, flat_latency);
+        assert_eq!(limits, [8, 16, 32, 64]);
         let now = controller.last.unwrap().0;
         // A burst of 503s: one halving.
         assert_eq!(controller.throttled(now), 32);
@@ -466,9 +473,9 @@ mod tests {
             assert_eq!(controller.observe(sample), START_LIMIT);
         }
         assert_eq!(controller.max_reached(), START_LIMIT);
-        // Then a transfer that uses the limit: slow start goes on from there.
-        let limits = drive(&mut controller, 2, |n| n as f64 * 40.0 * MB, flat_latency);
-        assert_eq!(limits, [16, 32]);
+        // Then a transfer that uses the limit: slow start goes on from there, after its warm-up.
+        let limits = drive(&mut controller, 3, |n| n as f64 * 40.0 * MB, flat_latency);
+        assert_eq!(limits, [8, 16, 32]);
     }
 
     #[test]
