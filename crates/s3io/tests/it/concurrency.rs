@@ -38,12 +38,6 @@ async fn a_download_on_a_thin_link_raises_concurrency_above_the_start() {
     let bytes = server.client.download(&server.bucket, "thin").to_bytes().await.expect("download");
     let elapsed = started.elapsed();
     assert!(bytes[..] == data[..], "the download is not the object");
-    eprintln!(
-        "DEBUG max {} peak {} opened {} in {elapsed:?}",
-        throttle.max_limit_reached(),
-        throttle.peak_in_flight(),
-        server.client.connection_metrics().opened()
-    );
 
     let (max, peak) = (throttle.max_limit_reached(), throttle.peak_in_flight());
     let opened = server.client.connection_metrics().opened();
