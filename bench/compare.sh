@@ -18,6 +18,10 @@
 # object (as the server stored it) and the batch directory on each client's first run (VERIFY=all:
 # every run).
 #
+# With NETWORK=SPEC the server emulates a network on every connection (`s3io serve --network`,
+# e.g. NETWORK=rtt=20ms,bw=40MB/s,link=1GB/s): set-up uploads, every client and every case go
+# through it; the shape is in the tables' header and in the CSV's `network` column.
+#
 # Output: one table per case (medians over the runs: MiB/s, client CPU s per GiB moved, client
 # peak RSS, server CPU s per GiB, throughput relative to s3io) and every run in a CSV file.
 #
@@ -25,10 +29,13 @@
 #   bench/compare.sh                                  # 1 GiB, 200 × 1.2 MiB, 3 runs, all clients and cases
 #   SIZE=256MiB RUNS=5 bench/compare.sh
 #   CLIENTS="s3io s5cmd" CASES="get put" bench/compare.sh
+#   NETWORK=rtt=20ms,bw=40MB/s,link=1GB/s CLIENTS="s3io s3io-c16 s3io-c32 s5cmd crt" CASES="get put" bench/compare.sh
 #
 # Settings (environment):
 #   SIZE=1GiB  N=200  SMALL_SIZE=1.2MiB  RUNS=3
 #   CLIENTS="s3io s5cmd crt rclone awscli"  CASES="get null put batch"
+#              (s3io-cN: s3io with --concurrency N, e.g. s3io-c32, as a client of its own)
+#   NETWORK   the emulated network, `s3io serve --network` grammar (default: none, plain loopback)
 #   TIMEOUT   seconds allowed per transfer (default: max(120, one second per 5 MiB of SIZE))
 #   CSV       where the raw runs go (default: ${TMPDIR:-/tmp}/s3io-compare-DATE.csv)
 #   VERIFY    first (default) or all
@@ -43,6 +50,8 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 SIZE="${SIZE:-1GiB}" N="${N:-200}" SMALL_SIZE="${SMALL_SIZE:-1.2MiB}" RUNS="${RUNS:-3}"
 CLIENTS="${CLIENTS:-s3io s5cmd crt rclone awscli}" CASES="${CASES:-get null put batch}"
 VERIFY="${VERIFY:-first}"
+NETWORK="${NETWORK:-}"
+export SERVE_NETWORK="$NETWORK"
 stamp="$(date +%Y%m%d-%H%M%S)"
 CSV="${CSV:-${TMPDIR:-/tmp}/s3io-compare-$stamp.csv}"
 BUCKET=bench
@@ -52,7 +61,13 @@ small_bytes="$(parse_size "$SMALL_SIZE")"
 TIMEOUT="${TIMEOUT:-$(awk -v b="$size_bytes" 'BEGIN { t = b / 5242880; printf "%d\n", (t < 120 ? 120 : t) }')}"
 [[ "$RUNS" =~ ^[1-9][0-9]*$ ]] || die "RUNS must be a positive integer"
 [[ "$N" =~ ^[1-9][0-9]*$ ]] || die "N must be a positive integer"
-for c in $CLIENTS; do case $c in s3io | s3io-base | s5cmd | crt | rclone | awscli) ;; *) die "unknown client: $c" ;; esac; done
+for c in $CLIENTS; do
+    case $c in
+        s3io | s3io-base | s5cmd | crt | rclone | awscli) ;;
+        s3io-c*) [[ "${c#s3io-c}" =~ ^[1-9][0-9]*$ ]] || die "unknown client: $c (s3io-cN takes a concurrency N)" ;;
+        *) die "unknown client: $c" ;;
+    esac
+done
 for c in $CASES; do case $c in get | null | put | batch) ;; *) die "unknown case: $c" ;; esac; done
 command -v /usr/bin/time >/dev/null || die "/usr/bin/time (GNU time) is needed: apt-get install time"
 
@@ -102,7 +117,7 @@ if [[ " $CASES " == *" batch "* ]]; then
 fi
 
 # ---- one measured run ------------------------------------------------------------------------
-echo "case,round,client,version,bytes,wall_s,user_s,sys_s,cpu_s,max_rss_kib,server_cpu_s,mib_per_s,cpu_s_per_gib,exit,verified" >"$CSV"
+echo "case,round,client,version,bytes,wall_s,user_s,sys_s,cpu_s,max_rss_kib,server_cpu_s,mib_per_s,cpu_s_per_gib,exit,verified,network" >"$CSV"
 declare -A verified_once
 
 # verify CASE CLIENT: sets vres to what was checked, or to the reason on failure (and returns 1). Full checksums on the
@@ -153,8 +168,9 @@ peer_args() {
 
 # measure CASE CLIENT ROUND: one timed transfer; appends a CSV row; prints a progress line.
 measure() {
-    local case=$1 client=$2 round=$3 peer=$2 bytes=$size_bytes
-    [[ $client == s3io || $client == s3io-base ]] && peer=new
+    local case=$1 client=$2 round=$3 peer=$2 bytes=$size_bytes tool_args="${S3IO_ARGS:-}"
+    [[ $client == s3io* ]] && peer=new
+    [[ $client == s3io-c* ]] && tool_args="$tool_args --concurrency ${client#s3io-c}"
     local tool="$S3IO"
     [[ $client == s3io-base ]] && tool="$S3IO_BASE_BIN"
     [[ $case == batch ]] && bytes=$((N * small_bytes))
@@ -165,7 +181,7 @@ measure() {
     # shellcheck disable=SC2046  # peer_args is word-split on purpose (no spaces in its paths)
     {
         s0="$(server_cpu_ticks)"; t0="$(date +%s%N)"
-        NEW_TOOL="$tool" timeout -k 10 "$TIMEOUT" /usr/bin/time -f '%e %U %S %M' -o "$tfile" \
+        NEW_TOOL="$tool" NEW_TOOL_ARGS="$tool_args" timeout -k 10 "$TIMEOUT" /usr/bin/time -f '%e %U %S %M' -o "$tfile" \
             "$PEERS" "$peer" "$case" "$ENDPOINT" $(peer_args "$case" "$client") >"$lfile" 2>&1 || rc=$?
         t1="$(date +%s%N)"; s1="$(server_cpu_ticks)"
     }
@@ -193,7 +209,7 @@ measure() {
         printf '  %-6s %-6s round %d: %8s MiB/s  %6s s  cpu %5s s/GiB  rss %5d MiB  server %5s s  [%s]\n' \
             "$case" "$client" "$round" "$mibs" "$wall" "$cpg" $((rss / 1024)) "$server_cpu" "$ver" >&2
     fi
-    echo "$case,$round,$client,${version[$client]},$bytes,$wall,$user,$sys,$cpu,$rss,$server_cpu,$mibs,$cpg,$rc,$ver" >>"$CSV"
+    echo "$case,$round,$client,${version[$client]},$bytes,$wall,$user,$sys,$cpu,$rss,$server_cpu,$mibs,$cpg,$rc,$ver,${NETWORK:-loopback}" >>"$CSV"
     rm -rf "$dl/get.bin" "$dl/batch"
     if [[ $case == put ]]; then s3io_ rm "s3://$BUCKET/put/$client" >/dev/null 2>&1 || true; fi
 }
@@ -231,7 +247,8 @@ median() {
 ok_runs() { awk -F, -v cs="$1" -v cl="$2" '$1 == cs && $3 == cl && $14 == 0' "$CSV" | wc -l; }
 
 echo
-echo "s3io bench/compare.sh — $(date -u '+%Y-%m-%d %H:%M UTC'), $(nproc) cores, $(uname -r), loopback, server: s3io serve $(peer_version s3io)"
+echo "s3io bench/compare.sh — $(date -u '+%Y-%m-%d %H:%M UTC'), $(nproc) cores, $(uname -r), server: s3io serve $(peer_version s3io)"
+if [[ -n "$NETWORK" ]]; then echo "network: emulated, $NETWORK (s3io serve --network)"; else echo "network: loopback"; fi
 echo "object: $SIZE ($size_bytes B); batch: $N × $SMALL_SIZE; $RUNS runs per client, alternating; medians"
 echo "load average at start: $load_start; at end: $(cut -d' ' -f1-3 /proc/loadavg)"
 for case in $CASES; do

@@ -79,7 +79,7 @@ peers_present() {
 # peer_available CLIENT: true when that client can run here.
 peer_available() {
     case $1 in
-        s3io) [[ -x "$S3IO" ]] ;;
+        s3io | s3io-c*) [[ -x "$S3IO" ]] ;;
         s3io-base) [[ -x "${S3IO_BASE_BIN:-}" ]] ;;
         s5cmd) [[ -x "${S5CMD_BIN:-}" ]] ;;
         awscli) [[ -x "${AWS_BIN:-}" ]] ;;
@@ -93,6 +93,7 @@ peer_available() {
 peer_version() {
     case $1 in
         s3io) echo "$("$S3IO" --version | awk '{print $2}') ($S3IO_REV)" ;;
+        s3io-c*) echo "$(peer_version s3io) --concurrency ${1#s3io-c}" ;;
         s3io-base) echo "$("$S3IO_BASE_BIN" --version | awk '{print $2}') (${S3IO_BASE_REV:-base})" ;;
         s5cmd) "$S5CMD_BIN" version 2>/dev/null | head -1 ;;
         awscli) "$AWS_BIN" --version 2>&1 | awk '{print $1}' | sed 's|aws-cli/|aws-cli |' ;;
@@ -137,9 +138,11 @@ served_endpoint() {
     echo "$endpoint"
 }
 
-# start_server: starts `s3io serve` on 127.0.0.1 with an OS-chosen port; sets ENDPOINT.
+# start_server: starts `s3io serve` on 127.0.0.1 with an OS-chosen port (emulating the network
+# SERVE_NETWORK names, if set: `s3io serve --network`); sets ENDPOINT.
 start_server() {
-    "$S3IO" serve --root "$work/root" --addr 127.0.0.1:0 >"$work/serve.log" 2>&1 &
+    "$S3IO" serve --root "$work/root" --addr 127.0.0.1:0 ${SERVE_NETWORK:+--network "$SERVE_NETWORK"} \
+        >"$work/serve.log" 2>&1 &
     server_pid=$!
     ENDPOINT="$(served_endpoint "$work/serve.log" "$server_pid")"
     export ENDPOINT

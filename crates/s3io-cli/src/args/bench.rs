@@ -45,8 +45,9 @@ pub(crate) struct BenchArgs {
     #[arg(long)]
     pub(crate) json: bool,
 
-    /// Also draw the small-download latency distribution and the large transfers' throughput
-    /// over time into this SVG file.
+    /// Also draw the small-download latency distribution and, for each large transfer, its
+    /// throughput, connections open and concurrency over time (sampled every 10 ms) into this
+    /// SVG file.
     #[arg(long, value_name = "FILE.svg")]
     pub(crate) plot: Option<PathBuf>,
 
@@ -59,6 +60,13 @@ pub(crate) struct BenchArgs {
     /// `s3io serve --faults`); the set-up uploads get them too. Not with --endpoint-url.
     #[arg(long, value_name = "SPEC")]
     pub(crate) faults: Option<s3io_server::FaultSpec>,
+
+    /// Emulate a network in the embedded server, e.g. rtt=20ms,bw=40MB/s,link=1GB/s (the
+    /// grammar of `s3io serve --network`): every connection, the set-up's included, is paced and
+    /// delayed. Shown above the table, in each JSON record and in the --plot titles. Not with
+    /// --endpoint-url.
+    #[arg(long, value_name = "SPEC")]
+    pub(crate) network: Option<s3io_server::NetworkSpec>,
 }
 
 /// Which scenario to run.

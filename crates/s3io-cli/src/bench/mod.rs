@@ -12,14 +12,17 @@
 //! buffer-pool reuse (per size class too), retries (in all and by reason), the concurrency the
 //! client chose (`conc`: its limit at the end / at its highest, adaptive unless `--concurrency`
 //! pins it; `peak`: the most requests in flight at once) and connections opened and reused: as a
-//! table, as JSON
-//! (`--json`), and as an SVG chart (`--plot`). With `--faults` the embedded server injects
-//! faults, so the same figures show what retries cost.
+//! table, as JSON (`--json`), and as an SVG chart (`--plot`: the small downloads' latency
+//! distribution and, per large transfer, throughput, connections open and concurrency every
+//! 10 ms). With `--faults` the embedded server injects faults, so the same figures show what
+//! retries cost; with `--network` it emulates a network (bandwidth, round trips, a shared link),
+//! so they show the engine off loopback.
 
 mod measure;
 mod plot;
 mod scenario;
 mod server;
+mod timeline;
 
 use anyhow::Context as _;
 use s3io::config::AddressingStyle;
@@ -45,9 +48,16 @@ pub(crate) async fn run(global: &GlobalArgs, args: BenchArgs, out: &mut Printer)
         ))
         .into());
     }
+    if let (Some(endpoint), Some(_)) = (&config.endpoint, &args.network) {
+        return Err(crate::exit::UsageError::new(format!(
+            "--network needs the embedded server; it cannot be used with the endpoint {endpoint}"
+        ))
+        .into());
+    }
+    let network = args.network.as_ref().map(ToString::to_string);
     let (server, bucket) = match (&config.endpoint, &args.bucket) {
         (None, _) => {
-            let server = server::EmbeddedServer::start(args.faults.as_ref()).await?;
+            let server = server::EmbeddedServer::start(args.faults.as_ref(), args.network.as_ref()).await?;
             config.endpoint = Some(server.endpoint.clone());
             config.addressing_style = AddressingStyle::Path;
             config.credentials =
@@ -87,12 +97,16 @@ pub(crate) async fn run(global: &GlobalArgs, args: BenchArgs, out: &mut Printer)
         if let Some(faults) = &args.faults {
             out.status(&format!("faults injected: {faults}")).await?;
         }
+        if let Some(network) = &network {
+            out.status(&format!("emulated network: {network}")).await?;
+        }
     }
     bench.prepare_large_file().await?;
     let mut results = Vec::with_capacity(scenarios.len());
     let outcome = async {
         for scenario in scenarios {
-            let result = bench.run(scenario).await.with_context(|| format!("bench scenario {scenario:?}"))?;
+            let mut result = bench.run(scenario).await.with_context(|| format!("bench scenario {scenario:?}"))?;
+            result.network.clone_from(&network);
             results.push(result);
         }
         Ok::<_, anyhow::Error>(())
@@ -109,7 +123,7 @@ pub(crate) async fn run(global: &GlobalArgs, args: BenchArgs, out: &mut Printer)
         }
     }
     if let Some(path) = &args.plot {
-        plot::draw(path, &results).with_context(|| format!("drawing {}", path.display()))?;
+        plot::draw(path, &results, network.as_deref()).with_context(|| format!("drawing {}", path.display()))?;
         if !args.json {
             out.status(&format!("chart written to {}", path.display())).await?;
         }

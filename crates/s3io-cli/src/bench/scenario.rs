@@ -26,6 +26,7 @@ use s3io::{Client, Progress};
 use serde::Serialize;
 
 use super::measure::{self, Snapshot};
+use super::timeline::{self, Sample, Timeline};
 use crate::args::Scenario;
 
 impl Scenario {
@@ -91,8 +92,17 @@ pub(crate) struct ScenarioResult {
     /// The buffer pool's acquisitions per size class during the scenario (classes used only).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub(crate) pool_classes: Vec<ClassReuse>,
-    /// (seconds since start, MiB/s) samples of the transfer rate.
+    /// (seconds since start, MiB/s) of a large transfer, over a sliding window (see
+    /// [`timeline::throughput`]).
     pub(crate) throughput: Vec<(f64, f64)>,
+    /// The window each throughput point is measured over, in milliseconds.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) throughput_window_ms: Option<f64>,
+    /// A large transfer's counters every 10 ms: bytes, connections open, concurrency.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub(crate) timeline: Vec<Sample>,
+    /// The embedded server's emulated network (`s3io serve --network`), if any.
+    pub(crate) network: Option<String>,
 }
 
 /// One size class's share of a scenario's pool acquisitions.
@@ -210,7 +220,27 @@ impl Bench {
             latency: None,
             pool_classes: class_reuse(&before.pool, &pool),
             throughput: Vec::new(),
+            throughput_window_ms: None,
+            timeline: Vec::new(),
+            network: None,
         }
+    }
+
+    /// Starts a large transfer's timeline: returns its progress and sampler.
+    fn timeline(&self) -> (Arc<Progress>, Timeline) {
+        let progress = Arc::new(Progress::new());
+        let timeline = Timeline::start(&self.client, progress.clone());
+        (progress, timeline)
+    }
+
+    /// A large transfer's result with its timeline.
+    async fn large_result(&self, scenario: Scenario, before: Before, timeline: Timeline) -> ScenarioResult {
+        let mut result = self.result(scenario, before, 1, self.size);
+        result.timeline = timeline.finish().await;
+        let (window, throughput) = timeline::throughput(&result.timeline);
+        result.throughput = throughput;
+        result.throughput_window_ms = Some(window.as_secs_f64() * 1000.0);
+        result
     }
 
     /// Writes the large test file (not timed).
@@ -243,44 +273,41 @@ impl Bench {
         match scenario {
             Scenario::LargeUpload => {
                 let before = self.before();
-                let progress = Arc::new(Progress::new());
-                let sampler = sample(progress.clone());
+                let (progress, timeline) = self.timeline();
                 self.client
                     .upload(&self.bucket, self.key("large"))
-                    .progress(progress.clone())
+                    .progress(progress)
                     .from_file(self.large_file())
                     .await?;
-                let mut result = self.result(scenario, before, 1, self.size);
-                result.throughput = sampler.finish(&progress).await;
-                Ok(result)
+                Ok(self.large_result(scenario, before, timeline).await)
             }
             Scenario::LargeUploadStream => {
                 let file = tokio::fs::File::open(self.large_file()).await.context("opening the large file")?;
                 let before = self.before();
-                self.client.upload(&self.bucket, self.key("large-stream")).from_reader(file).await?;
-                Ok(self.result(scenario, before, 1, self.size))
+                let (progress, timeline) = self.timeline();
+                self.client.upload(&self.bucket, self.key("large-stream")).progress(progress).from_reader(file).await?;
+                Ok(self.large_result(scenario, before, timeline).await)
             }
             Scenario::LargeDownload => {
                 self.ensure_large_object().await?;
                 let target = self.work_dir.join("s3io-bench-download.bin");
                 let before = self.before();
-                let progress = Arc::new(Progress::new());
-                let sampler = sample(progress.clone());
-                self.client
-                    .download(&self.bucket, self.key("large"))
-                    .progress(progress.clone())
-                    .to_file(&target)
-                    .await?;
-                let mut result = self.result(scenario, before, 1, self.size);
-                result.throughput = sampler.finish(&progress).await;
+                let (progress, timeline) = self.timeline();
+                self.client.download(&self.bucket, self.key("large")).progress(progress).to_file(&target).await?;
+                let result = self.large_result(scenario, before, timeline).await;
                 let _ = tokio::fs::remove_file(&target).await;
                 Ok(result)
             }
             Scenario::LargeDownloadStream => {
                 self.ensure_large_object().await?;
                 let before = self.before();
-                self.client.download(&self.bucket, self.key("large")).to_writer(tokio::io::sink()).await?;
-                Ok(self.result(scenario, before, 1, self.size))
+                let (progress, timeline) = self.timeline();
+                self.client
+                    .download(&self.bucket, self.key("large"))
+                    .progress(progress)
+                    .to_writer(tokio::io::sink())
+                    .await?;
+                Ok(self.large_result(scenario, before, timeline).await)
             }
             Scenario::Small => {
                 self.ensure_small_objects().await?;
@@ -491,44 +518,6 @@ fn latency(mut samples: Vec<Duration>) -> Latency {
         p90_ms: ms(measure::percentile(&samples, 90.0)),
         p99_ms: ms(measure::percentile(&samples, 99.0)),
         samples_ms: samples.into_iter().map(ms).collect(),
-    }
-}
-
-/// Samples a progress counter every 100 ms into (seconds, MiB/s) points.
-struct Sampler {
-    task: tokio::task::JoinHandle<Vec<(f64, f64)>>,
-    stop: tokio_util::sync::CancellationToken,
-}
-
-fn sample(progress: Arc<Progress>) -> Sampler {
-    let stop = tokio_util::sync::CancellationToken::new();
-    let token = stop.clone();
-    let task = tokio::spawn(async move {
-        let started = Instant::now();
-        let mut points = Vec::new();
-        let mut last = (0.0f64, 0u64);
-        let mut tick = tokio::time::interval(Duration::from_millis(100));
-        loop {
-            tokio::select! {
-                _ = token.cancelled() => return points,
-                _ = tick.tick() => {
-                    let now = started.elapsed().as_secs_f64();
-                    let done = progress.bytes_done();
-                    if now > last.0 {
-                        points.push((now, (done - last.1) as f64 / (1u64 << 20) as f64 / (now - last.0)));
-                    }
-                    last = (now, done);
-                }
-            }
-        }
-    });
-    Sampler { task, stop }
-}
-
-impl Sampler {
-    async fn finish(self, _progress: &Progress) -> Vec<(f64, f64)> {
-        self.stop.cancel();
-        self.task.await.unwrap_or_default()
     }
 }
 

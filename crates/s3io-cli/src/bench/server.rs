@@ -3,13 +3,13 @@
 //! The server runs as `s3io serve` in its own process, on a temporary root removed afterwards,
 //! so the benchmark's CPU time and peak RSS figures are the client's alone. With `--faults` it
 //! injects the given faults (503s, resets, stalls, …) into every request, the set-up uploads
-//! included.
+//! included; with `--network` it shapes every connection (`s3io serve --network`).
 
 use std::process::Stdio;
 use std::time::Duration;
 
 use anyhow::{bail, Context as _};
-use s3io_server::FaultSpec;
+use s3io_server::{FaultSpec, NetworkSpec};
 use tokio::io::{AsyncBufReadExt as _, BufReader};
 use tokio::process::{Child, Command};
 
@@ -25,9 +25,9 @@ pub(crate) struct EmbeddedServer {
 }
 
 impl EmbeddedServer {
-    /// Starts `s3io serve` on 127.0.0.1 with an OS-chosen port, injecting `faults` if given, and
-    /// waits for its endpoint line.
-    pub(crate) async fn start(faults: Option<&FaultSpec>) -> anyhow::Result<Self> {
+    /// Starts `s3io serve` on 127.0.0.1 with an OS-chosen port, injecting `faults` and emulating
+    /// `network` if given, and waits for its endpoint line.
+    pub(crate) async fn start(faults: Option<&FaultSpec>, network: Option<&NetworkSpec>) -> anyhow::Result<Self> {
         let root = tempfile::Builder::new().prefix("s3io-bench-").tempdir().context("creating the server's root")?;
         let exe = std::env::current_exe().context("finding the s3io binary")?;
         let mut command = Command::new(exe);
@@ -35,6 +35,10 @@ impl EmbeddedServer {
         if let Some(faults) = faults {
             // The spec's canonical form, which parses back to the same spec.
             command.arg("--faults").arg(faults.to_string());
+        }
+        if let Some(network) = network {
+            // Likewise canonical.
+            command.arg("--network").arg(network.to_string());
         }
         let mut child = command
             .stdin(Stdio::null())

@@ -100,14 +100,71 @@ fn bench_runs_every_scenario_and_reports_json_and_a_chart() {
     let svg = std::fs::read_to_string(&plot).unwrap();
     assert!(svg.starts_with("<svg") || svg.contains("<svg "), "not an SVG: {}", &svg[..svg.len().min(200)]);
     assert!(svg.contains("small downloads: latency distribution"), "the latency chart is missing");
-    assert!(svg.contains("large transfers: throughput over time"), "the throughput chart is missing");
-    // A transfer is drawn from its throughput samples: one that ended before its second sample (a
-    // 16 MiB transfer on a fast machine) has no line to draw (issue 16 asks for a finer sampling).
+    // Every large transfer has its panel (throughput, connections open, concurrency), drawn from
+    // samples taken every 10 ms plus one at the end, so even a 16 MiB transfer that ends within
+    // a few ms has a line from its start to its end; the title says the network is loopback.
     for (name, result) in names[..4].iter().zip(&results[..4]) {
-        if result["throughput"].as_array().is_some_and(|samples| samples.len() >= 2) {
-            assert!(svg.contains(name), "the throughput chart has no line for {name}");
-        }
+        let timeline = result["timeline"].as_array().unwrap_or_else(|| panic!("{name}: no timeline in {result}"));
+        assert!(timeline.len() >= 2, "{name}: {} samples", timeline.len());
+        let last = timeline.last().unwrap();
+        assert_eq!(last["bytes"], large, "{name}: the last sample has not every byte: {last}");
+        assert!(last["connections"].as_u64().unwrap() > 0, "{name}: no connection open at the end: {last}");
+        assert!(last["concurrency"].as_u64().unwrap() > 0, "{name}: {last}");
+        let points = result["throughput"].as_array().unwrap();
+        assert_eq!(points.len(), timeline.len() - 1, "{name}: a throughput point per sample after the first");
+        assert!(svg.contains(&format!("{name}: ")), "no panel for {name}");
+        assert!(svg.contains("connections open") && svg.contains("concurrency"), "the panels' legends are missing");
+        assert!(result["network"].is_null(), "{name}: {result}");
     }
+    assert!(svg.contains("— loopback"), "the panels do not say the network is loopback");
     // Its objects are removed and its large file too: only the chart is left.
     assert_eq!(entries(work.path()), ["bench.svg"]);
+}
+
+#[test]
+fn bench_on_an_emulated_network_is_paced_and_says_so() {
+    let work = tempfile::tempdir().unwrap();
+    let plot = work.path().join("bench.svg");
+    let mut command = Command::new(env!("CARGO_BIN_EXE_s3io"));
+    clean_env(&mut command);
+    // One 20 MB/s link for every connection: 8 MiB take ~0.42 s each way, whatever the concurrency.
+    let output = command
+        .args(["bench", "--size", "8MiB", "--scenarios", "large-download", "--network", "link=20MB/s,rtt=2ms"])
+        .args(["--json", "--plot"])
+        .arg(&plot)
+        .arg("--work-dir")
+        .arg(work.path())
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "s3io bench failed: {}", stderr(&output));
+    let results: Vec<serde_json::Value> =
+        serde_json::from_slice(&output.stdout).unwrap_or_else(|e| panic!("{e}: {}", stdout(&output)));
+    assert_eq!(results.len(), 1);
+    let result = &results[0];
+    assert_eq!(result["network"], "rtt=2ms,link=20MB/s", "the spec in its canonical form: {result}");
+    let link = 20e6 / (1u64 << 20) as f64;
+    let rate = result["mib_per_second"].as_f64().unwrap();
+    assert!(rate >= 0.5 * link && rate <= 1.3 * link, "{rate:.1} MiB/s through a {link:.1} MiB/s link");
+    // Paced over ~0.4 s, the transfer has tens of samples.
+    assert!(result["timeline"].as_array().unwrap().len() >= 20, "{result}");
+    let svg = std::fs::read_to_string(&plot).unwrap();
+    assert!(svg.contains("network rtt=2ms,link=20MB/s"), "the panel's title does not name the network");
+
+    // Without the embedded server there is nothing to shape.
+    let mut command = Command::new(env!("CARGO_BIN_EXE_s3io"));
+    clean_env(&mut command);
+    let output = command
+        .args(["--endpoint-url", "http://127.0.0.1:9", "bench", "--bucket", "b", "--network", "rtt=20ms"])
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(2), "{}", stderr(&output));
+    assert!(stderr(&output).contains("--network needs the embedded server"), "{}", stderr(&output));
+    // A spec that does not parse is named.
+    let mut command = Command::new(env!("CARGO_BIN_EXE_s3io"));
+    clean_env(&mut command);
+    let output = command.args(["bench", "--network", "rtt=fast"]).stdin(Stdio::null()).output().unwrap();
+    assert_eq!(output.status.code(), Some(2), "{}", stderr(&output));
+    assert!(stderr(&output).contains("rtt=fast") || stderr(&output).contains("\"fast\""), "{}", stderr(&output));
 }

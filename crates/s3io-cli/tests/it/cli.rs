@@ -315,6 +315,24 @@ fn serve_refuses_a_bad_fault_spec_naming_it() {
 }
 
 #[test]
+fn serve_refuses_a_bad_network_spec_naming_it() {
+    let root = tempfile::tempdir().unwrap();
+    for (spec, needle) in [("down=40MB", "down"), ("rtt=20", "rtt"), ("latency=5ms", "latency")] {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_s3io"));
+        clean_env(&mut command);
+        let output = command
+            .args(["serve", "--root", root.path().to_str().unwrap(), "--addr", "127.0.0.1:0", "--network", spec])
+            .stdin(Stdio::null())
+            .output()
+            .unwrap();
+        let err = stderr(&output);
+        assert_eq!(output.status.code(), Some(2), "--network {spec}: {err}");
+        assert!(err.contains(needle) && err.contains("--network"), "--network {spec}: {err}");
+        assert!(output.stdout.is_empty(), "--network {spec} started a server: {}", stdout(&output));
+    }
+}
+
+#[test]
 fn serve_runs_an_endpoint_until_ctrl_c() {
     let root = tempfile::tempdir().unwrap();
     let mut command = Command::new(env!("CARGO_BIN_EXE_s3io"));
