@@ -16,7 +16,9 @@
 //! - **Slow start.** From [`START_LIMIT`], after one interval to warm up (connections opening),
 //!   the limit doubles every interval while doubling it raised throughput by at least
 //!   [`DOUBLING_GAIN`] (a quarter), so a link whose connections are each bandwidth-bound reaches
-//!   32 requests within four intervals (a few hundred milliseconds), not seconds. When a doubling paid less than [`KEEP_GAIN`], the limit goes
+//!   32 requests within four intervals (a few hundred milliseconds), not seconds. A doubling
+//!   that paid nearly in proportion ([`QUADRUPLING_GAIN`]) is followed by a quadrupling; if
+//!   that pays less than a quarter, twice the lower limit is tried and kept only if it beats it. When a doubling paid less than [`KEEP_GAIN`], the limit goes
 //!   back to the one before it — on loopback, where a few connections already saturate the
 //!   machine, it settles at 8 having tried 16 — and between the two it keeps the doubled one.
 //! - **Steady state and probing.** The limit is held; every [`PROBE_EVERY`] intervals it is
@@ -24,9 +26,11 @@
 //!   of the proportional gain (and [`MIN_PROBE_GAIN`]) is kept and the next one follows at once
 //!   (additive increase); one that does not is undone.
 //! - **First-byte latency.** A limit at which the mean first-byte latency climbs above
-//!   [`LATENCY_CLIMB`] times the lowest seen (and [`LATENCY_FLOOR`] above it) while throughput
-//!   does not grow means requests queue at the store without moving more bytes: the limit backs
-//!   off by a quarter.
+//!   [`LATENCY_CLIMB`] times the lowest seen (and [`LATENCY_FLOOR`] above it) is held (no probe
+//!   above it); if throughput is also [`LATENCY_BACK_OFF_LOSS`] below what a lower limit
+//!   reached, requests queue at the store for nothing, and the limit backs off by a quarter.
+//!   Latency is that of body-less requests (GETs, HEADs): a PUT's answer waits for bytes the
+//!   kernel's buffers still hold, whatever the store does.
 //! - **Throttling.** A throttling answer (503 SlowDown) halves the limit at once, at most once per
 //!   interval (one burst of 503s is one signal), and slow start ends; the limit then grows back
 //!   by one request per interval without throttling, up to where it was.
@@ -40,7 +44,9 @@
 //!
 //! The interval is [`MIN_INTERVAL`], or [`LATENCY_INTERVALS`] times the lowest first-byte
 //! latency seen if that is longer (a request must have had time to show its effect), at most
-//! [`MAX_INTERVAL`].
+//! [`MAX_INTERVAL`]; the throttle also waits for half a round of requests (half the limit) to
+//! complete, since an upload's bytes count when the store acknowledges them, a part at a time.
+//! A client that was idle starts slow start again from its current limit.
 
 use std::time::Duration;
 
@@ -63,6 +69,10 @@ pub(crate) const LATENCY_INTERVALS: u32 = 4;
 /// Slow start doubles again only if the last doubling raised throughput by at least this share.
 pub(crate) const DOUBLING_GAIN: f64 = 0.25;
 
+/// A doubling that raised throughput by at least this share (nearly in proportion: the link is
+/// far from full) is followed by a quadrupling.
+pub(crate) const QUADRUPLING_GAIN: f64 = 0.75;
+
 /// A doubling that raised throughput by less than this share is undone.
 pub(crate) const KEEP_GAIN: f64 = 0.08;
 
@@ -74,6 +84,10 @@ pub(crate) const MIN_PROBE_GAIN: f64 = 0.05;
 
 /// First-byte latency this many times the lowest seen counts as climbing.
 pub(crate) const LATENCY_CLIMB: f64 = 2.0;
+
+/// With first-byte latency climbing, the limit backs off when throughput is this share below
+/// what fewer requests reached.
+pub(crate) const LATENCY_BACK_OFF_LOSS: f64 = 0.1;
 
 /// First-byte latency counts as climbing only if it is also this much above the lowest seen.
 pub(crate) const LATENCY_FLOOR: Duration = Duration::from_millis(2);
@@ -103,6 +117,12 @@ enum Phase {
         from: usize,
         rate: f64,
     },
+    /// After four times the requests paid too little: twice `low` is being measured against
+    /// `low`'s `rate`.
+    Bisecting {
+        low: usize,
+        rate: f64,
+    },
     /// Growing back by one per interval after a throttle, up to `target`.
     Recovering {
         target: usize,
@@ -127,6 +147,8 @@ pub(crate) struct Controller {
     last: Option<(Duration, u64)>,
     /// The throughput of the last judged interval, and the limit it ran at.
     reference: Option<Reference>,
+    /// The highest throughput of a judged interval since the last restart, and its limit.
+    best: Option<Reference>,
     /// The lowest mean first-byte latency of an interval.
     base_latency: Option<Duration>,
     /// When the limit was last halved for throttling.
@@ -145,6 +167,7 @@ impl Controller {
             phase: Phase::SlowStart,
             last: None,
             reference: None,
+            best: None,
             base_latency: None,
             throttled_at: None,
         }
@@ -172,9 +195,22 @@ impl Controller {
     pub(crate) fn restart(&mut self, sample: Sample) {
         self.last = Some((sample.at, sample.bytes));
         self.reference = None;
+        self.best = None;
         if let Phase::Probing { from, .. } = self.phase {
             self.set(from);
             self.phase = Phase::Steady { held: 0 };
+        }
+    }
+
+    /// The client was idle (nothing in flight) until `sample`: what comes next may be another
+    /// kind of work (a download after an upload, another store's answers), so slow start begins
+    /// again from the current limit (at least [`START_LIMIT`]) after its warm-up interval —
+    /// unless the limit is recovering from throttling.
+    pub(crate) fn resume_after_idle(&mut self, sample: Sample) {
+        self.restart(sample);
+        if !matches!(self.phase, Phase::Recovering { .. }) {
+            self.set(self.limit.max(START_LIMIT));
+            self.phase = Phase::SlowStart;
         }
     }
 
@@ -213,6 +249,11 @@ impl Controller {
             return self.limit;
         }
         let reference = self.reference.replace(Reference { limit: self.limit, rate });
+        let best = self.best.filter(|best| best.rate >= rate);
+        self.best = Some(best.unwrap_or(Reference { limit: self.limit, rate }));
+        // Fewer requests moved more: with latency climbing, requests queue for nothing.
+        let below_best =
+            best.is_some_and(|best| best.limit < self.limit && rate < best.rate * (1.0 - LATENCY_BACK_OFF_LOSS));
         match self.phase {
             Phase::SlowStart => match reference {
                 // The first judged interval (of the client, or after an idle one) includes the
@@ -225,8 +266,17 @@ impl Controller {
                 }
                 Some(before) => {
                     let gain = gain(before.rate, rate);
-                    if gain >= DOUBLING_GAIN && !(climbing && gain < 2.0 * DOUBLING_GAIN) {
+                    let jumped = self.limit >= before.limit * 4;
+                    if gain >= QUADRUPLING_GAIN && !climbing && !jumped {
+                        self.grow(4);
+                    } else if gain >= DOUBLING_GAIN && !(climbing && gain < 2.0 * DOUBLING_GAIN) {
                         self.grow_doubling();
+                    } else if jumped {
+                        // Four times the requests were too many: try twice, and keep it only if
+                        // it beats the lower limit.
+                        self.set(before.limit * 2);
+                        self.reference = Some(before);
+                        self.phase = Phase::Bisecting { low: before.limit, rate: before.rate };
                     } else {
                         if gain < KEEP_GAIN {
                             self.set(before.limit);
@@ -237,9 +287,10 @@ impl Controller {
                 }
             },
             Phase::Steady { held } => {
-                let grew = reference.is_some_and(|before| gain(before.rate, rate) > MIN_PROBE_GAIN);
-                if climbing && !grew {
+                if climbing && below_best {
                     self.back_off();
+                } else if climbing {
+                    // Queueing, but not (yet) for less: hold, no probe.
                 } else if held + 1 >= PROBE_EVERY && self.limit < self.max {
                     self.phase = Phase::Probing { from: self.limit, rate };
                     self.set(self.limit + probe_step(self.limit));
@@ -260,8 +311,15 @@ impl Controller {
                     self.phase = Phase::Steady { held: 0 };
                 }
             }
+            Phase::Bisecting { low, rate: low_rate } => {
+                if gain(low_rate, rate) < KEEP_GAIN {
+                    self.set(low);
+                    self.reference = Some(Reference { limit: low, rate: low_rate.max(rate) });
+                }
+                self.phase = Phase::Steady { held: 0 };
+            }
             Phase::Recovering { target } => {
-                if climbing {
+                if climbing && below_best {
                     self.back_off();
                 } else if self.limit < target {
                     self.set(self.limit + 1);
@@ -284,10 +342,14 @@ impl Controller {
     }
 
     fn grow_doubling(&mut self) {
+        self.grow(2);
+    }
+
+    fn grow(&mut self, factor: usize) {
         if self.limit >= self.max {
             self.phase = Phase::Steady { held: 0 };
         } else {
-            self.set(self.limit * 2);
+            self.set(self.limit * factor);
         }
     }
 
@@ -360,22 +422,19 @@ mod tests {
         // 40 MB/s per connection, a 1 GB/s link: full at 25 requests.
         let mut controller = Controller::new(START_LIMIT, DEFAULT_MAX_CONCURRENCY);
         let limits = drive(&mut controller, 40, |n| (n as f64 * 40.0 * MB).min(1000.0 * MB), flat_latency);
-        // One interval to warm up, then 8 → 16 → 32 → 64 within four intervals (400 ms).
-        assert_eq!(&limits[..4], &[8, 16, 32, 64], "{limits:?}");
-        // 64 brought nothing over 32: back to 32, and probes above it are undone.
-        assert_eq!(limits[4], 32, "{limits:?}");
-        assert!(limits[5..].iter().all(|&l| (32..=40).contains(&l)), "{limits:?}");
-        // Probes take one interval in nine.
-        assert!(limits[4..].iter().filter(|&&l| l == 32).count() * 10 >= limits[4..].len() * 8, "{limits:?}");
-        assert_eq!(controller.max_reached(), 64);
+        // One interval to warm up, then 8 → 16, and as 16 moved twice what 8 did, 16 → 64:
+        // within three intervals (300 ms).
+        assert_eq!(&limits[..3], &[8, 16, 64], "{limits:?}");
+        // 64 moves 1 GB/s, 56% more than 16: at the cap, it stays.
+        assert!(limits[3..].iter().all(|&l| l == 64), "{limits:?}");
     }
 
     #[test]
     fn rising_curve_without_a_link_cap_grows_to_the_connection_cap_and_stays() {
         let mut controller = Controller::new(START_LIMIT, 48);
         let limits = drive(&mut controller, 20, |n| n as f64 * 40.0 * MB, flat_latency);
-        assert_eq!(&limits[..4], &[8, 16, 32, 48], "{limits:?}");
-        assert!(limits[3..].iter().all(|&l| l == 48), "{limits:?}");
+        assert_eq!(&limits[..3], &[8, 16, 48], "{limits:?}");
+        assert!(limits[2..].iter().all(|&l| l == 48), "{limits:?}");
     }
 
     #[test]
@@ -414,32 +473,60 @@ mod tests {
             }
         };
         let limits = drive(&mut controller, 40, curve, flat_latency);
-        assert_eq!(&limits[..3], &[8, 16, 32], "{limits:?}");
-        assert_eq!(limits[3], 16, "{limits:?}");
-        assert!(limits[3..].iter().all(|&l| (16..=20).contains(&l)), "{limits:?}");
-        assert_eq!(*limits.last().unwrap(), 16);
+        // 16 doubled 8's throughput, so 64 is tried, then 32 (worse than 16), then 16 again.
+        assert_eq!(&limits[..5], &[8, 16, 64, 32, 16], "{limits:?}");
+        assert!(limits[4..].iter().all(|&l| (16..=20).contains(&l)), "{limits:?}");
+        // Probes (16 → 20) take one interval in nine.
+        assert!(limits[4..].iter().filter(|&&l| l == 16).count() * 10 >= limits[4..].len() * 8, "{limits:?}");
     }
 
     #[test]
-    fn climbing_latency_without_more_throughput_backs_off() {
-        // Probing found 32 no better in throughput, and the store queues: first-byte latency
-        // grows with every request beyond 8.
-        let mut controller = Controller::new(32, DEFAULT_MAX_CONCURRENCY);
-        controller.phase = Phase::Steady { held: 0 };
+    fn climbing_latency_with_less_throughput_than_fewer_requests_backs_off() {
+        // The store queues: first-byte latency grows with every request beyond 8, and so many
+        // requests move less than 8 did.
         let latency = |n: usize| Duration::from_millis(5) * (n.max(8) as u32) / 8;
-        // Learn the base latency at 8 first.
-        controller.observe(Sample { at: Duration::ZERO, bytes: 0, latency: Some(latency(8)), saturated: true });
-        let limits = drive(&mut controller, 12, |_| 1000.0 * MB, latency);
-        // 32 → 24 → 18: latency at 18 (11 ms) is still above twice 5 ms; at 13–14 it is not.
+        let curve = |n: usize| (1000.0 - (n.max(8) - 8) as f64 * 15.0) * MB;
+        let mut controller = Controller::new(START_LIMIT, DEFAULT_MAX_CONCURRENCY);
+        controller.phase = Phase::Steady { held: 0 };
+        let held = drive(&mut controller, 3, curve, latency);
+        assert_eq!(held, [8, 8, 8]);
+        // Probes went up to 32 (as if the store had been faster then).
+        controller.set(32);
+        let limits = drive(&mut controller, 12, curve, latency);
+        // 32 → 24 → 18 → 14: at 14, latency (8.75 ms) is below twice 5 ms and throughput within
+        // a tenth of 8's; probes above it are undone.
         assert_eq!(&limits[..3], &[24, 18, 14], "{limits:?}");
         assert!(limits[3..].iter().all(|&l| (10..=17).contains(&l)), "{limits:?}");
     }
 
     #[test]
+    fn climbing_latency_alone_holds_without_backing_off() {
+        // Latency doubles with 16 requests, throughput is the same: hold, no probe.
+        let mut controller = Controller::new(16, DEFAULT_MAX_CONCURRENCY);
+        controller.phase = Phase::Steady { held: 0 };
+        controller.base_latency = Some(Duration::from_millis(5));
+        let limits = drive(&mut controller, 30, |_| 1000.0 * MB, |_| Duration::from_millis(20));
+        assert!(limits.iter().all(|&l| l == 16), "{limits:?}");
+    }
+
+    #[test]
+    fn an_idle_client_starts_slow_start_again() {
+        let mut controller = Controller::new(START_LIMIT, DEFAULT_MAX_CONCURRENCY);
+        // Loopback-like: settles at 8.
+        drive(&mut controller, 20, |_| 2000.0 * MB, flat_latency);
+        assert!((8..=10).contains(&controller.limit()), "at {} (8, or probing 10)", controller.limit());
+        let at = controller.last.unwrap().0 + Duration::from_secs(5);
+        controller.resume_after_idle(Sample { at, bytes: 0, latency: None, saturated: false });
+        // Then a thin link: warm-up, then doubling.
+        let limits = drive(&mut controller, 3, |n| n as f64 * 40.0 * MB, flat_latency);
+        assert_eq!(limits, [8, 16, 64]);
+    }
+
+    #[test]
     fn throttling_halves_once_per_burst_and_recovers_additively() {
         let mut controller = Controller::new(START_LIMIT, DEFAULT_MAX_CONCURRENCY);
-        let limits = drive(&mut controller, 4, |n| n as f64 * 40.0 * MB, flat_latency);
-        assert_eq!(limits, [8, 16, 32, 64]);
+        let limits = drive(&mut controller, 3, |n| n as f64 * 40.0 * MB, flat_latency);
+        assert_eq!(limits, [8, 16, 64]);
         let now = controller.last.unwrap().0;
         // A burst of 503s: one halving.
         assert_eq!(controller.throttled(now), 32);
@@ -475,7 +562,7 @@ mod tests {
         assert_eq!(controller.max_reached(), START_LIMIT);
         // Then a transfer that uses the limit: slow start goes on from there, after its warm-up.
         let limits = drive(&mut controller, 3, |n| n as f64 * 40.0 * MB, flat_latency);
-        assert_eq!(limits, [8, 16, 32]);
+        assert_eq!(limits, [8, 16, 64]);
     }
 
     #[test]

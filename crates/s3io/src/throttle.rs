@@ -13,10 +13,13 @@
 //!
 //! - **Adaptive** (the default: the client's [`TransferConfig::concurrency`] is `None`): the
 //!   [`Controller`] sets it, from 8 up to the client's connection cap. There is no timer task:
-//!   whenever a request takes or gives back a slot and the controller's interval has passed, the
-//!   throttle takes a sample (the client's bytes moved, from [`ConnectionMetrics`], the mean
-//!   first-byte latency of the requests answered since the last sample, and whether the limit
-//!   was reached meanwhile) and applies the controller's answer. A throttling answer (503
+//!   whenever a request takes or gives back a slot, the controller's interval has passed and
+//!   half a round of requests (half the limit) has completed since the last sample, the
+//!   throttle takes a sample (the client's bytes moved, from [`ConnectionMetrics`]: response
+//!   bodies as they are read, request bodies when the store acknowledges them; the mean
+//!   first-byte latency of the body-less requests answered since the last sample; whether the
+//!   limit was reached meanwhile) and applies the controller's answer. A request that finds
+//!   nothing in flight and a sample due tells the controller the client was idle. A throttling answer (503
 //!   SlowDown) goes to the controller at once.
 //! - **Fixed** (the client's concurrency is pinned): the limit starts at a maximum that does not
 //!   bind (each transfer runs as many requests as its pinned concurrency) and only throttling
@@ -62,6 +65,8 @@ struct Adaptive {
     saturated: bool,
     /// First-byte latencies (count, total microseconds) at the last sample.
     latency_mark: (u64, u64),
+    /// Requests that gave their slot back since the last sample.
+    completed: usize,
 }
 
 /// The limit on requests in flight shared by every transfer of one client; adaptive unless the
@@ -130,7 +135,8 @@ impl Throttle {
     pub(crate) fn adaptive(start: usize, max: usize, metrics: Arc<ConnectionMetrics>) -> Self {
         let controller = Controller::new(start, max);
         let limit = controller.limit();
-        let adaptive = Adaptive { controller, next_sample: Duration::ZERO, saturated: false, latency_mark: (0, 0) };
+        let adaptive =
+            Adaptive { controller, next_sample: Duration::ZERO, saturated: false, latency_mark: (0, 0), completed: 0 };
         Self::with_state(max as f64, limit, Some(adaptive), Some(metrics))
     }
 
@@ -189,6 +195,9 @@ impl Throttle {
         let grew = {
             let mut state = self.lock();
             state.in_flight -= 1;
+            if let Some(adaptive) = state.adaptive.as_mut() {
+                adaptive.completed += 1;
+            }
             self.tick(&mut state, false)
         };
         if grew {
@@ -204,9 +213,13 @@ impl Throttle {
     fn tick(&self, state: &mut State, idle: bool) -> bool {
         let Some(adaptive) = state.adaptive.as_mut() else { return false };
         let at = self.origin.elapsed();
-        if at < adaptive.next_sample {
+        // Judged once the interval has passed and half a round of requests completed (an
+        // upload's bytes count a part at a time, when the store acknowledges it).
+        let round = adaptive.controller.limit().div_ceil(2);
+        if at < adaptive.next_sample || (!idle && adaptive.completed < round) {
             return false;
         }
+        adaptive.completed = 0;
         let metrics = self.metrics.as_deref();
         let bytes = metrics.map_or(0, |m| m.bytes_received() + m.bytes_sent());
         let (count, micros) = metrics.map_or((0, 0), ConnectionMetrics::first_byte_totals);
@@ -216,12 +229,21 @@ impl Throttle {
         let sample = Sample { at, bytes, latency, saturated: std::mem::take(&mut adaptive.saturated) };
         let before = adaptive.controller.limit();
         let after = if idle {
-            adaptive.controller.restart(sample);
-            before
+            adaptive.controller.resume_after_idle(sample);
+            adaptive.controller.limit()
         } else {
             adaptive.controller.observe(sample)
         };
         adaptive.next_sample = at + adaptive.controller.interval();
+        tracing::trace!(
+            at_ms = sample.at.as_millis() as u64,
+            bytes = sample.bytes,
+            latency_us = sample.latency.map_or(0, |l| l.as_micros() as u64),
+            saturated = sample.saturated,
+            idle,
+            limit = after,
+            "concurrency sample"
+        );
         if after != before {
             tracing::debug!(from = before, to = after, "concurrency limit");
         }

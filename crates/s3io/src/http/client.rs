@@ -137,9 +137,10 @@ impl HttpClient {
                     self.latency.record(latency);
                     self.metrics.record_first_byte(latency);
                 } else if let Some(ended) = progress.as_deref().and_then(BodyProgress::ended_at).filter(|_| adaptive) {
-                    let latency = ended.elapsed();
-                    self.latency.record(latency);
-                    self.metrics.record_first_byte(latency);
+                    // Not a first-byte latency for the concurrency controller: the body's end is
+                    // when its last bytes went into the kernel's buffers, which may hold
+                    // megabytes still to cross the network.
+                    self.latency.record(ended.elapsed());
                 }
                 Ok(response)
             }

@@ -1,8 +1,8 @@
 //! Connections: plain TCP for `http://` endpoints, rustls for `https://`.
 //!
-//! The connector counts connections opened and closed, and the bytes written on them
-//! ([`ConnectionMetrics`]), so tests and benchmarks can see whether keep-alive works and the
-//! concurrency controller sees the client's throughput, and enforces the optional cap on connections per
+//! The connector counts connections opened and closed ([`ConnectionMetrics`], which also counts
+//! the bytes requests moved, for the concurrency controller), so tests and benchmarks can see
+//! whether keep-alive works, and enforces the optional cap on connections per
 //! host ([`PoolConfig::max_connections_per_host`]): a connection holds a permit of its host's
 //! semaphore from its connect to its close, so a connect beyond the cap waits, and the request
 //! behind it takes the first connection that returns to the pool.
@@ -66,8 +66,14 @@ impl ConnectionMetrics {
         self.received.load(Ordering::Relaxed)
     }
 
-    /// Bytes written to the client's connections so far (requests with their headers, TLS
-    /// records on `https://`).
+    /// Counts a request body the store answered (so it crossed the network).
+    pub(crate) fn count_sent(&self, bytes: u64) {
+        self.sent.fetch_add(bytes, Ordering::Relaxed);
+    }
+
+    /// Request body bytes sent so far, counted when the store answers each request: bytes
+    /// written to a socket may sit in the kernel's buffers for long, so counting them as
+    /// written would show bursts the network never carried.
     pub fn bytes_sent(&self) -> u64 {
         self.sent.load(Ordering::Relaxed)
     }
@@ -185,11 +191,7 @@ impl Read for CountedStream {
 
 impl Write for CountedStream {
     fn poll_write(mut self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &[u8]) -> Poll<std::io::Result<usize>> {
-        let written = Pin::new(&mut self.inner).poll_write(cx, buf);
-        if let Poll::Ready(Ok(n)) = written {
-            self.metrics.sent.fetch_add(n as u64, Ordering::Relaxed);
-        }
-        written
+        Pin::new(&mut self.inner).poll_write(cx, buf)
     }
 
     fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
@@ -209,11 +211,7 @@ impl Write for CountedStream {
         cx: &mut Context<'_>,
         bufs: &[std::io::IoSlice<'_>],
     ) -> Poll<std::io::Result<usize>> {
-        let written = Pin::new(&mut self.inner).poll_write_vectored(cx, bufs);
-        if let Poll::Ready(Ok(n)) = written {
-            self.metrics.sent.fetch_add(n as u64, Ordering::Relaxed);
-        }
-        written
+        Pin::new(&mut self.inner).poll_write_vectored(cx, bufs)
     }
 }
 

@@ -230,6 +230,7 @@ impl Client {
         let (parts, body) = response.into_parts();
         let body = ResponseBody::new(body, self.http().stall_timeout(), request.context.clone(), Some(permit));
         if parts.status.is_success() {
+            self.http().metrics().count_sent(length);
             return Ok(S3Response { status: parts.status, headers: parts.headers, body });
         }
         let retry_after = parts
