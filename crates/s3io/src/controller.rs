@@ -17,7 +17,8 @@
 //!   the limit doubles every interval while doubling it raised throughput by at least
 //!   [`DOUBLING_GAIN`] (a quarter), so a link whose connections are each bandwidth-bound reaches
 //!   32 requests within four intervals (a few hundred milliseconds), not seconds. A doubling
-//!   that paid nearly in proportion ([`QUADRUPLING_GAIN`]) is followed by a quadrupling; if
+//!   that paid nearly in proportion ([`QUADRUPLING_GAIN`]) on a long path (first-byte latency
+//!   of [`QUADRUPLING_MIN_LATENCY`] or more) is followed by a quadrupling; if
 //!   that pays less than a quarter, twice the lower limit is tried and kept only if it beats it. When a doubling paid less than [`KEEP_GAIN`], the limit goes
 //!   back to the one before it — on loopback, where a few connections already saturate the
 //!   machine, it settles at 8 having tried 16 — and between the two it keeps the doubled one.
@@ -72,6 +73,11 @@ pub(crate) const DOUBLING_GAIN: f64 = 0.25;
 /// A doubling that raised throughput by at least this share (nearly in proportion: the link is
 /// far from full) is followed by a quadrupling.
 pub(crate) const QUADRUPLING_GAIN: f64 = 0.75;
+
+/// Quadrupling needs a first-byte latency of at least this much (a long path, where every
+/// connection waits long for its answers): a short one (loopback, a LAN) shows a few requests
+/// filling it, and a noisy interval there must not open dozens of connections.
+pub(crate) const QUADRUPLING_MIN_LATENCY: Duration = Duration::from_millis(5);
 
 /// A doubling that raised throughput by less than this share is undone.
 pub(crate) const KEEP_GAIN: f64 = 0.08;
@@ -267,7 +273,8 @@ impl Controller {
                 Some(before) => {
                     let gain = gain(before.rate, rate);
                     let jumped = self.limit >= before.limit * 4;
-                    if gain >= QUADRUPLING_GAIN && !climbing && !jumped {
+                    let long_path = self.base_latency.is_some_and(|l| l >= QUADRUPLING_MIN_LATENCY);
+                    if gain >= QUADRUPLING_GAIN && long_path && !climbing && !jumped {
                         self.grow(4);
                     } else if gain >= DOUBLING_GAIN && !(climbing && gain < 2.0 * DOUBLING_GAIN) {
                         self.grow_doubling();
@@ -447,6 +454,16 @@ mod tests {
         // Probes (8 → 10) are undone: never above 10 again, and back at 8.
         assert!(limits[3..].iter().all(|&l| l == 8 || l == 10), "{limits:?}");
         assert_eq!(*limits.last().unwrap(), 8);
+    }
+
+    #[test]
+    fn a_short_path_only_doubles_whatever_the_gain() {
+        // Loopback with a noisy interval: 16 seemed 80% faster than 8, 32 no faster than 16.
+        let mut controller = Controller::new(START_LIMIT, DEFAULT_MAX_CONCURRENCY);
+        let curve = |n: usize| if n >= 16 { 1800.0 * MB } else { 1000.0 * MB };
+        let limits = drive(&mut controller, 6, curve, |_| Duration::from_micros(500));
+        assert_eq!(&limits[..4], &[8, 16, 32, 16], "{limits:?}");
+        assert_eq!(controller.max_reached(), 32);
     }
 
     #[test]
