@@ -18,10 +18,12 @@
 //!   [`DOUBLING_GAIN`] (a quarter), so a link whose connections are each bandwidth-bound reaches
 //!   32 requests within four intervals (a few hundred milliseconds), not seconds. A doubling
 //!   that paid nearly in proportion ([`QUADRUPLING_GAIN`]) on a long path (first-byte latency
-//!   of [`QUADRUPLING_MIN_LATENCY`] or more) is followed by a quadrupling; if
+//!   of [`LONG_PATH_LATENCY`] or more) is followed by a quadrupling; if
 //!   that pays less than a quarter, twice the lower limit is tried and kept only if it beats it. When a doubling paid less than [`KEEP_GAIN`], the limit goes
-//!   back to the one before it — on loopback, where a few connections already saturate the
-//!   machine, it settles at 8 having tried 16 — and between the two it keeps the doubled one.
+//!   back to the one before it, and between the two it keeps the doubled one. On a short path
+//!   (first-byte latency below [`LONG_PATH_LATENCY`]) each step adds half instead of doubling:
+//!   on loopback, where a few connections already saturate the machine, the controller settles
+//!   at 8 having tried 12, so a download opens at most a dozen or so connections.
 //! - **Steady state and probing.** The limit is held; every [`PROBE_EVERY`] intervals it is
 //!   raised by a quarter (at least one request). A probe that raises throughput by at least half
 //!   of the proportional gain (and [`MIN_PROBE_GAIN`]) is kept and the next one follows at once
@@ -74,10 +76,11 @@ pub(crate) const DOUBLING_GAIN: f64 = 0.25;
 /// far from full) is followed by a quadrupling.
 pub(crate) const QUADRUPLING_GAIN: f64 = 0.75;
 
-/// Quadrupling needs a first-byte latency of at least this much (a long path, where every
-/// connection waits long for its answers): a short one (loopback, a LAN) shows a few requests
-/// filling it, and a noisy interval there must not open dozens of connections.
-pub(crate) const QUADRUPLING_MIN_LATENCY: Duration = Duration::from_millis(5);
+/// A path whose lowest first-byte latency is at least this long is a long one, where every
+/// connection waits long for its answers: slow start doubles (and may quadruple) there. On a
+/// short one (loopback, a LAN) a few requests fill it, every connection tried stays open, and a
+/// noisy interval must not open dozens: slow start grows the limit by half.
+pub(crate) const LONG_PATH_LATENCY: Duration = Duration::from_millis(5);
 
 /// A doubling that raised throughput by less than this share is undone.
 pub(crate) const KEEP_GAIN: f64 = 0.08;
@@ -273,8 +276,7 @@ impl Controller {
                 Some(before) => {
                     let gain = gain(before.rate, rate);
                     let jumped = self.limit >= before.limit * 4;
-                    let long_path = self.base_latency.is_some_and(|l| l >= QUADRUPLING_MIN_LATENCY);
-                    if gain >= QUADRUPLING_GAIN && long_path && !climbing && !jumped {
+                    if gain >= QUADRUPLING_GAIN && self.long_path() && !climbing && !jumped {
                         self.grow(4);
                     } else if gain >= DOUBLING_GAIN && !(climbing && gain < 2.0 * DOUBLING_GAIN) {
                         self.grow_doubling();
@@ -348,8 +350,21 @@ impl Controller {
         }
     }
 
+    /// Doubles the limit on a long path; on a short one (loopback, a LAN: a few requests fill it,
+    /// and every connection tried stays open) grows it by half.
     fn grow_doubling(&mut self) {
-        self.grow(2);
+        if self.long_path() {
+            self.grow(2);
+        } else if self.limit >= self.max {
+            self.phase = Phase::Steady { held: 0 };
+        } else {
+            self.set(self.limit + self.limit.div_ceil(2));
+        }
+    }
+
+    /// Whether the lowest first-byte latency seen is at least [`LONG_PATH_LATENCY`].
+    fn long_path(&self) -> bool {
+        self.base_latency.is_some_and(|l| l >= LONG_PATH_LATENCY)
     }
 
     fn grow(&mut self, factor: usize) {
@@ -449,8 +464,8 @@ mod tests {
         // Loopback: 8 requests already move all the machine can.
         let mut controller = Controller::new(START_LIMIT, DEFAULT_MAX_CONCURRENCY);
         let limits = drive(&mut controller, 50, |_| 2000.0 * MB, |_| Duration::from_micros(500));
-        assert_eq!(&limits[..3], &[8, 16, 8], "{limits:?}");
-        assert_eq!(controller.max_reached(), 16, "{limits:?}");
+        assert_eq!(&limits[..3], &[8, 12, 8], "{limits:?}");
+        assert_eq!(controller.max_reached(), 12, "{limits:?}");
         // Probes (8 → 10) are undone: never above 10 again, and back at 8.
         assert!(limits[3..].iter().all(|&l| l == 8 || l == 10), "{limits:?}");
         assert_eq!(*limits.last().unwrap(), 8);
@@ -458,12 +473,13 @@ mod tests {
 
     #[test]
     fn a_short_path_only_doubles_whatever_the_gain() {
-        // Loopback with a noisy interval: 16 seemed 80% faster than 8, 32 no faster than 16.
+        // Loopback with a noisy interval: 12 seemed 80% faster than 8, 18 no faster than 12.
+        // Steps of a half, never a quadrupling.
         let mut controller = Controller::new(START_LIMIT, DEFAULT_MAX_CONCURRENCY);
-        let curve = |n: usize| if n >= 16 { 1800.0 * MB } else { 1000.0 * MB };
+        let curve = |n: usize| if n >= 12 { 1800.0 * MB } else { 1000.0 * MB };
         let limits = drive(&mut controller, 6, curve, |_| Duration::from_micros(500));
-        assert_eq!(&limits[..4], &[8, 16, 32, 16], "{limits:?}");
-        assert_eq!(controller.max_reached(), 32);
+        assert_eq!(&limits[..4], &[8, 12, 18, 12], "{limits:?}");
+        assert_eq!(controller.max_reached(), 18);
     }
 
     #[test]

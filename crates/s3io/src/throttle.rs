@@ -103,6 +103,11 @@ impl ThrottlePermit {
         }
     }
 
+    /// Whether the slot is still held.
+    pub(crate) fn is_held(&self) -> bool {
+        self.held
+    }
+
     /// Counts `bytes` of the answer's body as received.
     pub(crate) fn count_received(&self, bytes: u64) {
         if let Some(metrics) = &self.throttle.metrics {

@@ -1,6 +1,6 @@
 //! Response bodies, read frame by frame ([`ResponseBody::next_chunk`]) with a per-read timeout, so
 //! a stalled body is noticed. A body holds its request's slot of the client's limit on requests
-//! in flight until it ends or is dropped. A body dropped before its end follows the drain-or-close rule: when
+//! in flight until it ends or is dropped, or sends nothing for [`SLOT_STALL`]. A body dropped before its end follows the drain-or-close rule: when
 //! at most [`DRAIN_THRESHOLD`] bytes remain it is read to the end in the background, so its
 //! connection goes back to the pool; when more remain, the connection is closed (dropping hyper's
 //! body does that), because reading megabytes nobody wants costs more than a new handshake.
@@ -19,6 +19,11 @@ use crate::throttle::ThrottlePermit;
 /// reused; with more left, its connection is closed. 256 KiB takes well under a millisecond to
 /// read on a fast link, less than a new TCP (and TLS) handshake costs.
 pub(crate) const DRAIN_THRESHOLD: u64 = 256 * 1024;
+
+/// A body that sends nothing for this long gives back its request's slot of the client's limit
+/// on requests in flight: 1 s, hundreds of times a frame's usual wait, so only a stalled
+/// request (a store sitting on an answer, a dying connection) lets another one start beside it.
+pub(crate) const SLOT_STALL: Duration = Duration::from_secs(1);
 
 /// A streaming response body with a per-read timeout and the drain-or-close rule on drop.
 pub struct ResponseBody {
@@ -67,7 +72,21 @@ impl ResponseBody {
     pub async fn next_chunk(&mut self) -> Result<Option<Bytes>, Error> {
         let Some(body) = self.body.as_mut() else { return Ok(None) };
         loop {
-            let frame = match tokio::time::timeout(self.read_timeout, body.frame()).await {
+            let waited = match self.slot.as_ref().is_some_and(ThrottlePermit::is_held) {
+                // A body that sends nothing for a while gives its slot back: a stalled request
+                // must not keep the client's other requests waiting (it goes on without one).
+                true if SLOT_STALL < self.read_timeout => match tokio::time::timeout(SLOT_STALL, body.frame()).await {
+                    Ok(frame) => Ok(frame),
+                    Err(_) => {
+                        if let Some(slot) = self.slot.as_mut() {
+                            slot.release();
+                        }
+                        tokio::time::timeout(self.read_timeout - SLOT_STALL, body.frame()).await
+                    }
+                },
+                _ => tokio::time::timeout(self.read_timeout, body.frame()).await,
+            };
+            let frame = match waited {
                 Err(_) => {
                     // The connection is in an unknown state: close it.
                     self.body = None;

@@ -87,3 +87,42 @@ async fn a_pinned_concurrency_runs_as_pinned_on_a_thin_link() {
     assert!((4..=5).contains(&peak), "pinned at 4, {peak} requests in flight at once");
     assert!(client.connection_metrics().opened() <= 5, "{} connections", client.connection_metrics().opened());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stalled_bodies_give_their_slots_back_so_other_downloads_go_on() {
+    // Half of the GETs (by seed) hold their bodies back for 30 s: with the limit at 8, eight of
+    // the sixteen or so such requests would otherwise keep every other download waiting for
+    // their stall timeout.
+    let server = TestServer::start().await;
+    let data = test_data(2048, 44);
+    for i in 0..32 {
+        server.put(&format!("s/{i:02}"), &data).await;
+    }
+    let server = server
+        .restart_with("seed=3,stall=0.5,stall-for=30s,methods=GET", |b| {
+            b.retry(s3io::config::RetryConfig::default().with_max_attempts(1))
+        })
+        .await;
+    assert!(server.client.throttle().is_adaptive());
+    let done = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(0));
+    let dir = tempfile::tempdir().expect("temp dir");
+    let mut downloads = tokio::task::JoinSet::new();
+    for i in 0..32 {
+        let (client, bucket, done, data) = (server.client.clone(), server.bucket.clone(), done.clone(), data.clone());
+        let path = dir.path().join(format!("{i:02}"));
+        // To files: the first answer's body is read holding its request's slot.
+        downloads.spawn(async move {
+            if client.download(&bucket, format!("s/{i:02}")).to_file(&path).await.is_ok() {
+                assert!(std::fs::read(&path).expect("read") == data, "object {i} is not what was uploaded");
+                done.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            }
+        });
+    }
+    // Every download not held back arrives well before the 10 s stall timeout frees the others.
+    crate::common::wait_until(std::time::Duration::from_secs(6), "the downloads not held back", || {
+        let stalls = server.server.fault_stats().stalls;
+        stalls > 0 && done.load(std::sync::atomic::Ordering::Relaxed) + stalls == 32
+    })
+    .await;
+    downloads.abort_all();
+}
