@@ -80,7 +80,7 @@ pub(crate) const QUADRUPLING_GAIN: f64 = 0.75;
 /// connection waits long for its answers: slow start doubles (and may quadruple) there. On a
 /// short one (loopback, a LAN) a few requests fill it, every connection tried stays open, and a
 /// noisy interval must not open dozens: slow start grows the limit by half.
-pub(crate) const LONG_PATH_LATENCY: Duration = Duration::from_millis(5);
+pub(crate) const LONG_PATH_LATENCY: Duration = Duration::from_millis(10);
 
 /// A doubling that raised throughput by less than this share is undone.
 pub(crate) const KEEP_GAIN: f64 = 0.08;
