@@ -28,11 +28,12 @@
 //! carrying 40 MB/s, the host's NIC 1 GB/s: `rtt=20ms,bw=40MB/s,link=1GB/s`; with
 //! ±2 ms of jitter: `rtt=20ms,jitter=2ms,seed=7,bw=40MB/s,link=1GB/s`.
 //!
-//! **Semantics** (carried out by [`ShapedStream`] around each accepted connection, so
+//! **Semantics** (carried out by a `ShapedStream` around each accepted connection, so
 //! it shapes headers and bodies, spliced or copied, alike):
 //! - *Bandwidth*: each direction of each connection is paced by a token bucket
-//!   of its rate (see [`bucket`]: a burst of 5 ms of sending at most, debt paid
-//!   off before the next read or write); with `link=`, every read and write also
+//!   of its rate (a burst of 5 ms of sending at most, 16 KiB to 4 MiB; a new
+//!   connection starts with none; debt paid off before the next read or write);
+//!   with `link=`, every read and write also
 //!   draws from the link's bucket of that direction, shared by all connections.
 //!   Writes wait for tokens and are cut to one burst; reads wait while the
 //!   connection (or link) is in debt, and the debt they run up is paid before the
@@ -55,6 +56,13 @@
 //! loopback socket buffers still accept a few MiB ahead of a paced reader),
 //! and per-connection handshake cost beyond its round trip. Timers are tokio's,
 //! with millisecond resolution: round trips below ~1 ms are not meaningful.
+//!
+//! **Cost.** Spliced GET bodies stay spliced: a splice out of the connection's
+//! pipe is cut to the bytes the buckets allow, so a shaped body is neither
+//! copied nor read ahead of its pace (the pipe fills only as it drains). What
+//! shaping adds is one timer wake per burst: measured with curl fetching a
+//! 200 MB object through `down=40MB/s` (39.7–40.0 MB/s), the server spent
+//! ~0.5–0.9 CPU s per GiB against ~0.1–0.4 unshaped, on a loaded 2-core machine.
 
 mod bucket;
 mod stream;
