@@ -42,7 +42,8 @@
 //! was in use) are judged: a client whose transfers ask for fewer requests than the limit (the
 //! tail of a download, a caller running four small downloads at a time, an idle client) shows
 //! nothing about what more requests would bring, so its limit is held and the next judged
-//! interval starts a new comparison. The limit stays within `[1, max]`, `max` being the client's
+//! interval starts a new comparison, in slow start again from the current limit (the next
+//! transfer may be of another kind: a download after an upload). The limit stays within `[1, max]`, `max` being the client's
 //! connection cap ([`DEFAULT_MAX_CONCURRENCY`] unless the pool sets one).
 //!
 //! The interval is [`MIN_INTERVAL`], or [`LATENCY_INTERVALS`] times the lowest first-byte
@@ -254,7 +255,9 @@ impl Controller {
         }
         let rate = sample.bytes.saturating_sub(bytes_then) as f64 / elapsed.as_secs_f64();
         if !sample.saturated {
-            self.restart(sample);
+            // Less demand than the limit (a transfer's tail, an idle client): what comes next
+            // may be other work, which slow start sizes again from here.
+            self.resume_after_idle(sample);
             return self.limit;
         }
         let reference = self.reference.replace(Reference { limit: self.limit, rate });
