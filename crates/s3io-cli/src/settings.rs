@@ -28,13 +28,13 @@ fn endpoint(global: &GlobalArgs) -> Option<String> {
 pub(crate) fn client_config(global: &GlobalArgs) -> Result<ClientConfig, UsageError> {
     let defaults = TransferConfig::default();
     let part_size = global.part_size.map_or(defaults.part_size, |s| s.bytes());
-    let concurrency = global.concurrency.unwrap_or(defaults.concurrency);
+    let concurrency = global.concurrency.or(defaults.concurrency);
     // An explicit part size above the default memory limit raises the limit to one part per
     // request in flight rather than failing validation.
     let memory_limit = global.memory_limit.map_or(defaults.memory_limit.max(part_size), |s| s.bytes());
     let transfer = defaults
         .with_part_size(part_size)
-        .with_concurrency(concurrency)
+        .with_pinned_concurrency(concurrency)
         .with_memory_limit(memory_limit)
         .with_resume(!global.no_resume)
         .with_fsync(global.fsync);
@@ -115,7 +115,7 @@ mod tests {
         assert_eq!(c.region.as_deref(), Some("eu-west-1"));
         assert_eq!(c.addressing_style, AddressingStyle::Path);
         assert_eq!(c.transfer.part_size, 16 << 20);
-        assert_eq!(c.transfer.concurrency, 4);
+        assert_eq!(c.transfer.concurrency, Some(4));
         assert_eq!(c.transfer.memory_limit, 64 << 20);
         assert!(matches!(c.credentials, CredentialsSource::Profile(ref p) if p == "dev"));
     }

@@ -27,7 +27,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         transfer.part_size = mib * MIB;
     }
     if let Some(n) = env_u64("S3IO_CONCURRENCY") {
-        transfer.concurrency = n as usize;
+        transfer.concurrency = Some(n as usize);
     }
     if let Some(mib) = env_u64("S3IO_MEMORY_LIMIT") {
         transfer.memory_limit = mib * MIB;

@@ -35,7 +35,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
                 transfer.part_size = part * MIB;
             }
             if let Some(concurrency) = env_u64("S3IO_CONCURRENCY") {
-                transfer.concurrency = concurrency as usize;
+                transfer.concurrency = Some(concurrency as usize);
             }
             if std::env::var("S3IO_CHECKSUM").as_deref() == Ok("when-required") {
                 transfer.checksum_mode = s3io::config::ChecksumMode::WhenRequired;

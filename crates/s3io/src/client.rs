@@ -1,7 +1,7 @@
 //! The [`Client`]: one per store, shared by every transfer.
 //!
 //! A client owns what transfers share: the connection pool, the credentials cache, the retry
-//! budget, the throttling governor and the metrics. It is cheap to clone (an `Arc`), and every
+//! budget, the limit on requests in flight (and its concurrency controller) and the metrics. It is cheap to clone (an `Arc`), and every
 //! clone uses the same pool, so a service doing thousands of small downloads reuses connections
 //! and budgets across all of them.
 
@@ -12,6 +12,7 @@ use aws_credential_types::Credentials;
 use crate::auth::{CredentialsProvider, CredentialsSource};
 use crate::buffer::BufferPool;
 use crate::config::{AddressingStyle, ClientConfig, PoolConfig, TransferConfig};
+use crate::controller::{DEFAULT_MAX_CONCURRENCY, START_LIMIT};
 use crate::error::{Error, ErrorContext, Result};
 use crate::http::{ConnectionMetrics, HttpClient};
 use crate::retry::{Outage, RetryBudget, RetryConfig, RetryCounters};
@@ -32,7 +33,7 @@ struct ClientInner {
     budget: RetryBudget,
     outage: Outage,
     retries: RetryCounters,
-    throttle: Throttle,
+    throttle: Arc<Throttle>,
     buffers: BufferPool,
 }
 
@@ -62,6 +63,14 @@ impl Client {
                 .map_err(|e| Error::InvalidConfig(format!("region {region:?}: {e}")))?,
         };
         let http = HttpClient::new(&config)?;
+        let throttle = match config.transfer.concurrency {
+            Some(_) => Throttle::fixed(DEFAULT_MAX_IN_FLIGHT, http.metrics().clone()),
+            None => Throttle::adaptive(
+                START_LIMIT,
+                config.pool.max_connections_per_host.unwrap_or(DEFAULT_MAX_CONCURRENCY),
+                http.metrics().clone(),
+            ),
+        };
         let credentials = CredentialsProvider::new(&config.credentials, &region).await;
         let budget = RetryBudget::new(config.retry.budget_capacity);
         let inner = ClientInner {
@@ -72,7 +81,7 @@ impl Client {
             budget,
             outage: Outage::default(),
             retries: RetryCounters::default(),
-            throttle: Throttle::new(DEFAULT_MAX_IN_FLIGHT),
+            throttle: Arc::new(throttle),
             buffers: BufferPool::new(config.transfer.memory_limit),
             config,
         };
@@ -110,9 +119,21 @@ impl Client {
         &self.inner.retries
     }
 
-    /// The client-wide throttling governor.
+    /// The client-wide limit on requests in flight: set by the concurrency controller unless
+    /// the client's concurrency is pinned, halved on throttling. Its [`Throttle::limit`] is the
+    /// current limit, [`Throttle::max_limit_reached`] the highest so far.
     pub fn throttle(&self) -> &Throttle {
         &self.inner.throttle
+    }
+
+    pub(crate) fn throttle_handle(&self) -> &Arc<Throttle> {
+        &self.inner.throttle
+    }
+
+    /// Workers a transfer runs when its concurrency is `pinned` (then that many), or as many as
+    /// the client's limit may reach (each waits for a slot per request).
+    pub(crate) fn transfer_workers(&self, pinned: Option<usize>) -> usize {
+        pinned.unwrap_or_else(|| self.inner.throttle.max_limit().min(DEFAULT_MAX_IN_FLIGHT)).max(1)
     }
 
     /// The payload buffer pool every transfer of this client shares (capped at the configured

@@ -17,6 +17,7 @@ use std::time::Duration;
 use crate::auth::CredentialsSource;
 use crate::error::{Error, Result};
 
+pub use crate::controller::DEFAULT_MAX_CONCURRENCY;
 pub use crate::copy::{DEFAULT_COPY_PART_SIZE, MAX_COPY_OBJECT_SIZE};
 pub use crate::retry::{
     RetryConfig, DEFAULT_BASE_DELAY, DEFAULT_BUDGET_CAPACITY, DEFAULT_MAX_ATTEMPTS, DEFAULT_MAX_DELAY,
@@ -41,7 +42,9 @@ pub const MAX_UPLOAD_PART_SIZE: u64 = 5 * 1024 * MIB;
 /// S3's limit on the number of parts of a multipart upload.
 pub const MAX_UPLOAD_PARTS: u64 = 10_000;
 
-/// Default number of requests in flight per transfer.
+/// Requests in flight a client starts with when its concurrency adapts (the default), and the
+/// workers a few crate-internal jobs (checksumming a file to resume its upload) run: 8, which
+/// saturate loopback and a local network.
 pub const DEFAULT_CONCURRENCY: usize = 8;
 
 /// Default cap on the payload bytes a client holds in pooled buffers at once: 256 MiB.
@@ -162,8 +165,18 @@ impl PoolConfig {
 pub struct TransferConfig {
     /// Bytes per ranged GET or uploaded part. By default [`DEFAULT_PART_SIZE`].
     pub part_size: u64,
-    /// Requests in flight per transfer. By default [`DEFAULT_CONCURRENCY`].
-    pub concurrency: usize,
+    /// Requests in flight per transfer, when pinned. By default `None`: adaptive, one
+    /// controller per client decides how many requests are in flight across all its transfers,
+    /// starting at [`DEFAULT_CONCURRENCY`] and growing (up to the pool's
+    /// [`max_connections_per_host`](PoolConfig::max_connections_per_host), or
+    /// [`DEFAULT_MAX_CONCURRENCY`] without one) while the client's throughput grows with it.
+    ///
+    /// `Some(n)` pins it: in a client's settings, each transfer runs `n` requests and the
+    /// controller is off (the client-wide limit moves only when the store throttles); on one
+    /// transfer ([`Download::concurrency`](crate::Download::concurrency),
+    /// [`Upload::concurrency`](crate::Upload::concurrency)), that transfer runs at most `n`
+    /// requests, within the client-wide limit.
+    pub concurrency: Option<usize>,
     /// Cap on pooled payload bytes held at once by the client. By default [`DEFAULT_MEMORY_LIMIT`].
     pub memory_limit: u64,
     /// Objects at most this large are uploaded with one PutObject. By default the part size.
@@ -188,7 +201,7 @@ impl Default for TransferConfig {
     fn default() -> Self {
         Self {
             part_size: DEFAULT_PART_SIZE,
-            concurrency: DEFAULT_CONCURRENCY,
+            concurrency: None,
             memory_limit: DEFAULT_MEMORY_LIMIT,
             multipart_threshold: None,
             checksum_mode: ChecksumMode::default(),
@@ -208,9 +221,16 @@ impl TransferConfig {
         self
     }
 
-    /// Sets [`concurrency`](Self::concurrency).
+    /// Pins [`concurrency`](Self::concurrency) at `concurrency` requests per transfer.
     #[must_use]
     pub fn with_concurrency(mut self, concurrency: usize) -> Self {
+        self.concurrency = Some(concurrency);
+        self
+    }
+
+    /// Sets [`concurrency`](Self::concurrency): `None` adapts, `Some(n)` pins.
+    #[must_use]
+    pub fn with_pinned_concurrency(mut self, concurrency: Option<usize>) -> Self {
         self.concurrency = concurrency;
         self
     }
@@ -267,7 +287,7 @@ impl TransferConfig {
         if self.part_size > MAX_UPLOAD_PART_SIZE {
             return Err(Error::InvalidConfig(format!("part size {} is above S3's 5 GiB limit", self.part_size)));
         }
-        if self.concurrency == 0 {
+        if self.concurrency == Some(0) {
             return Err(Error::InvalidConfig("concurrency must be at least 1".into()));
         }
         if self.memory_limit < self.part_size {
@@ -508,7 +528,7 @@ mod tests {
     fn rejects_zero_part_size_and_concurrency() {
         let t = TransferConfig { part_size: 0, ..Default::default() };
         assert!(t.validate().is_err());
-        let t = TransferConfig { concurrency: 0, ..Default::default() };
+        let t = TransferConfig { concurrency: Some(0), ..Default::default() };
         assert!(t.validate().is_err());
     }
 

@@ -45,7 +45,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::checksum::ChecksumValue;
 use crate::client::Client;
-use crate::config::{ChecksumAlgorithm, ChecksumMode, TransferConfig, MAX_UPLOAD_PART_SIZE, MIB};
+use crate::config::{ChecksumAlgorithm, ChecksumMode, TransferConfig, DEFAULT_CONCURRENCY, MAX_UPLOAD_PART_SIZE, MIB};
 use crate::error::{Error, ErrorContext, Operation, Result, ServiceError};
 use crate::progress::Progress;
 use crate::s3::multipart::CompletedPart;
@@ -95,7 +95,9 @@ pub struct ServerCopy {
     bucket: String,
     key: String,
     part_size: u64,
-    concurrency: usize,
+    /// Pinned, or `None`: [`DEFAULT_CONCURRENCY`] workers (a server-side copy moves no bytes
+    /// through the client, so the client's throughput says nothing about how many to run).
+    concurrency: Option<usize>,
     multipart_threshold: u64,
     checksum_mode: ChecksumMode,
     cancel: CancellationToken,
@@ -138,9 +140,10 @@ impl ServerCopy {
         self
     }
 
-    /// Parts copied at once. By default the client's [`TransferConfig::concurrency`].
+    /// Parts copied at once. By default the client's pinned [`TransferConfig::concurrency`], or
+    /// [`DEFAULT_CONCURRENCY`] when it adapts.
     pub fn concurrency(mut self, parts: usize) -> Self {
-        self.concurrency = parts;
+        self.concurrency = Some(parts);
         self
     }
 
@@ -215,7 +218,7 @@ impl ServerCopy {
                 self.source_bucket, self.source_key, self.bucket, self.key
             )));
         }
-        if self.concurrency == 0 {
+        if self.concurrency == Some(0) {
             return Err(Error::InvalidConfig("concurrency must be at least 1".into()));
         }
         if self.multipart_threshold > MAX_COPY_OBJECT_SIZE {
@@ -308,7 +311,7 @@ impl ServerCopy {
                     done.push(PartDone { part, len });
                 }
             };
-            let workers = self.concurrency.min(layout.parts as usize).max(1);
+            let workers = self.concurrency.unwrap_or(DEFAULT_CONCURRENCY).min(layout.parts as usize).max(1);
             let mut parts: Vec<PartDone> =
                 futures::future::try_join_all((0..workers).map(|_| worker())).await?.into_iter().flatten().collect();
             parts.sort_unstable_by_key(|p| p.part.part_number);

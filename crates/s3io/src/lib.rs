@@ -68,6 +68,7 @@ pub mod error;
 mod auth;
 mod buffer;
 mod client;
+mod controller;
 mod copy;
 mod download;
 mod http;

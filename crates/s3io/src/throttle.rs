@@ -1,93 +1,291 @@
-//! The client-wide request-rate governor: additive increase, multiplicative decrease.
+//! The client-wide limit on requests in flight, and the glue that lets the concurrency
+//! [`controller`](crate::controller) set it.
 //!
-//! Every request of one client takes a slot from the [`Throttle`] before it is sent. The number of
-//! slots starts at the configured maximum, so in normal operation it never binds. A throttling
-//! answer (503 SlowDown) halves it (down to [`MIN_LIMIT`]), so every transfer of the client backs
-//! off together instead of each part retrying at full speed; each success then adds `1/limit`, as
-//! TCP's congestion avoidance does, so the limit grows back by about one slot per round of
-//! requests once the throttling stops.
+//! Every request of one client takes a slot from the [`Throttle`] before it is sent and holds it
+//! until its answer is read: a download part's slot covers its ranged GET and its body, an
+//! upload part's its body and the answer; a request made through the typed API (`get_object`)
+//! gives its slot back once the headers are in, since the caller may hold the body for as long
+//! as it likes. A request that finds every slot taken waits (on a `Notify`, no polling) until one
+//! is given back or the limit grows. Nothing is allocated per request: the slot is a counter
+//! under a mutex, and the permit an `Arc` of the throttle.
+//!
+//! The limit is decided in one of two ways:
+//!
+//! - **Adaptive** (the default: the client's [`TransferConfig::concurrency`] is `None`): the
+//!   [`Controller`] sets it, from 8 up to the client's connection cap. There is no timer task:
+//!   whenever a request takes or gives back a slot, the controller's interval has passed and
+//!   half a round of requests (half the limit) has completed since the last sample, the
+//!   throttle takes a sample (the client's bytes moved, from [`ConnectionMetrics`]: response
+//!   bodies as they are read, request bodies when the store acknowledges them; the mean
+//!   first-byte latency of the body-less requests answered since the last sample; whether the
+//!   limit was reached meanwhile) and applies the controller's answer. A request that finds
+//!   nothing in flight and a sample due tells the controller the client was idle. A throttling answer (503
+//!   SlowDown) goes to the controller at once.
+//! - **Fixed** (the client's concurrency is pinned): the limit starts at a maximum that does not
+//!   bind (each transfer runs as many requests as its pinned concurrency) and only throttling
+//!   moves it: additive increase, multiplicative decrease. A throttling answer halves it (down to
+//!   [`MIN_LIMIT`]), so every transfer of the client backs off together instead of each part
+//!   retrying at full speed; each success then adds `1/limit`, as TCP's congestion avoidance
+//!   does, so the limit grows back by about one slot per round of requests.
+//!
+//! [`TransferConfig::concurrency`]: crate::config::TransferConfig::concurrency
 
-use std::sync::Mutex;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::{Duration, Instant};
 
 use tokio::sync::Notify;
+
+use crate::controller::{Controller, Sample};
+use crate::http::ConnectionMetrics;
 
 /// The lowest the limit goes: one request at a time still makes progress.
 pub(crate) const MIN_LIMIT: f64 = 1.0;
 
-/// Default maximum of requests in flight per client: high enough never to bind unthrottled.
+/// Maximum of requests in flight per client when its concurrency is pinned: high enough never to
+/// bind unthrottled.
 pub(crate) const DEFAULT_MAX_IN_FLIGHT: usize = 1024;
 
 #[derive(Debug)]
 struct State {
     limit: f64,
     in_flight: usize,
+    peak_in_flight: usize,
     throttled: u64,
+    /// Adaptive mode: the controller and what its next sample needs.
+    adaptive: Option<Adaptive>,
 }
 
-/// The AIMD limiter shared by every transfer of one client.
+#[derive(Debug)]
+struct Adaptive {
+    controller: Controller,
+    /// When the next sample is due, after the throttle's origin.
+    next_sample: Duration,
+    /// Whether the limit was reached since the last sample.
+    saturated: bool,
+    /// First-byte latencies (count, total microseconds) at the last sample.
+    latency_mark: (u64, u64),
+    /// Requests that gave their slot back since the last sample.
+    completed: usize,
+}
+
+/// The limit on requests in flight shared by every transfer of one client; adaptive unless the
+/// client's concurrency is pinned. Read it with [`Throttle::limit`] (cheap: one atomic load).
 #[derive(Debug)]
 pub struct Throttle {
+    /// The fixed mode's maximum.
     max: f64,
     state: Mutex<State>,
     released: Notify,
+    /// The current limit, readable without the lock.
+    limit_now: AtomicUsize,
+    /// The highest limit so far.
+    max_reached: AtomicUsize,
+    /// Where answers count their bytes, and the adaptive mode reads the bytes moved and the
+    /// first-byte latencies.
+    metrics: Option<Arc<ConnectionMetrics>>,
+    origin: Instant,
 }
 
-/// A slot held while one request is in flight; dropping it frees the slot.
+/// A slot held while one request is in flight; dropping it (or [`ThrottlePermit::release`])
+/// frees the slot. It also counts the bytes of the request's answer.
 #[derive(Debug)]
-pub(crate) struct ThrottlePermit<'a> {
-    throttle: &'a Throttle,
+pub(crate) struct ThrottlePermit {
+    throttle: Arc<Throttle>,
+    held: bool,
 }
 
-impl Drop for ThrottlePermit<'_> {
+impl ThrottlePermit {
+    /// Gives the slot back now; the permit still counts bytes.
+    pub(crate) fn release(&mut self) {
+        if std::mem::take(&mut self.held) {
+            self.throttle.give_back();
+        }
+    }
+
+    /// Whether the slot is still held.
+    pub(crate) fn is_held(&self) -> bool {
+        self.held
+    }
+
+    /// Counts `bytes` of the answer's body as received.
+    pub(crate) fn count_received(&self, bytes: u64) {
+        if let Some(metrics) = &self.throttle.metrics {
+            metrics.count_received(bytes);
+        }
+    }
+}
+
+impl Drop for ThrottlePermit {
     fn drop(&mut self) {
-        self.throttle.lock().in_flight -= 1;
-        self.throttle.released.notify_one();
+        self.release();
     }
 }
 
 impl Throttle {
-    /// A limiter allowing at most `max` requests in flight.
+    /// A fixed limiter allowing at most `max` requests in flight (less while throttled).
     pub fn new(max: usize) -> Self {
-        let max = (max.max(1)) as f64;
-        Self { max, state: Mutex::new(State { limit: max, in_flight: 0, throttled: 0 }), released: Notify::new() }
+        let max = max.max(1);
+        Self::with_state(max as f64, max, None, None)
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, State> {
+    /// [`Throttle::new`], counting the bytes its requests receive into `metrics`.
+    pub(crate) fn fixed(max: usize, metrics: Arc<ConnectionMetrics>) -> Self {
+        let max = max.max(1);
+        Self::with_state(max as f64, max, None, Some(metrics))
+    }
+
+    /// An adaptive limiter: the controller starts it at `start` requests and keeps it at most
+    /// `max`, from the bytes and first-byte latencies counted in `metrics`.
+    pub(crate) fn adaptive(start: usize, max: usize, metrics: Arc<ConnectionMetrics>) -> Self {
+        let controller = Controller::new(start, max);
+        let limit = controller.limit();
+        let adaptive =
+            Adaptive { controller, next_sample: Duration::ZERO, saturated: false, latency_mark: (0, 0), completed: 0 };
+        Self::with_state(max as f64, limit, Some(adaptive), Some(metrics))
+    }
+
+    fn with_state(max: f64, limit: usize, adaptive: Option<Adaptive>, metrics: Option<Arc<ConnectionMetrics>>) -> Self {
+        Self {
+            max,
+            state: Mutex::new(State { limit: limit as f64, in_flight: 0, peak_in_flight: 0, throttled: 0, adaptive }),
+            released: Notify::new(),
+            limit_now: AtomicUsize::new(limit),
+            max_reached: AtomicUsize::new(limit),
+            metrics,
+            origin: Instant::now(),
+        }
+    }
+
+    fn lock(&self) -> MutexGuard<'_, State> {
         self.state.lock().unwrap_or_else(|p| p.into_inner())
     }
 
     /// Waits for a free slot.
-    pub(crate) async fn acquire(&self) -> ThrottlePermit<'_> {
+    pub(crate) async fn acquire(self: &Arc<Self>) -> ThrottlePermit {
         loop {
             let notified = self.released.notified();
-            {
+            let grew = {
                 let mut state = self.lock();
+                let idle = state.in_flight == 0;
+                let grew = self.tick(&mut state, idle);
                 if (state.in_flight as f64) < state.limit.floor() {
                     state.in_flight += 1;
-                    return ThrottlePermit { throttle: self };
+                    state.peak_in_flight = state.peak_in_flight.max(state.in_flight);
+                    if (state.in_flight as f64) >= state.limit.floor() {
+                        if let Some(adaptive) = state.adaptive.as_mut() {
+                            adaptive.saturated = true;
+                        }
+                    }
+                    drop(state);
+                    if grew {
+                        self.released.notify_waiters();
+                    }
+                    return ThrottlePermit { throttle: self.clone(), held: true };
                 }
+                if let Some(adaptive) = state.adaptive.as_mut() {
+                    adaptive.saturated = true;
+                }
+                grew
+            };
+            if grew {
+                self.released.notify_waiters();
             }
             notified.await;
         }
     }
 
-    /// A throttling answer: halve the limit.
-    pub(crate) fn record_throttle(&self) {
-        let mut state = self.lock();
-        state.limit = (state.limit / 2.0).max(MIN_LIMIT);
-        state.throttled += 1;
+    /// Frees a slot (and takes a sample if one is due).
+    fn give_back(&self) {
+        let grew = {
+            let mut state = self.lock();
+            state.in_flight -= 1;
+            if let Some(adaptive) = state.adaptive.as_mut() {
+                adaptive.completed += 1;
+            }
+            self.tick(&mut state, false)
+        };
+        if grew {
+            self.released.notify_waiters();
+        } else {
+            self.released.notify_one();
+        }
     }
 
-    /// A success: grow the limit by `1/limit`, up to the maximum.
+    /// Adaptive mode: takes a sample if one is due and applies the controller's answer. An
+    /// `idle` client (nothing in flight) starts a new measurement instead of judging the time
+    /// since the last sample. Returns whether the limit grew.
+    fn tick(&self, state: &mut State, idle: bool) -> bool {
+        let Some(adaptive) = state.adaptive.as_mut() else { return false };
+        let at = self.origin.elapsed();
+        // Judged once the interval has passed and half a round of requests completed (an
+        // upload's bytes count a part at a time, when the store acknowledges it).
+        let round = adaptive.controller.limit().div_ceil(2);
+        if at < adaptive.next_sample || (!idle && adaptive.completed < round) {
+            return false;
+        }
+        adaptive.completed = 0;
+        let metrics = self.metrics.as_deref();
+        let bytes = metrics.map_or(0, |m| m.bytes_received() + m.bytes_sent());
+        let (count, micros) = metrics.map_or((0, 0), ConnectionMetrics::first_byte_totals);
+        let (count_then, micros_then) = std::mem::replace(&mut adaptive.latency_mark, (count, micros));
+        let latency =
+            (count > count_then).then(|| Duration::from_micros((micros - micros_then) / (count - count_then)));
+        let sample = Sample { at, bytes, latency, saturated: std::mem::take(&mut adaptive.saturated) };
+        let before = adaptive.controller.limit();
+        let after = if idle {
+            adaptive.controller.resume_after_idle(sample);
+            adaptive.controller.limit()
+        } else {
+            adaptive.controller.observe(sample)
+        };
+        adaptive.next_sample = at + adaptive.controller.interval();
+        tracing::trace!(
+            at_ms = sample.at.as_millis() as u64,
+            bytes = sample.bytes,
+            latency_us = sample.latency.map_or(0, |l| l.as_micros() as u64),
+            saturated = sample.saturated,
+            idle,
+            limit = after,
+            "concurrency sample"
+        );
+        if after != before {
+            tracing::debug!(from = before, to = after, "concurrency limit");
+        }
+        self.set_limit(state, after as f64);
+        after > before
+    }
+
+    fn set_limit(&self, state: &mut State, limit: f64) {
+        state.limit = limit;
+        let whole = limit.floor() as usize;
+        self.limit_now.store(whole, Ordering::Relaxed);
+        self.max_reached.fetch_max(whole, Ordering::Relaxed);
+    }
+
+    /// A throttling answer: halve the limit (adaptive: at most once per controller interval).
+    pub(crate) fn record_throttle(&self) {
+        let mut state = self.lock();
+        state.throttled += 1;
+        let limit = match state.adaptive.as_mut() {
+            Some(adaptive) => adaptive.controller.throttled(self.origin.elapsed()) as f64,
+            None => (state.limit / 2.0).max(MIN_LIMIT),
+        };
+        self.set_limit(&mut state, limit);
+    }
+
+    /// A success: in fixed mode, grow the limit by `1/limit`, up to the maximum (the adaptive
+    /// mode grows from its samples).
     pub(crate) fn record_success(&self) {
         let grew = {
             let mut state = self.lock();
-            if state.limit >= self.max {
+            if state.adaptive.is_some() || state.limit >= self.max {
                 false
             } else {
                 let before = state.limit.floor();
-                state.limit = (state.limit + 1.0 / state.limit).min(self.max);
-                state.limit.floor() > before
+                let limit = (state.limit + 1.0 / state.limit).min(self.max);
+                self.set_limit(&mut state, limit);
+                limit.floor() > before
             }
         };
         if grew {
@@ -95,9 +293,45 @@ impl Throttle {
         }
     }
 
-    /// The current limit on requests in flight.
+    /// The current limit on requests in flight: the controller's choice, or in fixed mode the
+    /// (throttled) maximum. One atomic load, cheap enough to sample often (progress displays,
+    /// charts).
     pub fn limit(&self) -> usize {
-        self.lock().limit.floor() as usize
+        self.limit_now.load(Ordering::Relaxed)
+    }
+
+    /// The highest [`limit`](Self::limit) so far.
+    pub fn max_limit_reached(&self) -> usize {
+        self.max_reached.load(Ordering::Relaxed)
+    }
+
+    /// The most the limit can reach: the connection cap in adaptive mode.
+    pub fn max_limit(&self) -> usize {
+        self.max as usize
+    }
+
+    /// Whether the controller sets the limit (the client's concurrency is not pinned).
+    pub fn is_adaptive(&self) -> bool {
+        self.lock().adaptive.is_some()
+    }
+
+    /// Requests in flight now.
+    pub fn in_flight(&self) -> usize {
+        self.lock().in_flight
+    }
+
+    /// The most requests that were in flight at once so far.
+    pub fn peak_in_flight(&self) -> usize {
+        self.lock().peak_in_flight
+    }
+
+    /// Starts the peaks ([`max_limit_reached`](Self::max_limit_reached),
+    /// [`peak_in_flight`](Self::peak_in_flight)) afresh from the current values, for figures per
+    /// period (a benchmark's scenario, a dashboard's interval).
+    pub fn reset_peaks(&self) {
+        let mut state = self.lock();
+        state.peak_in_flight = state.in_flight;
+        self.max_reached.store(self.limit_now.load(Ordering::Relaxed), Ordering::Relaxed);
     }
 
     /// Throttling answers seen so far.
@@ -133,11 +367,31 @@ mod tests {
 
     #[tokio::test]
     async fn waits_when_full() {
-        let throttle = Throttle::new(1);
+        let throttle = Arc::new(Throttle::new(1));
         let first = throttle.acquire().await;
-        let second = tokio::time::timeout(std::time::Duration::from_millis(50), throttle.acquire()).await;
+        let second = tokio::time::timeout(Duration::from_millis(50), throttle.acquire()).await;
         assert!(second.is_err(), "second slot given beyond the limit");
         drop(first);
-        let _second = tokio::time::timeout(std::time::Duration::from_secs(1), throttle.acquire()).await.unwrap();
+        let _second = tokio::time::timeout(Duration::from_secs(1), throttle.acquire()).await.unwrap();
+        assert_eq!(throttle.peak_in_flight(), 1);
+    }
+
+    #[tokio::test]
+    async fn adaptive_starts_at_its_start_and_halves_once_per_burst() {
+        let throttle = Arc::new(Throttle::adaptive(8, 64, Arc::default()));
+        assert!(throttle.is_adaptive());
+        assert_eq!((throttle.limit(), throttle.max_limit()), (8, 64));
+        let permits: Vec<_> = futures::future::join_all((0..8).map(|_| throttle.acquire())).await;
+        assert_eq!(throttle.in_flight(), 8);
+        let ninth = tokio::time::timeout(Duration::from_millis(20), throttle.acquire()).await;
+        assert!(ninth.is_err(), "a ninth slot given beyond the limit of 8");
+        for _ in 0..5 {
+            throttle.record_throttle();
+        }
+        assert_eq!(throttle.limit(), 4);
+        assert_eq!(throttle.throttled(), 5);
+        drop(permits);
+        assert_eq!(throttle.in_flight(), 0);
+        assert_eq!(throttle.max_limit_reached(), 8);
     }
 }

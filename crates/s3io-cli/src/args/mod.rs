@@ -88,7 +88,8 @@ pub(crate) struct GlobalArgs {
     #[arg(long, global = true, value_name = "SIZE", help_heading = "Transfer")]
     pub(crate) part_size: Option<ByteSize>,
 
-    /// Requests in flight per transfer. By default 8.
+    /// Pins the requests in flight per transfer at N. By default the client adapts them to the
+    /// network: from 8, growing (up to 64) while more requests move more bytes per second.
     #[arg(long, global = true, value_name = "N", help_heading = "Transfer")]
     pub(crate) concurrency: Option<usize>,
 
@@ -306,8 +307,8 @@ pub(crate) struct BatchArgs {
     /// size, seconds, checksum, status, error) instead of status lines.
     #[arg(long, help_heading = "Batch")]
     pub(crate) json: bool,
-    /// Objects transferred at once; each large object also runs --concurrency requests for its
-    /// parts, all within --memory-limit.
+    /// Objects transferred at once; the parts of large objects run as many requests as the
+    /// adaptive limit allows (or --concurrency each), all within --memory-limit.
     #[arg(long, short = 'j', value_name = "N", default_value_t = DEFAULT_JOBS, value_parser = parse_jobs, help_heading = "Batch")]
     pub(crate) jobs: usize,
     /// Skip symbolic links when walking a local directory (`cp -r`, `mv -r`, `sync` from or to

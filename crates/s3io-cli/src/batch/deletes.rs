@@ -61,6 +61,7 @@ pub(super) fn spawn_deletes(tasks: &mut JoinSet<Vec<Record>>, shared: &Arc<Share
             checksum: None,
             status: if error.is_some() { Status::Failed } else { Status::Ok },
             error,
+            client: None,
         };
         match result {
             Ok(output) => {

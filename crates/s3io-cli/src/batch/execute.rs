@@ -13,7 +13,7 @@ use std::time::Instant;
 use s3io::{Client, Progress};
 
 use super::action::Action;
-use super::report::{Record, Status};
+use super::report::{ClientFigures, Record, Status};
 use crate::object::ObjectSettings;
 use crate::{exit, transfer};
 
@@ -132,8 +132,17 @@ pub(super) async fn execute(shared: &Shared, action: Action) -> Option<Record> {
         return None;
     }
     let seconds = started.elapsed().as_secs_f64();
-    let mut record =
-        Record { operation, source, destination, size: 0, seconds, checksum: None, status: Status::Ok, error: None };
+    let mut record = Record {
+        operation,
+        source,
+        destination,
+        size: 0,
+        seconds,
+        checksum: None,
+        status: Status::Ok,
+        error: None,
+        client: Some(ClientFigures::of(&shared.client)),
+    };
     match result {
         Ok(Outcome::Done { size, checksum }) => {
             record.size = size;

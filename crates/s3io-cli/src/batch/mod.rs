@@ -55,7 +55,7 @@ pub(crate) use report::Summary;
 #[cfg(doc)]
 use report::FAILURES_SHOWN;
 use report::{panicked, refused, BatchFailed, Reporter};
-pub(crate) use report::{Record, Status};
+pub(crate) use report::{ClientFigures, Record, Status};
 
 use crate::args::DEFAULT_JOBS;
 

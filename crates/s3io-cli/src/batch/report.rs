@@ -102,6 +102,38 @@ pub(crate) struct Record {
     /// Why it failed.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub(crate) error: Option<String>,
+    /// The client's concurrency and connections when the object finished.
+    #[serde(flatten, skip_serializing_if = "Option::is_none")]
+    pub(crate) client: Option<ClientFigures>,
+}
+
+/// Client-wide figures a `--json` record carries: what the client's concurrency controller
+/// chose and the connections it opened, as they stood when the object finished (they cover
+/// every transfer of the run so far, not this object alone).
+#[derive(Debug, Clone, Copy, Serialize, PartialEq, Eq)]
+pub(crate) struct ClientFigures {
+    /// The client's limit on requests in flight (the controller's choice, or the throttled
+    /// maximum with a pinned `--concurrency`).
+    pub(crate) concurrency: usize,
+    /// The highest that limit has been.
+    pub(crate) concurrency_max: usize,
+    /// The most requests that were in flight at once.
+    pub(crate) peak_in_flight: usize,
+    /// Connections the client has opened.
+    pub(crate) connections_opened: u64,
+}
+
+impl ClientFigures {
+    /// The figures of `client` now.
+    pub(crate) fn of(client: &s3io::Client) -> Self {
+        let throttle = client.throttle();
+        Self {
+            concurrency: throttle.limit(),
+            concurrency_max: throttle.max_limit_reached(),
+            peak_in_flight: throttle.peak_in_flight(),
+            connections_opened: client.connection_metrics().opened(),
+        }
+    }
 }
 
 /// The record of an action refused by its planner.
@@ -115,6 +147,7 @@ pub(super) fn refused(object: String, reason: String) -> Record {
         checksum: None,
         status: Status::Failed,
         error: Some(reason),
+        client: None,
     }
 }
 
@@ -411,10 +444,18 @@ mod tests {
             checksum: None,
             status: Status::Ok,
             error: None,
+            client: None,
         };
         assert_eq!(
             serde_json::to_string(&record).unwrap(),
             r#"{"operation":"download","source":"s3://b/k","destination":"d/k","size":5,"seconds":0.5,"status":"ok"}"#
+        );
+        let figures =
+            ClientFigures { concurrency: 16, concurrency_max: 32, peak_in_flight: 30, connections_opened: 31 };
+        let record = Record { client: Some(figures), ..record };
+        assert_eq!(
+            serde_json::to_string(&record).unwrap(),
+            r#"{"operation":"download","source":"s3://b/k","destination":"d/k","size":5,"seconds":0.5,"status":"ok","concurrency":16,"concurrency_max":32,"peak_in_flight":30,"connections_opened":31}"#
         );
     }
 }

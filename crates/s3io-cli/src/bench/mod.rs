@@ -9,12 +9,14 @@
 //! memory (`small-mixed`, the service scenario); and, on request, a `null` scenario without I/O
 //! (the machine's own latency noise). Each reports throughput, requests
 //! per second, client CPU seconds per GiB, its own peak RSS, heap allocations per object,
-//! buffer-pool reuse (per size class too), retries (in all and by reason) and connections opened and reused: as a table, as JSON
-//! (`--json`), and as an SVG chart (`--plot`: the small downloads' latency distribution and,
-//! per large transfer, throughput, connections open and concurrency every 10 ms). With
-//! `--faults` the embedded server injects faults, so the same figures show what retries cost;
-//! with `--network` it emulates a network (bandwidth, round trips, a shared link), so they show
-//! the engine off loopback.
+//! buffer-pool reuse (per size class too), retries (in all and by reason), the concurrency the
+//! client chose (`conc`: its limit at the end / at its highest, adaptive unless `--concurrency`
+//! pins it; `peak`: the most requests in flight at once) and connections opened and reused: as a
+//! table, as JSON (`--json`), and as an SVG chart (`--plot`: the small downloads' latency
+//! distribution and, per large transfer, throughput, connections open and concurrency every
+//! 10 ms). With `--faults` the embedded server injects faults, so the same figures show what
+//! retries cost; with `--network` it emulates a network (bandwidth, round trips, a shared link),
+//! so they show the engine off loopback.
 
 mod measure;
 mod plot;
@@ -146,6 +148,8 @@ fn table(results: &[ScenarioResult]) -> Vec<String> {
         "allocs/obj",
         "pool reuse",
         "retries",
+        "conc",
+        "peak",
         "conns",
         "reused",
         "p50 ms",
@@ -167,6 +171,11 @@ fn table(results: &[ScenarioResult]) -> Vec<String> {
                 r.allocations_per_object.map_or(NO_ALLOCATION_COUNT.into(), |a| format!("{a:.0}")),
                 r.pool_reuse_rate.map_or("-".into(), |p| format!("{:.1}%", p * 100.0)),
                 r.retries.to_string(),
+                match r.concurrency_adaptive {
+                    true => format!("{}/{}", r.concurrency, r.concurrency_max),
+                    false => "pinned".into(),
+                },
+                r.peak_in_flight.to_string(),
                 r.connections_opened.to_string(),
                 r.connections_reused.to_string(),
                 latency(|l| l.p50_ms),

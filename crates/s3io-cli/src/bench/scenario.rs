@@ -4,7 +4,9 @@
 //! carry over between scenarios as they would in a service. Each is measured from snapshots taken
 //! around its timed part only (set-up, such as uploading the objects a download reads, is not
 //! timed): wall time, client CPU time, peak RSS, heap allocations, requests, retries by reason,
-//! connections opened and reused, and the buffer pool's counters (per size class too).
+//! connections opened and reused, the concurrency the client chose (its limit at the end and at
+//! its highest, and the peak of requests in flight), and the buffer pool's counters (per size
+//! class too).
 //!
 //! `small-mixed` is the service scenario: objects of varied sizes (a seeded log-uniform draw,
 //! 100 KiB to 16 MiB by default) downloaded into memory ([`s3io::Download::to_bytes`], pooled
@@ -78,6 +80,14 @@ pub(crate) struct ScenarioResult {
     pub(crate) connections_opened: u64,
     /// Requests sent on a connection already open (requests − connections opened).
     pub(crate) connections_reused: u64,
+    /// Whether the client's concurrency adapted (no `--concurrency`).
+    pub(crate) concurrency_adaptive: bool,
+    /// The client's limit on requests in flight at the end of the scenario.
+    pub(crate) concurrency: usize,
+    /// The highest that limit was during the scenario.
+    pub(crate) concurrency_max: usize,
+    /// The most requests in flight at once during the scenario.
+    pub(crate) peak_in_flight: usize,
     pub(crate) latency: Option<Latency>,
     /// The buffer pool's acquisitions per size class during the scenario (classes used only).
     #[serde(skip_serializing_if = "Vec::is_empty")]
@@ -157,6 +167,7 @@ impl Bench {
     /// keeps: its steady state is what it measures).
     fn before_keeping_the_pool(&self) -> Before {
         measure::reset_peak_rss();
+        self.client.throttle().reset_peaks();
         Before {
             requests: self.client.connection_metrics().requests(),
             retries: RetryReason::ALL.map(|reason| self.client.retry_counters().get(reason)),
@@ -202,6 +213,10 @@ impl Bench {
             connections_opened: opened,
             // What `ConnectionMetrics::reused` counts, over this scenario alone.
             connections_reused: requests.saturating_sub(opened),
+            concurrency_adaptive: self.client.throttle().is_adaptive(),
+            concurrency: self.client.throttle().limit(),
+            concurrency_max: self.client.throttle().max_limit_reached(),
+            peak_in_flight: self.client.throttle().peak_in_flight(),
             latency: None,
             pool_classes: class_reuse(&before.pool, &pool),
             throughput: Vec::new(),

@@ -36,11 +36,15 @@ pub(crate) struct Sample {
 
 /// The client's concurrency now: the one source of the plot's concurrency series.
 ///
-/// Today a transfer's fixed concurrency (`--concurrency`), lowered by the client-wide
-/// throttle's limit when throttling answers pulled it below; the concurrency controller's own
-/// figure goes here once the library exposes it.
+/// The client-wide limit on requests in flight ([`s3io::metrics::Throttle::limit`], one atomic
+/// load): the concurrency controller's choice, or with `--concurrency` the pinned value (lowered
+/// by the throttle's limit when throttling answers pulled it below).
 pub(crate) fn concurrency_now(client: &Client) -> usize {
-    client.throttle().limit().min(client.config().transfer.concurrency)
+    let limit = client.throttle().limit();
+    match client.config().transfer.concurrency {
+        Some(pinned) => limit.min(pinned),
+        None => limit,
+    }
 }
 
 /// A sampler running beside a transfer.

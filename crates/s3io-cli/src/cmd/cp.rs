@@ -25,7 +25,7 @@ use futures::{future, Stream, StreamExt as _};
 use s3io::Client;
 
 use crate::args::{BatchArgs, CpArgs};
-use crate::batch::{self, Action, BatchConfig, Record, Status};
+use crate::batch::{self, Action, BatchConfig, ClientFigures, Record, Status};
 use crate::exit::UsageError;
 use crate::filter::Filters;
 use crate::keypath::{key_to_path, path_to_key, LocalTarget};
@@ -67,7 +67,7 @@ pub(crate) async fn run(client: &Client, args: CpArgs, mode: Mode, out: &mut Pri
     let bar = crate::bar::wanted(out.is_quiet(), args.batch.json, args.batch.dry_run, args.batch.no_progress);
     let progress = bar.then(|| std::sync::Arc::new(s3io::Progress::new()));
     let mut single =
-        Single { out, dry_run: args.batch.dry_run, json: args.batch.json, moving, progress: progress.clone() };
+        Single { out, client, dry_run: args.batch.dry_run, json: args.batch.json, moving, progress: progress.clone() };
     let progress = progress.as_ref();
     match (source, destination) {
         (Location::Local(path), Location::S3(prefix)) => {
@@ -167,6 +167,8 @@ pub(crate) async fn run(client: &Client, args: CpArgs, mode: Mode, out: &mut Pri
 /// `--json` one [`Record`]; with `--dry-run` what would be done, doing nothing.
 struct Single<'o> {
     out: &'o mut Printer,
+    /// Whose figures the `--json` record carries.
+    client: &'o Client,
     dry_run: bool,
     json: bool,
     /// `mv`: reported as `move`.
@@ -211,6 +213,7 @@ impl Single<'_> {
             checksum: None,
             status: Status::Ok,
             error: None,
+            client: Some(ClientFigures::of(self.client)),
         };
         match result {
             Ok((size, checksum)) => {

@@ -105,9 +105,10 @@ impl Download {
         self
     }
 
-    /// Ranged GETs in flight. By default the client's [`TransferConfig::concurrency`].
+    /// Pins the ranged GETs in flight at `requests` (within the client-wide limit). By default
+    /// the client's [`TransferConfig::concurrency`] (adaptive).
     pub fn concurrency(mut self, requests: usize) -> Self {
-        self.transfer.concurrency = requests;
+        self.transfer.concurrency = Some(requests);
         self
     }
 
@@ -214,6 +215,10 @@ impl Download {
                 let (buffer, _) = sink::memory::download(&self, plan, first, BytesMut::new()).await?;
                 return Ok(buffer.freeze());
             }
+            // The pool may make the download wait: the first answer must not hold its request
+            // slot meanwhile (memory first, then a slot, so no wait can close a cycle).
+            let mut first = first;
+            first.answer.body.release_slot();
             let mut pooled = pool.acquire(size as usize).await?;
             let storage = pooled.take_storage();
             let (filled, _) = sink::memory::download(&self, plan, first, storage).await?;

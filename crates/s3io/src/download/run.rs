@@ -2,7 +2,8 @@
 //!
 //! A [`Run`] holds what the workers of one download share: the [`Plan`], the [`Sink`] the bytes
 //! go to, the counter parts are taken from, and the per-part CRCs when verifying. A fixed set of
-//! workers (as many as the concurrency, fewer for small objects) each take the next part number,
+//! workers (as many as the pinned concurrency, or as the client's adaptive limit may reach; fewer
+//! for small objects) each take the next part number,
 //! let the sink ready a writer for it (the stream sink waits here for room in its reordering
 //! window), fetch the part into that writer ([`fetch_part`]) and hand it back to the sink — no task
 //! and no buffer per part. Worker 0 starts with the plan's first answer. Workers are tasks of a
@@ -42,6 +43,7 @@ pub(crate) struct Run<S> {
     digest: Mutex<Option<ChecksumValue>>,
     /// Counts bytes as they arrive, unless the sink counts them itself.
     progress: Option<Arc<Progress>>,
+    /// The transfer's pinned concurrency, or what the client's limit may reach.
     concurrency: usize,
 }
 
@@ -63,11 +65,13 @@ impl<S: Sink> Run<S> {
             plan,
             sink,
             progress: if S::COUNTS_ITS_OWN_PROGRESS { None } else { download.progress.clone() },
-            concurrency: download.transfer.concurrency,
+            concurrency: download.client.transfer_workers(download.transfer.concurrency),
         })
     }
 
-    /// Workers this run uses: the concurrency, at most one per part, at most `cap`.
+    /// Workers this run uses: the pinned concurrency or as many as the client's limit may reach
+    /// (each takes a slot of the limit per request, so those beyond it wait), at most one per
+    /// part, at most `cap`.
     pub(crate) fn worker_count(&self, cap: u64) -> usize {
         (self.concurrency as u64).min(self.plan.part_count()).min(cap).max(1) as usize
     }

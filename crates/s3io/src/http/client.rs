@@ -133,8 +133,13 @@ impl HttpClient {
         match outcome {
             Ok(Ok(response)) => {
                 if body_less && adaptive {
-                    self.latency.record(started.elapsed());
+                    let latency = started.elapsed();
+                    self.latency.record(latency);
+                    self.metrics.record_first_byte(latency);
                 } else if let Some(ended) = progress.as_deref().and_then(BodyProgress::ended_at).filter(|_| adaptive) {
+                    // Not a first-byte latency for the concurrency controller: the body's end is
+                    // when its last bytes went into the kernel's buffers, which may hold
+                    // megabytes still to cross the network.
                     self.latency.record(ended.elapsed());
                 }
                 Ok(response)

@@ -1,7 +1,8 @@
 //! Connections: plain TCP for `http://` endpoints, rustls for `https://`.
 //!
-//! The connector counts connections opened and closed ([`ConnectionMetrics`]), so tests and
-//! benchmarks can see whether keep-alive works, and enforces the optional cap on connections per
+//! The connector counts connections opened and closed ([`ConnectionMetrics`], which also counts
+//! the bytes requests moved, for the concurrency controller), so tests and benchmarks can see
+//! whether keep-alive works, and enforces the optional cap on connections per
 //! host ([`PoolConfig::max_connections_per_host`]): a connection holds a permit of its host's
 //! semaphore from its connect to its close, so a connect beyond the cap waits, and the request
 //! behind it takes the first connection that returns to the pool.
@@ -29,11 +30,52 @@ pub struct ConnectionMetrics {
     opened: AtomicU64,
     closed: AtomicU64,
     requests: AtomicU64,
+    received: AtomicU64,
+    sent: AtomicU64,
+    first_byte_count: AtomicU64,
+    first_byte_micros: AtomicU64,
 }
 
 impl ConnectionMetrics {
     pub(crate) fn count_request(&self) {
         self.requests.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Counts one request's first-byte latency (the wait for its headers once it was sent).
+    pub(crate) fn record_first_byte(&self, latency: std::time::Duration) {
+        self.first_byte_count.fetch_add(1, Ordering::Relaxed);
+        self.first_byte_micros.fetch_add(latency.as_micros().min(u128::from(u64::MAX)) as u64, Ordering::Relaxed);
+    }
+
+    /// First-byte latencies counted so far: how many, and their total in microseconds.
+    pub(crate) fn first_byte_totals(&self) -> (u64, u64) {
+        // The total is read first: a latency counted in between makes the mean a little low,
+        // never a division by a count that excludes its total.
+        let micros = self.first_byte_micros.load(Ordering::Relaxed);
+        (self.first_byte_count.load(Ordering::Relaxed), micros)
+    }
+
+    /// Response body bytes read so far (hyper's read cursor does not say how much a read
+    /// filled, so the bodies count them as they are read).
+    pub(crate) fn count_received(&self, bytes: u64) {
+        self.received.fetch_add(bytes, Ordering::Relaxed);
+    }
+
+    /// Response body bytes read so far.
+    pub fn bytes_received(&self) -> u64 {
+        self.received.load(Ordering::Relaxed)
+    }
+
+    /// Counts a request body the store answered (so it crossed the network).
+    pub(crate) fn count_sent(&self, bytes: u64) {
+        self.sent.fetch_add(bytes, Ordering::Relaxed);
+    }
+
+    /// Request body bytes sent so far, counted when the store answers each request: bytes
+    /// written to a socket may sit in the kernel's buffers for long, so counting them as
+    /// written would show bursts the network never carried.
+    pub fn bytes_sent(&self) -> u64 {
+        self.sent.load(Ordering::Relaxed)
     }
 
     /// TCP connections opened so far.

@@ -1,5 +1,6 @@
 //! Response bodies, read frame by frame ([`ResponseBody::next_chunk`]) with a per-read timeout, so
-//! a stalled body is noticed. A body dropped before its end follows the drain-or-close rule: when
+//! a stalled body is noticed. A body holds its request's slot of the client's limit on requests
+//! in flight until it ends or is dropped, or sends nothing for [`SLOT_STALL`]. A body dropped before its end follows the drain-or-close rule: when
 //! at most [`DRAIN_THRESHOLD`] bytes remain it is read to the end in the background, so its
 //! connection goes back to the pool; when more remain, the connection is closed (dropping hyper's
 //! body does that), because reading megabytes nobody wants costs more than a new handshake.
@@ -12,11 +13,17 @@ use http_body_util::BodyExt;
 use hyper::body::Incoming;
 
 use crate::error::{Error, ErrorContext};
+use crate::throttle::ThrottlePermit;
 
 /// A dropped response body with at most this many bytes left is drained so its connection can be
 /// reused; with more left, its connection is closed. 256 KiB takes well under a millisecond to
 /// read on a fast link, less than a new TCP (and TLS) handshake costs.
 pub(crate) const DRAIN_THRESHOLD: u64 = 256 * 1024;
+
+/// A body that sends nothing for this long gives back its request's slot of the client's limit
+/// on requests in flight: 1 s, hundreds of times a frame's usual wait, so only a stalled
+/// request (a store sitting on an answer, a dying connection) lets another one start beside it.
+pub(crate) const SLOT_STALL: Duration = Duration::from_secs(1);
 
 /// A streaming response body with a per-read timeout and the drain-or-close rule on drop.
 pub struct ResponseBody {
@@ -25,6 +32,9 @@ pub struct ResponseBody {
     read_timeout: Duration,
     /// Shared with the request (copied only into an error).
     context: std::sync::Arc<ErrorContext>,
+    /// The request's slot of the client's limit on requests in flight, given back when the body
+    /// ends or is dropped; it also counts the body's bytes into the client's metrics.
+    slot: Option<ThrottlePermit>,
 }
 
 impl std::fmt::Debug for ResponseBody {
@@ -34,9 +44,22 @@ impl std::fmt::Debug for ResponseBody {
 }
 
 impl ResponseBody {
-    pub(crate) fn new(body: Incoming, read_timeout: Duration, context: std::sync::Arc<ErrorContext>) -> Self {
+    pub(crate) fn new(
+        body: Incoming,
+        read_timeout: Duration,
+        context: std::sync::Arc<ErrorContext>,
+        slot: Option<ThrottlePermit>,
+    ) -> Self {
         let remaining = body.size_hint().exact();
-        Self { body: Some(body), remaining, read_timeout, context }
+        Self { body: Some(body), remaining, read_timeout, context, slot }
+    }
+
+    /// Gives the request's slot back before the body is read (a body the caller may hold for
+    /// long, or one whose reader first waits for memory).
+    pub(crate) fn release_slot(&mut self) {
+        if let Some(slot) = self.slot.as_mut() {
+            slot.release();
+        }
     }
 
     /// Bytes still to come, when the response said (Content-Length).
@@ -49,10 +72,25 @@ impl ResponseBody {
     pub async fn next_chunk(&mut self) -> Result<Option<Bytes>, Error> {
         let Some(body) = self.body.as_mut() else { return Ok(None) };
         loop {
-            let frame = match tokio::time::timeout(self.read_timeout, body.frame()).await {
+            let waited = match self.slot.as_ref().is_some_and(ThrottlePermit::is_held) {
+                // A body that sends nothing for a while gives its slot back: a stalled request
+                // must not keep the client's other requests waiting (it goes on without one).
+                true if SLOT_STALL < self.read_timeout => match tokio::time::timeout(SLOT_STALL, body.frame()).await {
+                    Ok(frame) => Ok(frame),
+                    Err(_) => {
+                        if let Some(slot) = self.slot.as_mut() {
+                            slot.release();
+                        }
+                        tokio::time::timeout(self.read_timeout - SLOT_STALL, body.frame()).await
+                    }
+                },
+                _ => tokio::time::timeout(self.read_timeout, body.frame()).await,
+            };
+            let frame = match waited {
                 Err(_) => {
                     // The connection is in an unknown state: close it.
                     self.body = None;
+                    self.release_slot();
                     return Err(Error::Timeout {
                         context: Box::new(ErrorContext::clone(&self.context)),
                         what: "waiting for body bytes",
@@ -61,6 +99,7 @@ impl ResponseBody {
                 }
                 Ok(None) => {
                     self.body = None;
+                    self.release_slot();
                     return match self.remaining {
                         Some(left) if left > 0 => Err(Error::transport(
                             ErrorContext::clone(&self.context),
@@ -72,6 +111,7 @@ impl ResponseBody {
                 }
                 Ok(Some(Err(e))) => {
                     self.body = None;
+                    self.release_slot();
                     return Err(Error::transport(ErrorContext::clone(&self.context), "reading the response body", e));
                 }
                 Ok(Some(Ok(frame))) => frame,
@@ -79,6 +119,9 @@ impl ResponseBody {
             if let Ok(data) = frame.into_data() {
                 if let Some(left) = self.remaining.as_mut() {
                     *left = left.saturating_sub(data.len() as u64);
+                }
+                if let Some(slot) = &self.slot {
+                    slot.count_received(data.len() as u64);
                 }
                 if !data.is_empty() {
                     return Ok(Some(data));

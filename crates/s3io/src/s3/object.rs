@@ -442,7 +442,10 @@ impl Client {
 
     /// GetObject: the whole object or a range, with a streaming body.
     pub async fn get_object(&self, bucket: &str, key: &str, options: &GetObjectOptions) -> Result<GetObjectOutput> {
-        self.get_object_with(bucket, key, options, &mut RetryContext::new()).await
+        let mut output = self.get_object_with(bucket, key, options, &mut RetryContext::new()).await?;
+        // The caller may hold the body as long as it likes: it does not hold a request slot.
+        output.body.release_slot();
+        Ok(output)
     }
 
     /// GetObject with retries, counting its attempts in `retry`.

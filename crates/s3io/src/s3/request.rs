@@ -187,7 +187,8 @@ impl Client {
     /// One attempt: build, sign, send, map error statuses. The error comes with the server's
     /// `Retry-After`, if it sent one.
     pub(crate) async fn send_once(&self, request: &S3Request<'_>) -> Result<S3Response, Failure> {
-        let _permit = self.throttle().acquire().await;
+        // Held until the answer's body is read (or dropped): see `throttle`.
+        let permit = self.throttle_handle().acquire().await;
         let url = request_url(self, request.bucket, request.key, &request.query);
         let mut http_request = http::Request::builder()
             .method(request.method.clone())
@@ -227,8 +228,9 @@ impl Client {
         let response =
             self.http().send(http_request, &request.context, header_wait(request)).await.map_err(|e| (e, None))?;
         let (parts, body) = response.into_parts();
-        let body = ResponseBody::new(body, self.http().stall_timeout(), request.context.clone());
+        let body = ResponseBody::new(body, self.http().stall_timeout(), request.context.clone(), Some(permit));
         if parts.status.is_success() {
+            self.http().metrics().count_sent(length);
             return Ok(S3Response { status: parts.status, headers: parts.headers, body });
         }
         let retry_after = parts

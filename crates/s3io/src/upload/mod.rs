@@ -122,7 +122,7 @@ impl Upload {
 
     /// Parts in flight at once. By default the client's concurrency.
     pub fn concurrency(mut self, concurrency: usize) -> Self {
-        self.config.concurrency = concurrency;
+        self.config.concurrency = Some(concurrency);
         self
     }
 
@@ -217,7 +217,7 @@ impl Upload {
                 self.put(PartBody::Bytes(data), size, checksum).await
             }
             UploadPlan::Multipart(layout) => {
-                let workers = self.config.concurrency.min(layout.parts as usize);
+                let workers = self.client.transfer_workers(self.config.concurrency).min(layout.parts as usize);
                 let source = &BytesSource::new(data, layout);
                 self.multipart(|upload_id| async move { self.upload_parts(&upload_id, source, workers).await }).await
             }
@@ -265,7 +265,7 @@ impl Upload {
                     false => None,
                 };
                 let skip = resumed.as_ref().map(|r| r.skip(layout.parts)).unwrap_or_default();
-                let workers = self.config.concurrency.min(layout.parts as usize);
+                let workers = self.client.transfer_workers(self.config.concurrency).min(layout.parts as usize);
                 let (this, source) = (&self, &FileSource::resuming(file, layout, skip));
                 self.multipart_resuming(resumed, |upload_id| async move {
                     this.upload_parts(&upload_id, source, workers).await

@@ -25,7 +25,7 @@ use super::run::PartDone;
 use super::source::{checksum_range, SharedFile};
 use super::Upload;
 use crate::checksum::ChecksumValue;
-use crate::config::ChecksumAlgorithm;
+use crate::config::{ChecksumAlgorithm, DEFAULT_CONCURRENCY};
 use crate::error::{Error, Result};
 use crate::s3::multipart::{CompletedPart, PartInfo};
 
@@ -120,7 +120,7 @@ impl Upload {
         layout: &PartLayout,
         candidates: Vec<(PartInfo, ChecksumAlgorithm, ChecksumValue)>,
     ) -> Result<Vec<PartDone>> {
-        let workers = self.config.concurrency.clamp(1, candidates.len().max(1));
+        let workers = self.config.concurrency.unwrap_or(DEFAULT_CONCURRENCY).clamp(1, candidates.len().max(1));
         let mut shares: Vec<Vec<_>> = (0..workers).map(|_| Vec::new()).collect();
         for (i, candidate) in candidates.into_iter().enumerate() {
             shares[i % workers].push(candidate);

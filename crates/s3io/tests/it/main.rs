@@ -6,6 +6,7 @@
 //! server alike, so that pool races and wake-ups across threads happen as they do in a service.
 
 mod common;
+mod concurrency;
 mod conformance;
 mod copy;
 mod download;

@@ -47,6 +47,10 @@ pub(crate) async fn download<W: AsyncWrite + Unpin + Send>(
     mut writer: W,
 ) -> Result<DownloadOutput> {
     let context = plan.context.clone();
+    // Its part waits for a pooled buffer before its body is read: it must not hold a request
+    // slot meanwhile (memory first, then a slot, as every other part does).
+    let mut first = first;
+    first.answer.body.release_slot();
     // With room for two parts or more, one part's worth is kept for hedging the head of line.
     // Counted in pooled buffers of the part's class, the memory a part really takes.
     let part_memory = BufferPool::class_size(plan.part_size.min(usize::MAX as u64) as usize) as u64;

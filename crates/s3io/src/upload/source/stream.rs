@@ -167,7 +167,11 @@ impl Upload {
                 Ok::<_, Error>(())
             };
             let source = StreamSource { receiver: Mutex::new(receiver) };
-            let workers = self.upload_parts(&upload_id, &source, self.config.concurrency);
+            // As many workers as the transfer's memory holds parts, within the pinned concurrency or
+            // what the client's limit may reach.
+            let memory_parts = (self.config.memory_limit / part_size).max(1) as usize;
+            let workers = self.client.transfer_workers(self.config.concurrency).min(memory_parts);
+            let workers = self.upload_parts(&upload_id, &source, workers);
             let ((), parts) = futures::future::try_join(reader_task, workers).await?;
             Ok::<Vec<PartDone>, Error>(parts)
         })

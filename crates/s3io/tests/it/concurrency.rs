@@ -1,0 +1,128 @@
+//! The client-wide concurrency controller, end to end: on an emulated network whose connections
+//! are each bandwidth-bound it raises the requests in flight above its start of 8; on plain
+//! loopback, where 8 already move all the machine can, it keeps connections few; a pinned
+//! concurrency stays as pinned.
+
+use s3io::config::TransferConfig;
+use s3io_server::ServerConfig;
+
+use crate::common::{test_data, TestServer, MIB};
+
+/// Each connection 4 MB/s each way with a 5 ms round trip, no shared link: throughput grows
+/// with every request added, as on a long, thin link to S3 (scaled down to keep the test short).
+const THIN_LINK: &str = "rtt=5ms,bw=4MB/s";
+
+/// A server holding `data` under `key`, restarted to emulate `network`, with a client whose
+/// transfers use `part`-byte parts and `pinned` concurrency (adaptive if `None`).
+async fn shaped(network: &str, key: &str, data: &[u8], part: usize, pinned: Option<usize>) -> TestServer {
+    let server = TestServer::start().await;
+    server.put(key, data).await;
+    server
+        .restart_configured(
+            |config: ServerConfig| config.with_network(network.parse().expect("network spec")),
+            |b| b.transfer(TransferConfig::default().with_part_size(part as u64).with_pinned_concurrency(pinned)),
+        )
+        .await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_download_on_a_thin_link_raises_concurrency_above_the_start() {
+    let part = 256 * 1024;
+    let data = test_data(16 * MIB, 41);
+    let server = shaped(THIN_LINK, "thin", &data, part, None).await;
+    let throttle = server.client.throttle();
+    assert!(throttle.is_adaptive());
+    assert_eq!(throttle.limit(), 8, "the controller starts at 8");
+
+    let started = std::time::Instant::now();
+    let bytes = server.client.download(&server.bucket, "thin").to_bytes().await.expect("download");
+    let elapsed = started.elapsed();
+    assert!(bytes[..] == data[..], "the download is not the object");
+
+    let (max, peak) = (throttle.max_limit_reached(), throttle.peak_in_flight());
+    let opened = server.client.connection_metrics().opened();
+    // At 8 requests the link moves 32 MB/s; the controller found that more move more.
+    assert!(max >= 16, "the limit never rose above the start: at most {max} (peak in flight {peak}) in {elapsed:?}");
+    assert!(peak > 8, "never more than {peak} requests in flight (limit up to {max})");
+    assert!(opened > 8 && opened as usize <= max + 1, "{opened} connections for a limit of at most {max}");
+    // 16 MiB at 8 × 4 MB/s would take 0.52 s after the ramp; more requests make it faster.
+    assert!(elapsed < std::time::Duration::from_secs(10), "took {elapsed:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_many_part_download_on_loopback_keeps_connections_few() {
+    let part = 256 * 1024;
+    let data = test_data(48 * MIB, 42);
+    let server = TestServer::start().await;
+    server.put("loop", &data).await;
+    let client = server.client_with(|b| b.transfer(TransferConfig::default().with_part_size(part as u64))).await;
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join("loop.bin");
+    let output = client.download(&server.bucket, "loop").to_file(&path).await.expect("download");
+    assert_eq!(output.parts, 192);
+    assert!(std::fs::read(&path).expect("read the file") == data, "the file is not the object");
+
+    let throttle = client.throttle();
+    let opened = client.connection_metrics().opened();
+    assert!(
+        opened <= 16,
+        "{opened} connections opened for one download on loopback (limit up to {})",
+        throttle.max_limit_reached()
+    );
+    assert!(throttle.max_limit_reached() <= 16, "the limit rose to {} on loopback", throttle.max_limit_reached());
+    assert!(throttle.peak_in_flight() <= 16, "{} requests in flight at once", throttle.peak_in_flight());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_pinned_concurrency_runs_as_pinned_on_a_thin_link() {
+    let part = 256 * 1024;
+    let data = test_data(4 * MIB, 43);
+    let server = shaped(THIN_LINK, "pinned", &data, part, Some(4)).await;
+    let client = &server.client;
+    assert!(!client.throttle().is_adaptive());
+    let bytes = client.download(&server.bucket, "pinned").to_bytes().await.expect("download");
+    assert!(bytes[..] == data[..], "the download is not the object");
+    // Four parts at a time, and the HEAD that fetches the checksum to verify beside them.
+    let peak = client.throttle().peak_in_flight();
+    assert!((4..=5).contains(&peak), "pinned at 4, {peak} requests in flight at once");
+    assert!(client.connection_metrics().opened() <= 5, "{} connections", client.connection_metrics().opened());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stalled_bodies_give_their_slots_back_so_other_downloads_go_on() {
+    // Half of the GETs (by seed) hold their bodies back for 30 s: with the limit at 8, eight of
+    // the sixteen or so such requests would otherwise keep every other download waiting for
+    // their stall timeout.
+    let server = TestServer::start().await;
+    let data = test_data(2048, 44);
+    for i in 0..32 {
+        server.put(&format!("s/{i:02}"), &data).await;
+    }
+    let server = server
+        .restart_with("seed=3,stall=0.5,stall-for=30s,methods=GET", |b| {
+            b.retry(s3io::config::RetryConfig::default().with_max_attempts(1))
+        })
+        .await;
+    assert!(server.client.throttle().is_adaptive());
+    let done = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(0));
+    let dir = tempfile::tempdir().expect("temp dir");
+    let mut downloads = tokio::task::JoinSet::new();
+    for i in 0..32 {
+        let (client, bucket, done, data) = (server.client.clone(), server.bucket.clone(), done.clone(), data.clone());
+        let path = dir.path().join(format!("{i:02}"));
+        // To files: the first answer's body is read holding its request's slot.
+        downloads.spawn(async move {
+            if client.download(&bucket, format!("s/{i:02}")).to_file(&path).await.is_ok() {
+                assert!(std::fs::read(&path).expect("read") == data, "object {i} is not what was uploaded");
+                done.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            }
+        });
+    }
+    // Every download not held back arrives well before the 10 s stall timeout frees the others.
+    crate::common::wait_until(std::time::Duration::from_secs(6), "the downloads not held back", || {
+        let stalls = server.server.fault_stats().stalls;
+        stalls > 0 && done.load(std::sync::atomic::Ordering::Relaxed) + stalls == 32
+    })
+    .await;
+    downloads.abort_all();
+}
