@@ -609,8 +609,11 @@ impl Client {
         let control = Control::new(progress);
         let upload = self.upload(&control, bucket, key);
         let future = async move {
-            let (reader, failure) = crate::reader::spawn(run::runtime(), file);
+            let (reader, failure, reading) = crate::reader::spawn(run::runtime(), file);
             let result = upload.from_reader(reader).await;
+            // The reader is dropped with the upload: its thread stops after the `read` call in
+            // progress (bounded, in case something kept the reader alive).
+            let _ = tokio::time::timeout(std::time::Duration::from_secs(10), reading).await;
             // The stream's own exception says more than the library's wrapper of it.
             if let Some(error) = failure.lock().unwrap_or_else(|p| p.into_inner()).take() {
                 return Err(error);

@@ -32,12 +32,19 @@ pub(crate) struct PyReader {
 /// The Python exception that ended a stream, if one did.
 pub(crate) type Failure = Arc<Mutex<Option<PyErr>>>;
 
-/// Starts reading `file` on `runtime`'s blocking threads.
-pub(crate) fn spawn(runtime: &tokio::runtime::Runtime, file: Py<PyAny>) -> (PyReader, Failure) {
+/// Starts reading `file` on `runtime`'s blocking threads. The handle ends once the thread has
+/// stopped calling into Python: after the end, an error, or the [`PyReader`] being dropped (then
+/// after at most the `read` call in progress). Await it before returning to Python, so that no
+/// thread is still calling `read` when the interpreter exits (a thread entering a finalizing
+/// interpreter aborts the process).
+pub(crate) fn spawn(
+    runtime: &tokio::runtime::Runtime,
+    file: Py<PyAny>,
+) -> (PyReader, Failure, tokio::task::JoinHandle<()>) {
     let (sender, chunks) = mpsc::channel(2);
     let failure = Failure::default();
     let kept = failure.clone();
-    runtime.spawn_blocking(move || loop {
+    let reading = runtime.spawn_blocking(move || loop {
         let chunk = Python::attach(|py| -> PyResult<Bytes> {
             let data = file.bind(py).call_method1("read", (CHUNK,))?;
             if data.is_instance_of::<pyo3::types::PyString>() {
@@ -62,7 +69,7 @@ pub(crate) fn spawn(runtime: &tokio::runtime::Runtime, file: Py<PyAny>) -> (PyRe
             return;
         }
     });
-    (PyReader { chunks, current: Bytes::new() }, failure)
+    (PyReader { chunks, current: Bytes::new() }, failure, reading)
 }
 
 impl AsyncRead for PyReader {

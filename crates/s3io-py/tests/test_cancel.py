@@ -13,8 +13,12 @@ import pytest
 
 from conftest import ACCESS_KEY, PART, SECRET_KEY, Server, data, wait_for
 
+# The child installs Python's own SIGINT handler: a process started in the background by a
+# non-interactive shell (as CI may start the tests) inherits SIGINT ignored, and Python then
+# never raises KeyboardInterrupt. An interactive user's Python always has the handler.
 CHILD_PRELUDE = """
-import sys, time, io
+import sys, time, io, signal
+signal.signal(signal.SIGINT, signal.default_int_handler)
 import s3io
 client = s3io.Client(sys.argv[1], access_key_id=sys.argv[2], secret_access_key=sys.argv[3],
                      part_size=5 * 1024 * 1024, concurrency=2)
