@@ -76,10 +76,10 @@
 //!
 //! Every request and every fault actually injected is counted in [`FaultStats`].
 //!
-//! The module is split by concept: [`FaultSpec`] and its grammar (`spec`), the seeded
-//! per-request draw (`decision`), the outage and its clock (`outage`), the counters
-//! (`stats`), the service that applies a request's fault (`service`) and the response body
-//! that carries a body fault (`body`).
+//! In the source, the module is split by concept: [`FaultSpec`] and its grammar
+//! (`spec`), the seeded per-request draw (`decision`), the outage and its clock
+//! (`outage`), the counters (`stats`), the service that applies a request's fault
+//! (`service`) and the response body that carries a body fault (`body`).
 
 mod body;
 mod decision;
