@@ -1,4 +1,5 @@
-# bench/lib.sh — shared by bench/compare.sh and bench/peer_compat.sh (sourced, not run).
+# bench/lib.sh — shared by the scripts in bench/ that source it (compare.sh, peer_compat.sh,
+# python.sh, distributed.sh, …; sourced, not run).
 #
 # Finds (or installs) the peer S3 clients, builds s3io, starts `s3io serve` on loopback in a
 # temporary directory and removes everything on exit. Callers set `set -euo pipefail` first.
@@ -183,4 +184,23 @@ parse_size() {
 # make_file PATH BYTES: incompressible test data.
 make_file() {
     head -c "$2" /dev/urandom >"$1"
+}
+
+# venv_with DIR PACKAGE...: the virtualenv DIR (made once, with $PYTHON or python3) holding the
+# pinned PACKAGEs (pip, quiet; quick when they are there already).
+venv_with() {
+    local dir="$1"
+    shift
+    [[ -x "$dir/bin/python" ]] || "${PYTHON:-python3}" -m venv "$dir"
+    "$dir/bin/pip" install -q --disable-pip-version-check "$@" >&2
+}
+
+# bench_venv PACKAGE...: the bench virtualenv .venv-bench with maturin and the pinned PACKAGEs,
+# and s3io's Python package built release into it (`maturin develop --release`); sets BENCH_VENV.
+bench_venv() {
+    BENCH_VENV="$repo/.venv-bench"
+    venv_with "$BENCH_VENV" maturin==1.16.0 "$@"
+    log "building s3io's Python package (release) into $BENCH_VENV"
+    (cd "$repo" && VIRTUAL_ENV="$BENCH_VENV" nice -n 10 "$BENCH_VENV/bin/maturin" develop --release --quiet \
+        -m crates/s3io-py/Cargo.toml >&2)
 }

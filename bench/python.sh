@@ -22,9 +22,11 @@
 #
 # Usage: bench/python.sh                    RUNS=3 SMALL=1000 CLIENTS="s3io boto3 boto3-crt obstore s3fs"
 #        CASES="large-mem large-file small"  MEMORY_LIMIT=268435456 (s3io's client memory limit)
+#        S3IO_BIN, NO_BUILD: see bench/lib.sh (which also starts the server and cleans up)
 set -euo pipefail
 
-repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+# shellcheck source=bench/lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 cd "$repo"
 RUNS="${RUNS:-3}"
 SMALL="${SMALL:-1000}"
@@ -35,46 +37,16 @@ PYTHON="${PYTHON:-python3}"
 
 log() { printf 'bench/python.sh: %s\n' "$*" >&2; }
 
-if [[ -z "${S3IO_BIN:-}" ]]; then
-    log "building the release s3io binary"
-    nice -n 10 cargo build --release -p s3io-cli --bin s3io >&2
-    S3IO_BIN="$repo/target/release/s3io"
-fi
+build_s3io
 
-bench_venv="$repo/.venv-bench"
+bench_venv "boto3==1.44.18" "awscrt==0.38.1" "obstore==0.12.1"
+bench_venv="$BENCH_VENV"
 s3fs_venv="$repo/.venv-bench-s3fs"
-if [[ ! -x "$bench_venv/bin/python" ]]; then
-    "$PYTHON" -m venv "$bench_venv"
-fi
-"$bench_venv/bin/pip" install -q --disable-pip-version-check \
-    maturin==1.16.0 boto3==1.44.18 awscrt==0.38.1 obstore==0.12.1 >&2
-if [[ ! -x "$s3fs_venv/bin/python" ]]; then
-    "$PYTHON" -m venv "$s3fs_venv"
-fi
-"$s3fs_venv/bin/pip" install -q --disable-pip-version-check s3fs==2026.9.0 >&2
-log "building s3io's Python package (release) into $bench_venv"
-VIRTUAL_ENV="$bench_venv" nice -n 10 "$bench_venv/bin/maturin" develop --release --quiet -m crates/s3io-py/Cargo.toml >&2
-
-work="$(mktemp -d "${TMPDIR:-/tmp}/s3io-pybench.XXXXXX")"
-server_pid=""
-cleanup() {
-    if [[ -n "$server_pid" ]]; then
-        kill "$server_pid" 2>/dev/null || true
-        wait "$server_pid" 2>/dev/null || true
-    fi
-    rm -rf "$work"
-}
-trap cleanup EXIT
-mkdir -p "$work/data" "$work/out"
-"$S3IO_BIN" serve --root "$work/data" --addr 127.0.0.1:0 >"$work/serve.log" 2>&1 &
-server_pid=$!
-for _ in $(seq 100); do
-    endpoint="$(grep -o 'http://127\.0\.0\.1:[0-9]*' "$work/serve.log" | head -1 || true)"
-    [[ -n "$endpoint" ]] && break
-    sleep 0.1
-done
-[[ -n "$endpoint" ]] || { cat "$work/serve.log" >&2; exit 1; }
-log "s3io serve at $endpoint; putting 1 GiB and $SMALL × 1.2 MiB"
+venv_with "$s3fs_venv" s3fs==2026.9.0
+mkdir -p "$work/out"
+start_server
+endpoint="$ENDPOINT"
+log "putting 1 GiB and $SMALL × 1.2 MiB"
 
 sha256="$("$bench_venv/bin/python" - "$endpoint" "$SMALL" <<'PY'
 import hashlib, os, sys

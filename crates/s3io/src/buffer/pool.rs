@@ -1,116 +1,24 @@
-//! The capped, size-classed buffer pool.
-//!
-//! Every payload byte s3io holds in memory (a part waiting to be written in order, an upload part
-//! read from a stream, an object downloaded with [`Download::to_bytes`]) lives in a buffer from the
-//! client's [`BufferPool`]. A buffer handed back is kept on a free list and handed out again, so in
-//! steady state no payload buffer is allocated at all, whatever the sizes asked for.
-//!
-//! **Size classes.** A request for `size` bytes is served by a buffer of its *class*
-//! ([`BufferPool::class_size`]): [`MIN_CLASS_SIZE`] (4 KiB) for anything up to that, above it
-//! the next of [`CLASSES_PER_DOUBLING`] (eight) evenly spaced sizes per power of two (1 MiB,
-//! 1.125 MiB, 1.25 MiB, …, 2 MiB, 2.25 MiB, …). Powers of two and the common part sizes (5 MiB,
-//! 8 MiB, 16 MiB) are classes themselves. **Waste bound:** a class is at most 1/8 above the one
-//! below it, so from 4 KiB up a buffer holds at most 12.5% more bytes than were asked for (a pool
-//! whose cap is below a request's class gives it a buffer of the cap's size instead). A
-//! request takes an idle buffer of its own class, or else the smallest idle buffer of a larger
-//! class (memory the pool holds already: no allocation), and only when neither is idle allocates
-//! a buffer of its class. So objects of every size, and every object's short last part, reuse the
-//! buffers of earlier ones.
-//!
-//! **One cap, back-pressure.** The pool caps the bytes it holds, counted at class size (the memory
-//! really held): buffers in use and idle buffers on the free lists alike, so it never holds more
-//! than the limit. [`BufferPool::acquire`] waits when the cap is reached — back-pressure instead
-//! of an unbounded queue — and a [`PooledBuffer`] gives its bytes back when dropped, or after
-//! [`PooledBuffer::freeze`] when the last clone of the resulting `Bytes` is dropped
-//! (`Bytes::from_owner`, no copy). When a request finds the cap taken partly by idle buffers too
-//! small for it, those are freed, smallest first, until its buffer fits.
-//!
-//! Counters ([`PoolStats`]) report acquisitions, reuses, fresh allocations, time spent waiting, the
-//! bytes held and their high-water mark, and the same per size class ([`ClassStats`]).
-//!
-//! [`Download::to_bytes`]: crate::Download::to_bytes
+//! [`BufferPool`]: the free lists by size class, the cap on the bytes held (a semaphore of
+//! [`UNIT`]-byte permits that in-use and idle buffers hold alike), and the acquisition path —
+//! reuse an idle buffer of the class or a larger one, else free idle buffers too small for the
+//! request and allocate, else wait for a buffer to come back; see the
+//! [module documentation](super).
 
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
-use bytes::{Bytes, BytesMut};
+use bytes::BytesMut;
 use tokio::sync::{Notify, OwnedSemaphorePermit, Semaphore};
 
+use super::pooled::PooledBuffer;
+use super::stats::{ClassStats, PoolStats};
+use super::{CLASSES_PER_DOUBLING, MIN_CLASS_SIZE};
 use crate::error::{Error, Result};
 
 /// Capacity is counted in units of this many bytes, so a `u32` permit count covers 4 TiB.
 const UNIT: u64 = 1024;
-
-/// The smallest size class, in bytes: 4 KiB (a page). A request for fewer bytes gets a buffer of
-/// this size (the waste bound holds from here up).
-pub const MIN_CLASS_SIZE: usize = 4 * 1024;
-
-/// Size classes per power of two: eight, evenly spaced, so a buffer holds at most 12.5% more
-/// bytes than were asked for (from [`MIN_CLASS_SIZE`] up).
-pub const CLASSES_PER_DOUBLING: usize = 8;
-
-/// Counters of a [`BufferPool`].
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-#[non_exhaustive]
-pub struct PoolStats {
-    /// Buffers handed out.
-    pub acquired: u64,
-    /// Of those, buffers that came from a free list (of their own class or a larger one).
-    pub reused: u64,
-    /// Of those, buffers freshly allocated.
-    pub allocated: u64,
-    /// Total time callers waited for capacity.
-    pub waited: Duration,
-    /// Most bytes ever held out (in use) at once, counted at class size.
-    pub high_water_bytes: u64,
-    /// Bytes held out now, counted at class size.
-    pub in_use_bytes: u64,
-    /// Bytes of idle buffers on the free lists now.
-    pub idle_bytes: u64,
-    /// The same counters per size class asked for, smallest class first; only classes that were
-    /// ever asked for.
-    pub classes: Vec<ClassStats>,
-}
-
-impl PoolStats {
-    /// The share of acquisitions served by reuse, 0 to 1.
-    pub fn reuse_rate(&self) -> f64 {
-        if self.acquired == 0 {
-            0.0
-        } else {
-            self.reused as f64 / self.acquired as f64
-        }
-    }
-}
-
-/// Counters of one size class of a [`BufferPool`]: the requests whose size falls in the class.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-#[non_exhaustive]
-pub struct ClassStats {
-    /// The class's buffer size, in bytes.
-    pub size: usize,
-    /// Buffers handed out for requests of this class.
-    pub acquired: u64,
-    /// Of those, reused: an idle buffer of this class or of a larger one.
-    pub reused: u64,
-    /// Of those, freshly allocated.
-    pub allocated: u64,
-    /// Idle buffers of this class on its free list now.
-    pub idle: usize,
-}
-
-impl ClassStats {
-    /// The share of this class's acquisitions served by reuse, 0 to 1.
-    pub fn reuse_rate(&self) -> f64 {
-        if self.acquired == 0 {
-            0.0
-        } else {
-            self.reused as f64 / self.acquired as f64
-        }
-    }
-}
 
 #[derive(Default)]
 struct Counters {
@@ -268,7 +176,7 @@ impl BufferPool {
         let counters = &self.inner.counters;
         let in_use = counters.in_use.fetch_add(class as u64, Ordering::Relaxed) + class as u64;
         counters.high_water.fetch_max(in_use, Ordering::Relaxed);
-        PooledBuffer { data, class, size, len: 0, slot: Some((permit, self.clone())) }
+        PooledBuffer::new(data, size, permit, self.clone())
     }
 
     /// Frees the smallest idle buffer; `true` if there was one.
@@ -284,7 +192,7 @@ impl BufferPool {
 
     /// Puts a buffer back on its class's free list, or frees it when its memory did not come back
     /// whole (`data.len() != class`).
-    fn give_back(&self, data: BytesMut, permit: OwnedSemaphorePermit, class: usize) {
+    pub(super) fn give_back(&self, data: BytesMut, permit: OwnedSemaphorePermit, class: usize) {
         let counters = &self.inner.counters;
         counters.in_use.fetch_sub(class as u64, Ordering::Relaxed);
         if data.len() == class {
@@ -335,129 +243,6 @@ impl BufferPool {
     }
 }
 
-/// A buffer from a [`BufferPool`]; goes back to the pool when dropped.
-///
-/// It takes at most the size it was asked for ([`PooledBuffer::capacity`]), though its memory may
-/// be larger (its class). Its memory is initialised once, when the pool allocates it, and keeps
-/// whatever bytes it last held: the content is the first `len` bytes, and filling it
-/// ([`PooledBuffer::fill_slice`]) costs no zeroing pass per use.
-pub struct PooledBuffer {
-    /// The whole class-sized memory (`data.len() == class`), unless lent out by
-    /// [`PooledBuffer::take_storage`].
-    data: BytesMut,
-    /// The size of the memory when whole.
-    class: usize,
-    /// The size asked for: the most content the buffer takes.
-    size: usize,
-    /// Bytes of content.
-    len: usize,
-    slot: Option<(OwnedSemaphorePermit, BufferPool)>,
-}
-
-impl std::fmt::Debug for PooledBuffer {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("PooledBuffer")
-            .field("len", &self.len)
-            .field("capacity", &self.size)
-            .field("class", &self.class)
-            .finish()
-    }
-}
-
-impl PooledBuffer {
-    /// The bytes written so far.
-    pub fn as_slice(&self) -> &[u8] {
-        &self.data[..self.len]
-    }
-
-    /// Bytes written so far.
-    pub fn len(&self) -> usize {
-        self.len
-    }
-
-    /// Whether nothing was written yet.
-    pub fn is_empty(&self) -> bool {
-        self.len == 0
-    }
-
-    /// The most bytes the buffer takes: the size it was acquired for.
-    pub fn capacity(&self) -> usize {
-        self.size
-    }
-
-    /// Room left.
-    pub fn remaining(&self) -> usize {
-        self.size - self.len
-    }
-
-    /// Appends as much of `bytes` as fits; returns how much was taken.
-    pub fn extend_from_slice(&mut self, bytes: &[u8]) -> usize {
-        let take = bytes.len().min(self.remaining());
-        self.data[self.len..self.len + take].copy_from_slice(&bytes[..take]);
-        self.len += take;
-        take
-    }
-
-    /// Empties the buffer, keeping its memory.
-    pub fn clear(&mut self) {
-        self.len = 0;
-    }
-
-    /// Makes the content `len` bytes (at most the capacity) and returns it mutably, for
-    /// `read`-style fills. The content already there is kept; bytes beyond it hold whatever the
-    /// buffer held before (not zeroes), so the caller overwrites every byte it keeps.
-    pub fn fill_slice(&mut self, len: usize) -> &mut [u8] {
-        self.len = len.min(self.size);
-        &mut self.data[..self.len]
-    }
-
-    /// Cuts the content to `len` bytes.
-    pub fn truncate(&mut self, len: usize) {
-        self.len = self.len.min(len);
-    }
-
-    /// Lends out the buffer's first `capacity` bytes as a `BytesMut` of that length (its memory,
-    /// not a copy; their content is whatever the buffer last held), for code that fills a
-    /// `BytesMut` in place (the memory sink cuts it into per-part pieces). Hand it back with
-    /// [`PooledBuffer::restore_storage`]; a buffer whose storage never comes back is freed, not
-    /// reused, when dropped.
-    pub(crate) fn take_storage(&mut self) -> BytesMut {
-        let mut storage = std::mem::take(&mut self.data);
-        // The class's tail beyond `size` stays here; `restore_storage` joins it up again (free
-        // for adjacent pieces of one allocation).
-        self.data = storage.split_off(self.size);
-        storage
-    }
-
-    /// Takes back the storage [`PooledBuffer::take_storage`] lent, now holding `len` bytes of
-    /// content at its start.
-    pub(crate) fn restore_storage(&mut self, mut storage: BytesMut, len: usize) {
-        let tail = std::mem::take(&mut self.data);
-        storage.unsplit(tail);
-        self.data = storage;
-        self.len = len.min(self.size);
-    }
-
-    /// Turns the buffer into `Bytes` without a copy; the memory returns to the pool when the last
-    /// clone is dropped.
-    pub fn freeze(self) -> Bytes {
-        Bytes::from_owner(self)
-    }
-}
-
-impl AsRef<[u8]> for PooledBuffer {
-    fn as_ref(&self) -> &[u8] {
-        self.as_slice()
-    }
-}
-
-impl Drop for PooledBuffer {
-    fn drop(&mut self) {
-        if let Some((permit, pool)) = self.slot.take() {
-            pool.give_back(std::mem::take(&mut self.data), permit, self.class);
-        }
-    }
-}
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -537,16 +322,6 @@ mod tests {
     }
 
     #[test]
-    fn extend_stops_at_capacity() {
-        let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
-        let pool = BufferPool::new(4 * KIB as u64);
-        let mut buffer = rt.block_on(pool.acquire(4)).unwrap();
-        assert_eq!(buffer.extend_from_slice(b"abcdef"), 4);
-        assert_eq!(buffer.as_slice(), b"abcd");
-        assert_eq!(buffer.remaining(), 0);
-    }
-
-    #[test]
     fn class_sizes_keep_the_waste_bound() {
         const MIB: usize = 1024 * KIB;
         let table = [
@@ -623,49 +398,5 @@ mod tests {
         let small = pool.acquire(100 * KIB).await.unwrap();
         assert_eq!(pool.stats().allocated, 3);
         assert_eq!(small.capacity(), 100 * KIB);
-    }
-
-    #[tokio::test]
-    async fn lent_storage_comes_back_whole_and_frozen_bytes_return_it() {
-        let pool = BufferPool::new(1024 * KIB as u64);
-        let mut buffer = pool.acquire(100 * KIB).await.unwrap();
-        let mut storage = buffer.take_storage();
-        assert_eq!(storage.len(), 100 * KIB);
-        storage[..5].copy_from_slice(b"hello");
-        let tail = storage.split_off(50 * KIB);
-        storage.unsplit(tail);
-        buffer.restore_storage(storage, 5);
-        assert_eq!(buffer.as_slice(), b"hello");
-        let bytes = buffer.freeze();
-        drop(bytes);
-        let stats = pool.stats();
-        assert_eq!((stats.in_use_bytes, stats.idle_bytes), (0, 104 * KIB as u64), "{stats:?}");
-        let again = pool.acquire(100 * KIB).await.unwrap();
-        assert_eq!(pool.stats().reused, 1);
-        drop(again);
-        // Storage that never comes back: the buffer is freed, not reused.
-        let mut lost = pool.acquire(100 * KIB).await.unwrap();
-        drop(lost.take_storage());
-        drop(lost);
-        let stats = pool.stats();
-        assert_eq!((stats.in_use_bytes, stats.idle_bytes), (0, 0), "{stats:?}");
-    }
-
-    #[tokio::test]
-    async fn reused_buffers_come_back_empty_and_fill_keeps_the_content() {
-        let pool = BufferPool::new(64 * KIB as u64);
-        let mut buffer = pool.acquire(64 * KIB).await.unwrap();
-        buffer.extend_from_slice(b"abc");
-        let slice = buffer.fill_slice(5);
-        assert_eq!(&slice[..3], b"abc");
-        slice[3..].copy_from_slice(b"de");
-        assert_eq!(buffer.as_slice(), b"abcde");
-        buffer.truncate(2);
-        assert_eq!(buffer.as_slice(), b"ab");
-        assert_eq!(buffer.fill_slice(100 * KIB).len(), 64 * KIB, "fill stops at the capacity");
-        drop(buffer);
-        let again = pool.acquire(64 * KIB).await.unwrap();
-        assert!(again.is_empty() && again.as_slice().is_empty());
-        assert_eq!(again.remaining(), 64 * KIB);
     }
 }

@@ -1,0 +1,218 @@
+//! Unit tests of the [`Controller`]: synthetic throughput and latency curves fed through it,
+//! checking where the limit goes.
+
+use super::*;
+
+const MB: f64 = 1_000_000.0;
+
+/// Drives a controller for `intervals` intervals of `MIN_INTERVAL` each, every one saturated,
+/// the link moving `curve(limit)` bytes per second with first-byte latency `latency(limit)`.
+/// Returns the limit after each interval.
+fn drive(
+    controller: &mut Controller,
+    intervals: usize,
+    curve: impl Fn(usize) -> f64,
+    latency: impl Fn(usize) -> Duration,
+) -> Vec<usize> {
+    let mut at = controller.last.map_or(Duration::ZERO, |(at, _)| at);
+    let mut bytes = controller.last.map_or(0, |(_, bytes)| bytes);
+    if controller.last.is_none() {
+        controller.observe(Sample { at, bytes, latency: None, saturated: true });
+    }
+    (0..intervals)
+        .map(|_| {
+            let limit = controller.limit();
+            at += MIN_INTERVAL;
+            bytes += (curve(limit) * MIN_INTERVAL.as_secs_f64()) as u64;
+            controller.observe(Sample { at, bytes, latency: Some(latency(limit)), saturated: true })
+        })
+        .collect()
+}
+
+fn flat_latency(_: usize) -> Duration {
+    Duration::from_millis(20)
+}
+
+#[test]
+fn rising_curve_ramps_multiplicatively_then_stops_where_the_link_is_full() {
+    // 40 MB/s per connection, a 1 GB/s link: full at 25 requests.
+    let mut controller = Controller::new(START_LIMIT, DEFAULT_MAX_CONCURRENCY);
+    let limits = drive(&mut controller, 40, |n| (n as f64 * 40.0 * MB).min(1000.0 * MB), flat_latency);
+    // One interval to warm up, then 8 → 16, and as 16 moved twice what 8 did, 16 → 64:
+    // within three intervals (300 ms).
+    assert_eq!(&limits[..3], &[8, 16, 64], "{limits:?}");
+    // 64 moves 1 GB/s, 56% more than 16: at the cap, it stays.
+    assert!(limits[3..].iter().all(|&l| l == 64), "{limits:?}");
+}
+
+#[test]
+fn rising_curve_without_a_link_cap_grows_to_the_connection_cap_and_stays() {
+    let mut controller = Controller::new(START_LIMIT, 48);
+    let limits = drive(&mut controller, 20, |n| n as f64 * 40.0 * MB, flat_latency);
+    assert_eq!(&limits[..3], &[8, 16, 48], "{limits:?}");
+    assert!(limits[2..].iter().all(|&l| l == 48), "{limits:?}");
+}
+
+#[test]
+fn flat_curve_tries_one_doubling_and_settles_at_the_start() {
+    // Loopback: 8 requests already move all the machine can.
+    let mut controller = Controller::new(START_LIMIT, DEFAULT_MAX_CONCURRENCY);
+    let limits = drive(&mut controller, 50, |_| 2000.0 * MB, |_| Duration::from_micros(500));
+    assert_eq!(&limits[..3], &[8, 12, 8], "{limits:?}");
+    assert_eq!(controller.max_reached(), 12, "{limits:?}");
+    // Probes (8 → 10) are undone: never above 10 again, and back at 8.
+    assert!(limits[3..].iter().all(|&l| l == 8 || l == 10), "{limits:?}");
+    assert_eq!(*limits.last().unwrap(), 8);
+}
+
+#[test]
+fn a_short_path_only_doubles_whatever_the_gain() {
+    // Loopback with a noisy interval: 12 seemed 80% faster than 8, 18 no faster than 12.
+    // Steps of a half, never a quadrupling.
+    let mut controller = Controller::new(START_LIMIT, DEFAULT_MAX_CONCURRENCY);
+    let curve = |n: usize| if n >= 12 { 1800.0 * MB } else { 1000.0 * MB };
+    let limits = drive(&mut controller, 6, curve, |_| Duration::from_micros(500));
+    assert_eq!(&limits[..4], &[8, 12, 18, 12], "{limits:?}");
+    assert_eq!(controller.max_reached(), 18);
+}
+
+#[test]
+fn small_gain_from_a_doubling_keeps_it_without_doubling_again() {
+    // 16 requests move 15% more than 8, 32 no more than 16.
+    let mut controller = Controller::new(START_LIMIT, DEFAULT_MAX_CONCURRENCY);
+    let curve = |n: usize| if n >= 16 { 1150.0 * MB } else { 1000.0 * MB };
+    let limits = drive(&mut controller, 30, curve, flat_latency);
+    assert_eq!(&limits[..3], &[8, 16, 16], "{limits:?}");
+    assert!(limits.iter().all(|&l| l <= 20), "{limits:?}");
+    assert_eq!(*limits.last().unwrap(), 16);
+}
+
+#[test]
+fn falling_curve_settles_at_its_peak() {
+    // Throughput peaks at 16 requests and falls beyond (a store that thrashes).
+    let mut controller = Controller::new(START_LIMIT, DEFAULT_MAX_CONCURRENCY);
+    let curve = |n: usize| {
+        let n = n as f64;
+        if n <= 16.0 {
+            n * 50.0 * MB
+        } else {
+            (800.0 - (n - 16.0) * 20.0).max(50.0) * MB
+        }
+    };
+    let limits = drive(&mut controller, 40, curve, flat_latency);
+    // 16 doubled 8's throughput, so 64 is tried, then 32 (worse than 16), then 16 again.
+    assert_eq!(&limits[..5], &[8, 16, 64, 32, 16], "{limits:?}");
+    assert!(limits[4..].iter().all(|&l| (16..=20).contains(&l)), "{limits:?}");
+    // Probes (16 → 20) take one interval in nine.
+    assert!(limits[4..].iter().filter(|&&l| l == 16).count() * 10 >= limits[4..].len() * 8, "{limits:?}");
+}
+
+#[test]
+fn climbing_latency_with_less_throughput_than_fewer_requests_backs_off() {
+    // The store queues: first-byte latency grows with every request beyond 8, and so many
+    // requests move less than 8 did.
+    let latency = |n: usize| Duration::from_millis(5) * (n.max(8) as u32) / 8;
+    let curve = |n: usize| (1000.0 - (n.max(8) - 8) as f64 * 15.0) * MB;
+    let mut controller = Controller::new(START_LIMIT, DEFAULT_MAX_CONCURRENCY);
+    controller.phase = Phase::Steady { held: 0 };
+    let held = drive(&mut controller, 3, curve, latency);
+    assert_eq!(held, [8, 8, 8]);
+    // Probes went up to 32 (as if the store had been faster then).
+    controller.set(32);
+    let limits = drive(&mut controller, 12, curve, latency);
+    // 32 → 24 → 18 → 14: at 14, latency (8.75 ms) is below twice 5 ms and throughput within
+    // a tenth of 8's; probes above it are undone.
+    assert_eq!(&limits[..3], &[24, 18, 14], "{limits:?}");
+    assert!(limits[3..].iter().all(|&l| (10..=17).contains(&l)), "{limits:?}");
+}
+
+#[test]
+fn climbing_latency_alone_holds_without_backing_off() {
+    // Latency doubles with 16 requests, throughput is the same: hold, no probe.
+    let mut controller = Controller::new(16, DEFAULT_MAX_CONCURRENCY);
+    controller.phase = Phase::Steady { held: 0 };
+    controller.base_latency = Some(Duration::from_millis(5));
+    let limits = drive(&mut controller, 30, |_| 1000.0 * MB, |_| Duration::from_millis(20));
+    assert!(limits.iter().all(|&l| l == 16), "{limits:?}");
+}
+
+#[test]
+fn an_idle_client_starts_slow_start_again() {
+    let mut controller = Controller::new(START_LIMIT, DEFAULT_MAX_CONCURRENCY);
+    // Loopback-like: settles at 8.
+    drive(&mut controller, 20, |_| 2000.0 * MB, flat_latency);
+    assert!((8..=10).contains(&controller.limit()), "at {} (8, or probing 10)", controller.limit());
+    let at = controller.last.unwrap().0 + Duration::from_secs(5);
+    controller.resume_after_idle(Sample { at, bytes: 0, latency: None, saturated: false });
+    // Then a thin link: warm-up, then doubling.
+    let limits = drive(&mut controller, 3, |n| n as f64 * 40.0 * MB, flat_latency);
+    assert_eq!(limits, [8, 16, 64]);
+}
+
+#[test]
+fn throttling_halves_once_per_burst_and_recovers_additively() {
+    let mut controller = Controller::new(START_LIMIT, DEFAULT_MAX_CONCURRENCY);
+    let limits = drive(&mut controller, 3, |n| n as f64 * 40.0 * MB, flat_latency);
+    assert_eq!(limits, [8, 16, 64]);
+    let now = controller.last.unwrap().0;
+    // A burst of 503s: one halving.
+    assert_eq!(controller.throttled(now), 32);
+    for _ in 0..20 {
+        assert_eq!(controller.throttled(now + Duration::from_millis(10)), 32);
+    }
+    // The next burst, an interval later, halves again.
+    assert_eq!(controller.throttled(now + MIN_INTERVAL), 16);
+    // No more slow start: one more request per interval, back up to where it was.
+    let limits = drive(&mut controller, 60, |n| n as f64 * 40.0 * MB, flat_latency);
+    assert_eq!(&limits[..3], &[17, 18, 19], "{limits:?}");
+    assert!(limits.windows(2).all(|w| w[1] <= w[0] + 16), "{limits:?}");
+    assert!(limits.contains(&64), "{limits:?}");
+    // Halving stops at one request.
+    let mut at = controller.last.unwrap().0;
+    for _ in 0..10 {
+        at += MAX_INTERVAL;
+        controller.throttled(at);
+    }
+    assert_eq!(controller.limit(), 1);
+}
+
+#[test]
+fn unsaturated_intervals_hold_the_limit_and_restart_the_comparison() {
+    let mut controller = Controller::new(START_LIMIT, DEFAULT_MAX_CONCURRENCY);
+    let mut bytes = 0;
+    for i in 1..=20u32 {
+        // Four requests at a time never reach the limit of 8: nothing to learn.
+        bytes += 4_000_000 * u64::from(i % 3);
+        let sample = Sample { at: MIN_INTERVAL * i, bytes, latency: Some(flat_latency(4)), saturated: false };
+        assert_eq!(controller.observe(sample), START_LIMIT);
+    }
+    assert_eq!(controller.max_reached(), START_LIMIT);
+    // Then a transfer that uses the limit: slow start goes on from there, after its warm-up.
+    let limits = drive(&mut controller, 3, |n| n as f64 * 40.0 * MB, flat_latency);
+    assert_eq!(limits, [8, 16, 64]);
+}
+
+#[test]
+fn interval_follows_the_lowest_first_byte_latency_within_bounds() {
+    let mut controller = Controller::new(START_LIMIT, DEFAULT_MAX_CONCURRENCY);
+    assert_eq!(controller.interval(), MIN_INTERVAL);
+    let sample = |at, latency| Sample { at, bytes: 0, latency: Some(latency), saturated: false };
+    controller.observe(sample(Duration::ZERO, Duration::from_millis(80)));
+    controller.observe(sample(Duration::from_secs(1), Duration::from_millis(80)));
+    assert_eq!(controller.interval(), Duration::from_millis(320));
+    controller.observe(sample(Duration::from_secs(2), Duration::from_secs(5)));
+    assert_eq!(controller.interval(), Duration::from_millis(320));
+    let mut slow = Controller::new(START_LIMIT, DEFAULT_MAX_CONCURRENCY);
+    slow.observe(sample(Duration::ZERO, Duration::from_secs(1)));
+    slow.observe(sample(Duration::from_secs(1), Duration::from_secs(1)));
+    assert_eq!(slow.interval(), MAX_INTERVAL);
+}
+
+#[test]
+fn limits_stay_within_one_and_the_cap() {
+    let mut controller = Controller::new(100, 4);
+    assert_eq!(controller.limit(), 4);
+    let limits = drive(&mut controller, 10, |n| n as f64 * MB, flat_latency);
+    assert!(limits.iter().all(|&l| (1..=4).contains(&l)), "{limits:?}");
+    assert_eq!(Controller::new(0, 0).limit(), 1);
+}
