@@ -29,8 +29,10 @@ if ! cargo nextest --version >/dev/null 2>&1; then
     cargo install cargo-nextest --locked
 fi
 
-step "cargo nextest run --workspace"
-cargo nextest run --workspace --no-tests=warn "$@" </dev/null
+# `--lib --bins --tests`: the test targets only; the examples (which `cargo clippy --all-targets`
+# compiles in .ci/run) and the benches (below) are not built here.
+step "cargo nextest run --workspace --lib --bins --tests"
+cargo nextest run --workspace --lib --bins --tests --no-tests=warn "$@" </dev/null
 
 step "python package: maturin develop, then pytest crates/s3io-py/tests"
 # The tests run the `s3io` binary; nextest builds it for the CLI's tests (a filtered run too).
