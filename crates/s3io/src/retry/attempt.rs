@@ -55,7 +55,6 @@ impl RetryContext {
     }
 
     /// Attempts made so far.
-    #[cfg_attr(not(test), allow(dead_code))]
     pub(crate) fn attempts(&self) -> u32 {
         self.attempts
     }

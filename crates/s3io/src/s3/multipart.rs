@@ -13,6 +13,7 @@ use crate::checksum::ChecksumValue;
 use crate::client::Client;
 use crate::config::ChecksumAlgorithm;
 use crate::error::{Error, ErrorContext, Operation, Result};
+use crate::retry::RetryContext;
 
 /// A part uploaded, as CompleteMultipartUpload needs it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -224,12 +225,22 @@ impl Client {
         Ok(CompleteMultipartUploadOutput { etag: parsed.etag, checksum_crc64nvme: parsed.checksum_crc64nvme })
     }
 
-    /// AbortMultipartUpload: discards the upload and its parts.
+    /// AbortMultipartUpload: discards the upload and its parts. A retried abort that finds the
+    /// upload gone (`NoSuchUpload`) succeeds: its earlier attempt reached the store.
     pub async fn abort_multipart_upload(&self, bucket: &str, key: &str, upload_id: &str) -> Result<()> {
         let context = ErrorContext::new(Operation::AbortMultipartUpload, bucket, Some(key));
         let request = S3Request::new(Method::DELETE, bucket, Some(key), context).query("uploadId", upload_id);
-        self.send_for_xml(&request).await?;
-        Ok(())
+        let mut retry = RetryContext::new();
+        match self.send_for_xml_with(&request, &mut retry).await {
+            Ok(_) => Ok(()),
+            // A retried abort that finds no upload: an earlier attempt aborted it, and its answer
+            // was lost (a timeout or a dropped connection after the store had acted).
+            Err(error) if retry.attempts() > 1 && error.code() == Some("NoSuchUpload") => {
+                tracing::debug!(bucket, key, upload_id, "abort retried: the upload was already gone");
+                Ok(())
+            }
+            Err(error) => Err(error),
+        }
     }
 
     /// ListMultipartUploads: one page of uploads in progress under `prefix`.

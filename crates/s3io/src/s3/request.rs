@@ -173,7 +173,17 @@ impl Client {
     /// Sends `request` with retries and reads its (XML) body; a 200 answer whose body is an error
     /// document is an error, and a body cut short is retried like any transport error.
     pub(crate) async fn send_for_xml(&self, request: &S3Request<'_>) -> Result<(HeaderMap, Bytes), Error> {
-        self.with_retries(&mut RetryContext::new(), || async {
+        self.send_for_xml_with(request, &mut RetryContext::new()).await
+    }
+
+    /// [`send_for_xml`](Self::send_for_xml), counting its attempts in `retry` (for a caller that
+    /// must know whether an earlier attempt may have taken effect).
+    pub(crate) async fn send_for_xml_with(
+        &self,
+        request: &S3Request<'_>,
+        retry: &mut RetryContext,
+    ) -> Result<(HeaderMap, Bytes), Error> {
+        self.with_retries(retry, || async {
             let response = self.send_once(request).await?;
             let body = response.body.collect(XML_BODY_LIMIT).await.map_err(|e| (e, None))?;
             if let Some(error) = xml::parse_error(response.status.as_u16(), &body) {
