@@ -12,7 +12,7 @@
 //! The limit is decided in one of two ways:
 //!
 //! - **Adaptive** (the default: the client's [`TransferConfig::concurrency`] is `None`): the
-//!   [`Controller`] sets it, from 8 up to the client's connection cap. There is no timer task:
+//!   [`Controller`] sets it, from 16 up to the client's connection cap. There is no timer task:
 //!   whenever a request takes or gives back a slot, the controller's interval has passed and
 //!   half a round of requests (half the limit) has completed since the last sample, the
 //!   throttle takes a sample (the client's bytes moved, from [`ConnectionMetrics`]: response

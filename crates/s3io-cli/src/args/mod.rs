@@ -89,7 +89,7 @@ pub(crate) struct GlobalArgs {
     pub(crate) part_size: Option<ByteSize>,
 
     /// Pins the requests in flight per transfer at N. By default the client adapts them to the
-    /// network: from 8, growing (up to 64) while more requests move more bytes per second.
+    /// network: from 16, growing (up to 64) while more requests move more bytes per second.
     #[arg(long, global = true, value_name = "N", help_heading = "Transfer")]
     pub(crate) concurrency: Option<usize>,
 

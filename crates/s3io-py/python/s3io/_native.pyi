@@ -111,7 +111,8 @@ class Client:
     :param addressing_style: ``"auto"`` (default), ``"path"`` or ``"virtual"``.
     :param part_size: bytes per ranged GET and per uploaded part (default 8 MiB; uploads need
         at least 5 MiB).
-    :param concurrency: requests in flight per transfer (default 8).
+    :param concurrency: pins the requests in flight per transfer. By default (``None``) one
+        controller per client adapts them to the network: from 16, up to 64.
     :param memory_limit: most pooled payload bytes the client holds at once (default 256 MiB):
         stream uploads, and small downloads into memory, draw from it.
     :param multipart_threshold: uploads larger than this go multipart (default: the part size).

@@ -23,7 +23,7 @@
 //!   back to the one before it, and between the two it keeps the doubled one. On a short path
 //!   (first-byte latency below [`LONG_PATH_LATENCY`]) each step adds half instead of doubling:
 //!   on loopback, where a few connections already saturate the machine, the controller settles
-//!   at 8 having tried 12, so a download opens at most a dozen or so connections.
+//!   at 16 having tried 24, so a download opens at most two dozen connections.
 //! - **Steady state and probing.** The limit is held; every [`PROBE_EVERY`] intervals it is
 //!   raised by a quarter (at least one request). A probe that raises throughput by at least half
 //!   of the proportional gain (and [`MIN_PROBE_GAIN`]) is kept and the next one follows at once
@@ -54,8 +54,13 @@
 
 use std::time::Duration;
 
-/// The limit a client starts with: 8 requests, which saturate loopback and a local network.
-pub(crate) const START_LIMIT: usize = crate::config::DEFAULT_CONCURRENCY;
+/// The limit a client starts with: 16 requests. A fresh client's first burst (a service's or a
+/// script's dozen-odd downloads at once, a batch) runs at once instead of queueing behind slow
+/// start, which takes intervals of 100 ms or more to grow (16 in flight from a fresh client moved
+/// 1.2 MiB objects ~25% faster than 8 did, with half the tail latency, from Python on loopback);
+/// one download's parts fill a short path with fewer, and slow start grows it on a long one. In
+/// line with the usual defaults (the aws CLI's 10, boto3's 10, rclone's 4 × 4).
+pub(crate) const START_LIMIT: usize = 16;
 
 /// The most requests in flight a client's controller allows unless the connection pool caps
 /// connections otherwise: 64 (at 40 MB/s per connection, 2.5 GB/s).
@@ -149,6 +154,8 @@ struct Reference {
 /// The controller of one client: samples and throttling events in, the limit out.
 #[derive(Debug, Clone)]
 pub(crate) struct Controller {
+    /// The limit it started with: the floor of slow start after an idle time.
+    start: usize,
     max: usize,
     limit: usize,
     max_reached: usize,
@@ -171,6 +178,7 @@ impl Controller {
         let max = max.max(1);
         let limit = start.clamp(1, max);
         Self {
+            start: limit,
             max,
             limit,
             max_reached: limit,
@@ -214,12 +222,12 @@ impl Controller {
 
     /// The client was idle (nothing in flight) until `sample`: what comes next may be another
     /// kind of work (a download after an upload, another store's answers), so slow start begins
-    /// again from the current limit (at least [`START_LIMIT`]) after its warm-up interval —
+    /// again from the current limit (at least the one it started with) after its warm-up interval —
     /// unless the limit is recovering from throttling.
     pub(crate) fn resume_after_idle(&mut self, sample: Sample) {
         self.restart(sample);
         if !matches!(self.phase, Phase::Recovering { .. }) {
-            self.set(self.limit.max(START_LIMIT));
+            self.set(self.limit.max(self.start));
             self.phase = Phase::SlowStart;
         }
     }

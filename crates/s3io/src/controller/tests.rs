@@ -5,6 +5,10 @@ use super::*;
 
 const MB: f64 = 1_000_000.0;
 
+/// The start these tests drive the state machine from (a client starts at [`START_LIMIT`]; the
+/// curves below were written for 8, the smallest start the controller must handle well).
+const START: usize = 8;
+
 /// Drives a controller for `intervals` intervals of `MIN_INTERVAL` each, every one saturated,
 /// the link moving `curve(limit)` bytes per second with first-byte latency `latency(limit)`.
 /// Returns the limit after each interval.
@@ -36,7 +40,7 @@ fn flat_latency(_: usize) -> Duration {
 #[test]
 fn rising_curve_ramps_multiplicatively_then_stops_where_the_link_is_full() {
     // 40 MB/s per connection, a 1 GB/s link: full at 25 requests.
-    let mut controller = Controller::new(START_LIMIT, DEFAULT_MAX_CONCURRENCY);
+    let mut controller = Controller::new(START, DEFAULT_MAX_CONCURRENCY);
     let limits = drive(&mut controller, 40, |n| (n as f64 * 40.0 * MB).min(1000.0 * MB), flat_latency);
     // One interval to warm up, then 8 → 16, and as 16 moved twice what 8 did, 16 → 64:
     // within three intervals (300 ms).
@@ -47,7 +51,7 @@ fn rising_curve_ramps_multiplicatively_then_stops_where_the_link_is_full() {
 
 #[test]
 fn rising_curve_without_a_link_cap_grows_to_the_connection_cap_and_stays() {
-    let mut controller = Controller::new(START_LIMIT, 48);
+    let mut controller = Controller::new(START, 48);
     let limits = drive(&mut controller, 20, |n| n as f64 * 40.0 * MB, flat_latency);
     assert_eq!(&limits[..3], &[8, 16, 48], "{limits:?}");
     assert!(limits[2..].iter().all(|&l| l == 48), "{limits:?}");
@@ -56,7 +60,7 @@ fn rising_curve_without_a_link_cap_grows_to_the_connection_cap_and_stays() {
 #[test]
 fn flat_curve_tries_one_doubling_and_settles_at_the_start() {
     // Loopback: 8 requests already move all the machine can.
-    let mut controller = Controller::new(START_LIMIT, DEFAULT_MAX_CONCURRENCY);
+    let mut controller = Controller::new(START, DEFAULT_MAX_CONCURRENCY);
     let limits = drive(&mut controller, 50, |_| 2000.0 * MB, |_| Duration::from_micros(500));
     assert_eq!(&limits[..3], &[8, 12, 8], "{limits:?}");
     assert_eq!(controller.max_reached(), 12, "{limits:?}");
@@ -69,7 +73,7 @@ fn flat_curve_tries_one_doubling_and_settles_at_the_start() {
 fn a_short_path_only_doubles_whatever_the_gain() {
     // Loopback with a noisy interval: 12 seemed 80% faster than 8, 18 no faster than 12.
     // Steps of a half, never a quadrupling.
-    let mut controller = Controller::new(START_LIMIT, DEFAULT_MAX_CONCURRENCY);
+    let mut controller = Controller::new(START, DEFAULT_MAX_CONCURRENCY);
     let curve = |n: usize| if n >= 12 { 1800.0 * MB } else { 1000.0 * MB };
     let limits = drive(&mut controller, 6, curve, |_| Duration::from_micros(500));
     assert_eq!(&limits[..4], &[8, 12, 18, 12], "{limits:?}");
@@ -79,7 +83,7 @@ fn a_short_path_only_doubles_whatever_the_gain() {
 #[test]
 fn small_gain_from_a_doubling_keeps_it_without_doubling_again() {
     // 16 requests move 15% more than 8, 32 no more than 16.
-    let mut controller = Controller::new(START_LIMIT, DEFAULT_MAX_CONCURRENCY);
+    let mut controller = Controller::new(START, DEFAULT_MAX_CONCURRENCY);
     let curve = |n: usize| if n >= 16 { 1150.0 * MB } else { 1000.0 * MB };
     let limits = drive(&mut controller, 30, curve, flat_latency);
     assert_eq!(&limits[..3], &[8, 16, 16], "{limits:?}");
@@ -90,7 +94,7 @@ fn small_gain_from_a_doubling_keeps_it_without_doubling_again() {
 #[test]
 fn falling_curve_settles_at_its_peak() {
     // Throughput peaks at 16 requests and falls beyond (a store that thrashes).
-    let mut controller = Controller::new(START_LIMIT, DEFAULT_MAX_CONCURRENCY);
+    let mut controller = Controller::new(START, DEFAULT_MAX_CONCURRENCY);
     let curve = |n: usize| {
         let n = n as f64;
         if n <= 16.0 {
@@ -113,7 +117,7 @@ fn climbing_latency_with_less_throughput_than_fewer_requests_backs_off() {
     // requests move less than 8 did.
     let latency = |n: usize| Duration::from_millis(5) * (n.max(8) as u32) / 8;
     let curve = |n: usize| (1000.0 - (n.max(8) - 8) as f64 * 15.0) * MB;
-    let mut controller = Controller::new(START_LIMIT, DEFAULT_MAX_CONCURRENCY);
+    let mut controller = Controller::new(START, DEFAULT_MAX_CONCURRENCY);
     controller.phase = Phase::Steady { held: 0 };
     let held = drive(&mut controller, 3, curve, latency);
     assert_eq!(held, [8, 8, 8]);
@@ -138,7 +142,7 @@ fn climbing_latency_alone_holds_without_backing_off() {
 
 #[test]
 fn an_idle_client_starts_slow_start_again() {
-    let mut controller = Controller::new(START_LIMIT, DEFAULT_MAX_CONCURRENCY);
+    let mut controller = Controller::new(START, DEFAULT_MAX_CONCURRENCY);
     // Loopback-like: settles at 8.
     drive(&mut controller, 20, |_| 2000.0 * MB, flat_latency);
     assert!((8..=10).contains(&controller.limit()), "at {} (8, or probing 10)", controller.limit());
@@ -151,7 +155,7 @@ fn an_idle_client_starts_slow_start_again() {
 
 #[test]
 fn throttling_halves_once_per_burst_and_recovers_additively() {
-    let mut controller = Controller::new(START_LIMIT, DEFAULT_MAX_CONCURRENCY);
+    let mut controller = Controller::new(START, DEFAULT_MAX_CONCURRENCY);
     let limits = drive(&mut controller, 3, |n| n as f64 * 40.0 * MB, flat_latency);
     assert_eq!(limits, [8, 16, 64]);
     let now = controller.last.unwrap().0;
@@ -178,15 +182,15 @@ fn throttling_halves_once_per_burst_and_recovers_additively() {
 
 #[test]
 fn unsaturated_intervals_hold_the_limit_and_restart_the_comparison() {
-    let mut controller = Controller::new(START_LIMIT, DEFAULT_MAX_CONCURRENCY);
+    let mut controller = Controller::new(START, DEFAULT_MAX_CONCURRENCY);
     let mut bytes = 0;
     for i in 1..=20u32 {
         // Four requests at a time never reach the limit of 8: nothing to learn.
         bytes += 4_000_000 * u64::from(i % 3);
         let sample = Sample { at: MIN_INTERVAL * i, bytes, latency: Some(flat_latency(4)), saturated: false };
-        assert_eq!(controller.observe(sample), START_LIMIT);
+        assert_eq!(controller.observe(sample), START);
     }
-    assert_eq!(controller.max_reached(), START_LIMIT);
+    assert_eq!(controller.max_reached(), START);
     // Then a transfer that uses the limit: slow start goes on from there, after its warm-up.
     let limits = drive(&mut controller, 3, |n| n as f64 * 40.0 * MB, flat_latency);
     assert_eq!(limits, [8, 16, 64]);
@@ -194,7 +198,7 @@ fn unsaturated_intervals_hold_the_limit_and_restart_the_comparison() {
 
 #[test]
 fn interval_follows_the_lowest_first_byte_latency_within_bounds() {
-    let mut controller = Controller::new(START_LIMIT, DEFAULT_MAX_CONCURRENCY);
+    let mut controller = Controller::new(START, DEFAULT_MAX_CONCURRENCY);
     assert_eq!(controller.interval(), MIN_INTERVAL);
     let sample = |at, latency| Sample { at, bytes: 0, latency: Some(latency), saturated: false };
     controller.observe(sample(Duration::ZERO, Duration::from_millis(80)));
@@ -202,7 +206,7 @@ fn interval_follows_the_lowest_first_byte_latency_within_bounds() {
     assert_eq!(controller.interval(), Duration::from_millis(320));
     controller.observe(sample(Duration::from_secs(2), Duration::from_secs(5)));
     assert_eq!(controller.interval(), Duration::from_millis(320));
-    let mut slow = Controller::new(START_LIMIT, DEFAULT_MAX_CONCURRENCY);
+    let mut slow = Controller::new(START, DEFAULT_MAX_CONCURRENCY);
     slow.observe(sample(Duration::ZERO, Duration::from_secs(1)));
     slow.observe(sample(Duration::from_secs(1), Duration::from_secs(1)));
     assert_eq!(slow.interval(), MAX_INTERVAL);

@@ -28,11 +28,11 @@ async fn shaped(network: &str, key: &str, data: &[u8], part: usize, pinned: Opti
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_download_on_a_thin_link_raises_concurrency_above_the_start() {
     let part = 256 * 1024;
-    let data = test_data(16 * MIB, 41);
+    let data = test_data(32 * MIB, 41);
     let server = shaped(THIN_LINK, "thin", &data, part, None).await;
     let throttle = server.client.throttle();
     assert!(throttle.is_adaptive());
-    assert_eq!(throttle.limit(), 8, "the controller starts at 8");
+    assert_eq!(throttle.limit(), 16, "the controller starts at 16");
 
     let started = std::time::Instant::now();
     let bytes = server.client.download(&server.bucket, "thin").to_bytes().await.expect("download");
@@ -41,11 +41,12 @@ async fn a_download_on_a_thin_link_raises_concurrency_above_the_start() {
 
     let (max, peak) = (throttle.max_limit_reached(), throttle.peak_in_flight());
     let opened = server.client.connection_metrics().opened();
-    // At 8 requests the link moves 32 MB/s; the controller found that more move more.
-    assert!(max >= 16, "the limit never rose above the start: at most {max} (peak in flight {peak}) in {elapsed:?}");
-    assert!(peak > 8, "never more than {peak} requests in flight (limit up to {max})");
-    assert!(opened > 8 && opened as usize <= max + 1, "{opened} connections for a limit of at most {max}");
-    // 16 MiB at 8 × 4 MB/s would take 0.52 s after the ramp; more requests make it faster.
+    // At 16 requests the link moves 64 MB/s; the controller found that more move more (a short
+    // path: it grows by half a step, to 24 first).
+    assert!(max >= 24, "the limit never rose above the start: at most {max} (peak in flight {peak}) in {elapsed:?}");
+    assert!(peak > 16, "never more than {peak} requests in flight (limit up to {max})");
+    assert!(opened > 16 && opened as usize <= max + 1, "{opened} connections for a limit of at most {max}");
+    // 32 MiB at 16 × 4 MB/s would take 0.52 s after the ramp; more requests make it faster.
     assert!(elapsed < std::time::Duration::from_secs(10), "took {elapsed:?}");
 }
 
@@ -64,13 +65,17 @@ async fn a_many_part_download_on_loopback_keeps_connections_few() {
 
     let throttle = client.throttle();
     let opened = client.connection_metrics().opened();
+    // The controller starts at 16 and on loopback tries one half-step more (24) at most. A request
+    // that finds no idle connection when it starts opens one, though another may come back to
+    // the pool a moment later (hyper-util's pool races the two): connections stay within twice
+    // the start, as they stayed within twice the former start of 8.
     assert!(
-        opened <= 16,
+        opened <= 32,
         "{opened} connections opened for one download on loopback (limit up to {})",
         throttle.max_limit_reached()
     );
-    assert!(throttle.max_limit_reached() <= 16, "the limit rose to {} on loopback", throttle.max_limit_reached());
-    assert!(throttle.peak_in_flight() <= 16, "{} requests in flight at once", throttle.peak_in_flight());
+    assert!(throttle.max_limit_reached() <= 24, "the limit rose to {} on loopback", throttle.max_limit_reached());
+    assert!(throttle.peak_in_flight() <= 24, "{} requests in flight at once", throttle.peak_in_flight());
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
