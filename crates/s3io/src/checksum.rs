@@ -1,7 +1,10 @@
 //! Checksums: CRC64/NVME, CRC32C and MD5, as S3 carries them (base64 of the big-endian digest).
 //!
 //! [`Hasher`] computes one algorithm incrementally over the bytes as they stream past, so no
-//! transfer makes a second pass over its data. [`ChecksumValue`] is a finished checksum with its
+//! transfer makes a second pass over its data. CRC64/NVME comes from `crc-fast`, which uses
+//! VPCLMULQDQ where the CPU has it: 53 GiB/s on this project's 2-core AVX-512 test machine, where
+//! `crc64fast-nvme` (the unit tests' independent reference) does 13.6 GiB/s — 0.055 CPU s less
+//! per GiB verified. [`ChecksumValue`] is a finished checksum with its
 //! algorithm, and knows its `x-amz-checksum-*` header name.
 
 use base64::Engine as _;
@@ -50,7 +53,7 @@ impl ChecksumValue {
 #[derive(Clone)]
 pub enum Hasher {
     /// CRC64/NVME.
-    Crc64Nvme(crc64fast_nvme::Digest),
+    Crc64Nvme(crc_fast::Digest),
     /// CRC32C.
     Crc32c(u32),
     /// MD5.
@@ -67,7 +70,7 @@ impl Hasher {
     /// A fresh hasher for `algorithm`.
     pub fn new(algorithm: ChecksumAlgorithm) -> Self {
         match algorithm {
-            ChecksumAlgorithm::Crc64Nvme => Hasher::Crc64Nvme(crc64fast_nvme::Digest::new()),
+            ChecksumAlgorithm::Crc64Nvme => Hasher::Crc64Nvme(crc_fast::Digest::new(crc_fast::CrcAlgorithm::Crc64Nvme)),
             ChecksumAlgorithm::Crc32c => Hasher::Crc32c(0),
             ChecksumAlgorithm::Md5 => Hasher::Md5(md5::Md5::new()),
         }
@@ -85,7 +88,7 @@ impl Hasher {
     /// Adds `data`.
     pub fn update(&mut self, data: &[u8]) {
         match self {
-            Hasher::Crc64Nvme(d) => d.write(data),
+            Hasher::Crc64Nvme(d) => d.update(data),
             Hasher::Crc32c(c) => *c = crc32c::crc32c_append(*c, data),
             Hasher::Md5(m) => m.update(data),
         }
@@ -94,7 +97,7 @@ impl Hasher {
     /// The raw CRC so far, for the CRC algorithms (for combining part CRCs).
     pub fn crc(&self) -> Option<u64> {
         match self {
-            Hasher::Crc64Nvme(d) => Some(d.sum64()),
+            Hasher::Crc64Nvme(d) => Some(d.finalize()),
             Hasher::Crc32c(c) => Some(u64::from(*c)),
             Hasher::Md5(_) => None,
         }
@@ -114,7 +117,7 @@ impl Hasher {
     pub fn finish(&self) -> ChecksumValue {
         let engine = base64::engine::general_purpose::STANDARD;
         let value = match self {
-            Hasher::Crc64Nvme(d) => engine.encode(d.sum64().to_be_bytes()),
+            Hasher::Crc64Nvme(d) => engine.encode(d.finalize().to_be_bytes()),
             Hasher::Crc32c(c) => engine.encode(c.to_be_bytes()),
             Hasher::Md5(m) => engine.encode(m.clone().finalize()),
         };
@@ -255,6 +258,19 @@ mod tests {
         );
         let md5 = checksum(ChecksumAlgorithm::Md5, b"");
         assert_eq!(md5.value, "1B2M2Y8AsgTpgAmY7PhCfg==");
+    }
+
+    #[test]
+    fn streamed_crc64nvme_equals_the_reference_implementation() {
+        let data: Vec<u8> = (0..1_000_003u32).map(|i| (i.wrapping_mul(2_246_822_519) >> 11) as u8).collect();
+        for (len, chunk) in [(0, 1), (1, 1), (15, 4), (255, 64), (4097, 1000), (1_000_003, 65_536), (1_000_003, 7_777)]
+        {
+            let mut hasher = Hasher::new(ChecksumAlgorithm::Crc64Nvme);
+            data[..len].chunks(chunk).for_each(|piece| hasher.update(piece));
+            let mut reference = crc64fast_nvme::Digest::new();
+            reference.write(&data[..len]);
+            assert_eq!(hasher.crc(), Some(reference.sum64()), "{len} bytes in pieces of {chunk}");
+        }
     }
 
     #[test]

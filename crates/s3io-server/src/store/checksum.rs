@@ -7,8 +7,9 @@
 //! algorithms run only when the client named them — with a value
 //! (`x-amz-checksum-crc32c: …`), with `x-amz-sdk-checksum-algorithm`, or with
 //! `x-amz-trailer` — since each one costs CPU per byte. CRC32C and CRC64NVME use
-//! the SIMD `crc32c` and `crc64fast-nvme` crates; the rarer CRC32, SHA-1 and
-//! SHA-256 use s3s's own [`ChecksumHasher`].
+//! the SIMD `crc32c` and `crc-fast` crates (`crc-fast` uses VPCLMULQDQ where the CPU
+//! has it: 4× `crc64fast-nvme`); the rarer CRC32, SHA-1 and SHA-256 use s3s's own
+//! [`ChecksumHasher`].
 //!
 //! [`Checksums`] holds the base64 values as S3 sends them; it is what the
 //! object index stores and what GET/HEAD return, never recomputed.
@@ -180,7 +181,7 @@ pub(crate) struct Hasher {
     md5: Md5State,
     size: u64,
     crc32c: Option<u32>,
-    crc64nvme: Option<crc64fast_nvme::Digest>,
+    crc64nvme: Option<crc_fast::Digest>,
     others: Option<ChecksumHasher>,
 }
 
@@ -197,7 +198,7 @@ impl Hasher {
             md5: Md5State::new(),
             size: 0,
             crc32c: set.crc32c.then_some(0),
-            crc64nvme: set.crc64nvme.then(crc64fast_nvme::Digest::new),
+            crc64nvme: set.crc64nvme.then(|| crc_fast::Digest::new(crc_fast::CrcAlgorithm::Crc64Nvme)),
             others,
         }
     }
@@ -227,7 +228,7 @@ impl Hasher {
             *crc = crc32c::crc32c_append(*crc, data);
         }
         if let Some(digest) = &mut self.crc64nvme {
-            digest.write(data);
+            digest.update(data);
         }
         if let Some(others) = &mut self.others {
             others.update(data);
@@ -238,7 +239,7 @@ impl Hasher {
     pub(crate) fn finish(self) -> Digests {
         let mut checksums = self.others.map(|o| from_dto(o.finalize())).unwrap_or_default();
         checksums.crc32c = self.crc32c.map(|c| BASE64.encode(c.to_be_bytes()));
-        checksums.crc64nvme = self.crc64nvme.map(|d| BASE64.encode(d.sum64().to_be_bytes()));
+        checksums.crc64nvme = self.crc64nvme.map(|d| BASE64.encode(d.finalize().to_be_bytes()));
         Digests { md5: self.md5.finalize(), size: self.size, checksums }
     }
 }
