@@ -72,6 +72,7 @@ mod controller;
 mod copy;
 mod download;
 mod http;
+mod overwrite;
 mod progress;
 mod retry;
 mod s3;

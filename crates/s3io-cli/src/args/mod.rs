@@ -215,7 +215,9 @@ pub(crate) struct CpArgs {
     /// Copy every object under the source prefix, or every file under the source directory.
     #[arg(long, short)]
     pub(crate) recursive: bool,
-    /// Keep existing local files: downloads whose destination exists are skipped.
+    /// Never replace what is at the destination: a download whose file exists, and an upload or
+    /// copy whose key holds an object, are skipped (the store checks as it writes:
+    /// `If-None-Match: *`).
     #[arg(long, short = 'n')]
     pub(crate) no_clobber: bool,
     /// Take `*`, `?` and `[` in the source key literally, not as wildcards.

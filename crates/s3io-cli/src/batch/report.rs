@@ -82,6 +82,9 @@ pub(crate) enum Status {
 /// One finished object, as printed with `--json`.
 #[derive(Debug, Clone, Serialize, PartialEq)]
 pub(crate) struct Record {
+    /// The line of `s3io run` the object comes from.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) line: Option<u64>,
     /// `download`, `upload`, `copy`, `delete`, `mkdir` or `refuse`.
     pub(crate) operation: &'static str,
     /// The source (or the deleted object).
@@ -139,6 +142,7 @@ impl ClientFigures {
 /// The record of an action refused by its planner.
 pub(super) fn refused(object: String, reason: String) -> Record {
     Record {
+        line: None,
         operation: "refuse",
         source: object,
         destination: None,
@@ -266,7 +270,10 @@ impl Reporter {
             Status::Skipped => self.skipped += 1,
             Status::Failed => {
                 self.failed += 1;
-                self.note_failure(&record.source);
+                match record.line {
+                    Some(line) => self.note_failure(&format!("line {line} ({})", record.source)),
+                    None => self.note_failure(&record.source),
+                }
                 self.print_error(&failure_line(&record));
             }
         }
@@ -349,10 +356,11 @@ impl Drop for Reporter {
 /// is, not behind a second "download s3://b/k failed:".
 fn failure_line(record: &Record) -> String {
     let error = record.error.as_deref().unwrap_or("failed");
+    let line = record.line.map(|line| format!("line {line}: ")).unwrap_or_default();
     if error.contains(&record.source) {
-        format!("s3io: {error}")
+        format!("s3io: {line}{error}")
     } else {
-        format!("s3io: {} {} failed: {error}", record.operation, record.source)
+        format!("s3io: {line}{} {} failed: {error}", record.operation, record.source)
     }
 }
 
@@ -436,6 +444,7 @@ mod tests {
     #[test]
     fn records_serialise_as_one_json_line() {
         let record = Record {
+            line: None,
             operation: "download",
             source: "s3://b/k".into(),
             destination: Some("d/k".into()),

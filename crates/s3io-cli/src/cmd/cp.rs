@@ -33,7 +33,7 @@ use crate::location::{ends_with_separator, Location, S3Url};
 use crate::object::ObjectSettings;
 use crate::printer::Printer;
 use crate::wildcard::{has_wildcard, KeyPattern};
-use crate::{listing, transfer, walk};
+use crate::{clobber, listing, transfer, walk};
 
 /// Copy, or move (copy, then delete the source).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -94,7 +94,10 @@ pub(crate) async fn run(client: &Client, args: CpArgs, mode: Mode, out: &mut Pri
             let names = (crate::escape::path(&path), destination.to_string());
             single
                 .run("upload", names, async {
-                    let output = transfer::upload_file(client, &path, &destination, &object, progress).await?;
+                    let output = clobber::write(client, &destination, args.no_clobber, |condition| {
+                        transfer::upload_file(client, &path, &destination, &object, progress, condition)
+                    })
+                    .await?;
                     if moving {
                         remove_source_file(&path).await?;
                     }
@@ -109,7 +112,15 @@ pub(crate) async fn run(client: &Client, args: CpArgs, mode: Mode, out: &mut Pri
             let names = ("-".to_owned(), destination.to_string());
             single
                 .run("upload", names, async {
-                    let size = transfer::upload_reader(client, tokio::io::stdin(), &destination, &object).await?;
+                    // Stdin cannot be read twice: no HEAD-first fallback (see `clobber`).
+                    let upload =
+                        transfer::upload_reader(client, tokio::io::stdin(), &destination, &object, args.no_clobber);
+                    let size = upload.await.map_err(|e| match e.downcast_ref::<s3io::Error>() {
+                        Some(e) if e.is_precondition_failed() => {
+                            clobber::Exists { destination: destination.to_string() }.into()
+                        }
+                        _ => e,
+                    })?;
                     Ok((size, None))
                 })
                 .await
@@ -149,7 +160,10 @@ pub(crate) async fn run(client: &Client, args: CpArgs, mode: Mode, out: &mut Pri
             let names = (source.to_string(), destination.to_string());
             single
                 .run("copy", names, async {
-                    let etag = transfer::copy_object(client, &source, &destination, &object).await?;
+                    let etag = clobber::write(client, &destination, args.no_clobber, |condition| {
+                        transfer::copy_object(client, &source, &destination, &object, condition)
+                    })
+                    .await?;
                     if moving {
                         client.delete_object(&source.bucket, &source.key).await?;
                     }
@@ -196,6 +210,9 @@ impl Single<'_> {
         let bar = self.progress.clone().filter(|_| draws).map(crate::bar::TransferBar::start);
         let result = work.await;
         drop(bar);
+        if result.as_ref().is_err_and(clobber::is_exists) {
+            return self.skipped(operation, source, destination, started).await;
+        }
         if !self.json {
             let (_, checksum) = result?;
             let verified = match checksum.as_deref().and_then(|c| c.split_once(':')) {
@@ -205,6 +222,7 @@ impl Single<'_> {
             return self.out.status(&format!("{operation}: {source} to {destination}{verified}")).await;
         }
         let mut record = Record {
+            line: None,
             operation,
             source,
             destination: Some(destination),
@@ -228,6 +246,34 @@ impl Single<'_> {
                 Err(error)
             }
         }
+    }
+}
+
+impl Single<'_> {
+    /// Reports an upload or copy that `--no-clobber` skipped: the destination exists.
+    async fn skipped(
+        &mut self,
+        operation: &'static str,
+        source: String,
+        destination: String,
+        started: std::time::Instant,
+    ) -> anyhow::Result<()> {
+        if !self.json {
+            return self.out.status(&format!("skip: {source} (exists: {destination})")).await;
+        }
+        let record = Record {
+            line: None,
+            operation,
+            source,
+            destination: Some(destination),
+            size: 0,
+            seconds: started.elapsed().as_secs_f64(),
+            checksum: None,
+            status: Status::Skipped,
+            error: None,
+            client: Some(ClientFigures::of(self.client)),
+        };
+        self.out.data(&serde_json::to_string(&record)?).await
     }
 }
 

@@ -204,6 +204,20 @@ impl Client {
         parts: &[CompletedPart],
         full_object_checksum: Option<&ChecksumValue>,
     ) -> Result<CompleteMultipartUploadOutput> {
+        self.complete_multipart_upload_if(bucket, key, upload_id, parts, full_object_checksum, false).await
+    }
+
+    /// [`Client::complete_multipart_upload`], with `If-None-Match: *` when `if_absent`: the store
+    /// refuses (412) to complete over an existing object (see `overwrite`).
+    pub(crate) async fn complete_multipart_upload_if(
+        &self,
+        bucket: &str,
+        key: &str,
+        upload_id: &str,
+        parts: &[CompletedPart],
+        full_object_checksum: Option<&ChecksumValue>,
+        if_absent: bool,
+    ) -> Result<CompleteMultipartUploadOutput> {
         let context = ErrorContext::new(Operation::CompleteMultipartUpload, bucket, Some(key));
         let document = xml::complete_multipart_upload(parts.iter().map(|p| xml::CompletePart {
             part_number: p.part_number,
@@ -218,6 +232,9 @@ impl Client {
             request = request
                 .header(checksum.algorithm.header(), &checksum.value)?
                 .header("x-amz-checksum-type", "FULL_OBJECT")?;
+        }
+        if if_absent {
+            request = request.header(crate::overwrite::IF_NONE_MATCH, crate::overwrite::ANY)?;
         }
         let (_, body) = self.send_for_xml(&request).await?;
         let parsed: xml::CompleteMultipartUploadResult = quick_xml::de::from_reader(&body[..])

@@ -95,6 +95,9 @@ impl Upload {
         if let Some(checksum) = &checksum {
             request = request.header(checksum.algorithm.header(), &checksum.value)?;
         }
+        if self.no_overwrite {
+            request = request.header(crate::overwrite::IF_NONE_MATCH, crate::overwrite::ANY)?;
+        }
         let request = body.attach(request)?;
         let (headers, _) = self.cancellable(self.client.send_for_xml(&request)).await?;
         self.record_progress(size);
@@ -184,6 +187,11 @@ impl Upload {
         self.check_cancelled()?;
         let algorithm = self.algorithm();
         let resumed_bytes = resumed.as_ref().map_or(0, Resumed::bytes);
+        if self.no_overwrite {
+            // Before any part is sent; the completion checks again, atomically.
+            let head = crate::overwrite::require_absent(&self.client, &self.bucket, &self.key, self.context());
+            self.cancellable(head).await?;
+        }
         let (upload_id, reused) = match resumed {
             Some(resumed) => (resumed.upload_id, resumed.parts),
             None => {
@@ -203,8 +211,15 @@ impl Upload {
             // S3 accepts a full-object checksum on Complete for CRC64NVME uploads (announced as
             // FULL_OBJECT at create); CRC32C uploads are composite, their value is only reported.
             let sent = full.as_ref().filter(|c| c.algorithm == ChecksumAlgorithm::Crc64Nvme);
-            let output =
-                self.client.complete_multipart_upload(&self.bucket, &self.key, &upload_id, &completed, sent).await?;
+            let complete = self.client.complete_multipart_upload_if(
+                &self.bucket,
+                &self.key,
+                &upload_id,
+                &completed,
+                sent,
+                self.no_overwrite,
+            );
+            let output = complete.await?;
             if let (Some(ours), Some(stored)) = (sent, output.checksum_crc64nvme.as_deref()) {
                 if !stored.contains('-') && stored != ours.value {
                     return Err(Error::ChecksumMismatch {
