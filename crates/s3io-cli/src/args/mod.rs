@@ -12,10 +12,12 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 mod bench;
 mod inspect;
 mod object;
+mod run;
 
 pub(crate) use bench::{BenchArgs, Scenario};
 pub(crate) use inspect::{DuArgs, HeadArgs};
 pub(crate) use object::{ChecksumAlgorithmArg, ChecksumModeArg, MetadataDirective, ObjectArgs, Sse};
+pub(crate) use run::{LineCommand, RunArgs, RunLine};
 
 use crate::duration::HumanDuration;
 use crate::size::ByteSize;
@@ -197,6 +199,9 @@ pub(crate) enum Command {
     /// List or abort multipart uploads in progress (left by a killed upload, say).
     #[command(subcommand)]
     Mpu(MpuCommand),
+    /// Run a file of `cp`, `mv` and `rm` commands (one per line; `-`: stdin) in parallel through
+    /// one client; each line's objects reported as they finish, with its line number on failure.
+    Run(RunArgs),
     /// Run the embedded S3-compatible server over a local directory.
     Serve(ServeArgs),
     /// Benchmark transfers: by default against the embedded server, with a table of throughput,

@@ -176,11 +176,11 @@ where
                     }
                 };
                 report.queued(&planned.action);
+                let line = planned.line.as_ref().map(|line| line.number);
                 if config.dry_run {
-                    report.dry_run(&planned.action, out).await?;
+                    report.dry_run(&planned.action, line, out).await?;
                     continue;
                 }
-                let line = planned.line.as_ref().map(|line| line.number);
                 match planned.action {
                     Action::Delete { target } => {
                         if let Some(batch) = deletes.push(target, line) {

@@ -235,8 +235,13 @@ impl Reporter {
         }
     }
 
-    /// Prints what a dry run would do.
-    pub(super) async fn dry_run(&mut self, action: &Action, out: &mut Printer) -> anyhow::Result<()> {
+    /// Prints what a dry run would do (`line`: of `s3io run`).
+    pub(super) async fn dry_run(
+        &mut self,
+        action: &Action,
+        line: Option<u64>,
+        out: &mut Printer,
+    ) -> anyhow::Result<()> {
         self.succeeded += 1;
         self.bytes += action.size();
         let (source, destination) = action.names();
@@ -244,8 +249,16 @@ impl Reporter {
             (Action::Refuse { reason, .. }, _) => {
                 self.succeeded -= 1;
                 self.failed += 1;
-                self.note_failure(&source);
-                eprintln!("s3io: {source}: {reason}");
+                match line {
+                    Some(line) => {
+                        self.note_failure(&format!("line {line} ({source})"));
+                        eprintln!("s3io: line {line}: {source}: {reason}");
+                    }
+                    None => {
+                        self.note_failure(&source);
+                        eprintln!("s3io: {source}: {reason}");
+                    }
+                }
                 return Ok(());
             }
             (_, Some(destination)) => {
@@ -357,7 +370,10 @@ impl Drop for Reporter {
 fn failure_line(record: &Record) -> String {
     let error = record.error.as_deref().unwrap_or("failed");
     let line = record.line.map(|line| format!("line {line}: ")).unwrap_or_default();
-    if error.contains(&record.source) {
+    if record.operation == "refuse" {
+        // A key, file or `run` line refused before any request: what, then why.
+        format!("s3io: {line}{}: {error}", record.source)
+    } else if error.contains(&record.source) {
         format!("s3io: {line}{error}")
     } else {
         format!("s3io: {line}{} {} failed: {error}", record.operation, record.source)

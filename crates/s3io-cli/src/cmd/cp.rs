@@ -339,7 +339,6 @@ async fn copy_many(
     moving: bool,
     out: &mut Printer,
 ) -> anyhow::Result<()> {
-    let filters = args.batch.filters.compile()?;
     let mut config = batch_config(&args.batch, args.no_clobber, out.is_quiet());
     config.object = ObjectSettings::new(&args.object)?;
     config.move_sources = moving;
@@ -347,7 +346,23 @@ async fn copy_many(
         Location::S3(url) if !args.raw && has_wildcard(&url.key) => Some(url.to_string()),
         _ => None,
     };
-    let actions: std::pin::Pin<Box<dyn Stream<Item = anyhow::Result<Action>> + Send>> = match (source, destination) {
+    let actions = plan_many(client, args, source, destination).await?;
+    let summary = batch::run(client, actions, &config, out).await?;
+    match wildcard {
+        Some(pattern) if summary.objects() == 0 => Err(nothing_matched(&pattern)),
+        _ => Ok(()),
+    }
+}
+
+/// The actions of a `cp -r` or wildcard copy (or move), listed or walked lazily.
+pub(crate) async fn plan_many(
+    client: &Client,
+    args: &CpArgs,
+    source: Location,
+    destination: Location,
+) -> anyhow::Result<Actions> {
+    let filters = args.batch.filters.compile()?;
+    let actions: Actions = match (source, destination) {
         (Location::S3(source), Location::Local(root)) => {
             let pattern = source_pattern(&source, args.raw)?;
             prepare_directory(&root, args.batch.dry_run).await?;
@@ -407,10 +422,41 @@ async fn copy_many(
             return Err(UsageError::new("cp copies to or from S3: one of SRC and DST must be an s3:// URL").into());
         }
     };
-    let summary = batch::run(client, actions, &config, out).await?;
-    match wildcard {
-        Some(pattern) if summary.objects() == 0 => Err(nothing_matched(&pattern)),
-        _ => Ok(()),
+    Ok(actions)
+}
+
+/// A lazy stream of actions, as a planner yields them.
+pub(crate) type Actions = std::pin::Pin<Box<dyn Stream<Item = anyhow::Result<Action>> + Send>>;
+
+/// The one action of a single-object `cp` or `mv` (in `s3io run`, where it runs in the batch of
+/// every line), named as the single command names its destination. Stdin and stdout are refused.
+pub(crate) async fn plan_single(source: Location, destination: Location) -> anyhow::Result<Action> {
+    match (source, destination) {
+        (Location::Local(path), Location::S3(prefix)) => {
+            let metadata =
+                tokio::fs::metadata(&path).await.with_context(|| format!("reading {}", crate::escape::path(&path)))?;
+            if metadata.is_dir() {
+                anyhow::bail!("{} is a directory: copy it with --recursive", crate::escape::path(&path));
+            }
+            let name = path.file_name().and_then(|name| name.to_str()).ok_or_else(|| {
+                anyhow::anyhow!("{}: no UTF-8 file name to use as the key", crate::escape::path(&path))
+            })?;
+            let name = path_to_key(Path::new(name))?;
+            Ok(Action::Upload { destination: key_under(prefix, &name), source: path, size: metadata.len() })
+        }
+        (Location::S3(source), Location::Local(path)) => {
+            let name = object_name(&source)?;
+            let destination = local_destination(&path, name).await.with_context(|| format!("download {source}"))?;
+            Ok(Action::Download { source, destination, size: 0, modified: None })
+        }
+        (Location::S3(source), Location::S3(prefix)) => {
+            let destination = key_under(prefix, object_name(&source)?);
+            Ok(Action::Copy { source, destination, size: 0 })
+        }
+        (Location::Stdio, _) | (_, Location::Stdio) => anyhow::bail!("stdin and stdout cannot be used in `s3io run`"),
+        (Location::Local(_), Location::Local(_)) => {
+            anyhow::bail!("cp copies to or from S3: one of SRC and DST must be an s3:// URL")
+        }
     }
 }
 
