@@ -165,10 +165,12 @@ async fn plan_command(client: &Client, command: &str, dry_run: bool) -> anyhow::
         anyhow::bail!("{flag} applies to the whole run (`s3io run {flag} FILE`), not to one line");
     }
     let line = RunLine::try_parse_from(&words).map_err(|e| {
-        // clap's message, first line only (the usage and tips follow it), without "error: ".
+        // clap's message, its first paragraph only (the usage and tips follow it) on one line,
+        // without "error: ".
         let message = e.to_string();
-        let first = message.lines().next().unwrap_or_default();
-        anyhow::anyhow!("{}", first.trim_start_matches("error: "))
+        let first = message.split("\n\n").next().unwrap_or_default();
+        let words: Vec<&str> = first.split_whitespace().collect();
+        anyhow::anyhow!("{}", words.join(" ").trim_start_matches("error: "))
     })?;
     match line.command {
         LineCommand::Cp(args) => plan_copy(client, args, false, dry_run).await,

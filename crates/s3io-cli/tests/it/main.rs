@@ -3,6 +3,7 @@
 
 mod bench;
 mod cli;
+mod clobber;
 mod common;
 mod inspect;
 mod integrity;
@@ -12,5 +13,6 @@ mod mpu;
 mod mv;
 mod objects;
 mod resume;
+mod run;
 mod signals;
 mod sync;
