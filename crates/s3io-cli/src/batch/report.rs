@@ -196,6 +196,11 @@ impl Reporter {
                 loop {
                     interval.tick().await;
                     ticking.set_position(progress.bytes_done());
+                    // Objects whose size the plan did not know (the single downloads and copies
+                    // of `s3io run`) add it once they start.
+                    if let Some(total) = progress.bytes_total().filter(|&t| t > ticking.length().unwrap_or(0)) {
+                        ticking.set_length(total);
+                    }
                 }
             });
             (Some(bar), Some(ticker))

@@ -31,7 +31,7 @@ use clap::Parser as _;
 use futures::stream::{self, BoxStream};
 use futures::{future, StreamExt as _};
 use s3io::Client;
-use tokio::io::{AsyncBufRead, AsyncBufReadExt as _, BufReader};
+use tokio::io::{AsyncBufRead, AsyncBufReadExt as _, AsyncReadExt as _, BufReader};
 
 use super::cp::{nothing_matched, plan_many, plan_single};
 use super::rm::{deletes_matching, deletes_under};
@@ -70,6 +70,9 @@ pub(crate) async fn run(client: &Client, args: RunArgs, out: &mut Printer) -> an
         stream::once(async move {
             match line {
                 Ok(bytes) => plan_line(&client, number, bytes, dry_run).await,
+                Err(error) if error.kind() == std::io::ErrorKind::InvalidData => {
+                    refused(number, "(skipped)".into(), error.to_string())
+                }
                 Err(error) => refused(number, "(unread)".into(), format!("reading the command file: {error}")),
             }
         })
@@ -78,24 +81,52 @@ pub(crate) async fn run(client: &Client, args: RunArgs, out: &mut Printer) -> an
     batch::run(client, planned, &config, out).await.map(drop)
 }
 
+/// The longest line read; a longer one is refused (its bytes skipped), so that a file without
+/// line ends cannot fill memory. A command line is a few hundred bytes.
+const MAX_LINE: u64 = 64 * 1024;
+
 /// The lines of `reader`, numbered from 1, without their line ends; a read error ends them.
 fn lines(reader: Box<dyn AsyncBufRead + Unpin + Send>) -> BoxStream<'static, (u64, std::io::Result<Vec<u8>>)> {
     stream::unfold(Some((reader, 0u64)), |state| async move {
         let (mut reader, number) = state?;
         let number = number + 1;
         let mut line = Vec::new();
-        match reader.read_until(b'\n', &mut line).await {
-            Ok(0) => None,
+        let read = match (&mut reader).take(MAX_LINE + 1).read_until(b'\n', &mut line).await {
+            Ok(0) => return None,
+            Ok(_) if line.len() as u64 > MAX_LINE && line.last() != Some(&b'\n') => skip_line(&mut reader).await,
             Ok(_) => {
                 while line.last().is_some_and(|b| matches!(b, b'\n' | b'\r')) {
                     line.pop();
                 }
-                Some(((number, Ok(line)), Some((reader, number))))
+                Ok(line)
             }
-            Err(error) => Some(((number, Err(error)), None)),
-        }
+            Err(error) => Err(error),
+        };
+        let next = read.is_ok() || read.as_ref().is_err_and(|e| e.kind() == std::io::ErrorKind::InvalidData);
+        Some(((number, read), next.then_some((reader, number))))
     })
     .boxed()
+}
+
+/// Reads past the rest of an overlong line; the line's error.
+async fn skip_line(reader: &mut (dyn AsyncBufRead + Unpin + Send)) -> std::io::Result<Vec<u8>> {
+    loop {
+        let buffer = reader.fill_buf().await?;
+        if buffer.is_empty() {
+            break;
+        }
+        match buffer.iter().position(|&b| b == b'\n') {
+            Some(end) => {
+                reader.consume(end + 1);
+                break;
+            }
+            None => {
+                let len = buffer.len();
+                reader.consume(len);
+            }
+        }
+    }
+    Err(std::io::Error::new(std::io::ErrorKind::InvalidData, format!("a line longer than {MAX_LINE} bytes")))
 }
 
 /// The actions of one line, each carrying the line; whatever goes wrong with the line is one
@@ -251,6 +282,21 @@ mod tests {
             }
             other => panic!("not one refusal: {other:?}"),
         }
+    }
+
+    #[tokio::test]
+    async fn lines_are_numbered_and_an_overlong_one_is_skipped_whole() {
+        let long = "x".repeat(MAX_LINE as usize + 10);
+        let text = format!("a\r\n\n{long}\nb");
+        let read: Vec<(u64, Result<Vec<u8>, String>)> = lines(Box::new(std::io::Cursor::new(text.into_bytes())))
+            .map(|(n, line)| (n, line.map_err(|e| e.to_string())))
+            .collect()
+            .await;
+        assert_eq!(read.len(), 4, "{:?}", read.iter().map(|(n, l)| (n, l.as_ref().map(Vec::len))).collect::<Vec<_>>());
+        assert_eq!(read[0], (1, Ok(b"a".to_vec())));
+        assert_eq!(read[1], (2, Ok(Vec::new())));
+        assert_eq!(read[2], (3, Err(format!("a line longer than {MAX_LINE} bytes"))));
+        assert_eq!(read[3], (4, Ok(b"b".to_vec())));
     }
 
     #[tokio::test]
