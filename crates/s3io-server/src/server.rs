@@ -74,6 +74,7 @@ pub async fn start(config: ServerConfig) -> Result<RunningServer, ServerError> {
         .map_err(|e| ServerError::Root { path: config.root.clone(), source: std::io::Error::other(e) })?
         .map_err(|source| ServerError::Root { path: config.root.clone(), source })?;
     store.set_default_checksum(config.default_checksum);
+    store.set_conditional_writes(config.conditional_writes);
 
     let mut builder = S3ServiceBuilder::new(store);
     builder.set_auth(SingleKeyAuth::new(config.access_key.clone(), config.secret_key.clone()));

@@ -74,3 +74,29 @@ fn multipart_uploads_and_many_objects_skip_existing_ones_and_leave_no_upload() {
     assert!(stderr(&output).contains("2 skipped"), "{}", stderr(&output));
     assert_eq!(get(&h, "e/a"), b"e a");
 }
+
+#[test]
+fn a_store_refusing_the_condition_gets_a_head_before_each_write() {
+    // The server answers If-None-Match with 501 NotImplemented, as stores without conditional
+    // writes do.
+    let h = Harness::start_with(|config| config.with_conditional_writes(false));
+    h.ok(&["mb", "s3://bkt"]);
+    h.put_all("bkt", [("d/a".to_owned(), b"old a".to_vec()), ("src".to_owned(), b"source".to_vec())]);
+    let dir = h.path("d");
+    std::fs::create_dir(&dir).unwrap();
+    std::fs::write(dir.join("a"), b"new a").unwrap();
+    std::fs::write(dir.join("b"), b"new b").unwrap();
+    let output = h.ok(&["-v", "cp", "-r", "-n", dir.to_str().unwrap(), "s3://bkt/d/"]);
+    assert!(stderr(&output).contains("1 skipped") && stderr(&output).contains("a HEAD first"), "{}", stderr(&output));
+    assert_eq!(get(&h, "d/a"), b"old a");
+    assert_eq!(get(&h, "d/b"), b"new b");
+    let output = h.ok(&["cp", "-n", "s3://bkt/src", "s3://bkt/d/a"]);
+    assert!(stdout(&output).starts_with("skip: "), "{}", stdout(&output));
+    assert_eq!(get(&h, "d/a"), b"old a");
+    // A multipart upload refused at completion is aborted, then sent again without the condition.
+    let big = data(11 << 20, 4);
+    let file = h.file("big.bin", &big);
+    h.ok(&["--part-size", "5MiB", "cp", "-n", &file, "s3://bkt/big.bin"]);
+    assert!(get(&h, "big.bin") == big);
+    assert_eq!(uploads_left(&h), 0);
+}

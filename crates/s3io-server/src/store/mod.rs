@@ -77,6 +77,8 @@ struct Layout {
     body_read_timeout: Duration,
     /// See [`FsStore::set_default_checksum`].
     default_checksum: std::sync::atomic::AtomicBool,
+    /// See [`FsStore::set_conditional_writes`].
+    conditional_writes: std::sync::atomic::AtomicBool,
 }
 
 impl FsStore {
@@ -116,7 +118,9 @@ impl FsStore {
             }
         }
         let default_checksum = std::sync::atomic::AtomicBool::new(true);
-        let layout = Layout { root, index, uploads, completed, tmp, body_read_timeout, default_checksum };
+        let conditional_writes = std::sync::atomic::AtomicBool::new(true);
+        let layout =
+            Layout { root, index, uploads, completed, tmp, body_read_timeout, default_checksum, conditional_writes };
         Ok(Self { layout: Arc::new(layout) })
     }
 
@@ -130,6 +134,25 @@ impl FsStore {
 
     pub(crate) fn default_checksum(&self) -> bool {
         self.layout.default_checksum.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    /// Whether writes honour `If-None-Match` (PutObject, CopyObject, CompleteMultipartUpload),
+    /// as S3 does since 2024. On by default; off, a write that carries it is answered 501
+    /// NotImplemented, as by stores without conditional writes, so that clients' fallbacks can be
+    /// tested.
+    pub fn set_conditional_writes(&self, on: bool) {
+        self.layout.conditional_writes.store(on, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    /// Refuses a write carrying `If-None-Match` when conditional writes are off.
+    pub(crate) fn check_conditional_write(&self, if_none_match: bool) -> s3s::S3Result<()> {
+        if if_none_match && !self.layout.conditional_writes.load(std::sync::atomic::Ordering::Relaxed) {
+            return Err(s3s::s3_error!(
+                NotImplemented,
+                "A header you provided implies functionality that is not implemented: If-None-Match"
+            ));
+        }
+        Ok(())
     }
 
     /// The root directory (canonical).

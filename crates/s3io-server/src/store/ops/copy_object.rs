@@ -36,6 +36,7 @@ pub(crate) async fn copy(store: &FsStore, req: S3Request<CopyObjectInput>) -> S3
         ),
         None => None,
     };
+    store.check_conditional_write(if_none_match.is_some())?;
     let input = req.input;
     let (src_bucket, src_key) = copy_source(&input.copy_source)?;
     ObjectKey::parse(&src_key)?;
