@@ -199,7 +199,7 @@ pub(crate) enum Command {
     /// List or abort multipart uploads in progress (left by a killed upload, say).
     #[command(subcommand)]
     Mpu(MpuCommand),
-    /// Run a file of `cp`, `mv` and `rm` commands (one per line; `-`: stdin) in parallel through
+    /// Run a file of `cp`, `mv`, `rm` and `sync` commands (one per line; `-`: stdin) in parallel through
     /// one client; each line's objects reported as they finish, with its line number on failure.
     Run(RunArgs),
     /// Run the embedded S3-compatible server over a local directory.

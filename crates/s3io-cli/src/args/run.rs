@@ -2,7 +2,7 @@
 
 use clap::{Args, Parser, Subcommand};
 
-use super::{parse_jobs, CpArgs, RmArgs};
+use super::{parse_jobs, CpArgs, RmArgs, SyncArgs};
 
 /// Commands in flight at once by default (as objects for a many-object command): the same
 /// default, for the same reasons (see [`super::DEFAULT_JOBS`]).
@@ -11,8 +11,8 @@ pub(crate) const DEFAULT_RUN_JOBS: usize = super::DEFAULT_JOBS;
 /// `s3io run FILE`.
 #[derive(Debug, Args)]
 pub(crate) struct RunArgs {
-    /// A file of commands, one per line, or `-` for stdin: `cp SRC DST`, `mv SRC DST` and
-    /// `rm TARGET` with their flags (`-r`, wildcards, `--no-clobber`, object flags, filters),
+    /// A file of commands, one per line, or `-` for stdin: `cp SRC DST`, `mv SRC DST`,
+    /// `rm TARGET` and `sync SRC DST` with their flags (`-r`, wildcards, `--no-clobber`, object flags, filters),
     /// quoted as in a shell. Blank lines and lines starting with `#` are skipped.
     pub(crate) file: std::ffi::OsString,
     /// Print what each line would do, do nothing.
@@ -48,4 +48,6 @@ pub(crate) enum LineCommand {
     Mv(CpArgs),
     /// `rm TARGET`.
     Rm(RmArgs),
+    /// `sync SRC DST`.
+    Sync(SyncArgs),
 }

@@ -1,8 +1,8 @@
 //! `s3io run FILE` (or `-` for stdin): a file of commands, one per line, run in parallel through
 //! one client — s5cmd's `run`.
 //!
-//! - **Lines.** Each line holds one `cp`, `mv` or `rm` command with its own flags (`-r`,
-//!   wildcards, `--no-clobber`, object flags, `--exclude`/`--include`), split into words as a
+//! - **Lines.** Each line holds one `cp`, `mv`, `rm` or `sync` command with its own flags (`-r`,
+//!   wildcards, `--no-clobber`, object flags, `--exclude`/`--include`, `--delete`), split into words as a
 //!   shell would (quotes, backslashes; `shlex`). Blank lines and lines starting with `#` are
 //!   skipped. The flags of the whole run (`--jobs`, `--json`, `--dry-run`, `--no-progress`) are
 //!   given to `run` itself; on a line they are refused.
@@ -207,6 +207,13 @@ async fn plan_command(client: &Client, command: &str, dry_run: bool) -> anyhow::
         LineCommand::Cp(args) => plan_copy(client, args, false, dry_run).await,
         LineCommand::Mv(args) => plan_copy(client, args, true, dry_run).await,
         LineCommand::Rm(args) => plan_remove(client, args),
+        LineCommand::Sync(mut args) => {
+            // A dry run creates no destination directory.
+            args.batch.dry_run = dry_run;
+            let actions = super::sync::plan(client, &args).await?;
+            let object = ObjectSettings::new(&args.object)?;
+            Ok(LinePlan { no_clobber: false, move_sources: false, object, actions, wildcard: None })
+        }
     }
 }
 

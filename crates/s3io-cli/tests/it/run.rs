@@ -114,6 +114,20 @@ fn stdin_lines_run_with_json_records_carrying_their_line() {
 }
 
 #[test]
+fn sync_lines_run_beside_the_others() {
+    let h = Harness::start();
+    h.ok(&["mb", "s3://bkt"]);
+    h.put_all("bkt", [("s/stale".to_owned(), b"stale".to_vec())]);
+    let dir = h.path("dir");
+    std::fs::create_dir_all(dir.join("sub")).unwrap();
+    std::fs::write(dir.join("sub/x"), b"x").unwrap();
+    let file = h.file("commands", format!("sync --delete {} s3://bkt/s/\n", dir.display()).as_bytes());
+    let output = h.ok(&["run", &file]);
+    assert_eq!(get(&h, "bkt", "s/sub/x"), b"x", "{}", stdout(&output));
+    assert!(!exists(&h, "bkt", "s/stale"), "sync --delete kept what the source lacks");
+}
+
+#[test]
 fn a_dry_run_does_nothing() {
     let h = Harness::start();
     h.ok(&["mb", "s3://bkt"]);
