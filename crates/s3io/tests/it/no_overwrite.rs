@@ -109,3 +109,31 @@ async fn key_taken_while_parts_are_sent_is_refused_at_completion_and_aborted() {
     assert_eq!(fetch(client, bucket, "cp").await, b"racer");
     assert_eq!(uploads_left(client, bucket).await, 0, "the refused copy was left behind");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_retried_put_that_finds_its_own_object_succeeds() {
+    // As in `retry::put_whose_answer_stalls_is_abandoned_after_its_body_and_retried`: with seed 0
+    // request 0 (CreateBucket) passes, request 33 (the upload's PUT) is stored and its answer held
+    // back, and request 34 (the PUT sent again) passes, so it meets the object the first stored.
+    let server = TestServer::start_with(Some("seed=0,stall=0.5,stall-for=60s,methods=PUT"), |b| {
+        b.stall_timeout(Duration::from_secs(1))
+    })
+    .await;
+    let (client, bucket) = (&server.client, &server.bucket);
+    // Latency samples for the adaptive timeout: HEADs of a missing key (answered 404).
+    for _ in 0..32 {
+        assert!(client.head_object(bucket, "missing").await.is_err());
+    }
+    let data = Bytes::from(test_data(MIB, 3));
+    let upload = client.upload(bucket, "once").no_overwrite(true).from_bytes(data.clone());
+    let output = tokio::time::timeout(Duration::from_secs(20), upload)
+        .await
+        .expect("a stalled PUT answer was not abandoned")
+        .expect("the object the first attempt stored is this upload's");
+    assert!(server.server.fault_stats().stalls >= 1, "the seed stalled no PUT: {:?}", server.server.fault_stats());
+    assert!(output.etag.is_some(), "{output:?}");
+    assert!(fetch(client, bucket, "once").await == data);
+    // Someone else's object is still refused.
+    let err = client.upload(bucket, "once").no_overwrite(true).from_bytes(Bytes::from_static(b"other")).await;
+    assert_refused(&err.expect_err("taken"));
+}
