@@ -13,7 +13,9 @@ pub(crate) const DEFAULT_RUN_JOBS: usize = super::DEFAULT_JOBS;
 pub(crate) struct RunArgs {
     /// A file of commands, one per line, or `-` for stdin: `cp SRC DST`, `mv SRC DST`,
     /// `rm TARGET` and `sync SRC DST` with their flags (`-r`, wildcards, `--no-clobber`, object flags, filters),
-    /// quoted as in a shell. Blank lines and lines starting with `#` are skipped.
+    /// quoted as in a shell. Blank lines and lines starting with `#` are skipped. Lines run in
+    /// parallel, in no particular order: a line that needs another's result belongs in a later
+    /// run.
     pub(crate) file: std::ffi::OsString,
     /// Print what each line would do, do nothing.
     #[arg(long)]
