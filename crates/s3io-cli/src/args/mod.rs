@@ -97,6 +97,12 @@ pub(crate) struct GlobalArgs {
     #[arg(long, global = true, value_name = "SIZE", help_heading = "Transfer")]
     pub(crate) memory_limit: Option<ByteSize>,
 
+    /// Payload bytes one stream (`cp s3://… -`, `cat`, `cp - s3://…`) holds at once: its
+    /// in-order window, and so its requests in flight (this many bytes in whole parts). By
+    /// default 48 MiB, six parts (scaled with a larger --part-size), within --memory-limit.
+    #[arg(long, global = true, value_name = "SIZE", help_heading = "Transfer")]
+    pub(crate) stream_buffer: Option<ByteSize>,
+
     /// Start every transfer from zero. By default a download to a file resumes from the
     /// partial file and journal (`.NAME.s3io-partial.*`) an interrupted run left, if the object
     /// is unchanged, and a multipart upload from a file reuses the verified parts of the key's

@@ -112,10 +112,13 @@ impl Download {
         self
     }
 
-    /// Cap on this download's pooled memory (the in-order stream's reordering window). By default
-    /// the client's [`TransferConfig::memory_limit`]; the client-wide pool cap always applies too.
+    /// Cap on this download's pooled memory (the in-order stream's reordering window, and with
+    /// it the stream's requests in flight; downloads to files and memory hold no part buffers).
+    /// By default the client's [`TransferConfig::stream_buffer`] within its
+    /// [`TransferConfig::memory_limit`]; the client-wide pool cap always applies too.
     pub fn memory_limit(mut self, bytes: u64) -> Self {
         self.transfer.memory_limit = bytes;
+        self.transfer.stream_buffer = bytes;
         self
     }
 
