@@ -113,6 +113,19 @@ impl Hasher {
         ChecksumValue { algorithm, value }
     }
 
+    /// Whether `value` is the checksum value of the raw CRC `crc` of `algorithm`: what
+    /// [`value_from_crc`](Self::value_from_crc) would give, compared without making it (no
+    /// allocation on the verification of every download).
+    pub(crate) fn crc_matches(algorithm: ChecksumAlgorithm, crc: u64, value: &ChecksumValue) -> bool {
+        let engine = base64::engine::general_purpose::STANDARD;
+        let mut text = [0u8; 12];
+        let len = match algorithm {
+            ChecksumAlgorithm::Crc32c => engine.encode_slice((crc as u32).to_be_bytes(), &mut text),
+            _ => engine.encode_slice(crc.to_be_bytes(), &mut text),
+        };
+        value.algorithm == algorithm && len.is_ok_and(|len| text[..len] == *value.value.as_bytes())
+    }
+
     /// The checksum of everything added so far.
     pub fn finish(&self) -> ChecksumValue {
         let engine = base64::engine::general_purpose::STANDARD;
@@ -258,6 +271,19 @@ mod tests {
         );
         let md5 = checksum(ChecksumAlgorithm::Md5, b"");
         assert_eq!(md5.value, "1B2M2Y8AsgTpgAmY7PhCfg==");
+    }
+
+    #[test]
+    fn a_crc_matches_its_value_and_nothing_else() {
+        for (algorithm, crc) in
+            [(ChecksumAlgorithm::Crc64Nvme, 0xAE8B_1486_0A79_9888), (ChecksumAlgorithm::Crc32c, 0xE306_9283)]
+        {
+            let value = Hasher::value_from_crc(algorithm, crc);
+            assert!(Hasher::crc_matches(algorithm, crc, &value));
+            assert!(!Hasher::crc_matches(algorithm, crc ^ 1, &value));
+        }
+        let crc32c = Hasher::value_from_crc(ChecksumAlgorithm::Crc32c, 0xE306_9283);
+        assert!(!Hasher::crc_matches(ChecksumAlgorithm::Crc64Nvme, 0xE306_9283, &crc32c), "another algorithm");
     }
 
     #[test]

@@ -107,7 +107,7 @@ async fn attempt<W: PartWriter>(
                 checksum_mode: false,
             };
             client
-                .get_object_once(&plan.bucket, &plan.key, &options)
+                .get_object_once(plan.bucket(), plan.key(), &options)
                 .await
                 .map_err(|(e, retry_after)| (explain_changed(e, plan), retry_after))?
         }

@@ -84,12 +84,11 @@ impl Drop for PendingHead {
 /// The shape of one download, fixed by its first answer.
 #[derive(Debug, Clone)]
 pub(crate) struct Plan {
-    pub(crate) bucket: String,
-    pub(crate) key: String,
     pub(crate) size: u64,
     pub(crate) part_size: u64,
     pub(crate) etag: Option<String>,
     pub(crate) last_modified: Option<SystemTime>,
+    /// The download's bucket and key (read with [`Plan::bucket`] and [`Plan::key`]).
     pub(crate) context: ErrorContext,
     /// What the bytes are checked against.
     pub(crate) check: Check,
@@ -151,17 +150,15 @@ impl Plan {
     async fn from_first(
         download: &Download,
         part_size: u64,
-        first: GetObjectOutput,
+        mut first: GetObjectOutput,
         index: u64,
         mut retry: RetryContext,
     ) -> Result<(Plan, FirstAnswer)> {
         let context = download.context();
         let mut plan = Plan {
-            bucket: download.bucket.clone(),
-            key: download.key.clone(),
             size: first.object_size(),
             part_size,
-            etag: first.info.etag.clone(),
+            etag: None,
             last_modified: first.info.last_modified,
             context,
             check: Check::Nothing,
@@ -170,15 +167,25 @@ impl Plan {
         if let Some(progress) = &download.progress {
             progress.add_total(plan.size);
         }
-        plan.check = plan.decide_check(download, &first);
+        plan.check = plan.decide_check(download, &mut first.info);
+        // Moved, not copied: nothing reads the first answer's headers after this.
+        plan.etag = first.info.etag.take();
         if plan.check == Check::AfterHead {
-            let (client, bucket, key) = (download.client.clone(), plan.bucket.clone(), plan.key.clone());
+            let (client, bucket, key) = (download.client.clone(), download.bucket.clone(), download.key.clone());
             let head = tokio::spawn(async move { client.head_object(&bucket, &key).await });
             plan.head = Some(Arc::new(PendingHead(Mutex::new(Some(head)))));
         }
         // The part reads this answer's body as the rest of the same attempt.
         retry.continue_last_attempt();
         Ok((plan, FirstAnswer { answer: first, retry, index }))
+    }
+
+    pub(crate) fn bucket(&self) -> &str {
+        &self.context.bucket
+    }
+
+    pub(crate) fn key(&self) -> &str {
+        self.context.key.as_deref().unwrap_or_default()
     }
 
     pub(crate) fn part_count(&self) -> u64 {
@@ -191,16 +198,17 @@ impl Plan {
         (start, (start + self.part_size).min(self.size))
     }
 
-    /// Decides what to verify from the first answer's headers (see the module doc).
-    fn decide_check(&self, download: &Download, first: &GetObjectOutput) -> Check {
+    /// Decides what to verify from the first answer's headers (see the module doc); the
+    /// checksum it keeps is taken out of `first`.
+    fn decide_check(&self, download: &Download, first: &mut ObjectInfo) -> Check {
         if download.transfer.checksum_mode == ChecksumMode::WhenRequired {
             return Check::Nothing;
         }
         if self.part_count() == 1 {
-            if let Some(value) = pick_checksum(&first.info.checksums, true) {
+            if let Some(value) = take_checksum(&mut first.checksums, true) {
                 return Check::Known(value);
             }
-            if let Some(value) = single_part_md5(&first.info) {
+            if let Some(value) = single_part_md5(first) {
                 return Check::Known(value);
             }
         }
@@ -216,7 +224,7 @@ impl Plan {
             Check::AfterHead => {
                 let Some(answer) = self.head.as_ref() else { return Ok(None) };
                 let Some(head) = answer.answer(&self.context).await else { return Ok(None) };
-                let head = head?;
+                let mut head = head?;
                 if head.etag.is_some() && head.etag != self.etag {
                     return Err(Error::service(
                         self.context.clone(),
@@ -228,7 +236,7 @@ impl Plan {
                         },
                     ));
                 }
-                Ok(pick_checksum(&head.checksums, false))
+                Ok(take_checksum(&mut head.checksums, false))
             }
         }
     }
@@ -255,9 +263,17 @@ fn single_part_md5(info: &ObjectInfo) -> Option<ChecksumValue> {
 
 /// CRC64NVME when present; CRC32C too for single-request objects (multi-part downloads compute
 /// only CRC64NVME, the default of current AWS SDKs, to keep one CRC pass per byte).
-fn pick_checksum(checksums: &[ChecksumValue], allow_crc32c: bool) -> Option<ChecksumValue> {
-    let find = |a| checksums.iter().find(|c| c.algorithm == a).cloned();
-    find(ChecksumAlgorithm::Crc64Nvme).or_else(|| if allow_crc32c { find(ChecksumAlgorithm::Crc32c) } else { None })
+/// Taken out of `checksums` (no copy).
+fn take_checksum(checksums: &mut Vec<ChecksumValue>, allow_crc32c: bool) -> Option<ChecksumValue> {
+    let position = |a| checksums.iter().position(|c: &ChecksumValue| c.algorithm == a);
+    let found = position(ChecksumAlgorithm::Crc64Nvme).or_else(|| {
+        if allow_crc32c {
+            position(ChecksumAlgorithm::Crc32c)
+        } else {
+            None
+        }
+    })?;
+    Some(checksums.swap_remove(found))
 }
 
 #[cfg(test)]

@@ -36,7 +36,7 @@ impl Client {
     pub async fn head_object(&self, bucket: &str, key: &str) -> Result<ObjectInfo> {
         let context = ErrorContext::new(Operation::HeadObject, bucket, Some(key));
         let request =
-            S3Request::new(Method::HEAD, bucket, Some(key), context).header("x-amz-checksum-mode", "ENABLED")?;
+            S3Request::new(Method::HEAD, bucket, Some(key), context).static_header("x-amz-checksum-mode", "ENABLED");
         let response = self.send(&request).await?;
         Ok(ObjectInfo::from_headers(&response.headers))
     }
@@ -201,27 +201,41 @@ fn get_object_request<'a>(bucket: &'a str, key: &'a str, options: &GetObjectOpti
     let context = ErrorContext::new(Operation::GetObject, bucket, Some(key));
     let mut request = S3Request::new(Method::GET, bucket, Some(key), context);
     if let Some(range) = &options.range {
-        // Written on the stack: the header value is the only allocation.
-        let mut value = [0u8; 48];
-        let len = {
+        // Written on the stack, then shared: the value's one allocation is its shared owner, so
+        // the copy each attempt takes of it is a reference count (a value copied into a plain
+        // `Bytes` would be copied again, into a shared one, by the first attempt's clone).
+        let mut value = RangeValue { text: [0u8; 48], len: 0 };
+        {
             use std::io::Write as _;
-            let mut cursor = std::io::Cursor::new(&mut value[..]);
+            let mut cursor = std::io::Cursor::new(&mut value.text[..]);
             let _ = match range.end {
                 Some(end) => write!(cursor, "bytes={}-{}", range.start, end),
                 None => write!(cursor, "bytes={}-", range.start),
             };
-            cursor.position() as usize
-        };
-        let value = http::HeaderValue::from_bytes(&value[..len]).expect("ASCII digits");
+            value.len = cursor.position() as usize;
+        }
+        let value = http::HeaderValue::from_maybe_shared(Bytes::from_owner(value)).expect("ASCII digits");
         request.headers.insert(http::header::RANGE, value);
     }
     if let Some(etag) = &options.if_match {
         request = request.header("if-match", etag)?;
     }
     if options.checksum_mode {
-        request = request.header("x-amz-checksum-mode", "ENABLED")?;
+        request = request.static_header("x-amz-checksum-mode", "ENABLED");
     }
     Ok(request)
+}
+
+/// A `Range` header's text, owned by the header value that shares it.
+struct RangeValue {
+    text: [u8; 48],
+    len: usize,
+}
+
+impl AsRef<[u8]> for RangeValue {
+    fn as_ref(&self) -> &[u8] {
+        &self.text[..self.len]
+    }
 }
 
 /// A GetObject answer with its body unread.
