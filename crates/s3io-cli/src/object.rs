@@ -79,6 +79,9 @@ impl ObjectSettings {
             checksum_algorithm: args.checksum_algorithm.map(|a| match a {
                 ChecksumAlgorithmArg::Crc64Nvme => ChecksumAlgorithm::Crc64Nvme,
                 ChecksumAlgorithmArg::Crc32c => ChecksumAlgorithm::Crc32c,
+                ChecksumAlgorithmArg::Crc32 => ChecksumAlgorithm::Crc32,
+                ChecksumAlgorithmArg::Sha256 => ChecksumAlgorithm::Sha256,
+                ChecksumAlgorithmArg::Sha1 => ChecksumAlgorithm::Sha1,
             }),
             checksum_mode: args.checksum_mode.map(|m| match m {
                 ChecksumModeArg::WhenSupported => ChecksumMode::WhenSupported,

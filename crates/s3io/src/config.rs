@@ -105,6 +105,12 @@ pub enum ChecksumAlgorithm {
     Crc32c,
     /// Content-MD5 per request, for stores that know no other.
     Md5,
+    /// CRC32 (the ISO-HDLC / zlib CRC).
+    Crc32,
+    /// SHA-256. A multipart object carries S3's composite checksum (`…-N`).
+    Sha256,
+    /// SHA-1. A multipart object carries S3's composite checksum (`…-N`).
+    Sha1,
 }
 
 /// Connection pool settings.

@@ -20,9 +20,18 @@ pub(crate) enum ChecksumAlgorithmArg {
     /// CRC-64/NVME (full-object, combinable across parts): the default.
     #[value(name = "CRC64NVME")]
     Crc64Nvme,
-    /// CRC-32C (Castagnoli).
+    /// CRC-32C (Castagnoli); multipart objects carry S3's composite checksum.
     #[value(name = "CRC32C")]
     Crc32c,
+    /// CRC-32 (ISO-HDLC, zlib's); multipart objects carry S3's composite checksum.
+    #[value(name = "CRC32")]
+    Crc32,
+    /// SHA-256; multipart objects carry S3's composite checksum (of the part SHA-256s, "-N").
+    #[value(name = "SHA256")]
+    Sha256,
+    /// SHA-1; multipart objects carry S3's composite checksum (of the part SHA-1s, "-N").
+    #[value(name = "SHA1")]
+    Sha1,
 }
 
 /// When uploads send checksums.

@@ -55,6 +55,9 @@ struct Description {
     storage_class: String,
     /// Algorithm name to base64 value.
     checksums: std::collections::BTreeMap<String, String>,
+    /// Composite checksums of a multipart object (a checksum of its parts' checksums, "…-N").
+    #[serde(skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    composite_checksums: std::collections::BTreeMap<String, String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     server_side_encryption: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -83,6 +86,11 @@ impl Description {
             expires: info.expires.clone(),
             storage_class: info.storage_class.clone().unwrap_or_else(|| "STANDARD".to_owned()),
             checksums: info.checksums.iter().map(|c| (c.algorithm.name().to_owned(), c.value.clone())).collect(),
+            composite_checksums: info
+                .composite_checksums
+                .iter()
+                .map(|c| (c.algorithm.name().to_owned(), c.value.clone()))
+                .collect(),
             server_side_encryption: info.server_side_encryption.clone(),
             sse_kms_key_id: info.sse_kms_key_id.clone(),
             sse_customer_algorithm: info.sse_customer_algorithm.clone(),
@@ -111,6 +119,9 @@ impl Description {
         lines.push(("Storage class".to_owned(), self.storage_class.clone()));
         for (algorithm, value) in &self.checksums {
             lines.push((format!("Checksum {algorithm}"), value.clone()));
+        }
+        for (algorithm, value) in &self.composite_checksums {
+            lines.push((format!("Checksum {algorithm} (composite)"), value.clone()));
         }
         let mut optional = |name: &str, value: &Option<String>| {
             if let Some(value) = value {

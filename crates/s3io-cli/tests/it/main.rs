@@ -2,6 +2,7 @@
 //! schedule): the commands against the embedded S3 server, over real HTTP.
 
 mod bench;
+mod checksums;
 mod cli;
 mod common;
 mod inspect;

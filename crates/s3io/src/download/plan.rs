@@ -6,13 +6,21 @@
 //! from its headers, with no request on the critical path:
 //! - an object that fits in one part: the full-object checksum the answer carries, if any (S3
 //!   answers a range covering the whole object with its full-object checksums, so this first GET
-//!   gets them; CRC64NVME is one pass of a few tenths of a CPU second per GiB); else
+//!   gets them; CRC64NVME is one pass of a few tenths of a CPU second per GiB; CRC32C, CRC32,
+//!   SHA-256 and SHA-1 are taken in that order when it is absent); else
 //!   the ETag when it is a single-part one (the MD5 of the bytes: not for SSE-KMS or SSE-C
 //!   objects, whose ETag is not their MD5); else, as for larger objects:
 //! - otherwise a HEAD is started *beside* the parts (a task of its own) to fetch the stored
 //!   checksum and check the ETag, while the parts are hashed with CRC64NVME (the default of
 //!   current AWS SDKs and of S3 itself) as they stream past. The run awaits the HEAD only once
 //!   every part is in, so verification adds no serial round trip.
+//!
+//! A composite checksum (of a multipart object uploaded with SHA-256, SHA-1, CRC32 or CRC32C
+//! without `FULL_OBJECT`) is a checksum of the parts' checksums: it can only be checked part by
+//! part along the upload's part boundaries, which a download does not know. As the AWS SDKs do
+//! (they skip composite values on GetObject), it is not verified; such an object is verified
+//! through its full-object CRC64NVME if the store keeps one, else not at all, and
+//! [`DownloadOutput::verified_checksum`](super::DownloadOutput::verified_checksum) says so.
 //!
 //! The plan is then fixed for the whole download.
 
@@ -253,11 +261,15 @@ fn single_part_md5(info: &ObjectInfo) -> Option<ChecksumValue> {
     Some(ChecksumValue { algorithm: ChecksumAlgorithm::Md5, value })
 }
 
-/// CRC64NVME when present; CRC32C too for single-request objects (multi-part downloads compute
-/// only CRC64NVME, the default of current AWS SDKs, to keep one CRC pass per byte).
-fn pick_checksum(checksums: &[ChecksumValue], allow_crc32c: bool) -> Option<ChecksumValue> {
+/// CRC64NVME when present; for single-request objects any other full-object checksum too,
+/// fastest first (CRC32C, CRC32, SHA-256, SHA-1). Multi-part downloads compute only CRC64NVME,
+/// the default of current AWS SDKs, to keep one CRC pass per byte.
+fn pick_checksum(checksums: &[ChecksumValue], single: bool) -> Option<ChecksumValue> {
     let find = |a| checksums.iter().find(|c| c.algorithm == a).cloned();
-    find(ChecksumAlgorithm::Crc64Nvme).or_else(|| if allow_crc32c { find(ChecksumAlgorithm::Crc32c) } else { None })
+    if !single {
+        return find(ChecksumAlgorithm::Crc64Nvme);
+    }
+    ChecksumAlgorithm::STORED.into_iter().find_map(find)
 }
 
 #[cfg(test)]
