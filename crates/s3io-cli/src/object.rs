@@ -10,11 +10,12 @@
 use std::sync::Arc;
 
 use s3io::config::{ChecksumAlgorithm, ChecksumMode};
-use s3io::types::{CopyProperties, PutObjectOptions, ServerSideEncryption};
-use s3io::Upload;
+use s3io::types::{CopyProperties, HeadObjectOptions, PutObjectOptions, ServerSideEncryption};
+use s3io::{Client, Download, ServerCopy, Upload};
 
-use crate::args::{ChecksumAlgorithmArg, ChecksumModeArg, MetadataDirective, ObjectArgs, Sse};
+use crate::args::{ChecksumAlgorithmArg, ChecksumModeArg, MetadataDirective, ObjectArgs, Sse, SseCArgs};
 use crate::exit::UsageError;
+use crate::sse_c::SseCKeys;
 
 /// The validated object flags, shared by every upload of a command.
 #[derive(Debug, Clone, Default)]
@@ -28,6 +29,8 @@ pub(crate) struct ObjectSettings {
     /// S3-to-S3 copies replace the source's headers and metadata (`REPLACE`) rather than keep
     /// them (`COPY`).
     replace_on_copy: bool,
+    /// SSE-C keys: of the objects written or read, and of copy sources.
+    sse_c: SseCKeys,
 }
 
 impl ObjectSettings {
@@ -56,7 +59,12 @@ impl ObjectSettings {
             Some(MetadataDirective::Copy) => false,
             None => sets_metadata,
         };
+        let sse_c = SseCKeys::new(&args.sse_c)?;
+        if sse_c.object.is_some() && args.sse.is_some() {
+            return Err(UsageError::new("--sse and --sse-c are two kinds of encryption: give one"));
+        }
         let options = PutObjectOptions {
+            sse_customer_key: sse_c.object.clone(),
             content_type: args.content_type.clone(),
             content_encoding: args.content_encoding.clone(),
             content_disposition: args.content_disposition.clone(),
@@ -88,7 +96,38 @@ impl ObjectSettings {
                 ChecksumModeArg::WhenRequired => ChecksumMode::WhenRequired,
             }),
             replace_on_copy,
+            sse_c,
         }))
+    }
+
+    /// Settings for commands that only read objects (`cat`, `head`): their SSE-C key.
+    pub(crate) fn for_reading(sse_c: &SseCArgs) -> Result<Self, UsageError> {
+        Ok(Self { sse_c: SseCKeys::new(sse_c)?, ..Self::default() })
+    }
+
+    /// A download of `bucket/key` reading it with its SSE-C key, if one was given.
+    pub(crate) fn download(&self, client: &Client, bucket: &str, key: &str) -> Download {
+        let download = client.download(bucket, key);
+        match &self.sse_c.object {
+            Some(sse_key) => download.sse_customer_key(sse_key.clone()),
+            None => download,
+        }
+    }
+
+    /// HeadObject's options for an object this command reads.
+    pub(crate) fn head_options(&self) -> HeadObjectOptions {
+        HeadObjectOptions { sse_customer_key: self.sse_c.object.clone(), ..HeadObjectOptions::default() }
+    }
+
+    /// A server-side copy reading the source with its SSE-C key, if one was given.
+    pub(crate) fn copy(&self, client: &Client, source: (&str, &str), destination: (&str, &str)) -> ServerCopy {
+        let copy = client
+            .copy(source.0, source.1, destination.0, destination.1)
+            .properties(self.copy_properties(destination.1));
+        match &self.sse_c.copy_source {
+            Some(sse_key) => copy.source_sse_customer_key(sse_key.clone()),
+            None => copy,
+        }
     }
 
     /// The options of the object `key`: Content-Type guessed from its extension unless given

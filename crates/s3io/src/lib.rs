@@ -102,7 +102,8 @@ pub mod types {
     };
     pub use crate::s3::object::{
         ByteRange, ContentRange, CopyProperties, CopySource, DeleteError, DeleteObjectsOutput, GetObjectOptions,
-        GetObjectOutput, ObjectInfo, PutObjectOptions, PutObjectOutput, ServerSideEncryption,
+        GetObjectOutput, HeadObjectOptions, ObjectInfo, PutObjectOptions, PutObjectOutput, ServerSideEncryption,
+        SseCustomerKey,
     };
 }
 

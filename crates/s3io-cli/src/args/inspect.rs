@@ -12,6 +12,9 @@ pub(crate) struct HeadArgs {
     /// server-side encryption, version_id, metadata) instead of `Name: value` lines.
     #[arg(long)]
     pub(crate) json: bool,
+    /// The object's SSE-C key (HEAD of an SSE-C object needs it).
+    #[command(flatten)]
+    pub(crate) sse_c: super::SseCArgs,
 }
 
 /// `s3io du s3://bucket[/prefix]`.

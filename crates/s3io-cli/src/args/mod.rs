@@ -10,10 +10,12 @@ use std::path::PathBuf;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 mod bench;
+mod encryption;
 mod inspect;
 mod object;
 
 pub(crate) use bench::{BenchArgs, Scenario};
+pub(crate) use encryption::SseCArgs;
 pub(crate) use inspect::{DuArgs, HeadArgs};
 pub(crate) use object::{ChecksumAlgorithmArg, ChecksumModeArg, MetadataDirective, ObjectArgs, Sse};
 
@@ -363,6 +365,9 @@ pub(crate) struct RbArgs {
 pub(crate) struct CatArgs {
     /// s3://bucket/key.
     pub(crate) object: String,
+    /// The object's SSE-C key.
+    #[command(flatten)]
+    pub(crate) sse_c: SseCArgs,
 }
 
 /// The HTTP method a presigned URL allows.

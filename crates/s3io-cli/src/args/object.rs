@@ -108,4 +108,7 @@ pub(crate) struct ObjectArgs {
     /// When uploads send checksums. By default when-supported.
     #[arg(long, value_enum, value_name = "MODE", help_heading = "Object properties")]
     pub(crate) checksum_mode: Option<ChecksumModeArg>,
+    /// SSE-C keys of the objects written and read.
+    #[command(flatten)]
+    pub(crate) sse_c: super::SseCArgs,
 }

@@ -123,7 +123,8 @@ pub(crate) async fn run(client: &Client, args: CpArgs, mode: Mode, out: &mut Pri
             let names = (source.to_string(), crate::escape::path(&path));
             single
                 .run("download", names, async {
-                    let output = transfer::download_to_file(client, &source, &path, progress, None, None).await?;
+                    let output =
+                        transfer::download_to_file(client, &source, &object, &path, progress, None, None).await?;
                     if moving {
                         client.delete_object(&source.bucket, &source.key).await?;
                     }
@@ -138,7 +139,7 @@ pub(crate) async fn run(client: &Client, args: CpArgs, mode: Mode, out: &mut Pri
                 return single.out.status(&format!("(dryrun) download: {source} to -")).await;
             }
             // The object's bytes are the output: no status line, no JSON record.
-            transfer::download_to_writer(client, &source, &mut tokio::io::stdout()).await?;
+            transfer::download_to_writer(client, &source, &object, &mut tokio::io::stdout()).await?;
             Ok(())
         }
         (Location::S3(source), Location::S3(prefix)) => {

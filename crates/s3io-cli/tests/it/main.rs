@@ -14,4 +14,5 @@ mod mv;
 mod objects;
 mod resume;
 mod signals;
+mod sse_c;
 mod sync;

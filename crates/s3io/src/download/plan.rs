@@ -37,7 +37,7 @@ use crate::checksum::ChecksumValue;
 use crate::config::{ChecksumAlgorithm, ChecksumMode};
 use crate::error::{Error, ErrorContext, Result, ServiceError};
 use crate::retry::RetryContext;
-use crate::s3::object::{ByteRange, GetObjectOptions, GetObjectOutput, ObjectInfo};
+use crate::s3::object::{ByteRange, GetObjectOptions, GetObjectOutput, HeadObjectOptions, ObjectInfo, SseCustomerKey};
 
 /// What a download verifies, decided from its first answer.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -103,6 +103,9 @@ pub(crate) struct Plan {
     pub(crate) check: Check,
     /// The HEAD running beside the parts, for [`Check::AfterHead`].
     pub(crate) head: Option<Arc<PendingHead>>,
+    /// The SSE-C key and version every request of the download carries.
+    pub(crate) sse_customer_key: Option<SseCustomerKey>,
+    pub(crate) version_id: Option<String>,
 }
 
 impl Plan {
@@ -116,6 +119,8 @@ impl Plan {
             range: Some(ByteRange::inclusive(0, part_size - 1)),
             if_match: None,
             checksum_mode: download.transfer.checksum_mode != ChecksumMode::WhenRequired,
+            sse_customer_key: download.sse_customer_key.clone(),
+            version_id: download.version_id.clone(),
         };
         let mut retry = RetryContext::new();
         let first = match client.get_object_with(&download.bucket, &download.key, &options, &mut retry).await {
@@ -143,6 +148,8 @@ impl Plan {
             range: Some(ByteRange::inclusive(start, end - 1)),
             if_match: Some(state.etag.clone()),
             checksum_mode: false,
+            sse_customer_key: download.sse_customer_key.clone(),
+            version_id: download.version_id.clone(),
         };
         let mut retry = RetryContext::new();
         let first = match download.client.get_object_with(&download.bucket, &download.key, &options, &mut retry).await {
@@ -174,6 +181,8 @@ impl Plan {
             context,
             check: Check::Nothing,
             head: None,
+            sse_customer_key: download.sse_customer_key.clone(),
+            version_id: download.version_id.clone(),
         };
         if let Some(progress) = &download.progress {
             progress.add_total(plan.size);
@@ -181,7 +190,11 @@ impl Plan {
         plan.check = plan.decide_check(download, &first);
         if plan.check == Check::AfterHead {
             let (client, bucket, key) = (download.client.clone(), plan.bucket.clone(), plan.key.clone());
-            let head = tokio::spawn(async move { client.head_object(&bucket, &key).await });
+            let options = HeadObjectOptions {
+                sse_customer_key: plan.sse_customer_key.clone(),
+                version_id: plan.version_id.clone(),
+            };
+            let head = tokio::spawn(async move { client.head_object_with(&bucket, &key, &options).await });
             plan.head = Some(Arc::new(PendingHead(Mutex::new(Some(head)))));
         }
         // The part reads this answer's body as the rest of the same attempt.

@@ -6,7 +6,7 @@ use std::time::SystemTime;
 use bytes::Bytes;
 use http::Method;
 
-use super::object::{ByteRange, CopySource, PutObjectOptions};
+use super::object::{ByteRange, CopySource, PutObjectOptions, SseCustomerKey};
 use super::request::{header_str, S3Request};
 use super::{parse_iso8601, xml};
 use crate::checksum::ChecksumValue;
@@ -153,12 +153,31 @@ impl Client {
         upload_id: &str,
         part_number: u32,
     ) -> Result<UploadPartCopyOutput> {
+        self.upload_part_copy_with(source, range, bucket, key, upload_id, part_number, None).await
+    }
+
+    /// [`upload_part_copy`](Self::upload_part_copy) into an upload encrypted with a
+    /// customer-provided key (SSE-C), which every part must carry.
+    #[allow(clippy::too_many_arguments)] // The operation's own parameters, as S3 names them.
+    pub async fn upload_part_copy_with(
+        &self,
+        source: CopySource<'_>,
+        range: Option<ByteRange>,
+        bucket: &str,
+        key: &str,
+        upload_id: &str,
+        part_number: u32,
+        sse_customer_key: Option<&SseCustomerKey>,
+    ) -> Result<UploadPartCopyOutput> {
         let context = ErrorContext::new(Operation::UploadPartCopy, bucket, Some(key));
         let mut request = source.apply(
             S3Request::new(Method::PUT, bucket, Some(key), context.clone())
                 .query("partNumber", part_number.to_string())
                 .query("uploadId", upload_id),
         )?;
+        if let Some(sse_key) = sse_customer_key {
+            request = sse_key.apply(request, false);
+        }
         if let Some(range) = range {
             if range.end.is_none() {
                 return Err(Error::InvalidConfig(format!(
@@ -192,6 +211,21 @@ impl Client {
         parts: &[CompletedPart],
         full_object_checksum: Option<&ChecksumValue>,
     ) -> Result<CompleteMultipartUploadOutput> {
+        self.complete_multipart_upload_with(bucket, key, upload_id, parts, full_object_checksum, None).await
+    }
+
+    /// [`complete_multipart_upload`](Self::complete_multipart_upload) of an upload encrypted with
+    /// a customer-provided key (SSE-C), which S3 wants on Complete too when the upload carries
+    /// checksums.
+    pub async fn complete_multipart_upload_with(
+        &self,
+        bucket: &str,
+        key: &str,
+        upload_id: &str,
+        parts: &[CompletedPart],
+        full_object_checksum: Option<&ChecksumValue>,
+        sse_customer_key: Option<&SseCustomerKey>,
+    ) -> Result<CompleteMultipartUploadOutput> {
         let context = ErrorContext::new(Operation::CompleteMultipartUpload, bucket, Some(key));
         let document = xml::complete_multipart_upload(parts.iter().map(|p| xml::CompletePart {
             part_number: p.part_number,
@@ -202,6 +236,9 @@ impl Client {
             .query("uploadId", upload_id)
             .header("content-type", "application/xml")?
             .body(Bytes::from(document));
+        if let Some(sse_key) = sse_customer_key {
+            request = sse_key.apply(request, false);
+        }
         if let Some(checksum) = full_object_checksum {
             request = request
                 .header(checksum.algorithm.header(), &checksum.value)?

@@ -121,6 +121,9 @@ impl Upload {
         let mut request = S3Request::new(Method::PUT, &self.bucket, Some(&self.key), context.clone())
             .query("partNumber", number.to_string())
             .query("uploadId", upload_id);
+        if let Some(key) = &self.options.sse_customer_key {
+            request = key.apply(request, false);
+        }
         if let Some(checksum) = &checksum {
             request = request.header(checksum.algorithm.header(), &checksum.value)?;
         }
@@ -214,8 +217,16 @@ impl Upload {
             // FULL_OBJECT at create); the composite ones are computed by the store from the parts
             // and checked against the client's once it answers.
             let sent = full.as_ref().filter(|c| c.algorithm == ChecksumAlgorithm::Crc64Nvme);
-            let output =
-                self.client.complete_multipart_upload(&self.bucket, &self.key, &upload_id, &completed, sent).await?;
+            let sse_key = self.options.sse_customer_key.as_ref();
+            let complete = self.client.complete_multipart_upload_with(
+                &self.bucket,
+                &self.key,
+                &upload_id,
+                &completed,
+                sent,
+                sse_key,
+            );
+            let output = complete.await?;
             if let Some(ours) = &full {
                 check_stored(ours, composite.as_ref(), &output.checksums, &self.context())?;
             }

@@ -8,6 +8,7 @@
 //! - `listing`: ListObjects (v1 and v2);
 //! - `upload`: the multipart upload operations;
 //! - `tagging`: object tags (Put/Get/DeleteObjectTagging, `x-amz-tagging`);
+//! - `sse_c`: customer-provided encryption keys (SSE-C), checked on writes and reads;
 //! - `conditions`: preconditions and spans shared by the above.
 
 pub(crate) mod bucket;
@@ -15,6 +16,7 @@ pub(crate) mod conditions;
 pub(crate) mod copy_object;
 pub(crate) mod listing;
 pub(crate) mod object;
+pub(crate) mod sse_c;
 pub(crate) mod tagging;
 pub(crate) mod upload;
 

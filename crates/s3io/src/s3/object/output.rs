@@ -55,6 +55,8 @@ pub struct ObjectInfo {
     /// The algorithm of SSE-C encryption (`AES256`), when the object is encrypted with a key the
     /// client supplies.
     pub sse_customer_algorithm: Option<String>,
+    /// The base64 MD5 of the SSE-C key the object is encrypted with (never the key itself).
+    pub sse_customer_key_md5: Option<String>,
     /// How many tags the object carries (`x-amz-tagging-count`), when it has any.
     pub tag_count: Option<u32>,
 }
@@ -106,6 +108,7 @@ impl ObjectInfo {
             server_side_encryption: text("x-amz-server-side-encryption"),
             sse_kms_key_id: text("x-amz-server-side-encryption-aws-kms-key-id"),
             sse_customer_algorithm: text("x-amz-server-side-encryption-customer-algorithm"),
+            sse_customer_key_md5: text("x-amz-server-side-encryption-customer-key-md5"),
             tag_count: header_str(headers, "x-amz-tagging-count").and_then(|v| v.parse().ok()),
         }
     }
