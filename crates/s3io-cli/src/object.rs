@@ -13,12 +13,12 @@ use s3io::config::{ChecksumAlgorithm, ChecksumMode};
 use s3io::types::{CopyProperties, HeadObjectOptions, PutObjectOptions, ServerSideEncryption};
 use s3io::{Client, Download, ServerCopy, Upload};
 
-use crate::args::{ChecksumAlgorithmArg, ChecksumModeArg, MetadataDirective, ObjectArgs, Sse, SseCArgs};
+use crate::args::{ChecksumAlgorithmArg, ChecksumModeArg, CopyProps, MetadataDirective, ObjectArgs, Sse, SseCArgs};
 use crate::exit::UsageError;
 use crate::sse_c::SseCKeys;
 
 /// The validated object flags, shared by every upload of a command.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub(crate) struct ObjectSettings {
     /// What every new object gets (Content-Type only when given).
     options: PutObjectOptions,
@@ -29,8 +29,25 @@ pub(crate) struct ObjectSettings {
     /// S3-to-S3 copies replace the source's headers and metadata (`REPLACE`) rather than keep
     /// them (`COPY`).
     replace_on_copy: bool,
+    /// S3-to-S3 copies take the source's tags (`--copy-props default`).
+    copy_tags: bool,
     /// SSE-C keys: of the objects written or read, and of copy sources.
     sse_c: SseCKeys,
+}
+
+impl Default for ObjectSettings {
+    /// No flags: copies keep the source's headers, metadata and tags, as S3 does.
+    fn default() -> Self {
+        Self {
+            options: PutObjectOptions::default(),
+            guess_content_type: false,
+            checksum_algorithm: None,
+            checksum_mode: None,
+            replace_on_copy: false,
+            copy_tags: true,
+            sse_c: SseCKeys::default(),
+        }
+    }
 }
 
 impl ObjectSettings {
@@ -59,6 +76,16 @@ impl ObjectSettings {
             Some(MetadataDirective::Copy) => false,
             None => sets_metadata,
         };
+        // `--copy-props none` takes nothing from the source: its headers and metadata are
+        // replaced (by the flags', or by none) and its tags are not copied.
+        let props = args.copy_props.unwrap_or(CopyProps::Default);
+        if props == CopyProps::None && args.metadata_directive == Some(MetadataDirective::Copy) {
+            return Err(UsageError::new(
+                "--copy-props none copies nothing from the source: not with --metadata-directive COPY",
+            ));
+        }
+        let replace_on_copy = replace_on_copy || props == CopyProps::None;
+        let copy_tags = props == CopyProps::Default;
         let sse_c = SseCKeys::new(&args.sse_c)?;
         if sse_c.object.is_some() && args.sse.is_some() {
             return Err(UsageError::new("--sse and --sse-c are two kinds of encryption: give one"));
@@ -96,6 +123,7 @@ impl ObjectSettings {
                 ChecksumModeArg::WhenRequired => ChecksumMode::WhenRequired,
             }),
             replace_on_copy,
+            copy_tags,
             sse_c,
         }))
     }
@@ -145,7 +173,7 @@ impl ObjectSettings {
     /// storage class, encryption, ACL and tags the flags give either way.
     pub(crate) fn copy_properties(&self, key: &str) -> CopyProperties {
         let options = if self.replace_on_copy { self.options_for(key) } else { self.options.clone() };
-        CopyProperties::new(options, self.replace_on_copy)
+        CopyProperties::new(options, self.replace_on_copy).with_copy_tags(self.copy_tags)
     }
 
     /// `upload` with the options of its object `key` and the checksum flags.

@@ -344,6 +344,10 @@ pub struct ClientConfig {
     pub transfer: TransferConfig,
     /// Retry settings. By default [`RetryConfig::default`].
     pub retry: RetryConfig,
+    /// Send `x-amz-request-payer: requester` with every request: the caller pays for requests
+    /// to and downloads from a requester-pays bucket, which S3 otherwise refuses (403). By
+    /// default `false`.
+    pub request_payer: bool,
 }
 
 impl Default for ClientConfig {
@@ -360,12 +364,20 @@ impl Default for ClientConfig {
             accept_invalid_certs: false,
             transfer: TransferConfig::default(),
             retry: RetryConfig::default(),
+            request_payer: false,
         }
     }
 }
 
 /// Builder-style setters, one per field: `ClientConfig::default().with_…(…)`.
 impl ClientConfig {
+    /// Sets [`request_payer`](Self::request_payer).
+    #[must_use]
+    pub fn with_request_payer(mut self, request_payer: bool) -> Self {
+        self.request_payer = request_payer;
+        self
+    }
+
     /// Sets [`endpoint`](Self::endpoint).
     #[must_use]
     pub fn with_endpoint(mut self, endpoint: Option<String>) -> Self {

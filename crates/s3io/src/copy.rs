@@ -309,7 +309,16 @@ impl ServerCopy {
     /// When the source has a full-object CRC64NVME, the upload asks for part checksums and their
     /// combination must equal it before the upload is completed (with that checksum).
     async fn copy_parts(&self, head: &ObjectInfo, layout: PartLayout) -> Result<CopyOutput> {
-        let options = self.properties.for_multipart(head);
+        // CreateMultipartUpload copies no tags: the source's are read and set, when wanted.
+        let wants_tags = self.properties.copy_tags && self.properties.options.tagging.is_none();
+        let source_tags = match head.tag_count {
+            Some(count) if count > 0 && wants_tags => {
+                let tags = self.client.get_object_tagging(&self.source_bucket, &self.source_key);
+                crate::s3::tagging::tagging_header(&self.cancellable(tags).await?)
+            }
+            _ => None,
+        };
+        let options = self.properties.for_multipart(head, source_tags);
         let expected = match self.checksum_mode {
             ChecksumMode::WhenSupported => {
                 head.checksums.iter().find(|c| c.algorithm == ChecksumAlgorithm::Crc64Nvme).cloned()

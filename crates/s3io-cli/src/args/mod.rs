@@ -17,7 +17,7 @@ mod object;
 pub(crate) use bench::{BenchArgs, Scenario};
 pub(crate) use encryption::SseCArgs;
 pub(crate) use inspect::{DuArgs, HeadArgs};
-pub(crate) use object::{ChecksumAlgorithmArg, ChecksumModeArg, MetadataDirective, ObjectArgs, Sse};
+pub(crate) use object::{ChecksumAlgorithmArg, ChecksumModeArg, CopyProps, MetadataDirective, ObjectArgs, Sse};
 
 use crate::duration::HumanDuration;
 use crate::size::ByteSize;
@@ -109,6 +109,11 @@ pub(crate) struct GlobalArgs {
     /// Sync each downloaded file and its directory to disk before reporting it done.
     #[arg(long, global = true, help_heading = "Transfer")]
     pub(crate) fsync: bool,
+
+    /// Pay for the requests and downloads of a requester-pays bucket: sends
+    /// `x-amz-request-payer: requester` with every request.
+    #[arg(long, global = true, value_name = "PAYER", value_parser = ["requester"], help_heading = "Connection")]
+    pub(crate) request_payer: Option<String>,
 
     /// Attempts per request, the first included (1 disables retries). By default 5.
     #[arg(long, global = true, value_name = "N", help_heading = "Retries and timeouts")]

@@ -55,6 +55,18 @@ pub(crate) enum MetadataDirective {
     Replace,
 }
 
+/// What an S3-to-S3 copy takes from its source, as the aws CLI's `--copy-props`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(crate) enum CopyProps {
+    /// Nothing: the new object gets only what the flags give (no source headers, metadata or
+    /// tags).
+    None,
+    /// The headers and metadata (as --metadata-directive says), not the tags.
+    MetadataDirective,
+    /// The headers, metadata and tags (the default).
+    Default,
+}
+
 /// What an upload or copy sets on the new object (`cp`, `cp -r`, `sync`, stdin).
 #[derive(Debug, Clone, Default, Args)]
 pub(crate) struct ObjectArgs {
@@ -87,6 +99,10 @@ pub(crate) struct ObjectArgs {
     /// default COPY, or REPLACE when a metadata or header flag is given.
     #[arg(long, value_enum, value_name = "DIRECTIVE", help_heading = "Object properties")]
     pub(crate) metadata_directive: Option<MetadataDirective>,
+    /// S3-to-S3 copies: what is taken from the source. By default `default` (headers, metadata
+    /// and tags).
+    #[arg(long, value_enum, value_name = "PROPS", help_heading = "Object properties")]
+    pub(crate) copy_props: Option<CopyProps>,
     /// Storage class of new objects, e.g. STANDARD_IA, GLACIER_IR.
     #[arg(long, value_name = "CLASS", help_heading = "Object properties")]
     pub(crate) storage_class: Option<String>,

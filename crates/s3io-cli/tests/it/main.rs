@@ -12,6 +12,7 @@ mod messages;
 mod mpu;
 mod mv;
 mod objects;
+mod objopts;
 mod resume;
 mod signals;
 mod sse_c;

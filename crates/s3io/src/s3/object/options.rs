@@ -241,14 +241,18 @@ impl PutObjectOptions {
     }
 }
 
-/// What a server-side copy sets on the new object. By default it keeps the source's metadata
-/// and headers (S3's `COPY` directive) and sets nothing else.
-#[derive(Debug, Clone, Default)]
+/// What a server-side copy sets on the new object. By default it keeps the source's metadata,
+/// headers and tags (S3's `COPY` directives) and sets nothing else.
+#[derive(Debug, Clone)]
 #[non_exhaustive]
 pub struct CopyProperties {
     /// Replace the source's Content-Type, other headers and user metadata with `options`'
     /// (`x-amz-metadata-directive: REPLACE`). By default `false`: they are copied.
     pub replace_metadata: bool,
+    /// Copy the source's tags when `options` gives none: CopyObject does by itself, a multipart
+    /// copy reads them (GetObjectTagging) and sets them on the new object. `false` gives the new
+    /// object no tags but `options`' (`x-amz-tagging-directive: REPLACE`). By default `true`.
+    pub copy_tags: bool,
     /// The new object's headers and metadata (used when `replace_metadata`), and its storage
     /// class, encryption (SSE-C key included), canned ACL and tags (used either way; tags replace
     /// the source's).
@@ -259,7 +263,14 @@ impl CopyProperties {
     /// Properties replacing the source's metadata with `options`' (`replace_metadata`), or
     /// keeping it and setting only `options`' storage class, encryption, ACL and tags.
     pub fn new(options: PutObjectOptions, replace_metadata: bool) -> Self {
-        Self { replace_metadata, options }
+        Self { replace_metadata, copy_tags: true, options }
+    }
+
+    /// The same properties, copying the source's tags or not (see [`copy_tags`](Self::copy_tags)).
+    #[must_use]
+    pub fn with_copy_tags(mut self, copy_tags: bool) -> Self {
+        self.copy_tags = copy_tags;
+        self
     }
 
     pub(super) fn apply<'a>(&self, request: S3Request<'a>) -> Result<S3Request<'a>> {
@@ -276,18 +287,24 @@ impl CopyProperties {
             };
             kept.apply(request, false)?
         };
-        if self.options.tagging.is_some() {
+        if self.options.tagging.is_some() || !self.copy_tags {
             request = request.header("x-amz-tagging-directive", "REPLACE")?;
         }
         Ok(request)
     }
 
     /// The options of a multipart copy's CreateMultipartUpload, which copies nothing by itself:
-    /// the source's headers and metadata (from its HeadObject) unless replaced, plus the
+    /// the source's headers and metadata (from its HeadObject) unless replaced, the source's tags
+    /// (`source_tags`, an `x-amz-tagging` query) unless replaced or not copied, plus the
     /// properties set either way.
-    pub(crate) fn for_multipart(&self, source: &ObjectInfo) -> PutObjectOptions {
+    pub(crate) fn for_multipart(&self, source: &ObjectInfo, source_tags: Option<String>) -> PutObjectOptions {
+        let tagging = match (&self.options.tagging, self.copy_tags) {
+            (Some(tags), _) => Some(tags.clone()),
+            (None, true) => source_tags,
+            (None, false) => None,
+        };
         if self.replace_metadata {
-            return self.options.clone();
+            return PutObjectOptions { tagging, ..self.options.clone() };
         }
         PutObjectOptions {
             content_type: source.content_type.clone(),
@@ -300,10 +317,16 @@ impl CopyProperties {
             storage_class: self.options.storage_class.clone(),
             sse: self.options.sse.clone(),
             acl: self.options.acl.clone(),
-            tagging: self.options.tagging.clone(),
+            tagging,
             sse_customer_key: self.options.sse_customer_key.clone(),
             ..PutObjectOptions::default()
         }
+    }
+}
+
+impl Default for CopyProperties {
+    fn default() -> Self {
+        Self::new(PutObjectOptions::default(), false)
     }
 }
 
