@@ -33,6 +33,8 @@ pub(crate) struct ObjectSettings {
     copy_tags: bool,
     /// SSE-C keys: of the objects written or read, and of copy sources.
     sse_c: SseCKeys,
+    /// The version of the one object a command reads (`--version-id`).
+    version_id: Option<String>,
 }
 
 impl Default for ObjectSettings {
@@ -46,6 +48,7 @@ impl Default for ObjectSettings {
             replace_on_copy: false,
             copy_tags: true,
             sse_c: SseCKeys::default(),
+            version_id: None,
         }
     }
 }
@@ -125,26 +128,36 @@ impl ObjectSettings {
             replace_on_copy,
             copy_tags,
             sse_c,
+            version_id: None,
         }))
     }
 
-    /// Settings for commands that only read objects (`cat`, `head`): their SSE-C key.
-    pub(crate) fn for_reading(sse_c: &SseCArgs) -> Result<Self, UsageError> {
-        Ok(Self { sse_c: SseCKeys::new(sse_c)?, ..Self::default() })
+    /// Settings for commands that only read objects (`cat`, `head`): their SSE-C key and version.
+    pub(crate) fn for_reading(sse_c: &SseCArgs, version_id: Option<&str>) -> Result<Self, UsageError> {
+        Ok(Self { sse_c: SseCKeys::new(sse_c)?, version_id: version_id.map(str::to_owned), ..Self::default() })
     }
 
-    /// A download of `bucket/key` reading it with its SSE-C key, if one was given.
+    /// The same settings, reading version `version_id` of the one source object.
+    pub(crate) fn with_version_id(mut self, version_id: Option<String>) -> Self {
+        self.version_id = version_id;
+        self
+    }
+
+    /// A download of `bucket/key` reading it with its SSE-C key and at its version, if given.
     pub(crate) fn download(&self, client: &Client, bucket: &str, key: &str) -> Download {
-        let download = client.download(bucket, key);
-        match &self.sse_c.object {
-            Some(sse_key) => download.sse_customer_key(sse_key.clone()),
-            None => download,
+        let mut download = client.download(bucket, key);
+        if let Some(sse_key) = &self.sse_c.object {
+            download = download.sse_customer_key(sse_key.clone());
         }
+        if let Some(version) = &self.version_id {
+            download = download.version_id(version.clone());
+        }
+        download
     }
 
     /// HeadObject's options for an object this command reads.
     pub(crate) fn head_options(&self) -> HeadObjectOptions {
-        HeadObjectOptions { sse_customer_key: self.sse_c.object.clone(), ..HeadObjectOptions::default() }
+        HeadObjectOptions { sse_customer_key: self.sse_c.object.clone(), version_id: self.version_id.clone() }
     }
 
     /// A server-side copy reading the source with its SSE-C key, if one was given.
@@ -152,8 +165,12 @@ impl ObjectSettings {
         let copy = client
             .copy(source.0, source.1, destination.0, destination.1)
             .properties(self.copy_properties(destination.1));
-        match &self.sse_c.copy_source {
+        let copy = match &self.sse_c.copy_source {
             Some(sse_key) => copy.source_sse_customer_key(sse_key.clone()),
+            None => copy,
+        };
+        match &self.version_id {
+            Some(version) => copy.source_version_id(version.clone()),
             None => copy,
         }
     }

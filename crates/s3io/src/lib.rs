@@ -105,6 +105,7 @@ pub mod types {
         GetObjectOutput, HeadObjectOptions, ObjectInfo, PutObjectOptions, PutObjectOutput, ServerSideEncryption,
         SseCustomerKey,
     };
+    pub use crate::s3::versions::{ListObjectVersionsOptions, ListObjectVersionsPage, ObjectVersion};
 }
 
 pub mod metrics {

@@ -228,6 +228,10 @@ pub(crate) struct CpArgs {
     /// Take `*`, `?` and `[` in the source key literally, not as wildcards.
     #[arg(long)]
     pub(crate) raw: bool,
+    /// Download or copy this version of the source object (one object, not with -r or
+    /// wildcards); every ranged GET asks for it.
+    #[arg(long, value_name = "ID")]
+    pub(crate) version_id: Option<String>,
     /// What uploads and copies set on the new objects.
     #[command(flatten)]
     pub(crate) object: ObjectArgs,
@@ -285,6 +289,11 @@ pub(crate) struct LsArgs {
     /// object, `{"prefix"}` per common prefix, `{"name","creation_date"}` per bucket.
     #[arg(long)]
     pub(crate) json: bool,
+    /// List every version and delete marker under the prefix (ListObjectVersions), with its
+    /// version id, newest first within a key; a store without versioning lists each object
+    /// once, as version `null`.
+    #[arg(long)]
+    pub(crate) all_versions: bool,
 }
 
 /// `s3io rm s3://bucket/key`.
@@ -299,6 +308,9 @@ pub(crate) struct RmArgs {
     /// Take `*`, `?` and `[` in the key literally, not as wildcards.
     #[arg(long)]
     pub(crate) raw: bool,
+    /// Delete this version of the object for good (one object, not with -r or wildcards).
+    #[arg(long, value_name = "ID")]
+    pub(crate) version_id: Option<String>,
     /// Flags of many-object commands, filters included.
     #[command(flatten)]
     pub(crate) batch: BatchArgs,
@@ -370,6 +382,9 @@ pub(crate) struct RbArgs {
 pub(crate) struct CatArgs {
     /// s3://bucket/key.
     pub(crate) object: String,
+    /// Write this version of the object.
+    #[arg(long, value_name = "ID")]
+    pub(crate) version_id: Option<String>,
     /// The object's SSE-C key.
     #[command(flatten)]
     pub(crate) sse_c: SseCArgs,

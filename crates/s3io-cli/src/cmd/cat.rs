@@ -10,7 +10,7 @@ use crate::transfer;
 /// Runs `s3io cat`.
 pub(crate) async fn run(client: &Client, args: CatArgs) -> anyhow::Result<()> {
     let source = S3Url::parse_object(&args.object)?;
-    let object = ObjectSettings::for_reading(&args.sse_c)?;
+    let object = ObjectSettings::for_reading(&args.sse_c, args.version_id.as_deref())?;
     transfer::download_to_writer(client, &source, &object, &mut tokio::io::stdout()).await?;
     Ok(())
 }

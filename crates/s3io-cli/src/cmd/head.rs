@@ -20,7 +20,7 @@ pub(crate) async fn run(client: &Client, args: HeadArgs, out: &mut Printer) -> a
     if url.key.is_empty() {
         return Err(UsageError::new(format!("head needs an object, s3://bucket/key, not {url}")).into());
     }
-    let object = crate::object::ObjectSettings::for_reading(&args.sse_c)?;
+    let object = crate::object::ObjectSettings::for_reading(&args.sse_c, args.version_id.as_deref())?;
     let info = client.head_object_with(&url.bucket, &url.key, &object.head_options()).await?;
     let description = Description::new(&url, &info);
     if args.json {

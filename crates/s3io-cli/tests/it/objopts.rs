@@ -59,3 +59,52 @@ fn request_payer_goes_with_every_request() {
     h.ok(&["ls", "s3://bkt/"]);
     assert_eq!(h.request_log().last().unwrap().request_payer, None);
 }
+
+/// The embedded server keeps one version per object, `null`, as S3 does in a bucket that never
+/// had versioning (a versioned bucket is tested against moto in the library's suite).
+#[test]
+fn version_id_reads_and_deletes_one_version_and_ls_lists_versions() {
+    let h = Harness::start();
+    h.ok(&["mb", "s3://bkt"]);
+    let body = crate::common::data(3 * 1024 * 1024 + 3, 9);
+    let file = h.file("f.bin", &body);
+    h.ok(&["cp", &file, "s3://bkt/dir/k.bin"]);
+    h.ok(&["cp", &file, "s3://bkt/dir/gone.bin"]);
+
+    let text = stdout(&h.ok(&["ls", "--all-versions", "s3://bkt/dir/"]));
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines.len(), 2, "{text}");
+    assert!(
+        lines[0].ends_with(" null dir/gone.bin (latest)") && lines[1].ends_with(" null dir/k.bin (latest)"),
+        "{text}"
+    );
+    let json = stdout(&h.ok(&["ls", "--all-versions", "--json", "s3://bkt/dir/k"]));
+    let record: serde_json::Value = serde_json::from_str(json.trim()).unwrap();
+    assert_eq!((record["version_id"].as_str(), record["is_latest"].as_bool()), (Some("null"), Some(true)));
+    assert_eq!(record["size"].as_u64(), Some(body.len() as u64));
+
+    // Every ranged GET names the version; cat, head and a copy too.
+    let target = h.path_str("back.bin");
+    h.ok(&["--part-size", "1MiB", "cp", "--version-id", "null", "s3://bkt/dir/k.bin", &target]);
+    assert!(std::fs::read(&target).unwrap() == body);
+    assert!(h.ok(&["cat", "--version-id", "null", "s3://bkt/dir/k.bin"]).stdout == body);
+    assert!(stdout(&h.ok(&["head", "--version-id", "null", "s3://bkt/dir/k.bin"])).contains("3145731"));
+    h.ok(&["cp", "--version-id", "null", "s3://bkt/dir/k.bin", "s3://bkt/copy.bin"]);
+    assert_eq!(h.head("bkt", "copy.bin").content_length, body.len() as u64);
+    // Another version id: the store has none such.
+    let output = h.run(&["cp", "--version-id", "3HL4kqtJlcpXroDTDmJ", "s3://bkt/dir/k.bin", &h.path_str("no.bin")]);
+    crate::common::assert_one_line_failure(&output, &["s3://bkt/dir/k.bin", "InvalidArgument", "version id"]);
+    assert!(!h.path("no.bin").exists());
+
+    h.ok(&["rm", "--version-id", "null", "s3://bkt/dir/gone.bin"]);
+    let text = stdout(&h.ok(&["ls", "--all-versions", "s3://bkt/dir/"]));
+    assert!(!text.contains("gone.bin") && text.contains("k.bin"), "{text}");
+    // One object only: not with -r, not for uploads, not for mv.
+    for args in [
+        &["rm", "-r", "--version-id", "null", "s3://bkt/dir/"][..],
+        &["cp", "--version-id", "null", &file, "s3://bkt/x"],
+        &["mv", "--version-id", "null", "s3://bkt/dir/k.bin", "s3://bkt/y"],
+    ] {
+        assert_eq!(h.run(args).status.code(), Some(2), "{args:?}");
+    }
+}

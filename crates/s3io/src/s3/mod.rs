@@ -11,6 +11,7 @@ pub(crate) mod multipart;
 pub(crate) mod object;
 pub(crate) mod request;
 pub(crate) mod tagging;
+pub(crate) mod versions;
 pub(crate) mod xml;
 
 use std::time::SystemTime;

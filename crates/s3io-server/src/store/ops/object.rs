@@ -108,6 +108,7 @@ fn into_get_output(h: HeadObjectOutput, body: StreamingBlob, tag_count: Option<i
 pub(crate) async fn head(store: &FsStore, req: S3Request<HeadObjectInput>) -> S3Result<S3Response<HeadObjectOutput>> {
     let input = req.input;
     ObjectKey::parse(&input.key)?;
+    super::check_version_id(input.version_id.as_deref())?;
     let sse_c = given_key(
         input.sse_customer_algorithm.as_deref(),
         input.sse_customer_key.as_deref(),
@@ -143,6 +144,7 @@ pub(crate) async fn head(store: &FsStore, req: S3Request<HeadObjectInput>) -> S3
 pub(crate) async fn get(store: &FsStore, req: S3Request<GetObjectInput>) -> S3Result<S3Response<GetObjectOutput>> {
     let input = &req.input;
     ObjectKey::parse(&input.key)?;
+    super::check_version_id(input.version_id.as_deref())?;
     let sse_c = given_key(
         input.sse_customer_algorithm.as_deref(),
         input.sse_customer_key.as_deref(),
@@ -290,6 +292,7 @@ pub(crate) async fn delete(
 ) -> S3Result<S3Response<DeleteObjectOutput>> {
     let input = req.input;
     ObjectKey::parse(&input.key)?;
+    super::check_version_id(input.version_id.as_deref())?;
     let layout = store.layout.clone();
     blocking(move || layout.delete_object(&input.bucket, ObjectKey::parse(&input.key)?)).await?;
     Ok(S3Response::new(DeleteObjectOutput::default()))
