@@ -10,7 +10,7 @@
 //! algorithm, and knows its `x-amz-checksum-*` header name.
 //!
 //! **Full-object and composite checksums.** The CRCs combine: the CRC of a whole object follows
-//! from its parts' CRCs and lengths ([`CrcCombiner`]), so a multipart upload or a parallel
+//! from its parts' CRCs and lengths (`CrcCombiner`), so a multipart upload or a parallel
 //! download gets the full-object CRC with no second pass. SHA-256 and SHA-1 do not combine, so S3
 //! gives a multipart object uploaded with them (or with CRC32/CRC32C unless the upload asked for
 //! `FULL_OBJECT`) a *composite* checksum: the checksum of the concatenated binary part checksums,

@@ -423,6 +423,6 @@ mod tests {
         assert_eq!(combined.value, "KJ79TdKFKTdAnjtRZjP7Wi/JgPwhArx+v8ggQnE5kJs=-2");
         let stored = [ChecksumValue::new(ChecksumAlgorithm::Sha256, "AAAA-2")];
         assert!(check_stored(&combined, None, &stored, &context).is_err());
-        assert!(check_stored(&combined, None, &[combined.clone()], &context).is_ok());
+        assert!(check_stored(&combined, None, std::slice::from_ref(&combined), &context).is_ok());
     }
 }
