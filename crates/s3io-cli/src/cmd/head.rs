@@ -1,8 +1,9 @@
 //! `s3io head s3://bucket/key` (also `stat`): what HeadObject says about one object, as
 //! `Name: value` lines or one JSON object: size, ETag, last modification time, the content
 //! headers, storage class (`STANDARD` when the store names none, as S3 omits it then), the
-//! full-object checksums the store keeps, server-side encryption, version id, tag count and user
-//! metadata. Nothing is downloaded.
+//! full-object (and composite) checksums the store keeps, server-side encryption (SSE-C: the
+//! algorithm and the key's MD5), version id, tag count and user metadata. Nothing is downloaded.
+//! `--sse-c-key` reads an SSE-C object, `--version-id` one version.
 
 use s3io::types::ObjectInfo;
 use s3io::Client;
@@ -65,6 +66,9 @@ struct Description {
     sse_kms_key_id: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     sse_customer_algorithm: Option<String>,
+    /// The base64 MD5 of the object's SSE-C key (never the key).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    sse_customer_key_md5: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     version_id: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -95,6 +99,7 @@ impl Description {
             server_side_encryption: info.server_side_encryption.clone(),
             sse_kms_key_id: info.sse_kms_key_id.clone(),
             sse_customer_algorithm: info.sse_customer_algorithm.clone(),
+            sse_customer_key_md5: info.sse_customer_key_md5.clone(),
             version_id: info.version_id.clone(),
             tag_count: info.tag_count,
             metadata: info.metadata.iter().cloned().collect(),
@@ -132,6 +137,7 @@ impl Description {
         optional("Encryption", &self.server_side_encryption);
         optional("KMS key", &self.sse_kms_key_id);
         optional("SSE-C algorithm", &self.sse_customer_algorithm);
+        optional("SSE-C key MD5", &self.sse_customer_key_md5);
         optional("Version id", &self.version_id);
         if let Some(count) = self.tag_count {
             lines.push(("Tags".to_owned(), count.to_string()));

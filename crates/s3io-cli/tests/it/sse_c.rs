@@ -43,6 +43,7 @@ fn sse_c_objects_are_written_and_read_with_the_customer_key() {
     assert!(output.stdout == body);
     let text = stdout(&h.ok(&["head", "--sse-c", "--sse-c-key", RAW_KEY, "s3://bkt/one"]));
     assert!(text.contains("SSE-C algorithm") && text.contains("AES256"), "{text}");
+    assert!(text.contains("SSE-C key MD5") && text.contains(raw.key_md5()), "{text}");
 
     let output = h.run(&["cp", "s3://bkt/one", &h.path_str("dl/nokey.bin")]);
     assert_one_line_failure(&output, &["s3://bkt/one", "InvalidRequest", "Server Side Encryption"]);
