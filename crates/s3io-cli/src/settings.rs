@@ -72,7 +72,8 @@ pub(crate) fn client_config(global: &GlobalArgs) -> Result<ClientConfig, UsageEr
         .with_stall_timeout(stall_timeout)
         .with_accept_invalid_certs(global.no_verify_ssl)
         .with_transfer(transfer)
-        .with_retry(retry);
+        .with_retry(retry)
+        .with_request_payer(global.request_payer.is_some());
     config.validate().map_err(|e| UsageError::new(e.to_string()))?;
     Ok(config)
 }

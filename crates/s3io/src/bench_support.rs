@@ -81,6 +81,8 @@ impl DownloadPlan {
             context: ErrorContext::new(Operation::Download, "bucket", Some("key")),
             check: crate::download::Check::Nothing,
             head: None,
+            sse_customer_key: None,
+            version_id: None,
         })
     }
 

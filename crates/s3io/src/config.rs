@@ -114,6 +114,12 @@ pub enum ChecksumAlgorithm {
     Crc32c,
     /// Content-MD5 per request, for stores that know no other.
     Md5,
+    /// CRC32 (the ISO-HDLC / zlib CRC).
+    Crc32,
+    /// SHA-256. A multipart object carries S3's composite checksum (`…-N`).
+    Sha256,
+    /// SHA-1. A multipart object carries S3's composite checksum (`…-N`).
+    Sha1,
 }
 
 /// Connection pool settings.
@@ -367,6 +373,10 @@ pub struct ClientConfig {
     pub transfer: TransferConfig,
     /// Retry settings. By default [`RetryConfig::default`].
     pub retry: RetryConfig,
+    /// Send `x-amz-request-payer: requester` with every request: the caller pays for requests
+    /// to and downloads from a requester-pays bucket, which S3 otherwise refuses (403). By
+    /// default `false`.
+    pub request_payer: bool,
 }
 
 impl Default for ClientConfig {
@@ -383,12 +393,20 @@ impl Default for ClientConfig {
             accept_invalid_certs: false,
             transfer: TransferConfig::default(),
             retry: RetryConfig::default(),
+            request_payer: false,
         }
     }
 }
 
 /// Builder-style setters, one per field: `ClientConfig::default().with_…(…)`.
 impl ClientConfig {
+    /// Sets [`request_payer`](Self::request_payer).
+    #[must_use]
+    pub fn with_request_payer(mut self, request_payer: bool) -> Self {
+        self.request_payer = request_payer;
+        self
+    }
+
     /// Sets [`endpoint`](Self::endpoint).
     #[must_use]
     pub fn with_endpoint(mut self, endpoint: Option<String>) -> Self {

@@ -10,12 +10,14 @@ use std::path::PathBuf;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 mod bench;
+mod encryption;
 mod inspect;
 mod object;
 
 pub(crate) use bench::{BenchArgs, Scenario};
+pub(crate) use encryption::SseCArgs;
 pub(crate) use inspect::{DuArgs, HeadArgs};
-pub(crate) use object::{ChecksumAlgorithmArg, ChecksumModeArg, MetadataDirective, ObjectArgs, Sse};
+pub(crate) use object::{ChecksumAlgorithmArg, ChecksumModeArg, CopyProps, MetadataDirective, ObjectArgs, Sse};
 
 use crate::duration::HumanDuration;
 use crate::size::ByteSize;
@@ -113,6 +115,11 @@ pub(crate) struct GlobalArgs {
     /// Sync each downloaded file and its directory to disk before reporting it done.
     #[arg(long, global = true, help_heading = "Transfer")]
     pub(crate) fsync: bool,
+
+    /// Pay for the requests and downloads of a requester-pays bucket: sends
+    /// `x-amz-request-payer: requester` with every request.
+    #[arg(long, global = true, value_name = "PAYER", value_parser = ["requester"], help_heading = "Connection")]
+    pub(crate) request_payer: Option<String>,
 
     /// Attempts per request, the first included (1 disables retries). By default 5.
     #[arg(long, global = true, value_name = "N", help_heading = "Retries and timeouts")]
@@ -227,6 +234,10 @@ pub(crate) struct CpArgs {
     /// Take `*`, `?` and `[` in the source key literally, not as wildcards.
     #[arg(long)]
     pub(crate) raw: bool,
+    /// Download or copy this version of the source object (one object, not with -r or
+    /// wildcards); every ranged GET asks for it.
+    #[arg(long, value_name = "ID")]
+    pub(crate) version_id: Option<String>,
     /// What uploads and copies set on the new objects.
     #[command(flatten)]
     pub(crate) object: ObjectArgs,
@@ -284,6 +295,11 @@ pub(crate) struct LsArgs {
     /// object, `{"prefix"}` per common prefix, `{"name","creation_date"}` per bucket.
     #[arg(long)]
     pub(crate) json: bool,
+    /// List every version and delete marker under the prefix (ListObjectVersions), with its
+    /// version id, newest first within a key; a store without versioning lists each object
+    /// once, as version `null`.
+    #[arg(long)]
+    pub(crate) all_versions: bool,
 }
 
 /// `s3io rm s3://bucket/key`.
@@ -298,6 +314,9 @@ pub(crate) struct RmArgs {
     /// Take `*`, `?` and `[` in the key literally, not as wildcards.
     #[arg(long)]
     pub(crate) raw: bool,
+    /// Delete this version of the object for good (one object, not with -r or wildcards).
+    #[arg(long, value_name = "ID")]
+    pub(crate) version_id: Option<String>,
     /// Flags of many-object commands, filters included.
     #[command(flatten)]
     pub(crate) batch: BatchArgs,
@@ -369,6 +388,12 @@ pub(crate) struct RbArgs {
 pub(crate) struct CatArgs {
     /// s3://bucket/key.
     pub(crate) object: String,
+    /// Write this version of the object.
+    #[arg(long, value_name = "ID")]
+    pub(crate) version_id: Option<String>,
+    /// The object's SSE-C key.
+    #[command(flatten)]
+    pub(crate) sse_c: SseCArgs,
 }
 
 /// The HTTP method a presigned URL allows.

@@ -2,6 +2,7 @@
 //! schedule): the commands against the embedded S3 server, over real HTTP.
 
 mod bench;
+mod checksums;
 mod cli;
 mod common;
 mod inspect;
@@ -11,6 +12,8 @@ mod messages;
 mod mpu;
 mod mv;
 mod objects;
+mod objopts;
 mod resume;
 mod signals;
+mod sse_c;
 mod sync;

@@ -6,13 +6,21 @@
 //! from its headers, with no request on the critical path:
 //! - an object that fits in one part: the full-object checksum the answer carries, if any (S3
 //!   answers a range covering the whole object with its full-object checksums, so this first GET
-//!   gets them; CRC64NVME is one pass of a few tenths of a CPU second per GiB); else
+//!   gets them; CRC64NVME is one pass of a few tenths of a CPU second per GiB; CRC32C, CRC32,
+//!   SHA-256 and SHA-1 are taken in that order when it is absent); else
 //!   the ETag when it is a single-part one (the MD5 of the bytes: not for SSE-KMS or SSE-C
 //!   objects, whose ETag is not their MD5); else, as for larger objects:
 //! - otherwise a HEAD is started *beside* the parts (a task of its own) to fetch the stored
 //!   checksum and check the ETag, while the parts are hashed with CRC64NVME (the default of
 //!   current AWS SDKs and of S3 itself) as they stream past. The run awaits the HEAD only once
 //!   every part is in, so verification adds no serial round trip.
+//!
+//! A composite checksum (of a multipart object uploaded with SHA-256, SHA-1, CRC32 or CRC32C
+//! without `FULL_OBJECT`) is a checksum of the parts' checksums: it can only be checked part by
+//! part along the upload's part boundaries, which a download does not know. As the AWS SDKs do
+//! (they skip composite values on GetObject), it is not verified; such an object is verified
+//! through its full-object CRC64NVME if the store keeps one, else not at all, and
+//! [`DownloadOutput::verified_checksum`](super::DownloadOutput::verified_checksum) says so.
 //!
 //! The plan is then fixed for the whole download.
 
@@ -29,7 +37,7 @@ use crate::checksum::ChecksumValue;
 use crate::config::{ChecksumAlgorithm, ChecksumMode};
 use crate::error::{Error, ErrorContext, Result, ServiceError};
 use crate::retry::RetryContext;
-use crate::s3::object::{ByteRange, GetObjectOptions, GetObjectOutput, ObjectInfo};
+use crate::s3::object::{ByteRange, GetObjectOptions, GetObjectOutput, HeadObjectOptions, ObjectInfo, SseCustomerKey};
 
 /// What a download verifies, decided from its first answer.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -94,6 +102,9 @@ pub(crate) struct Plan {
     pub(crate) check: Check,
     /// The HEAD running beside the parts, for [`Check::AfterHead`].
     pub(crate) head: Option<Arc<PendingHead>>,
+    /// The SSE-C key and version every request of the download carries.
+    pub(crate) sse_customer_key: Option<SseCustomerKey>,
+    pub(crate) version_id: Option<String>,
 }
 
 impl Plan {
@@ -107,6 +118,8 @@ impl Plan {
             range: Some(ByteRange::inclusive(0, part_size - 1)),
             if_match: None,
             checksum_mode: download.transfer.checksum_mode != ChecksumMode::WhenRequired,
+            sse_customer_key: download.sse_customer_key.clone(),
+            version_id: download.version_id.clone(),
         };
         let mut retry = RetryContext::new();
         let first = match client.get_object_with(&download.bucket, &download.key, &options, &mut retry).await {
@@ -134,6 +147,8 @@ impl Plan {
             range: Some(ByteRange::inclusive(start, end - 1)),
             if_match: Some(state.etag.clone()),
             checksum_mode: false,
+            sse_customer_key: download.sse_customer_key.clone(),
+            version_id: download.version_id.clone(),
         };
         let mut retry = RetryContext::new();
         let first = match download.client.get_object_with(&download.bucket, &download.key, &options, &mut retry).await {
@@ -163,6 +178,8 @@ impl Plan {
             context,
             check: Check::Nothing,
             head: None,
+            sse_customer_key: download.sse_customer_key.clone(),
+            version_id: download.version_id.clone(),
         };
         if let Some(progress) = &download.progress {
             progress.add_total(plan.size);
@@ -172,7 +189,11 @@ impl Plan {
         plan.etag = first.info.etag.take();
         if plan.check == Check::AfterHead {
             let (client, bucket, key) = (download.client.clone(), download.bucket.clone(), download.key.clone());
-            let head = tokio::spawn(async move { client.head_object(&bucket, &key).await });
+            let options = HeadObjectOptions {
+                sse_customer_key: plan.sse_customer_key.clone(),
+                version_id: plan.version_id.clone(),
+            };
+            let head = tokio::spawn(async move { client.head_object_with(&bucket, &key, &options).await });
             plan.head = Some(Arc::new(PendingHead(Mutex::new(Some(head)))));
         }
         // The part reads this answer's body as the rest of the same attempt.
@@ -261,18 +282,17 @@ fn single_part_md5(info: &ObjectInfo) -> Option<ChecksumValue> {
     Some(ChecksumValue { algorithm: ChecksumAlgorithm::Md5, value })
 }
 
-/// CRC64NVME when present; CRC32C too for single-request objects (multi-part downloads compute
-/// only CRC64NVME, the default of current AWS SDKs, to keep one CRC pass per byte).
-/// Taken out of `checksums` (no copy).
-fn take_checksum(checksums: &mut Vec<ChecksumValue>, allow_crc32c: bool) -> Option<ChecksumValue> {
+/// CRC64NVME when present; for single-request objects any other full-object checksum too,
+/// fastest first (CRC32C, CRC32, SHA-256, SHA-1). Multi-part downloads compute only CRC64NVME,
+/// the default of current AWS SDKs, to keep one CRC pass per byte. Taken out of `checksums` (no
+/// copy).
+fn take_checksum(checksums: &mut Vec<ChecksumValue>, single: bool) -> Option<ChecksumValue> {
     let position = |a| checksums.iter().position(|c: &ChecksumValue| c.algorithm == a);
-    let found = position(ChecksumAlgorithm::Crc64Nvme).or_else(|| {
-        if allow_crc32c {
-            position(ChecksumAlgorithm::Crc32c)
-        } else {
-            None
-        }
-    })?;
+    let found = if single {
+        ChecksumAlgorithm::STORED.into_iter().find_map(position)
+    } else {
+        position(ChecksumAlgorithm::Crc64Nvme)
+    }?;
     Some(checksums.swap_remove(found))
 }
 

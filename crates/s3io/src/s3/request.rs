@@ -228,6 +228,9 @@ impl Client {
         for (name, value) in &request.headers {
             headers.insert(name, value.clone());
         }
+        if self.config().request_payer {
+            headers.insert(HeaderName::from_static("x-amz-request-payer"), HeaderValue::from_static("requester"));
+        }
         if let Some(authority) = http_request.uri().authority() {
             let host = HeaderValue::from_str(authority.as_str()).map_err(|e| {
                 (Error::invalid_response(ErrorContext::clone(&request.context), format!("bad host: {e}")), None)

@@ -13,4 +13,5 @@ mod download;
 mod outage;
 mod resume;
 mod retry;
+mod sse_c;
 mod upload;

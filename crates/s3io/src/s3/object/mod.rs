@@ -14,7 +14,10 @@ use std::time::{Duration, SystemTime};
 use bytes::Bytes;
 use http::Method;
 
-pub use options::{ByteRange, CopyProperties, CopySource, GetObjectOptions, PutObjectOptions, ServerSideEncryption};
+pub use options::{
+    ByteRange, CopyProperties, CopySource, GetObjectOptions, HeadObjectOptions, PutObjectOptions, ServerSideEncryption,
+    SseCustomerKey,
+};
 pub use output::{ContentRange, DeleteError, DeleteObjectsOutput, GetObjectOutput, ObjectInfo, PutObjectOutput};
 
 use super::request::{header_str, request_url, S3Request, S3Response};
@@ -34,11 +37,24 @@ pub const MAX_PRESIGN_EXPIRY: Duration = Duration::from_secs(7 * 24 * 3600);
 impl Client {
     /// HeadObject: the object's size, ETag, metadata and checksums.
     pub async fn head_object(&self, bucket: &str, key: &str) -> Result<ObjectInfo> {
+        self.head_object_with(bucket, key, &HeadObjectOptions::default()).await
+    }
+
+    /// HeadObject of a version, or of an object stored with a customer-provided key (SSE-C).
+    pub async fn head_object_with(&self, bucket: &str, key: &str, options: &HeadObjectOptions) -> Result<ObjectInfo> {
         let context = ErrorContext::new(Operation::HeadObject, bucket, Some(key));
-        let request =
+        let mut request =
             S3Request::new(Method::HEAD, bucket, Some(key), context).static_header("x-amz-checksum-mode", "ENABLED");
-        let response = self.send(&request).await?;
-        Ok(ObjectInfo::from_headers(&response.headers))
+        if let Some(version) = &options.version_id {
+            request = request.query("versionId", version.as_str());
+        }
+        if let Some(sse_key) = &options.sse_customer_key {
+            request = sse_key.apply(request, false);
+        }
+        match self.send(&request).await {
+            Ok(response) => Ok(ObjectInfo::from_headers(&response.headers)),
+            Err(error) => Err(explain_head_error(error, options.sse_customer_key.is_some())),
+        }
     }
 
     /// GetObject: the whole object or a range, with a streaming body.
@@ -196,6 +212,25 @@ impl Client {
     }
 }
 
+/// A HEAD answer has no body, so a refusal comes with its status alone. The likely reasons of the
+/// two S3 gives an SSE-C object are named: 400 to a HEAD without the object's customer key,
+/// 403 to one with another key.
+fn explain_head_error(mut error: Error, with_key: bool) -> Error {
+    if let Error::Service { error: service, .. } = &mut error {
+        if service.message.is_none() {
+            service.message = match (service.status, with_key) {
+                (400, false) => Some(
+                    "bad request: an object encrypted with a customer-provided key (SSE-C) is read only with its key"
+                        .into(),
+                ),
+                (403, true) => Some("forbidden: the SSE-C key may not be the one the object was stored with".into()),
+                _ => None,
+            };
+        }
+    }
+    error
+}
+
 /// The request of a GetObject.
 fn get_object_request<'a>(bucket: &'a str, key: &'a str, options: &GetObjectOptions) -> Result<S3Request<'a>> {
     let context = ErrorContext::new(Operation::GetObject, bucket, Some(key));
@@ -222,6 +257,12 @@ fn get_object_request<'a>(bucket: &'a str, key: &'a str, options: &GetObjectOpti
     }
     if options.checksum_mode {
         request = request.static_header("x-amz-checksum-mode", "ENABLED");
+    }
+    if let Some(version) = &options.version_id {
+        request = request.query("versionId", version.as_str());
+    }
+    if let Some(key) = &options.sse_customer_key {
+        request = key.apply(request, false);
     }
     Ok(request)
 }
