@@ -24,6 +24,7 @@ mod printer;
 mod settings;
 mod signal;
 mod size;
+mod sse_c;
 mod sync;
 mod transfer;
 mod walk;

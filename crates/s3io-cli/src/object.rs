@@ -10,14 +10,15 @@
 use std::sync::Arc;
 
 use s3io::config::{ChecksumAlgorithm, ChecksumMode};
-use s3io::types::{CopyProperties, PutObjectOptions, ServerSideEncryption};
-use s3io::Upload;
+use s3io::types::{CopyProperties, HeadObjectOptions, PutObjectOptions, ServerSideEncryption};
+use s3io::{Client, Download, ServerCopy, Upload};
 
-use crate::args::{ChecksumAlgorithmArg, ChecksumModeArg, MetadataDirective, ObjectArgs, Sse};
+use crate::args::{ChecksumAlgorithmArg, ChecksumModeArg, CopyProps, MetadataDirective, ObjectArgs, Sse, SseCArgs};
 use crate::exit::UsageError;
+use crate::sse_c::SseCKeys;
 
 /// The validated object flags, shared by every upload of a command.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub(crate) struct ObjectSettings {
     /// What every new object gets (Content-Type only when given).
     options: PutObjectOptions,
@@ -28,6 +29,28 @@ pub(crate) struct ObjectSettings {
     /// S3-to-S3 copies replace the source's headers and metadata (`REPLACE`) rather than keep
     /// them (`COPY`).
     replace_on_copy: bool,
+    /// S3-to-S3 copies take the source's tags (`--copy-props default`).
+    copy_tags: bool,
+    /// SSE-C keys: of the objects written or read, and of copy sources.
+    sse_c: SseCKeys,
+    /// The version of the one object a command reads (`--version-id`).
+    version_id: Option<String>,
+}
+
+impl Default for ObjectSettings {
+    /// No flags: copies keep the source's headers, metadata and tags, as S3 does.
+    fn default() -> Self {
+        Self {
+            options: PutObjectOptions::default(),
+            guess_content_type: false,
+            checksum_algorithm: None,
+            checksum_mode: None,
+            replace_on_copy: false,
+            copy_tags: true,
+            sse_c: SseCKeys::default(),
+            version_id: None,
+        }
+    }
 }
 
 impl ObjectSettings {
@@ -56,7 +79,22 @@ impl ObjectSettings {
             Some(MetadataDirective::Copy) => false,
             None => sets_metadata,
         };
+        // `--copy-props none` takes nothing from the source: its headers and metadata are
+        // replaced (by the flags', or by none) and its tags are not copied.
+        let props = args.copy_props.unwrap_or(CopyProps::Default);
+        if props == CopyProps::None && args.metadata_directive == Some(MetadataDirective::Copy) {
+            return Err(UsageError::new(
+                "--copy-props none copies nothing from the source: not with --metadata-directive COPY",
+            ));
+        }
+        let replace_on_copy = replace_on_copy || props == CopyProps::None;
+        let copy_tags = props == CopyProps::Default;
+        let sse_c = SseCKeys::new(&args.sse_c)?;
+        if sse_c.object.is_some() && args.sse.is_some() {
+            return Err(UsageError::new("--sse and --sse-c are two kinds of encryption: give one"));
+        }
         let options = PutObjectOptions {
+            sse_customer_key: sse_c.object.clone(),
             content_type: args.content_type.clone(),
             content_encoding: args.content_encoding.clone(),
             content_disposition: args.content_disposition.clone(),
@@ -79,13 +117,62 @@ impl ObjectSettings {
             checksum_algorithm: args.checksum_algorithm.map(|a| match a {
                 ChecksumAlgorithmArg::Crc64Nvme => ChecksumAlgorithm::Crc64Nvme,
                 ChecksumAlgorithmArg::Crc32c => ChecksumAlgorithm::Crc32c,
+                ChecksumAlgorithmArg::Crc32 => ChecksumAlgorithm::Crc32,
+                ChecksumAlgorithmArg::Sha256 => ChecksumAlgorithm::Sha256,
+                ChecksumAlgorithmArg::Sha1 => ChecksumAlgorithm::Sha1,
             }),
             checksum_mode: args.checksum_mode.map(|m| match m {
                 ChecksumModeArg::WhenSupported => ChecksumMode::WhenSupported,
                 ChecksumModeArg::WhenRequired => ChecksumMode::WhenRequired,
             }),
             replace_on_copy,
+            copy_tags,
+            sse_c,
+            version_id: None,
         }))
+    }
+
+    /// Settings for commands that only read objects (`cat`, `head`): their SSE-C key and version.
+    pub(crate) fn for_reading(sse_c: &SseCArgs, version_id: Option<&str>) -> Result<Self, UsageError> {
+        Ok(Self { sse_c: SseCKeys::new(sse_c)?, version_id: version_id.map(str::to_owned), ..Self::default() })
+    }
+
+    /// The same settings, reading version `version_id` of the one source object.
+    pub(crate) fn with_version_id(mut self, version_id: Option<String>) -> Self {
+        self.version_id = version_id;
+        self
+    }
+
+    /// A download of `bucket/key` reading it with its SSE-C key and at its version, if given.
+    pub(crate) fn download(&self, client: &Client, bucket: &str, key: &str) -> Download {
+        let mut download = client.download(bucket, key);
+        if let Some(sse_key) = &self.sse_c.object {
+            download = download.sse_customer_key(sse_key.clone());
+        }
+        if let Some(version) = &self.version_id {
+            download = download.version_id(version.clone());
+        }
+        download
+    }
+
+    /// HeadObject's options for an object this command reads.
+    pub(crate) fn head_options(&self) -> HeadObjectOptions {
+        HeadObjectOptions { sse_customer_key: self.sse_c.object.clone(), version_id: self.version_id.clone() }
+    }
+
+    /// A server-side copy reading the source with its SSE-C key, if one was given.
+    pub(crate) fn copy(&self, client: &Client, source: (&str, &str), destination: (&str, &str)) -> ServerCopy {
+        let copy = client
+            .copy(source.0, source.1, destination.0, destination.1)
+            .properties(self.copy_properties(destination.1));
+        let copy = match &self.sse_c.copy_source {
+            Some(sse_key) => copy.source_sse_customer_key(sse_key.clone()),
+            None => copy,
+        };
+        match &self.version_id {
+            Some(version) => copy.source_version_id(version.clone()),
+            None => copy,
+        }
     }
 
     /// The options of the object `key`: Content-Type guessed from its extension unless given
@@ -103,7 +190,7 @@ impl ObjectSettings {
     /// storage class, encryption, ACL and tags the flags give either way.
     pub(crate) fn copy_properties(&self, key: &str) -> CopyProperties {
         let options = if self.replace_on_copy { self.options_for(key) } else { self.options.clone() };
-        CopyProperties::new(options, self.replace_on_copy)
+        CopyProperties::new(options, self.replace_on_copy).with_copy_tags(self.copy_tags)
     }
 
     /// `upload` with the options of its object `key` and the checksum flags.

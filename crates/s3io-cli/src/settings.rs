@@ -32,10 +32,15 @@ pub(crate) fn client_config(global: &GlobalArgs) -> Result<ClientConfig, UsageEr
     // An explicit part size above the default memory limit raises the limit to one part per
     // request in flight rather than failing validation.
     let memory_limit = global.memory_limit.map_or(defaults.memory_limit.max(part_size), |s| s.bytes());
+    // A stream holds as many parts of an explicit part size as of the default one.
+    let stream_parts = defaults.stream_buffer / defaults.part_size;
+    let stream_buffer =
+        global.stream_buffer.map_or(defaults.stream_buffer.max(part_size.saturating_mul(stream_parts)), |s| s.bytes());
     let transfer = defaults
         .with_part_size(part_size)
         .with_pinned_concurrency(concurrency)
         .with_memory_limit(memory_limit)
+        .with_stream_buffer(stream_buffer)
         .with_resume(!global.no_resume)
         .with_fsync(global.fsync);
     let credentials = match (&global.profile, global.no_sign_request) {
@@ -67,7 +72,8 @@ pub(crate) fn client_config(global: &GlobalArgs) -> Result<ClientConfig, UsageEr
         .with_stall_timeout(stall_timeout)
         .with_accept_invalid_certs(global.no_verify_ssl)
         .with_transfer(transfer)
-        .with_retry(retry);
+        .with_retry(retry)
+        .with_request_payer(global.request_payer.is_some());
     config.validate().map_err(|e| UsageError::new(e.to_string()))?;
     Ok(config)
 }
@@ -150,6 +156,13 @@ mod tests {
     fn large_part_size_raises_the_default_memory_limit() {
         let c = config(&["--part-size", "512MiB"]).unwrap();
         assert_eq!(c.transfer.memory_limit, 512 << 20);
+    }
+
+    #[test]
+    fn the_stream_buffer_is_six_parts_unless_set() {
+        assert_eq!(config(&[]).unwrap().transfer.stream_buffer, 48 << 20);
+        assert_eq!(config(&["--part-size", "16MiB"]).unwrap().transfer.stream_buffer, 96 << 20);
+        assert_eq!(config(&["--stream-buffer", "200MiB"]).unwrap().transfer.stream_buffer, 200 << 20);
     }
 
     #[test]

@@ -33,12 +33,13 @@ use crate::object::ObjectSettings;
 pub(crate) async fn download_to_file(
     client: &Client,
     source: &S3Url,
+    object: &ObjectSettings,
     destination: &Path,
     progress: Option<&Arc<Progress>>,
     modified: Option<SystemTime>,
     cancel: Option<&tokio_util::sync::CancellationToken>,
 ) -> anyhow::Result<DownloadOutput> {
-    let mut download = client.download(&source.bucket, &source.key);
+    let mut download = object.download(client, &source.bucket, &source.key);
     if let Some(progress) = progress {
         download = download.progress(Arc::clone(progress));
     }
@@ -66,11 +67,16 @@ async fn set_modified(file: PathBuf, modified: SystemTime) -> anyhow::Result<()>
 
 /// Downloads `source` into `writer` in order (stdout for `cp s3://… -` and `cat`) with the
 /// library's download engine; returns the object's size.
-pub(crate) async fn download_to_writer<W>(client: &Client, source: &S3Url, writer: &mut W) -> anyhow::Result<u64>
+pub(crate) async fn download_to_writer<W>(
+    client: &Client,
+    source: &S3Url,
+    object: &ObjectSettings,
+    writer: &mut W,
+) -> anyhow::Result<u64>
 where
     W: AsyncWrite + Unpin + Send,
 {
-    let output = client.download(&source.bucket, &source.key).to_writer(&mut *writer).await?;
+    let output = object.download(client, &source.bucket, &source.key).to_writer(&mut *writer).await?;
     writer.flush().await.context("writing to stdout")?;
     Ok(output.size)
 }
@@ -122,9 +128,7 @@ pub(crate) async fn copy_object(
     object: &ObjectSettings,
     no_overwrite: bool,
 ) -> anyhow::Result<Option<String>> {
-    let copy = client
-        .copy(&source.bucket, &source.key, &destination.bucket, &destination.key)
-        .properties(object.copy_properties(&destination.key))
-        .no_overwrite(no_overwrite);
+    let copy = object.copy(client, (&source.bucket, &source.key), (&destination.bucket, &destination.key));
+    let copy = copy.no_overwrite(no_overwrite);
     Ok(copy.await?.etag)
 }

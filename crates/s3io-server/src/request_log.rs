@@ -42,6 +42,10 @@ pub struct RequestRecord {
     pub request_bytes: u64,
     /// Bytes of the answer's body handed to the connection.
     pub response_bytes: u64,
+    /// The `x-amz-request-payer` header (`requester` for requester-pays buckets), if any. The
+    /// server accepts it on every request and charges nobody.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub request_payer: Option<String>,
 }
 
 /// Where records go.
@@ -125,6 +129,7 @@ pub(crate) fn begin<B>(request: &http::Request<B>) -> RequestRecord {
         status: 0,
         request_bytes,
         response_bytes: 0,
+        request_payer: header("x-amz-request-payer").map(str::to_owned),
     }
 }
 

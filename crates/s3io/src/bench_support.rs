@@ -74,8 +74,6 @@ impl DownloadPlan {
     /// greater than zero).
     pub fn new(size: u64, part_size: u64) -> Self {
         Self(Plan {
-            bucket: "bucket".to_owned(),
-            key: "key".to_owned(),
             size,
             part_size,
             etag: Some("\"0123456789abcdef0123456789abcdef\"".to_owned()),
@@ -83,6 +81,8 @@ impl DownloadPlan {
             context: ErrorContext::new(Operation::Download, "bucket", Some("key")),
             check: crate::download::Check::Nothing,
             head: None,
+            sse_customer_key: None,
+            version_id: None,
         })
     }
 

@@ -50,6 +50,15 @@ pub const DEFAULT_CONCURRENCY: usize = 8;
 /// Default cap on the payload bytes a client holds in pooled buffers at once: 256 MiB.
 pub const DEFAULT_MEMORY_LIMIT: u64 = 256 * MIB;
 
+/// Default cap on what one stream transfer (a download into an `AsyncWrite`, an upload from an
+/// `AsyncRead`) holds: 48 MiB, six parts of the default size. A stream's parts wait in memory —
+/// a download's until every earlier part is written, an upload's until its request is sent —
+/// so its memory is its requests in flight times the part size. On loopback and a local
+/// network six parts in flight saturate a stream (measured: 2,717 MiB/s at 62 MiB of RSS
+/// against 2,277 MiB/s at 282 MiB with the whole 256 MiB memory limit); raise it, or shrink
+/// the part size, on links where each connection is slow and far.
+pub const DEFAULT_STREAM_BUFFER: u64 = 48 * MIB;
+
 /// Default connect timeout: 10 s.
 pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 
@@ -105,6 +114,12 @@ pub enum ChecksumAlgorithm {
     Crc32c,
     /// Content-MD5 per request, for stores that know no other.
     Md5,
+    /// CRC32 (the ISO-HDLC / zlib CRC).
+    Crc32,
+    /// SHA-256. A multipart object carries S3's composite checksum (`…-N`).
+    Sha256,
+    /// SHA-1. A multipart object carries S3's composite checksum (`…-N`).
+    Sha1,
 }
 
 /// Connection pool settings.
@@ -179,6 +194,11 @@ pub struct TransferConfig {
     pub concurrency: Option<usize>,
     /// Cap on pooled payload bytes held at once by the client. By default [`DEFAULT_MEMORY_LIMIT`].
     pub memory_limit: u64,
+    /// Cap on the payload bytes one stream transfer (a download into an `AsyncWrite`, an upload
+    /// from an `AsyncRead`) holds: its reordering window or read-ahead, and with it its requests
+    /// in flight (this many bytes in whole parts, at least one, and never more than
+    /// [`memory_limit`](Self::memory_limit)). By default [`DEFAULT_STREAM_BUFFER`].
+    pub stream_buffer: u64,
     /// Objects at most this large are uploaded with one PutObject. By default the part size.
     pub multipart_threshold: Option<u64>,
     /// When checksums are used. By default [`ChecksumMode::WhenSupported`].
@@ -203,6 +223,7 @@ impl Default for TransferConfig {
             part_size: DEFAULT_PART_SIZE,
             concurrency: None,
             memory_limit: DEFAULT_MEMORY_LIMIT,
+            stream_buffer: DEFAULT_STREAM_BUFFER,
             multipart_threshold: None,
             checksum_mode: ChecksumMode::default(),
             checksum_algorithm: ChecksumAlgorithm::default(),
@@ -239,6 +260,13 @@ impl TransferConfig {
     #[must_use]
     pub fn with_memory_limit(mut self, memory_limit: u64) -> Self {
         self.memory_limit = memory_limit;
+        self
+    }
+
+    /// Sets [`stream_buffer`](Self::stream_buffer).
+    #[must_use]
+    pub fn with_stream_buffer(mut self, stream_buffer: u64) -> Self {
+        self.stream_buffer = stream_buffer;
         self
     }
 
@@ -303,6 +331,13 @@ impl TransferConfig {
     pub fn multipart_threshold(&self) -> u64 {
         self.multipart_threshold.unwrap_or(self.part_size)
     }
+
+    /// The parts of `part_memory` bytes each that one stream transfer may hold: its
+    /// [`stream_buffer`](Self::stream_buffer), within the [`memory_limit`](Self::memory_limit),
+    /// in whole parts, at least one.
+    pub(crate) fn stream_parts(&self, part_memory: u64) -> u64 {
+        (self.stream_buffer.min(self.memory_limit) / part_memory.max(1)).max(1)
+    }
 }
 
 /// Everything a [`Client`](crate::Client) needs to reach a store.
@@ -338,6 +373,10 @@ pub struct ClientConfig {
     pub transfer: TransferConfig,
     /// Retry settings. By default [`RetryConfig::default`].
     pub retry: RetryConfig,
+    /// Send `x-amz-request-payer: requester` with every request: the caller pays for requests
+    /// to and downloads from a requester-pays bucket, which S3 otherwise refuses (403). By
+    /// default `false`.
+    pub request_payer: bool,
 }
 
 impl Default for ClientConfig {
@@ -354,12 +393,20 @@ impl Default for ClientConfig {
             accept_invalid_certs: false,
             transfer: TransferConfig::default(),
             retry: RetryConfig::default(),
+            request_payer: false,
         }
     }
 }
 
 /// Builder-style setters, one per field: `ClientConfig::default().with_…(…)`.
 impl ClientConfig {
+    /// Sets [`request_payer`](Self::request_payer).
+    #[must_use]
+    pub fn with_request_payer(mut self, request_payer: bool) -> Self {
+        self.request_payer = request_payer;
+        self
+    }
+
     /// Sets [`endpoint`](Self::endpoint).
     #[must_use]
     pub fn with_endpoint(mut self, endpoint: Option<String>) -> Self {
@@ -530,6 +577,15 @@ mod tests {
         assert!(t.validate().is_err());
         let t = TransferConfig { concurrency: Some(0), ..Default::default() };
         assert!(t.validate().is_err());
+    }
+
+    #[test]
+    fn a_stream_holds_its_buffer_in_whole_parts_within_the_memory_limit() {
+        let t = TransferConfig::default();
+        assert_eq!(t.stream_parts(DEFAULT_PART_SIZE), 6);
+        assert_eq!(t.clone().with_memory_limit(16 * MIB).stream_parts(DEFAULT_PART_SIZE), 2);
+        assert_eq!(t.clone().with_stream_buffer(MIB).stream_parts(DEFAULT_PART_SIZE), 1);
+        assert_eq!(t.with_stream_buffer(1024 * MIB).stream_parts(DEFAULT_PART_SIZE), 32);
     }
 
     #[test]

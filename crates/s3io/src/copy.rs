@@ -49,7 +49,7 @@ use crate::config::{ChecksumAlgorithm, ChecksumMode, TransferConfig, DEFAULT_CON
 use crate::error::{Error, ErrorContext, Operation, Result, ServiceError};
 use crate::progress::Progress;
 use crate::s3::multipart::CompletedPart;
-use crate::s3::object::{ByteRange, CopyProperties, CopySource, ObjectInfo};
+use crate::s3::object::{ByteRange, CopyProperties, CopySource, HeadObjectOptions, ObjectInfo, SseCustomerKey};
 use crate::upload::plan::{plan, PartLayout, UploadPlan};
 use crate::upload::run::{combined_checksum, AbortOnDrop, PartDone};
 
@@ -105,6 +105,10 @@ pub struct ServerCopy {
     properties: CopyProperties,
     /// Copy only where no object is (see [`ServerCopy::no_overwrite`]).
     no_overwrite: bool,
+    /// The source's SSE-C key, if it has one.
+    source_sse_customer_key: Option<SseCustomerKey>,
+    /// The version of the source to copy, if not the latest.
+    source_version_id: Option<String>,
 }
 
 impl Client {
@@ -131,6 +135,8 @@ impl Client {
             progress: None,
             properties: CopyProperties::default(),
             no_overwrite: false,
+            source_sse_customer_key: None,
+            source_version_id: None,
         }
     }
 }
@@ -200,10 +206,30 @@ impl ServerCopy {
         self
     }
 
+    /// The customer-provided key the source was stored with (SSE-C), sent as
+    /// `x-amz-copy-source-server-side-encryption-customer-*` on the source's HEAD, CopyObject and
+    /// every UploadPartCopy. By default none. The new object's own SSE-C key is in the
+    /// [`properties`](Self::properties)' options.
+    pub fn source_sse_customer_key(mut self, key: SseCustomerKey) -> Self {
+        self.source_sse_customer_key = Some(key);
+        self
+    }
+
+    /// Copies this version of the source. By default the latest.
+    pub fn source_version_id(mut self, version_id: impl Into<String>) -> Self {
+        self.source_version_id = Some(version_id.into());
+        self
+    }
+
     /// Runs the copy (the same as awaiting the builder).
     pub async fn run(self) -> Result<CopyOutput> {
         self.validate()?;
-        let head = self.cancellable(self.client.head_object(&self.source_bucket, &self.source_key)).await?;
+        let options = HeadObjectOptions {
+            sse_customer_key: self.source_sse_customer_key.clone(),
+            version_id: self.source_version_id.clone(),
+        };
+        let head =
+            self.cancellable(self.client.head_object_with(&self.source_bucket, &self.source_key, &options)).await?;
         if let Some(progress) = &self.progress {
             progress.add_total(head.content_length);
         }
@@ -249,7 +275,13 @@ impl ServerCopy {
 
     /// The source, pinned to `etag` when the store reported one.
     fn source<'a>(&'a self, etag: Option<&'a str>) -> CopySource<'a> {
-        CopySource { bucket: &self.source_bucket, key: &self.source_key, if_match: etag }
+        CopySource {
+            bucket: &self.source_bucket,
+            key: &self.source_key,
+            if_match: etag,
+            sse_customer_key: self.source_sse_customer_key.as_ref(),
+            version_id: self.source_version_id.as_deref(),
+        }
     }
 
     /// Runs `work` unless the caller's token is cancelled first.
@@ -299,7 +331,16 @@ impl ServerCopy {
     /// When the source has a full-object CRC64NVME, the upload asks for part checksums and their
     /// combination must equal it before the upload is completed (with that checksum).
     async fn copy_parts(&self, head: &ObjectInfo, layout: PartLayout) -> Result<CopyOutput> {
-        let options = self.properties.for_multipart(head);
+        // CreateMultipartUpload copies no tags: the source's are read and set, when wanted.
+        let wants_tags = self.properties.copy_tags && self.properties.options.tagging.is_none();
+        let source_tags = match head.tag_count {
+            Some(count) if count > 0 && wants_tags => {
+                let tags = self.client.get_object_tagging(&self.source_bucket, &self.source_key);
+                crate::s3::tagging::tagging_header(&self.cancellable(tags).await?)
+            }
+            _ => None,
+        };
+        let options = self.properties.for_multipart(head, source_tags);
         let expected = match self.checksum_mode {
             ChecksumMode::WhenSupported => {
                 head.checksums.iter().find(|c| c.algorithm == ChecksumAlgorithm::Crc64Nvme).cloned()
@@ -327,9 +368,19 @@ impl ServerCopy {
                     }
                     let (offset, len) = layout.range(number);
                     let range = ByteRange::inclusive(offset, offset + len - 1);
+                    let source = self.source(etag);
+                    let sse_key = options.sse_customer_key.as_ref();
                     let copied = self
                         .client
-                        .upload_part_copy(self.source(etag), Some(range), &self.bucket, &self.key, &upload_id, number)
+                        .upload_part_copy_with(
+                            source,
+                            Some(range),
+                            &self.bucket,
+                            &self.key,
+                            &upload_id,
+                            number,
+                            sse_key,
+                        )
                         .await
                         .map_err(|e| self.explain_source_error(e, etag))?;
                     self.record_progress(len);
@@ -354,6 +405,7 @@ impl ServerCopy {
                 }
             }
             let parts: Vec<CompletedPart> = parts.into_iter().map(|p| p.part).collect();
+            let sse_key = options.sse_customer_key.as_ref();
             let output = self
                 .client
                 .complete_multipart_upload_if(
@@ -362,6 +414,7 @@ impl ServerCopy {
                     &upload_id,
                     &parts,
                     checksum.as_ref(),
+                    sse_key,
                     self.no_overwrite,
                 )
                 .await?;

@@ -47,6 +47,8 @@ pub enum Operation {
     ListParts,
     CopyObject,
     UploadPartCopy,
+    GetObjectTagging,
+    ListObjectVersions,
     /// A whole download (several GetObject requests and the local writes).
     Download,
     /// A whole upload (one PutObject or a multipart upload and the local reads).
@@ -78,6 +80,8 @@ impl Operation {
             Operation::ListMultipartUploads => "ListMultipartUploads",
             Operation::ListParts => "ListParts",
             Operation::CopyObject => "CopyObject",
+            Operation::GetObjectTagging => "GetObjectTagging",
+            Operation::ListObjectVersions => "ListObjectVersions",
             Operation::UploadPartCopy => "UploadPartCopy",
             Operation::Download => "download",
             Operation::Upload => "upload",

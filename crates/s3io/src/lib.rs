@@ -18,7 +18,7 @@
 //! |---|---|
 //! | [`config`] | client, transfer, pool and retry settings, their defaults and the S3 limits they are checked against |
 //! | [`types`] | the inputs and outputs of the typed S3 operations (`get_object`, `list_objects_v2`, multipart, …) |
-//! | [`checksum`] | CRC64/NVME, CRC32C and MD5 as S3 carries them |
+//! | [`checksum`] | CRC64/NVME, CRC32C, CRC32, SHA-256, SHA-1 and MD5 as S3 carries them, and S3's composite checksums |
 //! | [`error`] | the error type and its parts: the operation, bucket and key, the service's answer |
 //! | [`metrics`] | what a running client counts: connections, retries, buffer reuse, the request throttle |
 //! | [`cleanup`] | multipart aborts still in flight when a program exits |
@@ -103,8 +103,10 @@ pub mod types {
     };
     pub use crate::s3::object::{
         ByteRange, ContentRange, CopyProperties, CopySource, DeleteError, DeleteObjectsOutput, GetObjectOptions,
-        GetObjectOutput, ObjectInfo, PutObjectOptions, PutObjectOutput, ServerSideEncryption,
+        GetObjectOutput, HeadObjectOptions, ObjectInfo, PutObjectOptions, PutObjectOutput, ServerSideEncryption,
+        SseCustomerKey,
     };
+    pub use crate::s3::versions::{ListObjectVersionsOptions, ListObjectVersionsPage, ObjectVersion};
 }
 
 pub mod metrics {

@@ -34,12 +34,13 @@ pub(crate) fn exists(context: ErrorContext) -> Error {
     )
 }
 
-/// Fails with [`exists`] if `bucket`/`key` holds an object (one HeadObject); a 404 means it does
-/// not.
+/// Fails with [`exists`] if `bucket`/`key` holds an object (one HeadObject). A 404 means it does
+/// not; a 403 (S3's answer for a missing key to a caller without `s3:ListBucket`) or a 400 (an
+/// SSE-C object HEADed without its key) leaves it undecided, to the write's own condition.
 pub(crate) async fn require_absent(client: &Client, bucket: &str, key: &str, context: ErrorContext) -> Result<()> {
     match client.head_object(bucket, key).await {
         Ok(_) => Err(exists(context)),
-        Err(error) if error.status() == Some(404) => Ok(()),
+        Err(error) if matches!(error.status(), Some(400 | 403 | 404)) => Ok(()),
         Err(error) => Err(error),
     }
 }

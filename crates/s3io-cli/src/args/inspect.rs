@@ -12,6 +12,12 @@ pub(crate) struct HeadArgs {
     /// server-side encryption, version_id, metadata) instead of `Name: value` lines.
     #[arg(long)]
     pub(crate) json: bool,
+    /// Describe this version of the object.
+    #[arg(long, value_name = "ID")]
+    pub(crate) version_id: Option<String>,
+    /// The object's SSE-C key (HEAD of an SSE-C object needs it).
+    #[command(flatten)]
+    pub(crate) sse_c: super::SseCArgs,
 }
 
 /// `s3io du s3://bucket[/prefix]`.

@@ -10,13 +10,15 @@ use std::path::PathBuf;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 mod bench;
+mod encryption;
 mod inspect;
 mod object;
 mod run;
 
 pub(crate) use bench::{BenchArgs, Scenario};
+pub(crate) use encryption::SseCArgs;
 pub(crate) use inspect::{DuArgs, HeadArgs};
-pub(crate) use object::{ChecksumAlgorithmArg, ChecksumModeArg, MetadataDirective, ObjectArgs, Sse};
+pub(crate) use object::{ChecksumAlgorithmArg, ChecksumModeArg, CopyProps, MetadataDirective, ObjectArgs, Sse};
 pub(crate) use run::{LineCommand, RunArgs, RunLine};
 
 use crate::duration::HumanDuration;
@@ -99,6 +101,12 @@ pub(crate) struct GlobalArgs {
     #[arg(long, global = true, value_name = "SIZE", help_heading = "Transfer")]
     pub(crate) memory_limit: Option<ByteSize>,
 
+    /// Payload bytes one stream (`cp s3://… -`, `cat`, `cp - s3://…`) holds at once: its
+    /// in-order window, and so its requests in flight (this many bytes in whole parts). By
+    /// default 48 MiB, six parts (scaled with a larger --part-size), within --memory-limit.
+    #[arg(long, global = true, value_name = "SIZE", help_heading = "Transfer")]
+    pub(crate) stream_buffer: Option<ByteSize>,
+
     /// Start every transfer from zero. By default a download to a file resumes from the
     /// partial file and journal (`.NAME.s3io-partial.*`) an interrupted run left, if the object
     /// is unchanged, and a multipart upload from a file reuses the verified parts of the key's
@@ -109,6 +117,11 @@ pub(crate) struct GlobalArgs {
     /// Sync each downloaded file and its directory to disk before reporting it done.
     #[arg(long, global = true, help_heading = "Transfer")]
     pub(crate) fsync: bool,
+
+    /// Pay for the requests and downloads of a requester-pays bucket: sends
+    /// `x-amz-request-payer: requester` with every request.
+    #[arg(long, global = true, value_name = "PAYER", value_parser = ["requester"], help_heading = "Connection")]
+    pub(crate) request_payer: Option<String>,
 
     /// Attempts per request, the first included (1 disables retries). By default 5.
     #[arg(long, global = true, value_name = "N", help_heading = "Retries and timeouts")]
@@ -228,6 +241,10 @@ pub(crate) struct CpArgs {
     /// Take `*`, `?` and `[` in the source key literally, not as wildcards.
     #[arg(long)]
     pub(crate) raw: bool,
+    /// Download or copy this version of the source object (one object, not with -r or
+    /// wildcards); every ranged GET asks for it.
+    #[arg(long, value_name = "ID")]
+    pub(crate) version_id: Option<String>,
     /// What uploads and copies set on the new objects.
     #[command(flatten)]
     pub(crate) object: ObjectArgs,
@@ -285,6 +302,11 @@ pub(crate) struct LsArgs {
     /// object, `{"prefix"}` per common prefix, `{"name","creation_date"}` per bucket.
     #[arg(long)]
     pub(crate) json: bool,
+    /// List every version and delete marker under the prefix (ListObjectVersions), with its
+    /// version id, newest first within a key; a store without versioning lists each object
+    /// once, as version `null`.
+    #[arg(long)]
+    pub(crate) all_versions: bool,
 }
 
 /// `s3io rm s3://bucket/key`.
@@ -299,6 +321,9 @@ pub(crate) struct RmArgs {
     /// Take `*`, `?` and `[` in the key literally, not as wildcards.
     #[arg(long)]
     pub(crate) raw: bool,
+    /// Delete this version of the object for good (one object, not with -r or wildcards).
+    #[arg(long, value_name = "ID")]
+    pub(crate) version_id: Option<String>,
     /// Flags of many-object commands, filters included.
     #[command(flatten)]
     pub(crate) batch: BatchArgs,
@@ -370,6 +395,12 @@ pub(crate) struct RbArgs {
 pub(crate) struct CatArgs {
     /// s3://bucket/key.
     pub(crate) object: String,
+    /// Write this version of the object.
+    #[arg(long, value_name = "ID")]
+    pub(crate) version_id: Option<String>,
+    /// The object's SSE-C key.
+    #[command(flatten)]
+    pub(crate) sse_c: SseCArgs,
 }
 
 /// The HTTP method a presigned URL allows.

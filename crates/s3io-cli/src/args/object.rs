@@ -20,9 +20,18 @@ pub(crate) enum ChecksumAlgorithmArg {
     /// CRC-64/NVME (full-object, combinable across parts): the default.
     #[value(name = "CRC64NVME")]
     Crc64Nvme,
-    /// CRC-32C (Castagnoli).
+    /// CRC-32C (Castagnoli); multipart objects carry S3's composite checksum.
     #[value(name = "CRC32C")]
     Crc32c,
+    /// CRC-32 (ISO-HDLC, zlib's); multipart objects carry S3's composite checksum.
+    #[value(name = "CRC32")]
+    Crc32,
+    /// SHA-256; multipart objects carry S3's composite checksum (of the part SHA-256s, "-N").
+    #[value(name = "SHA256")]
+    Sha256,
+    /// SHA-1; multipart objects carry S3's composite checksum (of the part SHA-1s, "-N").
+    #[value(name = "SHA1")]
+    Sha1,
 }
 
 /// When uploads send checksums.
@@ -44,6 +53,18 @@ pub(crate) enum MetadataDirective {
     /// Replace them with the ones these flags give.
     #[value(name = "REPLACE")]
     Replace,
+}
+
+/// What an S3-to-S3 copy takes from its source, as the aws CLI's `--copy-props`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(crate) enum CopyProps {
+    /// Nothing: the new object gets only what the flags give (no source headers, metadata or
+    /// tags).
+    None,
+    /// The headers and metadata (as --metadata-directive says), not the tags.
+    MetadataDirective,
+    /// The headers, metadata and tags (the default).
+    Default,
 }
 
 /// What an upload or copy sets on the new object (`cp`, `cp -r`, `sync`, stdin).
@@ -78,6 +99,10 @@ pub(crate) struct ObjectArgs {
     /// default COPY, or REPLACE when a metadata or header flag is given.
     #[arg(long, value_enum, value_name = "DIRECTIVE", help_heading = "Object properties")]
     pub(crate) metadata_directive: Option<MetadataDirective>,
+    /// S3-to-S3 copies: what is taken from the source. By default `default` (headers, metadata
+    /// and tags).
+    #[arg(long, value_enum, value_name = "PROPS", help_heading = "Object properties")]
+    pub(crate) copy_props: Option<CopyProps>,
     /// Storage class of new objects, e.g. STANDARD_IA, GLACIER_IR.
     #[arg(long, value_name = "CLASS", help_heading = "Object properties")]
     pub(crate) storage_class: Option<String>,
@@ -99,4 +124,7 @@ pub(crate) struct ObjectArgs {
     /// When uploads send checksums. By default when-supported.
     #[arg(long, value_enum, value_name = "MODE", help_heading = "Object properties")]
     pub(crate) checksum_mode: Option<ChecksumModeArg>,
+    /// SSE-C keys of the objects written and read.
+    #[command(flatten)]
+    pub(crate) sse_c: super::SseCArgs,
 }

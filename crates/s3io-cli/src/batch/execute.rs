@@ -72,9 +72,17 @@ pub(super) async fn execute(shared: &Shared, planned: Planned) -> Option<Record>
                 // A signal cancels the download unless it is renaming into place: then it
                 // finishes and is reported (see `batch::run`).
                 let stopping = Some(crate::signal::stopping());
-                let output =
-                    transfer::download_to_file(&shared.client, &source, &destination, progress, modified, stopping)
-                        .await?;
+                let object = &shared.object;
+                let output = transfer::download_to_file(
+                    &shared.client,
+                    &source,
+                    object,
+                    &destination,
+                    progress,
+                    modified,
+                    stopping,
+                )
+                .await?;
                 if moves {
                     shared.client.delete_object(&source.bucket, &source.key).await?;
                 }

@@ -361,9 +361,9 @@ impl Bench {
                 Ok(result)
             }
             Scenario::Null => {
-                self.null_operations(self.small_concurrency).await;
+                self.null_operations(self.small_concurrency).await?;
                 let before = self.before();
-                let latencies = self.null_operations(self.small_count).await;
+                let latencies = self.null_operations(self.small_count).await?;
                 let bytes = self.small_count as u64 * self.small_size;
                 let mut result = self.result(scenario, before, self.small_count as u64, bytes);
                 result.latency = Some(latency(latencies));
@@ -409,50 +409,79 @@ impl Bench {
     /// Downloads the objects `order` names into memory (pooled `Bytes`), `small_concurrency` at a
     /// time; returns every latency. Each object's size is checked.
     async fn mixed_downloads(&self, sizes: &[u64], order: &[usize]) -> anyhow::Result<Vec<Duration>> {
-        let next = std::sync::atomic::AtomicUsize::new(0);
-        let workers = (0..self.small_concurrency).map(|_| async {
-            let mut latencies = Vec::with_capacity(order.len() / self.small_concurrency + 1);
-            let mut key = String::with_capacity(self.prefix.len() + 24);
-            loop {
-                let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                let Some(&object) = order.get(i) else { return Ok::<_, anyhow::Error>(latencies) };
-                key.clear();
-                use std::fmt::Write as _;
-                let _ = write!(key, "{}small-mixed/{object:05}", self.prefix);
-                let started = Instant::now();
-                let bytes = self.client.download(&self.bucket, key.as_str()).to_bytes().await?;
-                latencies.push(started.elapsed());
-                anyhow::ensure!(
-                    bytes.len() as u64 == sizes[object],
-                    "{key}: {} bytes, expected {}",
-                    bytes.len(),
-                    sizes[object]
-                );
+        let (sizes, order): (Arc<[u64]>, Arc<[usize]>) = (sizes.into(), order.into());
+        let count = order.len();
+        self.workers(count, |next| {
+            let (client, bucket, prefix) = (self.client.clone(), self.bucket.clone(), self.prefix.clone());
+            let (sizes, order) = (sizes.clone(), order.clone());
+            let per_worker = count / self.small_concurrency + 1;
+            async move {
+                let mut latencies = Vec::with_capacity(per_worker);
+                let mut key = String::with_capacity(prefix.len() + 24);
+                loop {
+                    let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                    let Some(&object) = order.get(i) else { return Ok(latencies) };
+                    key.clear();
+                    use std::fmt::Write as _;
+                    let _ = write!(key, "{prefix}small-mixed/{object:05}");
+                    let started = Instant::now();
+                    let bytes = client.download(&bucket, key.as_str()).to_bytes().await?;
+                    latencies.push(started.elapsed());
+                    anyhow::ensure!(
+                        bytes.len() as u64 == sizes[object],
+                        "{key}: {} bytes, expected {}",
+                        bytes.len(),
+                        sizes[object]
+                    );
+                }
             }
-        });
-        let per_worker = futures::future::try_join_all(workers).await?;
-        Ok(per_worker.into_iter().flatten().collect())
+        })
+        .await
     }
 
     /// The null scenario's work: `count` operations, `small_concurrency` at a time, each copying
     /// `small_size` bytes into the worker's own buffer and yielding to the runtime once (where a
     /// download would wait for the network); returns every latency.
-    async fn null_operations(&self, count: usize) -> Vec<Duration> {
-        let source = test_bytes(self.small_size as usize, 2);
-        let next = std::sync::atomic::AtomicUsize::new(0);
-        let workers = (0..self.small_concurrency).map(|_| async {
-            let mut target = vec![0u8; source.len()];
-            let mut latencies = Vec::with_capacity(count / self.small_concurrency + 1);
-            while next.fetch_add(1, std::sync::atomic::Ordering::Relaxed) < count {
-                let started = Instant::now();
-                target.copy_from_slice(std::hint::black_box(&source));
-                tokio::task::yield_now().await;
-                std::hint::black_box(&target);
-                latencies.push(started.elapsed());
+    async fn null_operations(&self, count: usize) -> anyhow::Result<Vec<Duration>> {
+        let source: Arc<[u8]> = test_bytes(self.small_size as usize, 2).into();
+        self.workers(count, |next| {
+            let source = source.clone();
+            let per_worker = count / self.small_concurrency + 1;
+            async move {
+                let mut target = vec![0u8; source.len()];
+                let mut latencies = Vec::with_capacity(per_worker);
+                while next.fetch_add(1, std::sync::atomic::Ordering::Relaxed) < count {
+                    let started = Instant::now();
+                    target.copy_from_slice(std::hint::black_box(&source));
+                    tokio::task::yield_now().await;
+                    std::hint::black_box(&target);
+                    latencies.push(started.elapsed());
+                }
+                Ok(latencies)
             }
-            latencies
-        });
-        futures::future::join_all(workers).await.into_iter().flatten().collect()
+        })
+        .await
+    }
+
+    /// Runs `small_concurrency` workers, each made by `worker` from the counter of operations
+    /// they share (`count` in all), and returns every latency they measured. Each worker is a
+    /// task of its own, as a service's requests are: the runtime's threads share them (one task
+    /// polling them all would run every operation on one thread, and its wake-ups poll them all).
+    async fn workers<F, W>(&self, count: usize, worker: F) -> anyhow::Result<Vec<Duration>>
+    where
+        F: Fn(Arc<std::sync::atomic::AtomicUsize>) -> W,
+        W: std::future::Future<Output = anyhow::Result<Vec<Duration>>> + Send + 'static,
+    {
+        let next = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let mut workers = tokio::task::JoinSet::new();
+        for _ in 0..self.small_concurrency {
+            workers.spawn(worker(next.clone()));
+        }
+        let mut all = Vec::with_capacity(count);
+        while let Some(joined) = workers.join_next().await {
+            all.extend(joined??);
+        }
+        Ok(all)
     }
 
     async fn ensure_large_object(&self) -> anyhow::Result<()> {
@@ -486,27 +515,29 @@ impl Bench {
     /// Downloads `count` small objects, `small_concurrency` at a time, each worker into its own
     /// reused buffer; returns every latency.
     async fn small_downloads(&self, count: usize) -> anyhow::Result<Vec<Duration>> {
-        let next = std::sync::atomic::AtomicUsize::new(0);
-        let workers = (0..self.small_concurrency).map(|_| async {
-            let mut buffer = BytesMut::new();
-            let mut latencies = Vec::with_capacity(count / self.small_concurrency + 1);
-            let mut key = String::with_capacity(self.prefix.len() + 16);
-            loop {
-                let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                if i >= count {
-                    return Ok::<_, s3io::Error>(latencies);
+        self.workers(count, |next| {
+            let (client, bucket, prefix) = (self.client.clone(), self.bucket.clone(), self.prefix.clone());
+            let (small_count, per_worker) = (self.small_count, count / self.small_concurrency + 1);
+            async move {
+                let mut buffer = BytesMut::new();
+                let mut latencies = Vec::with_capacity(per_worker);
+                let mut key = String::with_capacity(prefix.len() + 16);
+                loop {
+                    let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                    if i >= count {
+                        return Ok(latencies);
+                    }
+                    key.clear();
+                    use std::fmt::Write as _;
+                    let _ = write!(key, "{prefix}small/{:05}", i % small_count);
+                    let started = Instant::now();
+                    let (filled, _) = client.download(&bucket, key.as_str()).into_buffer(buffer).await?;
+                    latencies.push(started.elapsed());
+                    buffer = filled;
                 }
-                key.clear();
-                use std::fmt::Write as _;
-                let _ = write!(key, "{}small/{:05}", self.prefix, i % self.small_count);
-                let started = Instant::now();
-                let (filled, _) = self.client.download(&self.bucket, key.as_str()).into_buffer(buffer).await?;
-                latencies.push(started.elapsed());
-                buffer = filled;
             }
-        });
-        let per_worker = futures::future::try_join_all(workers).await?;
-        Ok(per_worker.into_iter().flatten().collect())
+        })
+        .await
     }
 }
 

@@ -57,13 +57,24 @@ pub(crate) async fn run(client: &Client, args: CpArgs, mode: Mode, out: &mut Pri
         Location::Local(_) => args.recursive,
         Location::Stdio => false,
     };
+    if args.version_id.is_some() {
+        if many || !matches!(source, Location::S3(_)) {
+            return Err(UsageError::new(
+                "--version-id names a version of one source object: s3://bucket/key, not -r or wildcards",
+            )
+            .into());
+        }
+        if moving {
+            return Err(UsageError::new("--version-id is for cp, not mv").into());
+        }
+    }
     if many {
         return copy_many(client, &args, source, destination, moving, out).await;
     }
     if !args.batch.filters.rules.is_empty() {
         return Err(UsageError::new("--exclude and --include apply to --recursive or wildcard copies").into());
     }
-    let object = ObjectSettings::new(&args.object)?;
+    let object = (*ObjectSettings::new(&args.object)?).clone().with_version_id(args.version_id.clone());
     let bar = crate::bar::wanted(out.is_quiet(), args.batch.json, args.batch.dry_run, args.batch.no_progress);
     let progress = bar.then(|| std::sync::Arc::new(s3io::Progress::new()));
     let mut single =
@@ -134,7 +145,8 @@ pub(crate) async fn run(client: &Client, args: CpArgs, mode: Mode, out: &mut Pri
             let names = (source.to_string(), crate::escape::path(&path));
             single
                 .run("download", names, async {
-                    let output = transfer::download_to_file(client, &source, &path, progress, None, None).await?;
+                    let output =
+                        transfer::download_to_file(client, &source, &object, &path, progress, None, None).await?;
                     if moving {
                         client.delete_object(&source.bucket, &source.key).await?;
                     }
@@ -149,7 +161,7 @@ pub(crate) async fn run(client: &Client, args: CpArgs, mode: Mode, out: &mut Pri
                 return single.out.status(&format!("(dryrun) download: {source} to -")).await;
             }
             // The object's bytes are the output: no status line, no JSON record.
-            transfer::download_to_writer(client, &source, &mut tokio::io::stdout()).await?;
+            transfer::download_to_writer(client, &source, &object, &mut tokio::io::stdout()).await?;
             Ok(())
         }
         (Location::S3(source), Location::S3(prefix)) => {

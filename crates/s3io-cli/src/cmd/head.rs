@@ -1,8 +1,9 @@
 //! `s3io head s3://bucket/key` (also `stat`): what HeadObject says about one object, as
 //! `Name: value` lines or one JSON object: size, ETag, last modification time, the content
 //! headers, storage class (`STANDARD` when the store names none, as S3 omits it then), the
-//! full-object checksums the store keeps, server-side encryption, version id, tag count and user
-//! metadata. Nothing is downloaded.
+//! full-object (and composite) checksums the store keeps, server-side encryption (SSE-C: the
+//! algorithm and the key's MD5), version id, tag count and user metadata. Nothing is downloaded.
+//! `--sse-c-key` reads an SSE-C object, `--version-id` one version.
 
 use s3io::types::ObjectInfo;
 use s3io::Client;
@@ -20,7 +21,8 @@ pub(crate) async fn run(client: &Client, args: HeadArgs, out: &mut Printer) -> a
     if url.key.is_empty() {
         return Err(UsageError::new(format!("head needs an object, s3://bucket/key, not {url}")).into());
     }
-    let info = client.head_object(&url.bucket, &url.key).await?;
+    let object = crate::object::ObjectSettings::for_reading(&args.sse_c, args.version_id.as_deref())?;
+    let info = client.head_object_with(&url.bucket, &url.key, &object.head_options()).await?;
     let description = Description::new(&url, &info);
     if args.json {
         return out.data(&serde_json::to_string(&description)?).await;
@@ -55,12 +57,18 @@ struct Description {
     storage_class: String,
     /// Algorithm name to base64 value.
     checksums: std::collections::BTreeMap<String, String>,
+    /// Composite checksums of a multipart object (a checksum of its parts' checksums, "…-N").
+    #[serde(skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    composite_checksums: std::collections::BTreeMap<String, String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     server_side_encryption: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     sse_kms_key_id: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     sse_customer_algorithm: Option<String>,
+    /// The base64 MD5 of the object's SSE-C key (never the key).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    sse_customer_key_md5: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     version_id: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -83,9 +91,15 @@ impl Description {
             expires: info.expires.clone(),
             storage_class: info.storage_class.clone().unwrap_or_else(|| "STANDARD".to_owned()),
             checksums: info.checksums.iter().map(|c| (c.algorithm.name().to_owned(), c.value.clone())).collect(),
+            composite_checksums: info
+                .composite_checksums
+                .iter()
+                .map(|c| (c.algorithm.name().to_owned(), c.value.clone()))
+                .collect(),
             server_side_encryption: info.server_side_encryption.clone(),
             sse_kms_key_id: info.sse_kms_key_id.clone(),
             sse_customer_algorithm: info.sse_customer_algorithm.clone(),
+            sse_customer_key_md5: info.sse_customer_key_md5.clone(),
             version_id: info.version_id.clone(),
             tag_count: info.tag_count,
             metadata: info.metadata.iter().cloned().collect(),
@@ -112,6 +126,9 @@ impl Description {
         for (algorithm, value) in &self.checksums {
             lines.push((format!("Checksum {algorithm}"), value.clone()));
         }
+        for (algorithm, value) in &self.composite_checksums {
+            lines.push((format!("Checksum {algorithm} (composite)"), value.clone()));
+        }
         let mut optional = |name: &str, value: &Option<String>| {
             if let Some(value) = value {
                 lines.push((name.to_owned(), value.clone()));
@@ -120,6 +137,7 @@ impl Description {
         optional("Encryption", &self.server_side_encryption);
         optional("KMS key", &self.sse_kms_key_id);
         optional("SSE-C algorithm", &self.sse_customer_algorithm);
+        optional("SSE-C key MD5", &self.sse_customer_key_md5);
         optional("Version id", &self.version_id);
         if let Some(count) = self.tag_count {
             lines.push(("Tags".to_owned(), count.to_string()));

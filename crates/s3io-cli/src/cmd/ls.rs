@@ -12,7 +12,7 @@
 use std::time::SystemTime;
 
 use futures::TryStreamExt as _;
-use s3io::types::{ListObjectsOptions, ObjectSummary};
+use s3io::types::{ListObjectVersionsOptions, ListObjectsOptions, ObjectSummary};
 use s3io::Client;
 
 use crate::args::LsArgs;
@@ -38,6 +38,9 @@ pub(crate) async fn run(client: &Client, args: LsArgs, out: &mut Printer) -> any
         return Ok(());
     };
     let url = S3Url::parse(target)?;
+    if args.all_versions {
+        return list_versions(client, &url, &args, out).await;
+    }
     // Names are shown relative to the last `/` of the prefix, as aws s3 ls does.
     let base_len = if args.recursive { 0 } else { url.key.rfind('/').map_or(0, |i| i + 1) };
     let options = ListObjectsOptions {
@@ -72,6 +75,62 @@ pub(crate) async fn run(client: &Client, args: LsArgs, out: &mut Printer) -> any
         out.data("").await?;
         out.data(&format!("Total Objects: {objects}")).await?;
         out.data(&format!("   Total Size: {}", format_size(total, args.human_readable))).await?;
+    }
+    Ok(())
+}
+
+/// Most pages `ls --all-versions` follows: a store that keeps answering "truncated" without
+/// moving its marker is stopped by the marker check, one that moves it forever by this bound
+/// (a billion versions at S3's 1,000 per page).
+const MAX_VERSION_PAGES: u64 = 1_000_000;
+
+/// `ls --all-versions`: every version and delete marker under the prefix (recursively, full
+/// keys), one line each — date, size (`DELETE` for a delete marker), version id, key, and
+/// `(latest)` for the current version — or one JSON object each.
+async fn list_versions(client: &Client, url: &S3Url, args: &LsArgs, out: &mut Printer) -> anyhow::Result<()> {
+    let mut options = ListObjectVersionsOptions {
+        prefix: Some(url.key.clone()).filter(|p| !p.is_empty()),
+        ..ListObjectVersionsOptions::default()
+    };
+    let (mut versions, mut total) = (0u64, 0u64);
+    for _ in 0..MAX_VERSION_PAGES {
+        let page = client.list_object_versions(&url.bucket, &options).await?;
+        for version in &page.versions {
+            versions += 1;
+            total += version.size;
+            let line = if args.json {
+                serde_json::json!({
+                    "key": version.key,
+                    "version_id": version.version_id,
+                    "is_latest": version.is_latest,
+                    "delete_marker": version.delete_marker,
+                    "size": version.size,
+                    "last_modified": version.last_modified.map(crate::cmd::head::rfc3339),
+                    "etag": version.etag.as_deref().map(|e| e.trim_matches('"')),
+                    "storage_class": version.storage_class.as_deref().unwrap_or("STANDARD"),
+                })
+                .to_string()
+            } else {
+                let size = if version.delete_marker {
+                    "DELETE".to_owned()
+                } else {
+                    format_size(version.size, args.human_readable)
+                };
+                let latest = if version.is_latest { " (latest)" } else { "" };
+                let id = crate::escape::text(&version.version_id);
+                format!("{} {size:>10} {id} {}{latest}", format_date(version.last_modified), relative(&version.key, 0))
+            };
+            out.data(&line).await?;
+        }
+        match page.next_marker {
+            Some(next) if Some(&next) != options.marker.as_ref() => options.marker = Some(next),
+            _ => break,
+        }
+    }
+    if args.summarize {
+        out.data("").await?;
+        out.data(&format!("Total Versions: {versions}")).await?;
+        out.data(&format!("    Total Size: {}", format_size(total, args.human_readable))).await?;
     }
     Ok(())
 }

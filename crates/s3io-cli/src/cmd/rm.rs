@@ -26,6 +26,20 @@ pub(crate) async fn run(client: &Client, args: RmArgs, out: &mut Printer) -> any
     let target = S3Url::parse(&args.target)?;
     let config = batch_config(&args.batch, false, out.is_quiet());
     let filters = args.batch.filters.compile()?;
+    if let Some(version) = &args.version_id {
+        if args.recursive || (!args.raw && has_wildcard(&target.key)) {
+            return Err(
+                UsageError::new("--version-id deletes one version of one object: not with -r or wildcards").into()
+            );
+        }
+        let object = S3Url::parse_object(&args.target)?;
+        let shown = crate::escape::text(version);
+        if args.batch.dry_run {
+            return out.status(&format!("(dryrun) delete: {object} (version {shown})")).await;
+        }
+        client.delete_object_version(&object.bucket, &object.key, version).await?;
+        return out.status(&format!("delete: {object} (version {shown})")).await;
+    }
     if !args.raw && has_wildcard(&target.key) {
         let pattern = KeyPattern::wildcard(&target.key)?;
         let summary = delete_matching(client, &target.bucket, pattern, filters, &config, out).await?;

@@ -144,3 +144,22 @@ fn a_batch_download_summary_says_what_was_verified() {
     let lines = stdout(&output);
     assert_eq!(lines.lines().filter(|l| l.ends_with("(MD5 verified)")).count(), 3, "{lines}");
 }
+
+#[test]
+fn a_one_part_download_verifies_a_stored_sha256_and_fails_on_corrupted_bytes() {
+    let h = bucket_without_default_checksums();
+    let body = data(250_000, 7);
+    let source = h.file("src.bin", &body);
+    // The object carries the SHA-256 only (the store adds no CRC64NVME here).
+    h.ok(&["cp", "--checksum-algorithm", "SHA256", &source, "s3://bkt/sha"]);
+    std::fs::create_dir(h.path("dl")).unwrap();
+    let sha = s3io::checksum::checksum(ChecksumAlgorithm::Sha256, &body).value;
+
+    let output = h.ok(&["cp", "--json", "s3://bkt/sha", &h.path_str("dl/ok.bin")]);
+    assert_eq!(checksum_of(&output), format!("SHA256:{sha}"));
+
+    corrupt_the_stored_bytes(&h, body.len());
+    let output = h.run(&["cp", "s3://bkt/sha", &h.path_str("dl/bad.bin")]);
+    assert_one_line_failure(&output, &["s3://bkt/sha", "SHA256 checksum mismatch", &sha]);
+    assert_eq!(entries(&h.path("dl")), ["ok.bin"], "the failed download left a file");
+}

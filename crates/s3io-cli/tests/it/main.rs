@@ -2,6 +2,7 @@
 //! schedule): the commands against the embedded S3 server, over real HTTP.
 
 mod bench;
+mod checksums;
 mod cli;
 mod clobber;
 mod common;
@@ -12,7 +13,9 @@ mod messages;
 mod mpu;
 mod mv;
 mod objects;
+mod objopts;
 mod resume;
 mod run;
 mod signals;
+mod sse_c;
 mod sync;

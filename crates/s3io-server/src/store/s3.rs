@@ -60,6 +60,25 @@ impl S3 for FsStore {
         listing::list_v2(self, req).await
     }
 
+    async fn list_object_versions(
+        &self,
+        req: S3Request<ListObjectVersionsInput>,
+    ) -> S3Result<S3Response<ListObjectVersionsOutput>> {
+        listing::list_versions(self, req).await
+    }
+
+    async fn get_bucket_versioning(
+        &self,
+        req: S3Request<GetBucketVersioningInput>,
+    ) -> S3Result<S3Response<GetBucketVersioningOutput>> {
+        // The store keeps no versions: the answer of a bucket that never had versioning (no
+        // status), once the bucket is known to exist.
+        let layout = self.layout.clone();
+        let bucket = req.input.bucket;
+        super::blocking(move || layout.require_bucket(&bucket)).await?;
+        Ok(S3Response::new(GetBucketVersioningOutput::default()))
+    }
+
     async fn list_objects(&self, req: S3Request<ListObjectsInput>) -> S3Result<S3Response<ListObjectsOutput>> {
         listing::list_v1(self, req).await
     }

@@ -42,6 +42,7 @@ use crate::client::Client;
 use crate::config::{ChecksumMode, TransferConfig};
 use crate::error::{Error, ErrorContext, Operation, Result};
 use crate::progress::Progress;
+use crate::s3::object::SseCustomerKey;
 
 pub(crate) use plan::{Check, Plan};
 
@@ -82,6 +83,10 @@ pub struct Download {
     /// The caller's token, if any (no token: nothing to watch, nothing allocated).
     cancel: Option<CancellationToken>,
     progress: Option<Arc<Progress>>,
+    /// The object's SSE-C key, sent with every request.
+    sse_customer_key: Option<SseCustomerKey>,
+    /// The version every request is pinned to.
+    version_id: Option<String>,
 }
 
 impl Client {
@@ -94,6 +99,8 @@ impl Client {
             transfer: self.config().transfer.clone(),
             cancel: None,
             progress: None,
+            sse_customer_key: None,
+            version_id: None,
         }
     }
 }
@@ -112,10 +119,13 @@ impl Download {
         self
     }
 
-    /// Cap on this download's pooled memory (the in-order stream's reordering window). By default
-    /// the client's [`TransferConfig::memory_limit`]; the client-wide pool cap always applies too.
+    /// Cap on this download's pooled memory (the in-order stream's reordering window, and with
+    /// it the stream's requests in flight; downloads to files and memory hold no part buffers).
+    /// By default the client's [`TransferConfig::stream_buffer`] within its
+    /// [`TransferConfig::memory_limit`]; the client-wide pool cap always applies too.
     pub fn memory_limit(mut self, bytes: u64) -> Self {
         self.transfer.memory_limit = bytes;
+        self.transfer.stream_buffer = bytes;
         self
     }
 
@@ -161,6 +171,21 @@ impl Download {
     /// ([`Download::to_writer`]) counts them as the writer takes them, in order.
     pub fn progress(mut self, progress: Arc<Progress>) -> Self {
         self.progress = Some(progress);
+        self
+    }
+
+    /// The customer-provided key the object was stored with (SSE-C), sent with every GET and
+    /// HEAD of the download. By default none. Such an object's ETag is not the MD5 of its bytes,
+    /// so a one-part download without a stored checksum verifies nothing.
+    pub fn sse_customer_key(mut self, key: SseCustomerKey) -> Self {
+        self.sse_customer_key = Some(key);
+        self
+    }
+
+    /// Downloads this version of the object (`versionId`): every ranged GET (and the HEAD that
+    /// verifies) asks for it. By default the latest version, pinned by its ETag.
+    pub fn version_id(mut self, version_id: impl Into<String>) -> Self {
+        self.version_id = Some(version_id.into());
         self
     }
 

@@ -105,9 +105,11 @@ async fn attempt<W: PartWriter>(
                 range: Some(ByteRange::inclusive(position, end - 1)),
                 if_match: plan.etag.clone(),
                 checksum_mode: false,
+                sse_customer_key: plan.sse_customer_key.clone(),
+                version_id: plan.version_id.clone(),
             };
             client
-                .get_object_once(&plan.bucket, &plan.key, &options)
+                .get_object_once(plan.bucket(), plan.key(), &options)
                 .await
                 .map_err(|(e, retry_after)| (explain_changed(e, plan), retry_after))?
         }

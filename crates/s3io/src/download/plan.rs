@@ -6,13 +6,21 @@
 //! from its headers, with no request on the critical path:
 //! - an object that fits in one part: the full-object checksum the answer carries, if any (S3
 //!   answers a range covering the whole object with its full-object checksums, so this first GET
-//!   gets them; CRC64NVME is one pass of a few tenths of a CPU second per GiB); else
+//!   gets them; CRC64NVME is one pass of a few tenths of a CPU second per GiB; CRC32C, CRC32,
+//!   SHA-256 and SHA-1 are taken in that order when it is absent); else
 //!   the ETag when it is a single-part one (the MD5 of the bytes: not for SSE-KMS or SSE-C
 //!   objects, whose ETag is not their MD5); else, as for larger objects:
 //! - otherwise a HEAD is started *beside* the parts (a task of its own) to fetch the stored
 //!   checksum and check the ETag, while the parts are hashed with CRC64NVME (the default of
 //!   current AWS SDKs and of S3 itself) as they stream past. The run awaits the HEAD only once
 //!   every part is in, so verification adds no serial round trip.
+//!
+//! A composite checksum (of a multipart object uploaded with SHA-256, SHA-1, CRC32 or CRC32C
+//! without `FULL_OBJECT`) is a checksum of the parts' checksums: it can only be checked part by
+//! part along the upload's part boundaries, which a download does not know. As the AWS SDKs do
+//! (they skip composite values on GetObject), it is not verified; such an object is verified
+//! through its full-object CRC64NVME if the store keeps one, else not at all, and
+//! [`DownloadOutput::verified_checksum`](super::DownloadOutput::verified_checksum) says so.
 //!
 //! The plan is then fixed for the whole download.
 
@@ -29,7 +37,7 @@ use crate::checksum::ChecksumValue;
 use crate::config::{ChecksumAlgorithm, ChecksumMode};
 use crate::error::{Error, ErrorContext, Result, ServiceError};
 use crate::retry::RetryContext;
-use crate::s3::object::{ByteRange, GetObjectOptions, GetObjectOutput, ObjectInfo};
+use crate::s3::object::{ByteRange, GetObjectOptions, GetObjectOutput, HeadObjectOptions, ObjectInfo, SseCustomerKey};
 
 /// What a download verifies, decided from its first answer.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -84,17 +92,19 @@ impl Drop for PendingHead {
 /// The shape of one download, fixed by its first answer.
 #[derive(Debug, Clone)]
 pub(crate) struct Plan {
-    pub(crate) bucket: String,
-    pub(crate) key: String,
     pub(crate) size: u64,
     pub(crate) part_size: u64,
     pub(crate) etag: Option<String>,
     pub(crate) last_modified: Option<SystemTime>,
+    /// The download's bucket and key (read with [`Plan::bucket`] and [`Plan::key`]).
     pub(crate) context: ErrorContext,
     /// What the bytes are checked against.
     pub(crate) check: Check,
     /// The HEAD running beside the parts, for [`Check::AfterHead`].
     pub(crate) head: Option<Arc<PendingHead>>,
+    /// The SSE-C key and version every request of the download carries.
+    pub(crate) sse_customer_key: Option<SseCustomerKey>,
+    pub(crate) version_id: Option<String>,
 }
 
 impl Plan {
@@ -108,6 +118,8 @@ impl Plan {
             range: Some(ByteRange::inclusive(0, part_size - 1)),
             if_match: None,
             checksum_mode: download.transfer.checksum_mode != ChecksumMode::WhenRequired,
+            sse_customer_key: download.sse_customer_key.clone(),
+            version_id: download.version_id.clone(),
         };
         let mut retry = RetryContext::new();
         let first = match client.get_object_with(&download.bucket, &download.key, &options, &mut retry).await {
@@ -135,6 +147,8 @@ impl Plan {
             range: Some(ByteRange::inclusive(start, end - 1)),
             if_match: Some(state.etag.clone()),
             checksum_mode: false,
+            sse_customer_key: download.sse_customer_key.clone(),
+            version_id: download.version_id.clone(),
         };
         let mut retry = RetryContext::new();
         let first = match download.client.get_object_with(&download.bucket, &download.key, &options, &mut retry).await {
@@ -151,34 +165,48 @@ impl Plan {
     async fn from_first(
         download: &Download,
         part_size: u64,
-        first: GetObjectOutput,
+        mut first: GetObjectOutput,
         index: u64,
         mut retry: RetryContext,
     ) -> Result<(Plan, FirstAnswer)> {
         let context = download.context();
         let mut plan = Plan {
-            bucket: download.bucket.clone(),
-            key: download.key.clone(),
             size: first.object_size(),
             part_size,
-            etag: first.info.etag.clone(),
+            etag: None,
             last_modified: first.info.last_modified,
             context,
             check: Check::Nothing,
             head: None,
+            sse_customer_key: download.sse_customer_key.clone(),
+            version_id: download.version_id.clone(),
         };
         if let Some(progress) = &download.progress {
             progress.add_total(plan.size);
         }
-        plan.check = plan.decide_check(download, &first);
+        plan.check = plan.decide_check(download, &mut first.info);
+        // Moved, not copied: nothing reads the first answer's headers after this.
+        plan.etag = first.info.etag.take();
         if plan.check == Check::AfterHead {
-            let (client, bucket, key) = (download.client.clone(), plan.bucket.clone(), plan.key.clone());
-            let head = tokio::spawn(async move { client.head_object(&bucket, &key).await });
+            let (client, bucket, key) = (download.client.clone(), download.bucket.clone(), download.key.clone());
+            let options = HeadObjectOptions {
+                sse_customer_key: plan.sse_customer_key.clone(),
+                version_id: plan.version_id.clone(),
+            };
+            let head = tokio::spawn(async move { client.head_object_with(&bucket, &key, &options).await });
             plan.head = Some(Arc::new(PendingHead(Mutex::new(Some(head)))));
         }
         // The part reads this answer's body as the rest of the same attempt.
         retry.continue_last_attempt();
         Ok((plan, FirstAnswer { answer: first, retry, index }))
+    }
+
+    pub(crate) fn bucket(&self) -> &str {
+        &self.context.bucket
+    }
+
+    pub(crate) fn key(&self) -> &str {
+        self.context.key.as_deref().unwrap_or_default()
     }
 
     pub(crate) fn part_count(&self) -> u64 {
@@ -191,16 +219,17 @@ impl Plan {
         (start, (start + self.part_size).min(self.size))
     }
 
-    /// Decides what to verify from the first answer's headers (see the module doc).
-    fn decide_check(&self, download: &Download, first: &GetObjectOutput) -> Check {
+    /// Decides what to verify from the first answer's headers (see the module doc); the
+    /// checksum it keeps is taken out of `first`.
+    fn decide_check(&self, download: &Download, first: &mut ObjectInfo) -> Check {
         if download.transfer.checksum_mode == ChecksumMode::WhenRequired {
             return Check::Nothing;
         }
         if self.part_count() == 1 {
-            if let Some(value) = pick_checksum(&first.info.checksums, true) {
+            if let Some(value) = take_checksum(&mut first.checksums, true) {
                 return Check::Known(value);
             }
-            if let Some(value) = single_part_md5(&first.info) {
+            if let Some(value) = single_part_md5(first) {
                 return Check::Known(value);
             }
         }
@@ -216,7 +245,7 @@ impl Plan {
             Check::AfterHead => {
                 let Some(answer) = self.head.as_ref() else { return Ok(None) };
                 let Some(head) = answer.answer(&self.context).await else { return Ok(None) };
-                let head = head?;
+                let mut head = head?;
                 if head.etag.is_some() && head.etag != self.etag {
                     return Err(Error::service(
                         self.context.clone(),
@@ -228,7 +257,7 @@ impl Plan {
                         },
                     ));
                 }
-                Ok(pick_checksum(&head.checksums, false))
+                Ok(take_checksum(&mut head.checksums, false))
             }
         }
     }
@@ -253,11 +282,18 @@ fn single_part_md5(info: &ObjectInfo) -> Option<ChecksumValue> {
     Some(ChecksumValue { algorithm: ChecksumAlgorithm::Md5, value })
 }
 
-/// CRC64NVME when present; CRC32C too for single-request objects (multi-part downloads compute
-/// only CRC64NVME, the default of current AWS SDKs, to keep one CRC pass per byte).
-fn pick_checksum(checksums: &[ChecksumValue], allow_crc32c: bool) -> Option<ChecksumValue> {
-    let find = |a| checksums.iter().find(|c| c.algorithm == a).cloned();
-    find(ChecksumAlgorithm::Crc64Nvme).or_else(|| if allow_crc32c { find(ChecksumAlgorithm::Crc32c) } else { None })
+/// CRC64NVME when present; for single-request objects any other full-object checksum too,
+/// fastest first (CRC32C, CRC32, SHA-256, SHA-1). Multi-part downloads compute only CRC64NVME,
+/// the default of current AWS SDKs, to keep one CRC pass per byte. Taken out of `checksums` (no
+/// copy).
+fn take_checksum(checksums: &mut Vec<ChecksumValue>, single: bool) -> Option<ChecksumValue> {
+    let position = |a| checksums.iter().position(|c: &ChecksumValue| c.algorithm == a);
+    let found = if single {
+        ChecksumAlgorithm::STORED.into_iter().find_map(position)
+    } else {
+        position(ChecksumAlgorithm::Crc64Nvme)
+    }?;
+    Some(checksums.swap_remove(found))
 }
 
 #[cfg(test)]

@@ -21,7 +21,7 @@ use tokio::task::JoinSet;
 use super::part::{fetch_part, FirstAnswer};
 use super::sink::Sink;
 use super::{Download, DownloadOutput, Plan};
-use crate::checksum::{crc32c_combine, crc64nvme_combine, ChecksumValue, CrcCombiner, Hasher};
+use crate::checksum::{crc_combine, ChecksumValue, CrcCombiner, Hasher};
 use crate::client::Client;
 use crate::config::ChecksumAlgorithm;
 use crate::error::{Error, Result};
@@ -38,8 +38,8 @@ pub(crate) struct Run<S> {
     skip: Vec<bool>,
     /// Per-part CRCs, when verifying with a CRC.
     crcs: Mutex<Vec<Option<u64>>>,
-    /// The whole object's digest, when verifying with MD5 (one-part downloads only: an MD5 does
-    /// not combine).
+    /// The whole object's digest, when verifying with MD5, SHA-256 or SHA-1 (one-part downloads
+    /// only: those digests do not combine).
     digest: Mutex<Option<ChecksumValue>>,
     /// Counts bytes as they arrive, unless the sink counts them itself.
     progress: Option<Arc<Progress>>,
@@ -174,10 +174,14 @@ impl<S: Sink> Run<S> {
     pub(crate) async fn verify(&self) -> Result<Option<ChecksumValue>> {
         let Some(expected) = self.plan.expected().await? else { return Ok(None) };
         let plan = &self.plan;
-        if expected.algorithm == ChecksumAlgorithm::Md5 {
+        if !expected.algorithm.is_crc() {
             let digest = self.digest.lock().unwrap_or_else(|p| p.into_inner()).clone();
             let Some(computed) = digest.filter(|_| plan.part_count() == 1) else {
-                return Err(Error::invalid_response(plan.context.clone(), "no MD5 computed for the object"));
+                let name = expected.algorithm.name();
+                return Err(Error::invalid_response(
+                    plan.context.clone(),
+                    format!("no {name} computed for the object"),
+                ));
             };
             return check_equal(plan, expected, computed);
         }
@@ -199,13 +203,14 @@ impl<S: Sink> Run<S> {
                 (Some(acc), _) if end - start == plan.part_size => {
                     combiner.as_ref().map_or(crc, |combiner| combiner.combine(acc, crc))
                 }
-                (Some(acc), ChecksumAlgorithm::Crc32c) => {
-                    u64::from(crc32c_combine(acc as u32, crc as u32, end - start))
-                }
-                (Some(acc), _) => crc64nvme_combine(acc, crc, end - start),
+                (Some(acc), algorithm) => crc_combine(algorithm, acc, crc, end - start),
             });
         }
-        let computed = Hasher::value_from_crc(expected.algorithm, combined.unwrap_or_default());
+        let combined = combined.unwrap_or_default();
+        if Hasher::crc_matches(expected.algorithm, combined, &expected) {
+            return Ok(Some(expected));
+        }
+        let computed = Hasher::value_from_crc(expected.algorithm, combined);
         check_equal(plan, expected, computed)
     }
 
@@ -223,9 +228,9 @@ impl<S: Sink> Run<S> {
     }
 }
 
-/// Whether `algorithm` is a CRC (its part values combine); MD5 is not.
+/// Whether `algorithm` is a CRC (its part values combine); MD5 and the SHAs are not.
 fn is_crc(algorithm: ChecksumAlgorithm) -> bool {
-    algorithm != ChecksumAlgorithm::Md5
+    algorithm.is_crc()
 }
 
 /// `Ok(Some(expected))` when `computed` matches it, else the checksum-mismatch error.

@@ -10,6 +10,8 @@ pub(crate) mod list;
 pub(crate) mod multipart;
 pub(crate) mod object;
 pub(crate) mod request;
+pub(crate) mod tagging;
+pub(crate) mod versions;
 pub(crate) mod xml;
 
 use std::time::SystemTime;

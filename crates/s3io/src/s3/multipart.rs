@@ -6,7 +6,7 @@ use std::time::SystemTime;
 use bytes::Bytes;
 use http::Method;
 
-use super::object::{ByteRange, CopySource, PutObjectOptions};
+use super::object::{ByteRange, CopySource, PutObjectOptions, SseCustomerKey};
 use super::request::{header_str, S3Request};
 use super::{parse_iso8601, xml};
 use crate::checksum::ChecksumValue;
@@ -34,6 +34,8 @@ pub struct CompleteMultipartUploadOutput {
     pub etag: Option<String>,
     /// The full-object CRC64NVME the store reports, if any.
     pub checksum_crc64nvme: Option<String>,
+    /// Every checksum the store reports for the object, full-object or composite (`…-N`).
+    pub checksums: Vec<ChecksumValue>,
 }
 
 /// What UploadPartCopy returned.
@@ -45,7 +47,7 @@ pub struct UploadPartCopyOutput {
     pub part: CompletedPart,
     /// When the part was written, as the store reports it.
     pub last_modified: Option<SystemTime>,
-    /// Checksums of the part the store computed (CRC64NVME, CRC32C), when it reports any.
+    /// Checksums of the part the store computed, when it reports any.
     pub checksums: Vec<ChecksumValue>,
 }
 
@@ -71,7 +73,7 @@ pub struct PartInfo {
     pub size: u64,
     /// The part's ETag.
     pub etag: String,
-    /// The checksums the store keeps for the part (CRC64NVME, CRC32C), as ListParts reports them.
+    /// The checksums the store keeps for the part, as ListParts reports them.
     pub checksums: Vec<ChecksumValue>,
 }
 
@@ -83,14 +85,6 @@ pub struct ListMultipartUploadsPage {
     pub uploads: Vec<MultipartUploadInfo>,
     /// Where the next page starts (key marker, upload id marker), when truncated.
     pub next_marker: Option<(String, String)>,
-}
-
-fn checksum_element(algorithm: ChecksumAlgorithm) -> Option<&'static str> {
-    match algorithm {
-        ChecksumAlgorithm::Crc64Nvme => Some("ChecksumCRC64NVME"),
-        ChecksumAlgorithm::Crc32c => Some("ChecksumCRC32C"),
-        ChecksumAlgorithm::Md5 => None,
-    }
 }
 
 impl Client {
@@ -159,12 +153,31 @@ impl Client {
         upload_id: &str,
         part_number: u32,
     ) -> Result<UploadPartCopyOutput> {
+        self.upload_part_copy_with(source, range, bucket, key, upload_id, part_number, None).await
+    }
+
+    /// [`upload_part_copy`](Self::upload_part_copy) into an upload encrypted with a
+    /// customer-provided key (SSE-C), which every part must carry.
+    #[allow(clippy::too_many_arguments)] // The operation's own parameters, as S3 names them.
+    pub async fn upload_part_copy_with(
+        &self,
+        source: CopySource<'_>,
+        range: Option<ByteRange>,
+        bucket: &str,
+        key: &str,
+        upload_id: &str,
+        part_number: u32,
+        sse_customer_key: Option<&SseCustomerKey>,
+    ) -> Result<UploadPartCopyOutput> {
         let context = ErrorContext::new(Operation::UploadPartCopy, bucket, Some(key));
         let mut request = source.apply(
             S3Request::new(Method::PUT, bucket, Some(key), context.clone())
                 .query("partNumber", part_number.to_string())
                 .query("uploadId", upload_id),
         )?;
+        if let Some(sse_key) = sse_customer_key {
+            request = sse_key.apply(request, false);
+        }
         if let Some(range) = range {
             if range.end.is_none() {
                 return Err(Error::InvalidConfig(format!(
@@ -175,18 +188,12 @@ impl Client {
             request = request.header("x-amz-copy-source-range", &range.header_value())?;
         }
         let (_, body) = self.send_for_xml(&request).await?;
-        let parsed: xml::CopyObjectResult = quick_xml::de::from_reader(&body[..])
+        let mut parsed: xml::CopyObjectResult = quick_xml::de::from_reader(&body[..])
             .map_err(|e| Error::invalid_response(context.clone(), format!("UploadPartCopy XML: {e}")))?;
-        let etag = parsed.etag.filter(|e| !e.is_empty()).ok_or_else(|| {
+        let etag = parsed.etag.take().filter(|e| !e.is_empty()).ok_or_else(|| {
             Error::invalid_response(context, format!("UploadPartCopy {part_number} answer has no ETag"))
         })?;
-        let checksums = [
-            (ChecksumAlgorithm::Crc64Nvme, parsed.checksum_crc64nvme),
-            (ChecksumAlgorithm::Crc32c, parsed.checksum_crc32c),
-        ]
-        .into_iter()
-        .filter_map(|(algorithm, value)| Some(ChecksumValue { algorithm, value: value? }))
-        .collect();
+        let checksums = parsed.checksums();
         Ok(UploadPartCopyOutput {
             part: CompletedPart { part_number, etag, checksum: None },
             last_modified: parsed.last_modified.as_deref().and_then(parse_iso8601),
@@ -204,11 +211,28 @@ impl Client {
         parts: &[CompletedPart],
         full_object_checksum: Option<&ChecksumValue>,
     ) -> Result<CompleteMultipartUploadOutput> {
-        self.complete_multipart_upload_if(bucket, key, upload_id, parts, full_object_checksum, false).await
+        self.complete_multipart_upload_if(bucket, key, upload_id, parts, full_object_checksum, None, false).await
     }
 
-    /// [`Client::complete_multipart_upload`], with `If-None-Match: *` when `if_absent`: the store
-    /// refuses (412) to complete over an existing object (see `overwrite`).
+    /// [`complete_multipart_upload`](Self::complete_multipart_upload) of an upload encrypted with
+    /// a customer-provided key (SSE-C), which S3 wants on Complete too when the upload carries
+    /// checksums.
+    pub async fn complete_multipart_upload_with(
+        &self,
+        bucket: &str,
+        key: &str,
+        upload_id: &str,
+        parts: &[CompletedPart],
+        full_object_checksum: Option<&ChecksumValue>,
+        sse_customer_key: Option<&SseCustomerKey>,
+    ) -> Result<CompleteMultipartUploadOutput> {
+        self.complete_multipart_upload_if(bucket, key, upload_id, parts, full_object_checksum, sse_customer_key, false)
+            .await
+    }
+
+    /// [`Client::complete_multipart_upload_with`], with `If-None-Match: *` when `if_absent`: the
+    /// store refuses (412) to complete over an existing object (see `overwrite`).
+    #[allow(clippy::too_many_arguments)] // the request's parts, each needed; crate-private
     pub(crate) async fn complete_multipart_upload_if(
         &self,
         bucket: &str,
@@ -216,18 +240,22 @@ impl Client {
         upload_id: &str,
         parts: &[CompletedPart],
         full_object_checksum: Option<&ChecksumValue>,
+        sse_customer_key: Option<&SseCustomerKey>,
         if_absent: bool,
     ) -> Result<CompleteMultipartUploadOutput> {
         let context = ErrorContext::new(Operation::CompleteMultipartUpload, bucket, Some(key));
         let document = xml::complete_multipart_upload(parts.iter().map(|p| xml::CompletePart {
             part_number: p.part_number,
             etag: &p.etag,
-            checksum: p.checksum.as_ref().and_then(|c| Some((checksum_element(c.algorithm)?, c.value.as_str()))),
+            checksum: p.checksum.as_ref().and_then(|c| Some((c.algorithm.xml_element()?, c.value.as_str()))),
         }));
         let mut request = S3Request::new(Method::POST, bucket, Some(key), context.clone())
             .query("uploadId", upload_id)
             .header("content-type", "application/xml")?
             .body(Bytes::from(document));
+        if let Some(sse_key) = sse_customer_key {
+            request = sse_key.apply(request, false);
+        }
         if let Some(checksum) = full_object_checksum {
             request = request
                 .header(checksum.algorithm.header(), &checksum.value)?
@@ -237,9 +265,14 @@ impl Client {
             request = request.header(crate::overwrite::IF_NONE_MATCH, crate::overwrite::ANY)?;
         }
         let (_, body) = self.send_for_xml(&request).await?;
-        let parsed: xml::CompleteMultipartUploadResult = quick_xml::de::from_reader(&body[..])
+        let mut parsed: xml::CompleteMultipartUploadResult = quick_xml::de::from_reader(&body[..])
             .map_err(|e| Error::invalid_response(context, format!("CompleteMultipartUpload XML: {e}")))?;
-        Ok(CompleteMultipartUploadOutput { etag: parsed.etag, checksum_crc64nvme: parsed.checksum_crc64nvme })
+        let checksum_crc64nvme = parsed.checksum_crc64nvme.clone();
+        Ok(CompleteMultipartUploadOutput {
+            etag: parsed.etag.take(),
+            checksum_crc64nvme,
+            checksums: parsed.checksums(),
+        })
     }
 
     /// AbortMultipartUpload: discards the upload and its parts. A retried abort that finds the
@@ -313,16 +346,8 @@ impl Client {
             let (_, body) = self.send_for_xml(&request).await?;
             let parsed: xml::ListPartsResult = quick_xml::de::from_reader(&body[..])
                 .map_err(|e| Error::invalid_response(context.clone(), format!("ListParts XML: {e}")))?;
-            parts.extend(parsed.part.into_iter().map(|p| {
-                let checksums = [
-                    (ChecksumAlgorithm::Crc64Nvme, p.checksum_crc64nvme),
-                    (ChecksumAlgorithm::Crc32c, p.checksum_crc32c),
-                ]
-                .into_iter()
-                .filter_map(|(algorithm, value)| {
-                    Some(ChecksumValue { algorithm, value: value.filter(|v| !v.is_empty())? })
-                })
-                .collect();
+            parts.extend(parsed.part.into_iter().map(|mut p| {
+                let checksums = p.checksums();
                 PartInfo { part_number: p.part_number, size: p.size, etag: p.etag, checksums }
             }));
             match parsed.next_part_number_marker {

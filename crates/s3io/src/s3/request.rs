@@ -70,6 +70,13 @@ impl<'a> S3Request<'a> {
         Ok(self)
     }
 
+    /// Adds a header whose value is fixed text: no allocation, and clones for each attempt are
+    /// free.
+    pub(crate) fn static_header(mut self, name: &'static str, value: &'static str) -> Self {
+        self.headers.insert(HeaderName::from_static(name), HeaderValue::from_static(value));
+        self
+    }
+
     /// Adds a header with a name built at run time (user metadata).
     pub(crate) fn dynamic_header(mut self, name: &str, value: &str) -> Result<Self, Error> {
         let header = HeaderName::from_bytes(name.as_bytes())
@@ -220,6 +227,9 @@ impl Client {
         headers.reserve(request.headers.len() + 6);
         for (name, value) in &request.headers {
             headers.insert(name, value.clone());
+        }
+        if self.config().request_payer {
+            headers.insert(HeaderName::from_static("x-amz-request-payer"), HeaderValue::from_static("requester"));
         }
         if let Some(authority) = http_request.uri().authority() {
             let host = HeaderValue::from_str(authority.as_str()).map_err(|e| {

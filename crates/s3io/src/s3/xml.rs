@@ -8,6 +8,8 @@ use std::fmt::Write as _;
 
 use serde::Deserialize;
 
+use crate::checksum::ChecksumValue;
+use crate::config::ChecksumAlgorithm;
 use crate::error::ServiceError;
 
 /// `<Error>`: an S3 error document.
@@ -131,6 +133,12 @@ pub(crate) struct CompleteMultipartUploadResult {
     pub(crate) checksum_crc64nvme: Option<String>,
     #[serde(rename = "ChecksumCRC32C")]
     pub(crate) checksum_crc32c: Option<String>,
+    #[serde(rename = "ChecksumCRC32")]
+    pub(crate) checksum_crc32: Option<String>,
+    #[serde(rename = "ChecksumSHA256")]
+    pub(crate) checksum_sha256: Option<String>,
+    #[serde(rename = "ChecksumSHA1")]
+    pub(crate) checksum_sha1: Option<String>,
 }
 
 /// `<CopyObjectResult>` of CopyObject and `<CopyPartResult>` of UploadPartCopy: the same fields
@@ -145,7 +153,41 @@ pub(crate) struct CopyObjectResult {
     pub(crate) checksum_crc64nvme: Option<String>,
     #[serde(rename = "ChecksumCRC32C")]
     pub(crate) checksum_crc32c: Option<String>,
+    #[serde(rename = "ChecksumCRC32")]
+    pub(crate) checksum_crc32: Option<String>,
+    #[serde(rename = "ChecksumSHA256")]
+    pub(crate) checksum_sha256: Option<String>,
+    #[serde(rename = "ChecksumSHA1")]
+    pub(crate) checksum_sha1: Option<String>,
 }
+
+/// The checksum values of an XML answer (a part, a copy, a completed upload), in the order of
+/// [`ChecksumAlgorithm::STORED`], as checksum values; empty elements are skipped.
+pub(crate) fn checksum_values(values: [Option<String>; 5]) -> Vec<ChecksumValue> {
+    ChecksumAlgorithm::STORED
+        .into_iter()
+        .zip(values)
+        .filter_map(|(algorithm, value)| Some(ChecksumValue::new(algorithm, value.filter(|v| !v.is_empty())?)))
+        .collect()
+}
+
+macro_rules! stored_checksums {
+    ($($ty:ident),*) => {$(
+        impl $ty {
+            /// Its checksum values (see [`checksum_values`]).
+            pub(crate) fn checksums(&mut self) -> Vec<ChecksumValue> {
+                checksum_values([
+                    self.checksum_crc64nvme.take(),
+                    self.checksum_crc32c.take(),
+                    self.checksum_crc32.take(),
+                    self.checksum_sha256.take(),
+                    self.checksum_sha1.take(),
+                ])
+            }
+        }
+    )*};
+}
+stored_checksums!(CompleteMultipartUploadResult, CopyObjectResult, PartEntry);
 
 #[derive(Debug, Deserialize, Default)]
 #[serde(rename_all = "PascalCase", default)]
@@ -183,6 +225,12 @@ pub(crate) struct PartEntry {
     pub(crate) checksum_crc64nvme: Option<String>,
     #[serde(rename = "ChecksumCRC32C")]
     pub(crate) checksum_crc32c: Option<String>,
+    #[serde(rename = "ChecksumCRC32")]
+    pub(crate) checksum_crc32: Option<String>,
+    #[serde(rename = "ChecksumSHA256")]
+    pub(crate) checksum_sha256: Option<String>,
+    #[serde(rename = "ChecksumSHA1")]
+    pub(crate) checksum_sha1: Option<String>,
 }
 
 #[derive(Debug, Deserialize, Default)]

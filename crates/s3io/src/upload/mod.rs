@@ -15,9 +15,11 @@
 //!   stream is read part by part into pooled buffers, never more than the memory limit at once
 //!   (`source/stream`).
 //! - **Integrity**: every request carries a checksum of its body (CRC64NVME by default, CRC32C,
-//!   or Content-MD5) unless [`ChecksumMode::WhenRequired`]; a multipart upload's full-object
-//!   CRC is combined from the part CRCs, sent with CompleteMultipartUpload (CRC64NVME) and
-//!   returned in [`UploadOutput::checksum`].
+//!   CRC32, SHA-256, SHA-1, or Content-MD5) unless [`ChecksumMode::WhenRequired`]; a multipart
+//!   upload's full-object CRC is combined from the part CRCs, sent with
+//!   CompleteMultipartUpload (CRC64NVME) and returned in [`UploadOutput::checksum`]; a SHA
+//!   upload's composite checksum is computed from the part checksums and checked against the
+//!   store's.
 //! - **Cleanup**: a multipart upload that fails for good, is cancelled, or whose future is
 //!   dropped is aborted ([`Error::UploadAborted`](crate::Error::UploadAborted) says so);
 //!   [`Client::abort_stale_uploads`] sweeps up after clients that died (`stale`).
@@ -71,9 +73,12 @@ pub struct UploadOutput {
     pub etag: Option<String>,
     /// Parts of the multipart upload; 0 when the object went as one PutObject.
     pub parts: u32,
-    /// The full-object checksum computed by the client (CRC64NVME or CRC32C, combined from the
-    /// parts for multipart uploads), `None` for MD5 and in when-required mode. For CRC64NVME it
-    /// is also what the store was told to verify and keep.
+    /// The object's checksum computed by the client, `None` for MD5 and in when-required mode:
+    /// the full-object CRC (CRC64NVME, CRC32C, CRC32: combined from the parts for multipart
+    /// uploads), or the SHA-256/SHA-1 of the bytes, or for a multipart SHA upload S3's composite
+    /// checksum (`…-N`, a checksum of the part checksums). For CRC64NVME it is also what the
+    /// store was told to verify and keep; for the composite algorithms, the store's value was
+    /// checked against the client's.
     pub checksum: Option<ChecksumValue>,
     /// The version id, on versioned buckets (PutObject answers only).
     pub version_id: Option<String>,
@@ -129,11 +134,13 @@ impl Upload {
         self
     }
 
-    /// Most payload bytes this upload holds in memory at once (streams only; files and `Bytes`
-    /// need no part buffers); the client's shared pool cap applies too. By default the client's
-    /// memory limit.
+    /// Most payload bytes this upload holds in memory at once (streams only, whose parts in
+    /// flight it bounds; files and `Bytes` need no part buffers); the client's shared pool cap
+    /// applies too. By default the client's [`TransferConfig::stream_buffer`] within its
+    /// [`TransferConfig::memory_limit`].
     pub fn memory_limit(mut self, bytes: u64) -> Self {
         self.config.memory_limit = bytes;
+        self.config.stream_buffer = bytes;
         self
     }
 

@@ -57,10 +57,10 @@ impl Resumed {
 /// ETag as the hex MD5 of its bytes.
 fn wanted(algorithm: Option<ChecksumAlgorithm>, part: &PartInfo) -> Option<(ChecksumAlgorithm, ChecksumValue)> {
     match algorithm {
-        Some(algorithm @ (ChecksumAlgorithm::Crc64Nvme | ChecksumAlgorithm::Crc32c)) => {
+        Some(algorithm) if algorithm != ChecksumAlgorithm::Md5 => {
             part.checksums.iter().find(|c| c.algorithm == algorithm).map(|c| (algorithm, c.clone()))
         }
-        Some(ChecksumAlgorithm::Md5) | None => {
+        _ => {
             let hex = part.etag.trim_matches('"');
             let raw = hex::decode(hex).ok().filter(|raw| raw.len() == 16)?;
             let value = base64::engine::general_purpose::STANDARD.encode(raw);

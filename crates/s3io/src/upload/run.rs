@@ -19,7 +19,7 @@ use http::Method;
 use super::resume::Resumed;
 use super::source::{PartBody, PartSource, SourcePart, Trailer};
 use super::{Upload, UploadOutput};
-use crate::checksum::{ChecksumValue, CrcCombiner};
+use crate::checksum::{composite_checksum, ChecksumValue, CrcCombiner, Hasher};
 use crate::client::Client;
 use crate::config::ChecksumAlgorithm;
 use crate::error::{Error, ErrorContext, Operation, Result};
@@ -151,6 +151,9 @@ impl Upload {
         let mut request = S3Request::new(Method::PUT, &self.bucket, Some(&self.key), context.clone())
             .query("partNumber", number.to_string())
             .query("uploadId", upload_id);
+        if let Some(key) = &self.options.sse_customer_key {
+            request = key.apply(request, false);
+        }
         if let Some(checksum) = &checksum {
             request = request.header(checksum.algorithm.header(), &checksum.value)?;
         }
@@ -234,28 +237,34 @@ impl Upload {
             parts.sort_unstable_by_key(|p| p.part.part_number);
             let size = parts.iter().map(|p| p.len).sum();
             let full = combined_checksum(&parts, &self.context())?;
+            // CRC32C and CRC32 uploads are composite in S3 (not announced FULL_OBJECT): what the
+            // store keeps is the composite of the part CRCs, while the output reports the
+            // combined full-object CRC.
+            let composite = match full.as_ref().map(|c| c.algorithm) {
+                Some(a @ (ChecksumAlgorithm::Crc32c | ChecksumAlgorithm::Crc32)) => Some(
+                    composite_checksum(a, parts.iter().filter_map(|p| p.part.checksum.as_ref()))
+                        .map_err(|e| Error::invalid_response(self.context(), format!("bad part checksum: {e}")))?,
+                ),
+                _ => None,
+            };
             let completed: Vec<CompletedPart> = parts.into_iter().map(|p| p.part).collect();
             // S3 accepts a full-object checksum on Complete for CRC64NVME uploads (announced as
-            // FULL_OBJECT at create); CRC32C uploads are composite, their value is only reported.
+            // FULL_OBJECT at create); the composite ones are computed by the store from the parts
+            // and checked against the client's once it answers.
             let sent = full.as_ref().filter(|c| c.algorithm == ChecksumAlgorithm::Crc64Nvme);
+            let sse_key = self.options.sse_customer_key.as_ref();
             let complete = self.client.complete_multipart_upload_if(
                 &self.bucket,
                 &self.key,
                 &upload_id,
                 &completed,
                 sent,
+                sse_key,
                 self.no_overwrite,
             );
             let output = complete.await?;
-            if let (Some(ours), Some(stored)) = (sent, output.checksum_crc64nvme.as_deref()) {
-                if !stored.contains('-') && stored != ours.value {
-                    return Err(Error::ChecksumMismatch {
-                        context: Box::new(self.context()),
-                        algorithm: "CRC64NVME",
-                        expected: ours.value.clone(),
-                        computed: stored.to_owned(),
-                    });
-                }
+            if let Some(ours) = &full {
+                check_stored(ours, composite.as_ref(), &output.checksums, &self.context())?;
             }
             Ok(UploadOutput {
                 size,
@@ -270,22 +279,34 @@ impl Upload {
     }
 }
 
-/// The full-object checksum of the parts (in order), combined from the part CRCs without a
-/// second pass over the data; `None` for MD5 or when no checksums were sent.
+/// The object's checksum from the parts' (in order), without a second pass over the data: for the
+/// CRCs the full-object CRC, combined from the part CRCs; for SHA-256 and SHA-1, which do not
+/// combine, S3's composite checksum (`…-N`, see [`composite_checksum`]); `None` for MD5 or when no
+/// checksums were sent.
 pub(crate) fn combined_checksum(parts: &[PartDone], context: &ErrorContext) -> Result<Option<ChecksumValue>> {
     let Some(algorithm) = parts.first().and_then(|p| p.part.checksum.as_ref()).map(|c| c.algorithm) else {
         return Ok(None);
     };
-    let engine = base64::engine::general_purpose::STANDARD;
-    let decode = |value: &ChecksumValue| -> Result<u64> {
-        let raw = engine
-            .decode(&value.value)
-            .map_err(|e| Error::invalid_response(context.clone(), format!("bad part checksum: {e}")))?;
-        Ok(raw.iter().fold(0u64, |acc, b| (acc << 8) | u64::from(*b)))
-    };
+    if parts.iter().any(|p| p.part.checksum.is_none()) {
+        return Ok(None);
+    }
     if algorithm == ChecksumAlgorithm::Md5 {
         return Ok(None);
     }
+    if !algorithm.is_crc() {
+        let values = parts.iter().filter_map(|p| p.part.checksum.as_ref());
+        return composite_checksum(algorithm, values)
+            .map(Some)
+            .map_err(|e| Error::invalid_response(context.clone(), format!("bad part checksum: {e}")));
+    }
+    let engine = base64::engine::general_purpose::STANDARD;
+    let decode = |value: &ChecksumValue| -> Result<u64> {
+        let mut raw = [0u8; 8];
+        let len = engine
+            .decode_slice(&value.value, &mut raw)
+            .map_err(|e| Error::invalid_response(context.clone(), format!("bad part checksum: {e}")))?;
+        Ok(raw[..len].iter().fold(0u64, |acc, b| (acc << 8) | u64::from(*b)))
+    };
     let mut crc: Option<u64> = None;
     // Parts are all one size but the last: one combination operator serves them all.
     let mut combiner: Option<(u64, CrcCombiner)> = None;
@@ -302,12 +323,34 @@ pub(crate) fn combined_checksum(parts: &[PartDone], context: &ErrorContext) -> R
             }
         });
     }
-    let value = match (algorithm, crc) {
-        (ChecksumAlgorithm::Crc64Nvme, Some(crc)) => engine.encode(crc.to_be_bytes()),
-        (ChecksumAlgorithm::Crc32c, Some(crc)) => engine.encode((crc as u32).to_be_bytes()),
-        _ => return Ok(None),
+    Ok(crc.map(|crc| Hasher::value_from_crc(algorithm, crc)))
+}
+
+/// Checks the checksum the store reports for a completed upload against `ours`, of the same
+/// algorithm: the full-object CRC64NVME, or a composite value (`…-N`) against the composite of
+/// the parts the client sent. Values of another kind (a full-object CRC32C the client combined
+/// against a composite the store kept) are not comparable and pass.
+fn check_stored(
+    ours: &ChecksumValue,
+    composite: Option<&ChecksumValue>,
+    stored: &[ChecksumValue],
+    context: &ErrorContext,
+) -> Result<()> {
+    let Some(stored) = stored.iter().find(|c| c.algorithm == ours.algorithm) else { return Ok(()) };
+    let expected = match (stored.value.contains('-'), ours.value.contains('-'), composite) {
+        (false, false, _) | (true, true, _) => ours,
+        (true, false, Some(composite)) => composite,
+        _ => return Ok(()),
     };
-    Ok(Some(ChecksumValue { algorithm, value }))
+    if stored.value != expected.value {
+        return Err(Error::ChecksumMismatch {
+            context: Box::new(context.clone()),
+            algorithm: ours.algorithm.name(),
+            expected: expected.value.clone(),
+            computed: stored.value.clone(),
+        });
+    }
+    Ok(())
 }
 
 /// Aborts a multipart upload when dropped while armed (the upload future was dropped midway).
@@ -396,7 +439,7 @@ mod tests {
     fn combined_part_checksums_equal_the_whole_objects() {
         let context = ErrorContext::new(Operation::Upload, "b", Some("k"));
         let data: Vec<u8> = (0..1_000_003u32).map(|i| (i.wrapping_mul(2_654_435_761) >> 11) as u8).collect();
-        for algorithm in [ChecksumAlgorithm::Crc64Nvme, ChecksumAlgorithm::Crc32c] {
+        for algorithm in [ChecksumAlgorithm::Crc64Nvme, ChecksumAlgorithm::Crc32c, ChecksumAlgorithm::Crc32] {
             for part_size in [1, 1000, 65_536, 333_333, 1_000_003] {
                 let data = if part_size == 1 { &data[..5000] } else { &data[..] };
                 let combined = combined_checksum(&parts(data, part_size, algorithm), &context).unwrap();
@@ -404,5 +447,18 @@ mod tests {
             }
         }
         assert_eq!(combined_checksum(&parts(&data, 100_000, ChecksumAlgorithm::Md5), &context).unwrap(), None);
+    }
+
+    #[test]
+    fn sha_uploads_report_the_composite_checksum() {
+        // The parts b"a" * 10 and b"b" * 5: Python's
+        // base64.b64encode(hashlib.sha256(b"".join(hashlib.sha256(x).digest() for x in p)).digest())
+        let context = ErrorContext::new(Operation::Upload, "b", Some("k"));
+        let data = b"aaaaaaaaaabbbbb";
+        let combined = combined_checksum(&parts(data, 10, ChecksumAlgorithm::Sha256), &context).unwrap().unwrap();
+        assert_eq!(combined.value, "KJ79TdKFKTdAnjtRZjP7Wi/JgPwhArx+v8ggQnE5kJs=-2");
+        let stored = [ChecksumValue::new(ChecksumAlgorithm::Sha256, "AAAA-2")];
+        assert!(check_stored(&combined, None, &stored, &context).is_err());
+        assert!(check_stored(&combined, None, std::slice::from_ref(&combined), &context).is_ok());
     }
 }

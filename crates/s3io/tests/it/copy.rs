@@ -368,3 +368,33 @@ async fn upload_part_copy_treats_an_error_document_in_a_200_as_an_error_and_retr
     assert_eq!(answered.load(Ordering::Relaxed), 2 + 3);
     assert!(err.to_string().contains("UploadPartCopy s3://dst/k"), "{err}");
 }
+
+/// CopyObject copies the source's tags by itself; a multipart copy's CreateMultipartUpload does
+/// not, so the copy reads them (GetObjectTagging) and sets them, unless told not to copy tags.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn copies_carry_the_source_tags_unless_told_not_to() {
+    let s = TestServer::start().await;
+    let (c, b) = (&s.client, s.bucket.as_str());
+    let options = PutObjectOptions { tagging: Some("team=data%20eng&tier=hot".into()), ..Default::default() };
+    let data = Bytes::from(test_data(11 * MIB, 4));
+    c.put_object(b, "src", data.clone(), &options).await.unwrap();
+    for (threshold, parts) in [(MAX_COPY_THRESHOLD, false), (5 * MIB as u64, true)] {
+        for copy_tags in [true, false] {
+            let key = format!("copy-{parts}-{copy_tags}");
+            let properties = s3io::types::CopyProperties::default().with_copy_tags(copy_tags);
+            let copy = c.copy(b, "src", b, &key).part_size(5 * MIB as u64).multipart_threshold(threshold);
+            let output = copy.properties(properties).await.unwrap();
+            assert_eq!(output.parts != 0, parts);
+            let tags = c.get_object_tagging(b, &key).await.unwrap();
+            let expected: Vec<(String, String)> = if copy_tags {
+                vec![("team".into(), "data eng".into()), ("tier".into(), "hot".into())]
+            } else {
+                Vec::new()
+            };
+            assert_eq!(tags, expected, "{key}");
+        }
+    }
+}
+
+/// The largest threshold: one CopyObject for any object of these tests.
+const MAX_COPY_THRESHOLD: u64 = s3io::config::MAX_COPY_OBJECT_SIZE;

@@ -14,4 +14,5 @@ mod no_overwrite;
 mod outage;
 mod resume;
 mod retry;
+mod sse_c;
 mod upload;

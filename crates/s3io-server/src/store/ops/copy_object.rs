@@ -17,6 +17,7 @@ use s3s::dto::*;
 use s3s::{s3_error, S3Request, S3Response, S3Result};
 
 use super::conditions::{check_copy_conditions, check_write_conditions};
+use super::sse_c::{check_read, given_key, record};
 use super::tagging::parse_tagging_header;
 use super::{copy_source, missing_object, sse_of};
 use crate::store::key::ObjectKey;
@@ -48,7 +49,17 @@ pub(crate) async fn copy(store: &FsStore, req: S3Request<CopyObjectInput>) -> S3
     } else {
         None
     };
-    let sse_given = input.server_side_encryption.is_some() || input.sse_customer_algorithm.is_some();
+    let source_key = given_key(
+        input.copy_source_sse_customer_algorithm.as_deref(),
+        input.copy_source_sse_customer_key.as_deref(),
+        input.copy_source_sse_customer_key_md5.as_deref(),
+    )?;
+    let (customer_algorithm, customer_key_md5) = record(given_key(
+        input.sse_customer_algorithm.as_deref(),
+        input.sse_customer_key.as_deref(),
+        input.sse_customer_key_md5.as_deref(),
+    )?);
+    let sse_given = input.server_side_encryption.is_some() || customer_algorithm.is_some();
     if src_bucket == input.bucket && src_key == dst_key && !replace && !replace_tags && !sse_given {
         return Err(s3_error!(
             InvalidRequest,
@@ -65,6 +76,7 @@ pub(crate) async fn copy(store: &FsStore, req: S3Request<CopyObjectInput>) -> S3
             let Some(src_meta) = layout.stat_object(&src_bucket, src)? else {
                 return Err(missing_object(&layout, &src_bucket, src));
             };
+            check_read(&src_meta.sse, source_key.as_ref())?;
             check_copy_conditions(
                 &src_meta,
                 input.copy_source_if_match.as_ref(),
@@ -93,8 +105,8 @@ pub(crate) async fn copy(store: &FsStore, req: S3Request<CopyObjectInput>) -> S3
                 algorithm: input.server_side_encryption.as_ref().map(|s| s.as_str().to_owned()),
                 kms_key_id: input.ssekms_key_id.clone(),
                 bucket_key_enabled: input.bucket_key_enabled,
-                customer_algorithm: input.sse_customer_algorithm.clone(),
-                customer_key_md5: input.sse_customer_key_md5.clone(),
+                customer_algorithm: customer_algorithm.clone(),
+                customer_key_md5: customer_key_md5.clone(),
             };
             let check =
                 |current: Option<&ObjectMeta>| check_write_conditions(current, dst, None, if_none_match.as_ref());

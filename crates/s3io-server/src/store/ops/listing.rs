@@ -1,5 +1,8 @@
-//! ListObjects and ListObjectsV2: request parameters to a [`ListQuery`], the
-//! page (see `list`) to S3's output, `encoding-type=url` applied.
+//! ListObjects, ListObjectsV2 and ListObjectVersions: request parameters to a
+//! [`ListQuery`], the page (see `list`) to S3's output, `encoding-type=url`
+//! applied. The store keeps one version of each object, so its versions listing
+//! is the objects listing with every object as its latest version, id `null`, as
+//! S3 lists a bucket that never had versioning.
 
 use std::time::SystemTime;
 
@@ -85,6 +88,55 @@ pub(crate) async fn list_v1(
         is_truncated: Some(listing.truncated),
         next_marker: listing.next_marker.map(|m| encode.apply(m)),
         contents: Some(encode.objects(listing.contents)),
+        common_prefixes: Some(encode.prefixes(listing.prefixes)),
+        encoding_type: input.encoding_type,
+        ..Default::default()
+    }))
+}
+
+/// ListObjectVersions (see the module doc: one version, `null`, per object).
+pub(crate) async fn list_versions(
+    store: &FsStore,
+    req: S3Request<ListObjectVersionsInput>,
+) -> S3Result<S3Response<ListObjectVersionsOutput>> {
+    let input = req.input;
+    let max_keys = input.max_keys.unwrap_or(MAX_KEYS).clamp(0, MAX_KEYS);
+    let listing = list_page(
+        store,
+        input.bucket.clone(),
+        input.prefix.clone(),
+        input.delimiter.clone(),
+        input.key_marker.clone(),
+        max_keys,
+    )
+    .await?;
+    let encode = Encoder::new(input.encoding_type.as_ref());
+    let versions = encode
+        .objects(listing.contents)
+        .into_iter()
+        .map(|o| ObjectVersion {
+            key: o.key,
+            version_id: Some("null".to_owned()),
+            is_latest: Some(true),
+            size: o.size,
+            e_tag: o.e_tag,
+            last_modified: o.last_modified,
+            storage_class: o.storage_class.map(|c| ObjectVersionStorageClass::from(c.as_str().to_owned())),
+            checksum_type: o.checksum_type,
+            ..Default::default()
+        })
+        .collect();
+    Ok(S3Response::new(ListObjectVersionsOutput {
+        name: Some(input.bucket),
+        prefix: Some(encode.apply(input.prefix.unwrap_or_default())),
+        delimiter: input.delimiter.map(|d| encode.apply(d)),
+        key_marker: Some(encode.apply(input.key_marker.unwrap_or_default())),
+        version_id_marker: Some(input.version_id_marker.unwrap_or_default()),
+        max_keys: Some(max_keys),
+        is_truncated: Some(listing.truncated),
+        next_version_id_marker: listing.next_marker.as_ref().map(|_| "null".to_owned()),
+        next_key_marker: listing.next_marker.map(|m| encode.apply(m)),
+        versions: Some(versions),
         common_prefixes: Some(encode.prefixes(listing.prefixes)),
         encoding_type: input.encoding_type,
         ..Default::default()

@@ -8,6 +8,7 @@
 //! - `listing`: ListObjects (v1 and v2);
 //! - `upload`: the multipart upload operations;
 //! - `tagging`: object tags (Put/Get/DeleteObjectTagging, `x-amz-tagging`);
+//! - `sse_c`: customer-provided encryption keys (SSE-C), checked on writes and reads;
 //! - `conditions`: preconditions and spans shared by the above.
 
 pub(crate) mod bucket;
@@ -15,6 +16,7 @@ pub(crate) mod conditions;
 pub(crate) mod copy_object;
 pub(crate) mod listing;
 pub(crate) mod object;
+pub(crate) mod sse_c;
 pub(crate) mod tagging;
 pub(crate) mod upload;
 
@@ -84,8 +86,23 @@ pub(crate) fn to_i64(n: u64) -> i64 {
 
 pub(crate) fn copy_source(source: &CopySource) -> S3Result<(String, String)> {
     match source {
-        CopySource::Bucket { bucket, key, .. } => Ok((bucket.to_string(), key.to_string())),
+        CopySource::Bucket { bucket, key, version_id } => {
+            check_version_id(version_id.as_deref())?;
+            Ok((bucket.to_string(), key.to_string()))
+        }
         _ => Err(s3_error!(NotImplemented, "only bucket/key copy sources are supported")),
+    }
+}
+
+/// The store keeps one version of each object, as S3 does in a bucket that never had
+/// versioning: its version id is `null`, the only one a request may name.
+///
+/// # Errors
+/// `InvalidArgument` (400, as S3 answers on such a bucket) for any other version id.
+pub(crate) fn check_version_id(version_id: Option<&str>) -> S3Result<()> {
+    match version_id {
+        None | Some("null") => Ok(()),
+        Some(_) => Err(s3_error!(InvalidArgument, "Invalid version id specified")),
     }
 }
 

@@ -10,6 +10,7 @@ use s3s::dto::*;
 use s3s::{s3_error, S3Request, S3Response, S3Result};
 
 use super::conditions::{check_read_conditions, check_write_conditions, parts_count, select_span};
+use super::sse_c::{check_read, given_key};
 use super::tagging::parse_tagging_header;
 use super::{missing_object, sse_of, storage_class, tag_count_header, to_i64, user_metadata};
 use crate::store::checksum::{verify_content_md5, ChecksumSet, Checksums};
@@ -107,6 +108,12 @@ fn into_get_output(h: HeadObjectOutput, body: StreamingBlob, tag_count: Option<i
 pub(crate) async fn head(store: &FsStore, req: S3Request<HeadObjectInput>) -> S3Result<S3Response<HeadObjectOutput>> {
     let input = req.input;
     ObjectKey::parse(&input.key)?;
+    super::check_version_id(input.version_id.as_deref())?;
+    let sse_c = given_key(
+        input.sse_customer_algorithm.as_deref(),
+        input.sse_customer_key.as_deref(),
+        input.sse_customer_key_md5.as_deref(),
+    )?;
     let layout = store.layout.clone();
     let (bucket, key) = (input.bucket.clone(), input.key.clone());
     let meta = blocking(move || {
@@ -117,6 +124,7 @@ pub(crate) async fn head(store: &FsStore, req: S3Request<HeadObjectInput>) -> S3
         }
     })
     .await?;
+    check_read(&meta.sse, sse_c.as_ref())?;
     check_read_conditions(
         &meta,
         input.if_match.as_ref(),
@@ -136,6 +144,12 @@ pub(crate) async fn head(store: &FsStore, req: S3Request<HeadObjectInput>) -> S3
 pub(crate) async fn get(store: &FsStore, req: S3Request<GetObjectInput>) -> S3Result<S3Response<GetObjectOutput>> {
     let input = &req.input;
     ObjectKey::parse(&input.key)?;
+    super::check_version_id(input.version_id.as_deref())?;
+    let sse_c = given_key(
+        input.sse_customer_algorithm.as_deref(),
+        input.sse_customer_key.as_deref(),
+        input.sse_customer_key_md5.as_deref(),
+    )?;
     let layout = store.layout.clone();
     let (bucket, key) = (input.bucket.clone(), input.key.clone());
     let (file, meta) = blocking(move || {
@@ -146,6 +160,7 @@ pub(crate) async fn get(store: &FsStore, req: S3Request<GetObjectInput>) -> S3Re
         }
     })
     .await?;
+    check_read(&meta.sse, sse_c.as_ref())?;
     check_read_conditions(
         &meta,
         input.if_match.as_ref(),
@@ -169,6 +184,11 @@ pub(crate) async fn put(store: &FsStore, req: S3Request<PutObjectInput>) -> S3Re
     store.check_conditional_write(input.if_none_match.is_some())?;
     let key = ObjectKey::parse(&input.key)?;
     let body = input.body.ok_or_else(|| s3_error!(IncompleteBody, "PutObject needs a body"))?;
+    let (customer_algorithm, customer_key_md5) = super::sse_c::record(given_key(
+        input.sse_customer_algorithm.as_deref(),
+        input.sse_customer_key.as_deref(),
+        input.sse_customer_key_md5.as_deref(),
+    )?);
     let tags = input.tagging.as_deref().map(parse_tagging_header).transpose()?.unwrap_or_default();
     let sent = Checksums {
         crc32: input.checksum_crc32,
@@ -230,8 +250,8 @@ pub(crate) async fn put(store: &FsStore, req: S3Request<PutObjectInput>) -> S3Re
             algorithm: input.server_side_encryption.map(|s| s.as_str().to_owned()),
             kms_key_id: input.ssekms_key_id,
             bucket_key_enabled: input.bucket_key_enabled,
-            customer_algorithm: input.sse_customer_algorithm,
-            customer_key_md5: input.sse_customer_key_md5,
+            customer_algorithm,
+            customer_key_md5,
         },
         ..Default::default()
     };
@@ -273,6 +293,7 @@ pub(crate) async fn delete(
 ) -> S3Result<S3Response<DeleteObjectOutput>> {
     let input = req.input;
     ObjectKey::parse(&input.key)?;
+    super::check_version_id(input.version_id.as_deref())?;
     let layout = store.layout.clone();
     blocking(move || layout.delete_object(&input.bucket, ObjectKey::parse(&input.key)?)).await?;
     Ok(S3Response::new(DeleteObjectOutput::default()))

@@ -11,6 +11,7 @@ use s3s::dto::*;
 use s3s::{s3_error, S3Request, S3Response, S3Result};
 
 use super::conditions::{check_copy_conditions, check_write_conditions};
+use super::sse_c;
 use super::tagging::parse_tagging_header;
 use super::{check_part_number, copy_source, missing_object, parse_copy_range, sse_of, to_i64, MAX_KEYS};
 use crate::store::checksum::{verify_content_md5, ChecksumSet, Checksums};
@@ -30,12 +31,17 @@ pub(crate) async fn create(
     let input = req.input;
     let key = ObjectKey::parse(&input.key)?.as_str().to_owned();
     let tags = input.tagging.as_deref().map(parse_tagging_header).transpose()?.unwrap_or_default();
+    let (customer_algorithm, customer_key_md5) = sse_c::record(sse_c::given_key(
+        input.sse_customer_algorithm.as_deref(),
+        input.sse_customer_key.as_deref(),
+        input.sse_customer_key_md5.as_deref(),
+    )?);
     let sse = Sse {
         algorithm: input.server_side_encryption.as_ref().map(|s| s.as_str().to_owned()),
         kms_key_id: input.ssekms_key_id.clone(),
         bucket_key_enabled: input.bucket_key_enabled,
-        customer_algorithm: input.sse_customer_algorithm.clone(),
-        customer_key_md5: input.sse_customer_key_md5.clone(),
+        customer_algorithm,
+        customer_key_md5,
     };
     let sse_out = sse_of(&sse);
     let record = UploadRecord {
@@ -95,6 +101,11 @@ pub(crate) async fn upload_part(
     let input = req.input;
     check_part_number(input.part_number)?;
     let body = input.body.ok_or_else(|| s3_error!(IncompleteBody, "UploadPart needs a body"))?;
+    let part_key = sse_c::given_key(
+        input.sse_customer_algorithm.as_deref(),
+        input.sse_customer_key.as_deref(),
+        input.sse_customer_key_md5.as_deref(),
+    )?;
     let sent = Checksums {
         crc32: input.checksum_crc32,
         crc32c: input.checksum_crc32c,
@@ -108,6 +119,8 @@ pub(crate) async fn upload_part(
     let number = input.part_number;
     let (record, target) = blocking(move || {
         let record = read_upload(&layout, &bucket, &key, &id)?;
+        // Every part of an SSE-C upload carries the upload's key, as S3 requires.
+        sse_c::check_read(&record.meta.sse, part_key.as_ref())?;
         let dir = layout.upload_dir(&id);
         let in_place = match expected {
             Some(len) => multipart::open_in_place(&dir, &layout.tmp, number, len).map_err(internal)?,
@@ -181,14 +194,26 @@ pub(crate) async fn upload_part_copy(
     check_part_number(input.part_number)?;
     let (src_bucket, src_key) = copy_source(&input.copy_source)?;
     ObjectKey::parse(&src_key)?;
+    let source_key = sse_c::given_key(
+        input.copy_source_sse_customer_algorithm.as_deref(),
+        input.copy_source_sse_customer_key.as_deref(),
+        input.copy_source_sse_customer_key_md5.as_deref(),
+    )?;
+    let part_key = sse_c::given_key(
+        input.sse_customer_algorithm.as_deref(),
+        input.sse_customer_key.as_deref(),
+        input.sse_customer_key_md5.as_deref(),
+    )?;
     let layout = store.layout.clone();
     let part = blocking(move || {
         let record = read_upload(&layout, &input.bucket, &input.key, &input.upload_id)?;
+        sse_c::check_read(&record.meta.sse, part_key.as_ref())?;
         let src = ObjectKey::parse(&src_key)?;
         let (file, src_meta) = match layout.open_object(&src_bucket, src)? {
             Some(found) => found,
             None => return Err(missing_object(&layout, &src_bucket, src)),
         };
+        sse_c::check_read(&src_meta.sse, source_key.as_ref())?;
         check_copy_conditions(
             &src_meta,
             input.copy_source_if_match.as_ref(),

@@ -64,11 +64,11 @@ pub(crate) async fn download(
         } else {
             buffer.split_to((end - start) as usize)
         };
-        pieces.push(piece);
+        pieces.push(Mutex::new(Some(piece)));
     }
     let (pieces, output) = fill(download, plan, first, pieces).await?;
     let mut joined = BytesMut::new();
-    for piece in pieces {
+    for piece in pieces.into_iter().filter_map(take_piece) {
         joined.unsplit(piece);
     }
     Ok((joined, output))
@@ -97,7 +97,7 @@ where
     let pieces = (0..plan.part_count())
         .map(|index| {
             let (start, end) = plan.part_range(index);
-            lent::Piece::new(&owner, start as usize, end as usize)
+            Mutex::new(Some(lent::Piece::new(&owner, start as usize, end as usize)))
         })
         .collect();
     let (pieces, output) = fill(download, plan, first, pieces).await?;
@@ -109,20 +109,34 @@ where
     Ok((buffer, output))
 }
 
-/// Runs the workers over `pieces` (one per part, in order) and returns them filled.
+/// Runs the workers over `pieces` (one per part, in order) and returns them filled, in the
+/// vector they came in (no new one per download).
 async fn fill<P: Piece>(
     download: &Download,
     plan: Plan,
     first: FirstAnswer,
-    pieces: Vec<P>,
-) -> Result<(Vec<P>, DownloadOutput)> {
-    let pieces = pieces.into_iter().map(|piece| Mutex::new(Some(piece))).collect();
+    pieces: Vec<Mutex<Option<P>>>,
+) -> Result<(Vec<Mutex<Option<P>>>, DownloadOutput)> {
     let run = Run::new(download, plan, MemorySink { pieces });
     run.run(run.worker_count(u64::MAX), first).await?;
     let verified = run.verify().await?;
     let output = run.output(verified);
-    let pieces = run.sink.pieces.iter().filter_map(|piece| piece.lock().unwrap_or_else(|p| p.into_inner()).take());
-    Ok((pieces.collect(), output))
+    let pieces = match Arc::try_unwrap(run) {
+        Ok(run) => run.sink.pieces,
+        // A worker task not yet gone (it has handed its piece back): the pieces move out.
+        Err(run) => run
+            .sink
+            .pieces
+            .iter()
+            .map(|piece| Mutex::new(piece.lock().unwrap_or_else(|p| p.into_inner()).take()))
+            .collect(),
+    };
+    Ok((pieces, output))
+}
+
+/// A filled piece out of its slot.
+fn take_piece<P>(slot: Mutex<Option<P>>) -> Option<P> {
+    slot.into_inner().unwrap_or_else(|p| p.into_inner())
 }
 
 /// The per-part pieces of the destination memory, each out while a worker fills it.

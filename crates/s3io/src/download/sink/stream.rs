@@ -1,9 +1,11 @@
 //! The stream sink: a download written in order into an `AsyncWrite` (stdout in the CLI).
 //!
 //! Each part is read into a pooled part-sized buffer and handed to the writing side, which writes
-//! parts in order. A worker does not start a part until it is within the reordering window
-//! (`memory_limit / part_size` parts past the next one to write), so memory stays under the limit
-//! however far ahead the other parts run. When the head-of-line part is still missing
+//! parts in order. The download holds at most its stream buffer
+//! ([`TransferConfig::stream_buffer`](crate::config::TransferConfig::stream_buffer), within the
+//! memory limit) in part buffers, and runs no more workers than that holds: a worker does not
+//! start a part until it is within the reordering window (the budget's parts past the next one to
+//! write), so memory stays under the budget however far ahead the other parts run. When the head-of-line part is still missing
 //! [`HEDGE_DELAY_FACTOR`] times the typical part time (at least [`HEDGE_MIN_DELAY`]) after it became
 //! the head, it is requested again (up to [`MAX_HEDGES_PER_PART`] times); the first answer wins,
 //! and the other requests for that part stop as soon as it is written. One part of the memory
@@ -54,7 +56,7 @@ pub(crate) async fn download<W: AsyncWrite + Unpin + Send>(
     // With room for two parts or more, one part's worth is kept for hedging the head of line.
     // Counted in pooled buffers of the part's class, the memory a part really takes.
     let part_memory = BufferPool::class_size(plan.part_size.min(usize::MAX as u64) as usize) as u64;
-    let budget = (download.transfer.memory_limit / part_memory).max(1);
+    let budget = download.transfer.stream_parts(part_memory);
     let hedging = budget >= 2;
     let window = if hedging { budget - 1 } else { 1 };
     let (written_tx, written_rx) = watch::channel(0u64);

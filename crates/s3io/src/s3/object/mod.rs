@@ -14,7 +14,10 @@ use std::time::{Duration, SystemTime};
 use bytes::Bytes;
 use http::Method;
 
-pub use options::{ByteRange, CopyProperties, CopySource, GetObjectOptions, PutObjectOptions, ServerSideEncryption};
+pub use options::{
+    ByteRange, CopyProperties, CopySource, GetObjectOptions, HeadObjectOptions, PutObjectOptions, ServerSideEncryption,
+    SseCustomerKey,
+};
 pub use output::{ContentRange, DeleteError, DeleteObjectsOutput, GetObjectOutput, ObjectInfo, PutObjectOutput};
 
 use super::request::{header_str, request_url, S3Request, S3Response};
@@ -34,11 +37,24 @@ pub const MAX_PRESIGN_EXPIRY: Duration = Duration::from_secs(7 * 24 * 3600);
 impl Client {
     /// HeadObject: the object's size, ETag, metadata and checksums.
     pub async fn head_object(&self, bucket: &str, key: &str) -> Result<ObjectInfo> {
+        self.head_object_with(bucket, key, &HeadObjectOptions::default()).await
+    }
+
+    /// HeadObject of a version, or of an object stored with a customer-provided key (SSE-C).
+    pub async fn head_object_with(&self, bucket: &str, key: &str, options: &HeadObjectOptions) -> Result<ObjectInfo> {
         let context = ErrorContext::new(Operation::HeadObject, bucket, Some(key));
-        let request =
-            S3Request::new(Method::HEAD, bucket, Some(key), context).header("x-amz-checksum-mode", "ENABLED")?;
-        let response = self.send(&request).await?;
-        Ok(ObjectInfo::from_headers(&response.headers))
+        let mut request =
+            S3Request::new(Method::HEAD, bucket, Some(key), context).static_header("x-amz-checksum-mode", "ENABLED");
+        if let Some(version) = &options.version_id {
+            request = request.query("versionId", version.as_str());
+        }
+        if let Some(sse_key) = &options.sse_customer_key {
+            request = sse_key.apply(request, false);
+        }
+        match self.send(&request).await {
+            Ok(response) => Ok(ObjectInfo::from_headers(&response.headers)),
+            Err(error) => Err(explain_head_error(error, options.sse_customer_key.is_some())),
+        }
     }
 
     /// GetObject: the whole object or a range, with a streaming body.
@@ -212,32 +228,71 @@ impl Client {
     }
 }
 
+/// A HEAD answer has no body, so a refusal comes with its status alone. The likely reasons of the
+/// two S3 gives an SSE-C object are named: 400 to a HEAD without the object's customer key,
+/// 403 to one with another key.
+fn explain_head_error(mut error: Error, with_key: bool) -> Error {
+    if let Error::Service { error: service, .. } = &mut error {
+        if service.message.is_none() {
+            service.message = match (service.status, with_key) {
+                (400, false) => Some(
+                    "bad request: an object encrypted with a customer-provided key (SSE-C) is read only with its key"
+                        .into(),
+                ),
+                (403, true) => Some("forbidden: the SSE-C key may not be the one the object was stored with".into()),
+                _ => None,
+            };
+        }
+    }
+    error
+}
+
 /// The request of a GetObject.
 fn get_object_request<'a>(bucket: &'a str, key: &'a str, options: &GetObjectOptions) -> Result<S3Request<'a>> {
     let context = ErrorContext::new(Operation::GetObject, bucket, Some(key));
     let mut request = S3Request::new(Method::GET, bucket, Some(key), context);
     if let Some(range) = &options.range {
-        // Written on the stack: the header value is the only allocation.
-        let mut value = [0u8; 48];
-        let len = {
+        // Written on the stack, then shared: the value's one allocation is its shared owner, so
+        // the copy each attempt takes of it is a reference count (a value copied into a plain
+        // `Bytes` would be copied again, into a shared one, by the first attempt's clone).
+        let mut value = RangeValue { text: [0u8; 48], len: 0 };
+        {
             use std::io::Write as _;
-            let mut cursor = std::io::Cursor::new(&mut value[..]);
+            let mut cursor = std::io::Cursor::new(&mut value.text[..]);
             let _ = match range.end {
                 Some(end) => write!(cursor, "bytes={}-{}", range.start, end),
                 None => write!(cursor, "bytes={}-", range.start),
             };
-            cursor.position() as usize
-        };
-        let value = http::HeaderValue::from_bytes(&value[..len]).expect("ASCII digits");
+            value.len = cursor.position() as usize;
+        }
+        let value = http::HeaderValue::from_maybe_shared(Bytes::from_owner(value)).expect("ASCII digits");
         request.headers.insert(http::header::RANGE, value);
     }
     if let Some(etag) = &options.if_match {
         request = request.header("if-match", etag)?;
     }
     if options.checksum_mode {
-        request = request.header("x-amz-checksum-mode", "ENABLED")?;
+        request = request.static_header("x-amz-checksum-mode", "ENABLED");
+    }
+    if let Some(version) = &options.version_id {
+        request = request.query("versionId", version.as_str());
+    }
+    if let Some(key) = &options.sse_customer_key {
+        request = key.apply(request, false);
     }
     Ok(request)
+}
+
+/// A `Range` header's text, owned by the header value that shares it.
+struct RangeValue {
+    text: [u8; 48],
+    len: usize,
+}
+
+impl AsRef<[u8]> for RangeValue {
+    fn as_ref(&self) -> &[u8] {
+        &self.text[..self.len]
+    }
 }
 
 /// A GetObject answer with its body unread.

@@ -49,6 +49,19 @@ pub struct GetObjectOptions {
     pub if_match: Option<String>,
     /// Ask for the stored checksums (`x-amz-checksum-mode: ENABLED`). By default `false`.
     pub checksum_mode: bool,
+    /// The customer-provided key the object was stored with (SSE-C). By default none.
+    pub sse_customer_key: Option<SseCustomerKey>,
+    /// This version of the object (`versionId`), on a versioned bucket. By default the latest.
+    pub version_id: Option<String>,
+}
+
+/// Options of [`Client::head_object_with`](crate::Client::head_object_with).
+#[derive(Debug, Clone, Default)]
+pub struct HeadObjectOptions {
+    /// The customer-provided key the object was stored with (SSE-C). By default none.
+    pub sse_customer_key: Option<SseCustomerKey>,
+    /// This version of the object (`versionId`), on a versioned bucket. By default the latest.
+    pub version_id: Option<String>,
 }
 
 /// Server-side encryption of an uploaded object.
@@ -61,6 +74,87 @@ pub enum ServerSideEncryption {
         /// The KMS key id or ARN.
         key_id: Option<String>,
     },
+}
+
+/// A customer-provided encryption key (SSE-C): S3 encrypts the object with it and keeps only the
+/// key's MD5, so every later read (GET, HEAD, a copy's source) must bring the same key. The
+/// algorithm is `AES256`, the only one S3 offers. The three headers
+/// (`x-amz-server-side-encryption-customer-{algorithm,key,key-MD5}`) are built once, as values
+/// marked sensitive, and cloned per request by reference count: a download's parts allocate
+/// nothing for them. `Debug` shows only the key's MD5.
+#[derive(Clone, PartialEq, Eq)]
+pub struct SseCustomerKey(std::sync::Arc<SseCustomerKeyInner>);
+
+#[derive(PartialEq, Eq)]
+struct SseCustomerKeyInner {
+    key: http::HeaderValue,
+    key_md5: http::HeaderValue,
+}
+
+impl std::fmt::Debug for SseCustomerKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SseCustomerKey").field("algorithm", &"AES256").field("key_md5", &self.key_md5()).finish()
+    }
+}
+
+impl SseCustomerKey {
+    /// Bytes of an AES-256 key.
+    pub const KEY_LEN: usize = 32;
+
+    /// The key of `key`'s 32 raw bytes.
+    ///
+    /// # Errors
+    /// [`Error::InvalidConfig`](crate::Error::InvalidConfig) when `key` is not 32 bytes long.
+    pub fn new(key: &[u8]) -> Result<Self> {
+        use base64::Engine as _;
+        use md5::Digest as _;
+        if key.len() != Self::KEY_LEN {
+            return Err(crate::Error::InvalidConfig(format!(
+                "an SSE-C key (AES256) is {} bytes, got {}",
+                Self::KEY_LEN,
+                key.len()
+            )));
+        }
+        let engine = base64::engine::general_purpose::STANDARD;
+        let value = |text: String| {
+            let mut value = http::HeaderValue::from_str(&text).expect("base64 is a valid header value");
+            value.set_sensitive(true);
+            value
+        };
+        Ok(Self(std::sync::Arc::new(SseCustomerKeyInner {
+            key: value(engine.encode(key)),
+            key_md5: value(engine.encode(md5::Md5::digest(key))),
+        })))
+    }
+
+    /// The base64 MD5 of the key, as S3 reports it (`x-amz-server-side-encryption-customer-key-MD5`).
+    pub fn key_md5(&self) -> &str {
+        self.0.key_md5.to_str().unwrap_or_default()
+    }
+
+    /// Adds the key's three headers to `request`: of the request's own object, or (`copy_source`)
+    /// of a copy's source (`x-amz-copy-source-server-side-encryption-customer-*`).
+    pub(crate) fn apply<'a>(&self, mut request: S3Request<'a>, copy_source: bool) -> S3Request<'a> {
+        use http::HeaderName;
+        let names: [&'static str; 3] = if copy_source {
+            [
+                "x-amz-copy-source-server-side-encryption-customer-algorithm",
+                "x-amz-copy-source-server-side-encryption-customer-key",
+                "x-amz-copy-source-server-side-encryption-customer-key-md5",
+            ]
+        } else {
+            [
+                "x-amz-server-side-encryption-customer-algorithm",
+                "x-amz-server-side-encryption-customer-key",
+                "x-amz-server-side-encryption-customer-key-md5",
+            ]
+        };
+        let headers = &mut request.headers;
+        headers.insert(HeaderName::from_static(names[0]), http::HeaderValue::from_static("AES256"));
+        headers.insert(HeaderName::from_static(names[1]), self.0.key.clone());
+        headers.insert(HeaderName::from_static(names[2]), self.0.key_md5.clone());
+        request
+    }
 }
 
 /// Options of [`Client::put_object`](crate::Client::put_object) and
@@ -91,6 +185,9 @@ pub struct PutObjectOptions {
     pub acl: Option<String>,
     /// Tags as a URL query (`x-amz-tagging`), e.g. `team=data&tier=hot`. By default none.
     pub tagging: Option<String>,
+    /// Encrypt with this customer-provided key (SSE-C); every part of a multipart upload carries
+    /// it too. By default none.
+    pub sse_customer_key: Option<SseCustomerKey>,
 }
 
 impl PutObjectOptions {
@@ -132,6 +229,9 @@ impl PutObjectOptions {
             }
             None => {}
         }
+        if let Some(key) = &self.sse_customer_key {
+            request = key.apply(request, false);
+        }
         if with_checksum {
             if let Some(checksum) = &self.checksum {
                 request = request.header(checksum.algorithm.header(), &checksum.value)?;
@@ -141,16 +241,21 @@ impl PutObjectOptions {
     }
 }
 
-/// What a server-side copy sets on the new object. By default it keeps the source's metadata
-/// and headers (S3's `COPY` directive) and sets nothing else.
-#[derive(Debug, Clone, Default)]
+/// What a server-side copy sets on the new object. By default it keeps the source's metadata,
+/// headers and tags (S3's `COPY` directives) and sets nothing else.
+#[derive(Debug, Clone)]
 #[non_exhaustive]
 pub struct CopyProperties {
     /// Replace the source's Content-Type, other headers and user metadata with `options`'
     /// (`x-amz-metadata-directive: REPLACE`). By default `false`: they are copied.
     pub replace_metadata: bool,
+    /// Copy the source's tags when `options` gives none: CopyObject does by itself, a multipart
+    /// copy reads them (GetObjectTagging) and sets them on the new object. `false` gives the new
+    /// object no tags but `options`' (`x-amz-tagging-directive: REPLACE`). By default `true`.
+    pub copy_tags: bool,
     /// The new object's headers and metadata (used when `replace_metadata`), and its storage
-    /// class, encryption, canned ACL and tags (used either way; tags replace the source's).
+    /// class, encryption (SSE-C key included), canned ACL and tags (used either way; tags replace
+    /// the source's).
     pub options: PutObjectOptions,
 }
 
@@ -158,7 +263,14 @@ impl CopyProperties {
     /// Properties replacing the source's metadata with `options`' (`replace_metadata`), or
     /// keeping it and setting only `options`' storage class, encryption, ACL and tags.
     pub fn new(options: PutObjectOptions, replace_metadata: bool) -> Self {
-        Self { replace_metadata, options }
+        Self { replace_metadata, copy_tags: true, options }
+    }
+
+    /// The same properties, copying the source's tags or not (see [`copy_tags`](Self::copy_tags)).
+    #[must_use]
+    pub fn with_copy_tags(mut self, copy_tags: bool) -> Self {
+        self.copy_tags = copy_tags;
+        self
     }
 
     pub(super) fn apply<'a>(&self, request: S3Request<'a>) -> Result<S3Request<'a>> {
@@ -170,22 +282,29 @@ impl CopyProperties {
                 sse: self.options.sse.clone(),
                 acl: self.options.acl.clone(),
                 tagging: self.options.tagging.clone(),
+                sse_customer_key: self.options.sse_customer_key.clone(),
                 ..PutObjectOptions::default()
             };
             kept.apply(request, false)?
         };
-        if self.options.tagging.is_some() {
+        if self.options.tagging.is_some() || !self.copy_tags {
             request = request.header("x-amz-tagging-directive", "REPLACE")?;
         }
         Ok(request)
     }
 
     /// The options of a multipart copy's CreateMultipartUpload, which copies nothing by itself:
-    /// the source's headers and metadata (from its HeadObject) unless replaced, plus the
+    /// the source's headers and metadata (from its HeadObject) unless replaced, the source's tags
+    /// (`source_tags`, an `x-amz-tagging` query) unless replaced or not copied, plus the
     /// properties set either way.
-    pub(crate) fn for_multipart(&self, source: &ObjectInfo) -> PutObjectOptions {
+    pub(crate) fn for_multipart(&self, source: &ObjectInfo, source_tags: Option<String>) -> PutObjectOptions {
+        let tagging = match (&self.options.tagging, self.copy_tags) {
+            (Some(tags), _) => Some(tags.clone()),
+            (None, true) => source_tags,
+            (None, false) => None,
+        };
         if self.replace_metadata {
-            return self.options.clone();
+            return PutObjectOptions { tagging, ..self.options.clone() };
         }
         PutObjectOptions {
             content_type: source.content_type.clone(),
@@ -198,9 +317,16 @@ impl CopyProperties {
             storage_class: self.options.storage_class.clone(),
             sse: self.options.sse.clone(),
             acl: self.options.acl.clone(),
-            tagging: self.options.tagging.clone(),
+            tagging,
+            sse_customer_key: self.options.sse_customer_key.clone(),
             ..PutObjectOptions::default()
         }
+    }
+}
+
+impl Default for CopyProperties {
+    fn default() -> Self {
+        Self::new(PutObjectOptions::default(), false)
     }
 }
 
@@ -217,12 +343,27 @@ pub struct CopySource<'a> {
     /// Copy only if the source's ETag is this one (`x-amz-copy-source-if-match`), else the store
     /// answers 412 PreconditionFailed. By default unset.
     pub if_match: Option<&'a str>,
+    /// The customer-provided key the source was stored with (SSE-C), sent as
+    /// `x-amz-copy-source-server-side-encryption-customer-*`. By default none.
+    pub sse_customer_key: Option<&'a SseCustomerKey>,
+    /// This version of the source (`?versionId=` in `x-amz-copy-source`). By default the latest.
+    pub version_id: Option<&'a str>,
 }
 
 impl<'a> CopySource<'a> {
     /// `bucket`/`key`, without a precondition.
     pub fn new(bucket: &'a str, key: &'a str) -> Self {
-        Self { bucket, key, if_match: None }
+        Self { bucket, key, if_match: None, sse_customer_key: None, version_id: None }
+    }
+
+    /// The same source, read with its SSE-C key `key`.
+    pub fn with_sse_customer_key(self, key: Option<&'a SseCustomerKey>) -> Self {
+        Self { sse_customer_key: key, ..self }
+    }
+
+    /// The same source, at version `version_id`.
+    pub fn with_version_id(self, version_id: Option<&'a str>) -> Self {
+        Self { version_id, ..self }
     }
 
     /// The same source, copied only while its ETag is `etag`.
@@ -237,7 +378,14 @@ impl<'a> CopySource<'a> {
         source.extend(percent_encoding::utf8_percent_encode(self.bucket, COPY_SOURCE_ENCODE));
         source.push('/');
         source.extend(percent_encoding::utf8_percent_encode(self.key, COPY_SOURCE_ENCODE));
-        let request = request.header("x-amz-copy-source", &source)?;
+        if let Some(version) = self.version_id {
+            source.push_str("?versionId=");
+            source.extend(percent_encoding::utf8_percent_encode(version, COPY_SOURCE_ENCODE));
+        }
+        let mut request = request.header("x-amz-copy-source", &source)?;
+        if let Some(key) = self.sse_customer_key {
+            request = key.apply(request, true);
+        }
         match self.if_match {
             Some(etag) => request.header("x-amz-copy-source-if-match", etag),
             None => Ok(request),

@@ -43,6 +43,9 @@ pub struct ObjectInfo {
     pub metadata: Vec<(String, String)>,
     /// Full-object checksums the store returned (`x-amz-checksum-*`).
     pub checksums: Vec<ChecksumValue>,
+    /// Composite checksums the store returned: of a multipart object, a checksum of its parts'
+    /// checksums, usually ending in `-N` (see [`composite_checksum`](crate::checksum::composite_checksum)).
+    pub composite_checksums: Vec<ChecksumValue>,
     /// The version id, on versioned buckets.
     pub version_id: Option<String>,
     /// Server-side encryption (`AES256`, `aws:kms`), when the store reports it.
@@ -52,6 +55,8 @@ pub struct ObjectInfo {
     /// The algorithm of SSE-C encryption (`AES256`), when the object is encrypted with a key the
     /// client supplies.
     pub sse_customer_algorithm: Option<String>,
+    /// The base64 MD5 of the SSE-C key the object is encrypted with (never the key itself).
+    pub sse_customer_key_md5: Option<String>,
     /// How many tags the object carries (`x-amz-tagging-count`), when it has any.
     pub tag_count: Option<u32>,
 }
@@ -60,22 +65,22 @@ impl ObjectInfo {
     pub(crate) fn from_headers(headers: &HeaderMap) -> Self {
         let text = |name| header_str(headers, name).map(str::to_owned);
         let mut checksums = Vec::new();
-        // Only full-object checksums are kept. A composite one (a checksum of the parts'
-        // checksums) ends in "-N" in a whole answer, but not always in a ranged one, so a CRC32C
-        // of a multipart object (its ETag ends in "-N") is kept only when the store says it is
-        // FULL_OBJECT. CRC64NVME is full-object by definition.
+        let mut composite_checksums = Vec::new();
+        // Full-object checksums apart from composite ones. A composite one (a checksum of the
+        // parts' checksums) ends in "-N" in a whole answer, but not always in a ranged one, so a
+        // checksum other than CRC64NVME of a multipart object (its ETag ends in "-N") is
+        // full-object only when the store says it is FULL_OBJECT. CRC64NVME is full-object by
+        // definition.
         let checksum_type = header_str(headers, "x-amz-checksum-type");
         let multipart_etag = header_str(headers, "etag").is_some_and(|e| e.contains('-'));
         let composite = checksum_type.is_some_and(|t| t.eq_ignore_ascii_case("COMPOSITE"))
             || (multipart_etag && !checksum_type.is_some_and(|t| t.eq_ignore_ascii_case("FULL_OBJECT")));
-        for algorithm in [ChecksumAlgorithm::Crc64Nvme, ChecksumAlgorithm::Crc32c] {
-            if algorithm == ChecksumAlgorithm::Crc32c && composite {
-                continue;
-            }
-            if let Some(value) = text(algorithm.header()) {
-                if !value.contains('-') {
-                    checksums.push(ChecksumValue { algorithm, value });
-                }
+        for algorithm in ChecksumAlgorithm::STORED {
+            let Some(value) = text(algorithm.header()) else { continue };
+            if value.contains('-') || (algorithm != ChecksumAlgorithm::Crc64Nvme && composite) {
+                composite_checksums.push(ChecksumValue { algorithm, value });
+            } else {
+                checksums.push(ChecksumValue { algorithm, value });
             }
         }
         let metadata = headers
@@ -98,10 +103,12 @@ impl ObjectInfo {
             storage_class: text("x-amz-storage-class"),
             metadata,
             checksums,
+            composite_checksums,
             version_id: text("x-amz-version-id"),
             server_side_encryption: text("x-amz-server-side-encryption"),
             sse_kms_key_id: text("x-amz-server-side-encryption-aws-kms-key-id"),
             sse_customer_algorithm: text("x-amz-server-side-encryption-customer-algorithm"),
+            sse_customer_key_md5: text("x-amz-server-side-encryption-customer-key-md5"),
             tag_count: header_str(headers, "x-amz-tagging-count").and_then(|v| v.parse().ok()),
         }
     }
@@ -221,5 +228,8 @@ mod tests {
         let composite = [("x-amz-checksum-type", "COMPOSITE")];
         assert_eq!(info(&[&both[..], &single_part[..], &composite[..]].concat()), [all]);
         assert_eq!(info(&[("x-amz-checksum-crc32c", "AAAAAA==-3")]), []);
+        let sha = [("x-amz-checksum-sha256", "uU0nuZNNPgilLlLX2n2r+sSE7+N6U4DukIj3rOLvzek=")];
+        assert_eq!(info(&[&sha[..], &single_part[..]].concat()), [ChecksumAlgorithm::Sha256]);
+        assert_eq!(info(&[&sha[..], &multipart[..]].concat()), []);
     }
 }

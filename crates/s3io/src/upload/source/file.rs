@@ -75,10 +75,7 @@ impl Trailer {
 
     /// The trailer block's length: the last (empty) chunk, the checksum line and the final CRLF.
     fn block_len(&self) -> u64 {
-        let digest_bytes = match self.algorithm {
-            ChecksumAlgorithm::Crc64Nvme => 8,
-            ChecksumAlgorithm::Crc32c | ChecksumAlgorithm::Md5 => 4,
-        };
+        let digest_bytes = self.algorithm.digest_len();
         let base64_len = 4 * (digest_bytes as u64).div_ceil(3);
         3 + self.algorithm.header().len() as u64 + 1 + base64_len + 2 + 2
     }
@@ -431,7 +428,7 @@ mod tests {
         let (_guard, file) = temp_file(&data);
         let pool = BufferPool::new(4 * 1024 * 1024);
         for (offset, len) in [(0, data.len()), (7, 2 * FILE_CHUNK_SIZE), (100, 1), (3, 4095)] {
-            for algorithm in [ChecksumAlgorithm::Crc64Nvme, ChecksumAlgorithm::Crc32c] {
+            for algorithm in ChecksumAlgorithm::STORED {
                 let trailer = Trailer::new(algorithm);
                 let range = FileRange {
                     file: file.clone(),

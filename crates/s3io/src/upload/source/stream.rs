@@ -4,8 +4,10 @@
 //! (a retry resends it). A reader fills part-sized buffers from the client's [`BufferPool`]
 //! in order and hands them to the workers over a channel of one slot; a buffer goes back to the
 //! pool when its part is uploaded. The reader waits for a buffer when the pool's cap is reached
-//! (and for a slot of this transfer's own memory limit), so no more than the memory limit of
-//! payload is ever held, however fast the stream and however slow the store.
+//! (and for a slot of this transfer's own budget: its stream buffer,
+//! [`TransferConfig::stream_buffer`](crate::config::TransferConfig::stream_buffer), within the
+//! memory limit), so no more than that budget of payload is ever held, however fast the stream
+//! and however slow the store; the workers are as many as the budget holds parts.
 //!
 //! If the stream ends within the first part, the object goes as one PutObject. To tell "exactly
 //! one part" from "more to come" without a second buffer, the reader reads one byte past the
@@ -97,8 +99,9 @@ impl Upload {
         let part_size = self.config.part_size;
         let pool = self.client.buffer_pool().clone();
         let context = &self.context();
-        // This transfer's own share of memory, in whole parts (at least one).
-        let slots = Arc::new(Semaphore::new((self.config.memory_limit / part_size).max(1) as usize));
+        // This transfer's own share of memory: its stream buffer in whole parts (at least one).
+        let memory_parts = self.config.stream_parts(part_size) as usize;
+        let slots = Arc::new(Semaphore::new(memory_parts));
         let acquire = || async {
             let slot = slots.clone().acquire_owned().await.map_err(|_| Error::cancelled(context.clone()))?;
             let buffer = pool.acquire(part_size as usize).await?;
@@ -169,7 +172,6 @@ impl Upload {
             let source = StreamSource { receiver: Mutex::new(receiver) };
             // As many workers as the transfer's memory holds parts, within the pinned concurrency or
             // what the client's limit may reach.
-            let memory_parts = (self.config.memory_limit / part_size).max(1) as usize;
             let workers = self.client.transfer_workers(self.config.concurrency).min(memory_parts);
             let workers = self.upload_parts(&upload_id, &source, workers);
             let ((), parts) = futures::future::try_join(reader_task, workers).await?;

@@ -31,6 +31,7 @@ mod multipart;
 mod objects;
 mod ranges;
 mod transfers;
+mod versions;
 
 /// Instantiates every `module::case` as a test against each server kind.
 macro_rules! conformance_cases {
@@ -103,4 +104,5 @@ conformance_cases! {
     keys::key_beside_a_key_that_extends_it,
     keys::long_keys_round_trip,
     transfers::upload_download_and_copy_engines_round_trip,
+    versions::unversioned_objects_are_version_null,
 }
