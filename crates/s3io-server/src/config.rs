@@ -52,6 +52,11 @@ pub struct ServerConfig {
     /// 2025. By default on; off serves such objects with only an ETag, like older stores (see
     /// [`FsStore::set_default_checksum`](crate::FsStore::set_default_checksum)).
     pub default_checksum: bool,
+    /// The region the server is in (see [`FsStore::set_region`](crate::FsStore::set_region)):
+    /// buckets created without a LocationConstraint are in it, and requests signed for another
+    /// region than their bucket's are redirected as S3 redirects them. By default `None`:
+    /// requests signed for any region are served.
+    pub region: Option<String>,
 }
 
 impl ServerConfig {
@@ -68,6 +73,7 @@ impl ServerConfig {
             request_log: false,
             request_log_file: None,
             default_checksum: true,
+            region: None,
         }
     }
 
@@ -128,6 +134,13 @@ impl ServerConfig {
         self
     }
 
+    /// Places the server in `region` (by default none: any signing region is served).
+    #[must_use]
+    pub fn with_region(mut self, region: impl Into<String>) -> Self {
+        self.region = Some(region.into());
+        self
+    }
+
     /// Checks the values that cannot work.
     pub(crate) fn validate(&self) -> Result<(), crate::ServerError> {
         if self.access_key.is_empty() {
@@ -135,6 +148,13 @@ impl ServerConfig {
         }
         if self.secret_key.is_empty() {
             return Err(crate::ServerError::Config("the secret key is empty"));
+        }
+        if self
+            .region
+            .as_deref()
+            .is_some_and(|r| r.is_empty() || !r.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-'))
+        {
+            return Err(crate::ServerError::Config("the region must be letters, digits and '-'"));
         }
         if self.body_read_timeout.is_zero() {
             return Err(crate::ServerError::Config("the body read timeout is zero"));

@@ -34,7 +34,7 @@ use tokio::net::{TcpListener, TcpSocket, TcpStream};
 use tokio::task::{JoinHandle, JoinSet};
 use tokio_util::sync::CancellationToken;
 
-use crate::auth::SingleKeyAuth;
+use crate::auth::{RegionCheck, SingleKeyAuth};
 use crate::fault::{FaultBody, FaultCounters, FaultService, FaultStats, OutageMode};
 use crate::network::{Network, ShapedStream};
 use crate::request_log::{LoggedBody, RequestLog, RequestRecord};
@@ -74,9 +74,11 @@ pub async fn start(config: ServerConfig) -> Result<RunningServer, ServerError> {
         .map_err(|e| ServerError::Root { path: config.root.clone(), source: std::io::Error::other(e) })?
         .map_err(|source| ServerError::Root { path: config.root.clone(), source })?;
     store.set_default_checksum(config.default_checksum);
+    store.set_region(config.region.as_deref());
 
-    let mut builder = S3ServiceBuilder::new(store);
+    let mut builder = S3ServiceBuilder::new(store.clone());
     builder.set_auth(SingleKeyAuth::new(config.access_key.clone(), config.secret_key.clone()));
+    builder.set_access(RegionCheck::new(store));
     let mut s3_config = s3s::config::S3Config::default();
     s3_config.xml_max_body_size = crate::guard::MAX_XML_BODY;
     builder.set_config(Arc::new(s3s::config::StaticConfigProvider::new(Arc::new(s3_config))));

@@ -107,6 +107,71 @@ pub enum ChecksumAlgorithm {
     Md5,
 }
 
+/// Which HTTP proxy requests go through.
+///
+/// `http://` endpoints are reached through the proxy with absolute-form requests
+/// (`GET http://host/key`), as curl, the AWS CLI and Go's `net/http` send them (many proxies
+/// allow CONNECT only to port 443), with `Proxy-Authorization` from the proxy URL's user and
+/// password; `https://` endpoints through a CONNECT tunnel, TLS running end to end inside it.
+/// Only `http://` proxy URLs are supported (a URL without a scheme is taken as one).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub enum ProxyConfig {
+    /// Read the proxy as curl and the AWS CLI do: `HTTPS_PROXY`/`https_proxy` for `https://`
+    /// endpoints, `HTTP_PROXY`/`http_proxy` for `http://` ones, `ALL_PROXY`/`all_proxy` for
+    /// either when its own is unset, and `NO_PROXY`/`no_proxy` for the hosts reached directly:
+    /// comma-separated host names (each also matching its subdomains; a leading `.` is
+    /// optional), IP addresses, CIDR blocks (`10.0.0.0/8`), or `*` for every host. Loopback
+    /// addresses are proxied unless listed, as curl and the AWS CLI do. The default.
+    #[default]
+    FromEnvironment,
+    /// No proxy, whatever the environment says.
+    Disabled,
+    /// These settings, not the environment's.
+    Explicit {
+        /// The proxy for `http://` endpoints, e.g. `http://user:pass@proxy:3128`.
+        http: Option<String>,
+        /// The proxy for `https://` endpoints.
+        https: Option<String>,
+        /// Hosts reached directly, as `NO_PROXY`.
+        no_proxy: Option<String>,
+    },
+}
+
+impl ProxyConfig {
+    /// One proxy for every endpoint, except the hosts of `no_proxy` (as `NO_PROXY`).
+    pub fn all(url: impl Into<String>, no_proxy: Option<String>) -> Self {
+        let url = url.into();
+        ProxyConfig::Explicit { http: Some(url.clone()), https: Some(url), no_proxy }
+    }
+
+    /// Rejects proxy URLs no connection can use (checked again for the environment's when a
+    /// client is built).
+    pub fn validate(&self) -> Result<()> {
+        if let ProxyConfig::Explicit { http, https, .. } = self {
+            for url in [http, https].into_iter().flatten() {
+                check_proxy_url(url)?;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Rejects a proxy URL that is not `http://host[:port]` (a missing scheme means `http://`).
+pub(crate) fn check_proxy_url(url: &str) -> Result<()> {
+    let full = if url.contains("://") { url.to_owned() } else { format!("http://{url}") };
+    let parsed = url::Url::parse(&full).map_err(|e| Error::InvalidConfig(format!("proxy URL {url:?}: {e}")))?;
+    if parsed.scheme() != "http" {
+        return Err(Error::InvalidConfig(format!(
+            "proxy URL {url:?}: only http:// proxies are supported (https:// endpoints go through them in a CONNECT tunnel)"
+        )));
+    }
+    if parsed.host_str().is_none_or(str::is_empty) {
+        return Err(Error::InvalidConfig(format!("proxy URL {url:?} has no host")));
+    }
+    Ok(())
+}
+
 /// Connection pool settings.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
@@ -334,6 +399,18 @@ pub struct ClientConfig {
     pub stall_timeout: Duration,
     /// Accept any TLS certificate (`--no-verify-ssl`). By default `false`.
     pub accept_invalid_certs: bool,
+    /// A PEM file of CA certificates to trust instead of the system's (`AWS_CA_BUNDLE`,
+    /// `--ca-bundle`): as the AWS CLI, the bundle replaces the default trust roots. By default
+    /// `None`: the system's roots.
+    pub ca_bundle: Option<std::path::PathBuf>,
+    /// The HTTP proxy. By default [`ProxyConfig::FromEnvironment`].
+    pub proxy: ProxyConfig,
+    /// AWS's dual-stack (IPv4 and IPv6) endpoints, `s3.dualstack.REGION.amazonaws.com`. Only
+    /// without a custom [`endpoint`](Self::endpoint). By default `false`.
+    pub dualstack: bool,
+    /// S3 Transfer Acceleration, `BUCKET.s3-accelerate.amazonaws.com`. Only without a custom
+    /// [`endpoint`](Self::endpoint). By default `false`.
+    pub accelerate: bool,
     /// Default transfer settings. By default [`TransferConfig::default`].
     pub transfer: TransferConfig,
     /// Retry settings. By default [`RetryConfig::default`].
@@ -352,6 +429,10 @@ impl Default for ClientConfig {
             read_timeout: DEFAULT_READ_TIMEOUT,
             stall_timeout: DEFAULT_STALL_TIMEOUT,
             accept_invalid_certs: false,
+            ca_bundle: None,
+            proxy: ProxyConfig::default(),
+            dualstack: false,
+            accelerate: false,
             transfer: TransferConfig::default(),
             retry: RetryConfig::default(),
         }
@@ -423,6 +504,34 @@ impl ClientConfig {
         self
     }
 
+    /// Sets [`ca_bundle`](Self::ca_bundle).
+    #[must_use]
+    pub fn with_ca_bundle(mut self, ca_bundle: Option<std::path::PathBuf>) -> Self {
+        self.ca_bundle = ca_bundle;
+        self
+    }
+
+    /// Sets [`proxy`](Self::proxy).
+    #[must_use]
+    pub fn with_proxy(mut self, proxy: ProxyConfig) -> Self {
+        self.proxy = proxy;
+        self
+    }
+
+    /// Sets [`dualstack`](Self::dualstack).
+    #[must_use]
+    pub fn with_dualstack(mut self, dualstack: bool) -> Self {
+        self.dualstack = dualstack;
+        self
+    }
+
+    /// Sets [`accelerate`](Self::accelerate).
+    #[must_use]
+    pub fn with_accelerate(mut self, accelerate: bool) -> Self {
+        self.accelerate = accelerate;
+        self
+    }
+
     /// Sets [`transfer`](Self::transfer).
     #[must_use]
     pub fn with_transfer(mut self, transfer: TransferConfig) -> Self {
@@ -450,7 +559,24 @@ impl ClientConfig {
             if url.host_str().is_none() {
                 return Err(Error::InvalidConfig(format!("endpoint URL {endpoint:?} has no host")));
             }
+            // As the AWS SDKs' endpoint rules: these options name AWS endpoints.
+            if self.dualstack {
+                return Err(Error::InvalidConfig(format!(
+                    "dual-stack endpoints cannot be used with a custom endpoint ({endpoint:?})"
+                )));
+            }
+            if self.accelerate {
+                return Err(Error::InvalidConfig(format!(
+                    "Transfer Acceleration cannot be used with a custom endpoint ({endpoint:?})"
+                )));
+            }
         }
+        if self.accelerate && self.addressing_style == AddressingStyle::Path {
+            return Err(Error::InvalidConfig(
+                "Transfer Acceleration needs virtual-hosted addressing, not path-style".into(),
+            ));
+        }
+        self.proxy.validate()?;
         if self.connect_timeout.is_zero() || self.read_timeout.is_zero() || self.stall_timeout.is_zero() {
             return Err(Error::InvalidConfig("timeouts must be above zero".into()));
         }

@@ -19,6 +19,7 @@ use crate::client::Client;
 use crate::config::AddressingStyle;
 use crate::error::{Error, ErrorContext, ServiceError};
 use crate::http::{HeaderWait, ReplayablePayload, RequestBody, ResponseBody};
+use crate::region::redirect_region;
 use crate::retry::{Failure, RetryContext};
 
 /// Characters left as they are in a key's URL path: RFC 3986 unreserved plus `/`.
@@ -99,14 +100,14 @@ pub(crate) struct S3Response {
     pub(crate) body: ResponseBody,
 }
 
-/// The URL of a request, encoded as it is sent and signed.
+/// The URL of a request to `endpoint`, encoded as it is sent and signed.
 pub(crate) fn request_url(
     client: &Client,
+    endpoint: &url::Url,
     bucket: &str,
     key: Option<&str>,
     query: &[(&'static str, String)],
 ) -> String {
-    let endpoint = client.endpoint();
     let virtual_hosted = match client.config().addressing_style {
         AddressingStyle::Path => false,
         AddressingStyle::VirtualHosted => !bucket.is_empty(),
@@ -196,10 +197,37 @@ impl Client {
 
     /// One attempt: build, sign, send, map error statuses. The error comes with the server's
     /// `Retry-After`, if it sent one.
+    ///
+    /// A bucket found in another region than the one the request was signed for (see
+    /// `region`) is remembered, and the request sent once more, re-signed for that region,
+    /// within the same attempt.
     pub(crate) async fn send_once(&self, request: &S3Request<'_>) -> Result<S3Response, Failure> {
+        match self.send_routed(request).await {
+            Ok(response) => Ok(response),
+            Err(Routed::Failed(failure)) => Err(failure),
+            Err(Routed::WrongRegion(failure, region)) => {
+                if self.remember_region(request.bucket, &region).is_err() {
+                    // A region no endpoint can be made of: the answer stands as it is.
+                    return Err(failure);
+                }
+                match self.send_routed(request).await {
+                    Ok(response) => Ok(response),
+                    Err(Routed::Failed(failure) | Routed::WrongRegion(failure, _)) => Err(failure),
+                }
+            }
+        }
+    }
+
+    /// [`send_once`](Self::send_once) on the bucket's current route.
+    async fn send_routed(&self, request: &S3Request<'_>) -> Result<S3Response, Routed> {
         // Held until the answer's body is read (or dropped): see `throttle`.
         let permit = self.throttle_handle().acquire().await;
-        let url = request_url(self, request.bucket, request.key, &request.query);
+        let route = self.route(request.bucket);
+        let (endpoint, region) = match &route {
+            Some(route) => (&route.endpoint, &*route.region),
+            None => (self.endpoint(), self.region()),
+        };
+        let url = request_url(self, endpoint, request.bucket, request.key, &request.query);
         let mut http_request = http::Request::builder()
             .method(request.method.clone())
             .uri(&url)
@@ -232,7 +260,7 @@ impl Client {
             http_request.headers_mut().insert(http::header::CONTENT_LENGTH, HeaderValue::from(length));
         }
         if let Some(credentials) = self.credentials(&request.context).await.map_err(|e| (e, None))? {
-            auth::sign_request(&mut http_request, &credentials, self.region(), SystemTime::now(), &request.context)
+            auth::sign_request(&mut http_request, &credentials, region, SystemTime::now(), &request.context)
                 .map_err(|e| (e, None))?;
         }
         let response =
@@ -257,7 +285,10 @@ impl Client {
         } else {
             body.collect(XML_BODY_LIMIT).await.unwrap_or_default()
         };
-        let parsed = xml::parse_error(status, &text);
+        let (parsed, body_region) = match xml::parse_error_with_region(status, &text) {
+            Some((error, region)) => (Some(error), region),
+            None => (None, None),
+        };
         // A body that is not an S3 error document (an HTML page from a web server or a proxy)
         // means the endpoint is not S3 at all: say so, with the start of the body, rather than
         // name a missing key or bucket.
@@ -275,7 +306,29 @@ impl Client {
             // HEAD answers carry no body: name what is missing as GET would.
             error.code = if request.key.is_some() { "NoSuchKey" } else { "NoSuchBucket" }.to_owned();
         }
-        Err((Error::service(ErrorContext::clone(&request.context), error), retry_after))
+        let wrong_region = match request.bucket {
+            "" => None,
+            _ => redirect_region(&request.method, &parts.headers, &error, body_region.as_deref(), region),
+        };
+        let failure = (Error::service(ErrorContext::clone(&request.context), error), retry_after);
+        Err(match wrong_region {
+            Some(region) => Routed::WrongRegion(failure, region),
+            None => Routed::Failed(failure),
+        })
+    }
+}
+
+/// How an attempt on a bucket's route failed.
+enum Routed {
+    /// As it failed.
+    Failed(Failure),
+    /// The bucket is in the region named, not in the one the request was signed for.
+    WrongRegion(Failure, String),
+}
+
+impl From<Failure> for Routed {
+    fn from(failure: Failure) -> Self {
+        Routed::Failed(failure)
     }
 }
 

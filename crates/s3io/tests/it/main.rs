@@ -11,6 +11,7 @@ mod conformance;
 mod copy;
 mod download;
 mod outage;
+mod region;
 mod resume;
 mod retry;
 mod upload;
