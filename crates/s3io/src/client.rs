@@ -63,7 +63,15 @@ impl Client {
                 .map_err(|e| Error::InvalidConfig(format!("endpoint URL {endpoint:?}: {e}")))?,
             None => aws_endpoint(&config, &region)?,
         };
-        let http = HttpClient::new(&config)?;
+        let ca_bundle = match &config.ca_bundle {
+            Some(path) => Some(
+                tokio::fs::read(path)
+                    .await
+                    .map_err(|e| Error::InvalidConfig(format!("CA bundle {}: {e}", path.display())))?,
+            ),
+            None => None,
+        };
+        let http = HttpClient::new(&config, ca_bundle.as_deref())?;
         let throttle = match config.transfer.concurrency {
             Some(_) => Throttle::fixed(DEFAULT_MAX_IN_FLIGHT, http.metrics().clone()),
             None => Throttle::adaptive(

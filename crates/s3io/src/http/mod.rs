@@ -21,4 +21,5 @@ mod response;
 pub(crate) use body::{ReplayablePayload, RequestBody, StreamingBody};
 pub(crate) use client::{HeaderWait, HttpClient};
 pub use connector::ConnectionMetrics;
+pub(crate) use connector::{proxy_refused, tls_failure};
 pub use response::ResponseBody;

@@ -263,8 +263,10 @@ impl Client {
             auth::sign_request(&mut http_request, &credentials, region, SystemTime::now(), &request.context)
                 .map_err(|e| (e, None))?;
         }
-        let response =
-            self.http().send(http_request, &request.context, header_wait(request)).await.map_err(|e| (e, None))?;
+        let response = match self.http().send(http_request, &request.context, header_wait(request)).await {
+            Ok(response) => response,
+            Err(error) => return Err(Routed::Failed((tls_named(error, &url), None))),
+        };
         let (parts, body) = response.into_parts();
         let body = ResponseBody::new(body, self.http().stall_timeout(), request.context.clone(), Some(permit));
         if parts.status.is_success() {
@@ -315,6 +317,21 @@ impl Client {
             Some(region) => Routed::WrongRegion(failure, region),
             None => Routed::Failed(failure),
         })
+    }
+}
+
+/// `error`, made an [`Error::Tls`] naming the endpoint of `url` when a TLS handshake is what
+/// failed (which retries cannot mend).
+/// A proxy's refusal for want of credentials is made an [`Error::Proxy`], final too.
+fn tls_named(error: Error, url: &str) -> Error {
+    let refused = crate::http::proxy_refused(&error);
+    match (crate::http::tls_failure(&error), error) {
+        (Some(tls), Error::Transport { context, .. }) => {
+            let endpoint = url.split("://").nth(1).and_then(|rest| rest.split('/').next()).unwrap_or(url);
+            Error::Tls { context, endpoint: endpoint.to_owned(), source: Box::new(tls) }
+        }
+        (None, Error::Transport { context, source, .. }) if refused => Error::Proxy { context, source },
+        (_, error) => error,
     }
 }
 

@@ -65,6 +65,7 @@ pub(crate) fn fallback_code(status: u16) -> &'static str {
         403 => "AccessDenied",
         404 => "NotFound",
         405 => "MethodNotAllowed",
+        407 => "ProxyAuthenticationRequired",
         409 => "Conflict",
         412 => "PreconditionFailed",
         416 => "InvalidRange",
