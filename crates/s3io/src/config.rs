@@ -609,6 +609,37 @@ impl ClientConfig {
     }
 }
 
+/// A setting of the shared AWS config files (`~/.aws/config`, `AWS_CONFIG_FILE`): `key` of
+/// `profile` (else `AWS_PROFILE`, else `default`), as the AWS CLI reads its `max_attempts`,
+/// `retry_mode`, `ca_bundle` or `use_dualstack_endpoint`. A dotted key reads a nested setting:
+/// `s3.use_accelerate_endpoint` is `use_accelerate_endpoint` under `s3 =`. `None` when no
+/// file, profile or key has it.
+pub async fn shared_config_value(profile: Option<&str>, key: &str) -> Option<String> {
+    use aws_types::os_shim_internal::{Env, Fs};
+    let set = aws_config::profile::load(
+        &Fs::real(),
+        &Env::real(),
+        &aws_runtime::env_config::file::EnvConfigFiles::default(),
+        profile.map(|p| std::borrow::Cow::Owned(p.to_owned())),
+    )
+    .await
+    .ok()?;
+    let selected = set.get_profile(set.selected_profile())?;
+    let value = match key.split_once('.') {
+        None => selected.get(key)?.trim().to_owned(),
+        Some((section, sub)) => nested_value(selected.get(section)?, sub)?,
+    };
+    Some(value).filter(|v| !v.is_empty())
+}
+
+/// `key`'s value in the text of a nested setting (`\n  key = value\n  other = …`).
+fn nested_value(text: &str, key: &str) -> Option<String> {
+    text.lines().find_map(|line| {
+        let (name, value) = line.split_once('=')?;
+        (name.trim() == key).then(|| value.trim().to_owned())
+    })
+}
+
 /// The `region` of `profile` (else the selected one) in the shared config files (`files`, else
 /// the standard ones), following `source_profile`.
 async fn profile_region(
@@ -642,6 +673,14 @@ mod tests {
         assert_eq!(profile_region(Some("default"), Some(files())).await.as_deref(), Some("eu-west-3"));
         assert_eq!(profile_region(Some("bare"), Some(files())).await, None);
         assert_eq!(profile_region(Some("missing"), Some(files())).await, None);
+    }
+
+    #[test]
+    fn nested_settings() {
+        let text = "\nuse_accelerate_endpoint = true\n  addressing_style = path";
+        assert_eq!(nested_value(text, "use_accelerate_endpoint").as_deref(), Some("true"));
+        assert_eq!(nested_value(text, "addressing_style").as_deref(), Some("path"));
+        assert_eq!(nested_value(text, "missing"), None);
     }
 
     #[test]
