@@ -4,6 +4,7 @@
 mod bench;
 mod cli;
 mod common;
+mod environment;
 mod inspect;
 mod integrity;
 mod many;
