@@ -704,6 +704,26 @@ mod tests {
     }
 
     #[test]
+    fn rejects_aws_endpoint_options_with_a_custom_endpoint() {
+        let custom = ClientConfig::default().with_endpoint(Some("http://127.0.0.1:9000".into()));
+        assert!(custom.clone().with_dualstack(true).validate().unwrap_err().to_string().contains("dual-stack"));
+        assert!(custom.with_accelerate(true).validate().unwrap_err().to_string().contains("Acceleration"));
+        let path = ClientConfig::default().with_accelerate(true).with_addressing_style(AddressingStyle::Path);
+        assert!(path.validate().unwrap_err().to_string().contains("virtual-hosted"));
+        ClientConfig::default().with_dualstack(true).with_accelerate(true).validate().unwrap();
+    }
+
+    #[test]
+    fn rejects_unusable_proxy_urls() {
+        for bad in ["https://proxy:443", "socks5://proxy:1080", "http://", "http://[::1"] {
+            assert!(ProxyConfig::all(bad, None).validate().is_err(), "{bad} accepted");
+        }
+        for good in ["http://proxy:3128", "proxy:3128", "http://user:pass@10.0.0.1:8080"] {
+            ProxyConfig::all(good, None).validate().unwrap();
+        }
+    }
+
+    #[test]
     fn rejects_bad_endpoints() {
         for bad in ["not a url", "ftp://host", "http://"] {
             let c = ClientConfig { endpoint: Some(bad.into()), ..Default::default() };

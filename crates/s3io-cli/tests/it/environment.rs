@@ -112,7 +112,7 @@ fn https_through_a_ca_bundle_and_a_connect_proxy() {
 fn max_attempts_and_retry_mode_from_the_environment() {
     let h = Harness::start_with(|c| c.with_faults("seed=1,500=1".parse().unwrap()));
     let served = || h.server.as_ref().unwrap().fault_stats().requests;
-    let mut attempts = |vars: &[(&str, &str)], args: &[&str]| {
+    let attempts = |vars: &[(&str, &str)], args: &[&str]| {
         let before = served();
         let mut command = h.s3io(args);
         command.envs(vars.iter().copied());

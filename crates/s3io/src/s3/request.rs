@@ -393,6 +393,58 @@ mod tests {
         assert!(not_s3_message(502, &[b'x'; 500]).ends_with("xxx\"…)"));
     }
 
+    async fn aws_client(dualstack: bool, accelerate: bool) -> Client {
+        // No request is sent: only URLs are built.
+        Client::builder()
+            .region("eu-west-1")
+            .dualstack(dualstack)
+            .accelerate(accelerate)
+            .credentials(crate::CredentialsSource::static_keys("key", "secret"))
+            .build()
+            .await
+            .unwrap()
+    }
+
+    #[tokio::test]
+    async fn aws_endpoint_options_resolve_to_their_urls() {
+        let url = |client: &Client| request_url(client, client.endpoint(), "my-bucket", Some("a/k"), &[]);
+        assert_eq!(url(&aws_client(false, false).await), "https://my-bucket.s3.eu-west-1.amazonaws.com/a/k");
+        assert_eq!(url(&aws_client(true, false).await), "https://my-bucket.s3.dualstack.eu-west-1.amazonaws.com/a/k");
+        assert_eq!(url(&aws_client(false, true).await), "https://my-bucket.s3-accelerate.amazonaws.com/a/k");
+        assert_eq!(url(&aws_client(true, true).await), "https://my-bucket.s3-accelerate.dualstack.amazonaws.com/a/k");
+        // A bucket name that cannot be a host name goes in the path.
+        let client = aws_client(true, false).await;
+        assert_eq!(
+            request_url(&client, client.endpoint(), "my.dotted.bucket", Some("k"), &[]),
+            "https://s3.dualstack.eu-west-1.amazonaws.com/my.dotted.bucket/k"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_redirected_bucket_goes_to_its_regions_endpoint() {
+        let client = aws_client(true, false).await;
+        client.remember_region("far", "ap-south-1").unwrap();
+        let route = client.route("far").unwrap();
+        assert_eq!(&*route.region, "ap-south-1");
+        assert_eq!(
+            request_url(&client, &route.endpoint, "far", Some("k"), &[]),
+            "https://far.s3.dualstack.ap-south-1.amazonaws.com/k"
+        );
+        assert!(client.route("near").is_none());
+        assert_eq!(client.bucket_region("near"), "eu-west-1");
+        // A custom endpoint stays, re-signed for the region.
+        let custom = Client::builder()
+            .endpoint("http://127.0.0.1:9")
+            .region("us-east-1")
+            .credentials(crate::CredentialsSource::static_keys("key", "secret"))
+            .build()
+            .await
+            .unwrap();
+        custom.remember_region("far", "eu-north-1").unwrap();
+        assert_eq!(custom.route("far").unwrap().endpoint.as_str(), "http://127.0.0.1:9/");
+        assert_eq!(custom.bucket_region("far"), "eu-north-1");
+    }
+
     #[test]
     fn dns_compatible_bucket_names() {
         assert!(is_dns_compatible("my-bucket-1"));
