@@ -69,26 +69,24 @@ pub(crate) struct Environment {
 impl Environment {
     /// Reads the environment, then the profile's settings for what it leaves unset.
     pub(crate) async fn read(global: &GlobalArgs) -> Result<Self, UsageError> {
-        let profile = global.profile.as_deref();
-        let var = |name: &str| std::env::var(name).ok().map(|v| v.trim().to_owned()).filter(|v| !v.is_empty());
-        let mut values = Vec::new();
-        for (variable, key) in [
+        const SETTINGS: [(&str, &str); 5] = [
             ("AWS_CA_BUNDLE", "ca_bundle"),
             ("AWS_MAX_ATTEMPTS", "max_attempts"),
             ("AWS_RETRY_MODE", "retry_mode"),
             ("AWS_USE_DUALSTACK_ENDPOINT", "use_dualstack_endpoint"),
             ("", "s3.use_accelerate_endpoint"),
-        ] {
-            let value = match var(variable) {
-                Some(value) if !variable.is_empty() => Some((variable.to_owned(), value)),
-                _ => s3io::config::shared_config_value(profile, key)
-                    .await
-                    .map(|value| (format!("the profile's {key}"), value)),
-            };
-            values.push(value);
-        }
-        let [ca_bundle, max_attempts, retry_mode, dualstack, accelerate] =
-            <[Option<(String, String)>; 5]>::try_from(values).unwrap_or_default();
+        ];
+        let var = |name: &str| std::env::var(name).ok().map(|v| v.trim().to_owned()).filter(|v| !v.is_empty());
+        let keys = SETTINGS.map(|(_, key)| key);
+        let profile = s3io::config::shared_config_values(global.profile.as_deref(), &keys).await;
+        let mut values = SETTINGS.iter().zip(profile).map(|(&(variable, key), from_profile)| {
+            match var(variable).filter(|_| !variable.is_empty()) {
+                Some(value) => Some((variable.to_owned(), value)),
+                None => from_profile.map(|value| (format!("the profile's {key}"), value)),
+            }
+        });
+        let mut next = || values.next().flatten();
+        let (ca_bundle, max_attempts, retry_mode, dualstack, accelerate) = (next(), next(), next(), next(), next());
         Self::parse(ca_bundle, max_attempts, retry_mode, dualstack, accelerate)
     }
 

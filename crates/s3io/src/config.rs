@@ -609,12 +609,12 @@ impl ClientConfig {
     }
 }
 
-/// A setting of the shared AWS config files (`~/.aws/config`, `AWS_CONFIG_FILE`): `key` of
-/// `profile` (else `AWS_PROFILE`, else `default`), as the AWS CLI reads its `max_attempts`,
-/// `retry_mode`, `ca_bundle` or `use_dualstack_endpoint`. A dotted key reads a nested setting:
-/// `s3.use_accelerate_endpoint` is `use_accelerate_endpoint` under `s3 =`. `None` when no
-/// file, profile or key has it.
-pub async fn shared_config_value(profile: Option<&str>, key: &str) -> Option<String> {
+/// Settings of the shared AWS config files (`~/.aws/config`, `AWS_CONFIG_FILE`), read once:
+/// each of `keys` in `profile` (else `AWS_PROFILE`, else `default`), as the AWS CLI reads its
+/// `max_attempts`, `retry_mode`, `ca_bundle` or `use_dualstack_endpoint`. A dotted key reads a
+/// nested setting: `s3.use_accelerate_endpoint` is `use_accelerate_endpoint` under `s3 =`.
+/// `None` for each key no file or profile has.
+pub async fn shared_config_values(profile: Option<&str>, keys: &[&str]) -> Vec<Option<String>> {
     use aws_types::os_shim_internal::{Env, Fs};
     let set = aws_config::profile::load(
         &Fs::real(),
@@ -623,13 +623,18 @@ pub async fn shared_config_value(profile: Option<&str>, key: &str) -> Option<Str
         profile.map(|p| std::borrow::Cow::Owned(p.to_owned())),
     )
     .await
-    .ok()?;
-    let selected = set.get_profile(set.selected_profile())?;
-    let value = match key.split_once('.') {
-        None => selected.get(key)?.trim().to_owned(),
-        Some((section, sub)) => nested_value(selected.get(section)?, sub)?,
-    };
-    Some(value).filter(|v| !v.is_empty())
+    .ok();
+    let selected = set.as_ref().and_then(|set| set.get_profile(set.selected_profile()));
+    keys.iter()
+        .map(|key| {
+            let selected = selected?;
+            let value = match key.split_once('.') {
+                None => selected.get(key)?.trim().to_owned(),
+                Some((section, sub)) => nested_value(selected.get(section)?, sub)?,
+            };
+            Some(value).filter(|v| !v.is_empty())
+        })
+        .collect()
 }
 
 /// `key`'s value in the text of a nested setting (`\n  key = value\n  other = …`).

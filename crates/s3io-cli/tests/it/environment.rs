@@ -124,6 +124,15 @@ fn max_attempts_and_retry_mode_from_the_environment() {
     assert_eq!(attempts(&[("AWS_RETRY_MODE", "standard")], &["ls", "s3://b"]), 3);
     assert_eq!(attempts(&[("AWS_RETRY_MODE", "adaptive"), ("AWS_MAX_ATTEMPTS", "4")], &["ls", "s3://b"]), 4);
     assert_eq!(attempts(&[("AWS_MAX_ATTEMPTS", "4")], &["--max-attempts", "1", "ls", "s3://b"]), 1, "the flag wins");
+    // The profile's settings, below the environment's.
+    let config = h.file(
+        "config",
+        b"[default]\nmax_attempts = 2\n[profile work]\nretry_mode = standard\ns3 =\n  use_accelerate_endpoint = true\n",
+    );
+    assert_eq!(attempts(&[("AWS_CONFIG_FILE", &config)], &["ls", "s3://b"]), 2);
+    assert_eq!(attempts(&[("AWS_CONFIG_FILE", &config), ("AWS_MAX_ATTEMPTS", "1")], &["ls", "s3://b"]), 1);
+    // (The work profile's acceleration is ignored with the custom endpoint.)
+    assert_eq!(attempts(&[("AWS_CONFIG_FILE", &config)], &["--profile", "work", "ls", "s3://b"]), 3);
     // A value that is not one is a usage error naming the variable.
     let mut command = h.s3io(&["ls", "s3://b"]);
     command.env("AWS_RETRY_MODE", "eager");
