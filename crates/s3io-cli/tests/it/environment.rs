@@ -188,3 +188,67 @@ fn a_bucket_in_another_region_is_found_by_every_run() {
         "signed for the right region: no redirect"
     );
 }
+
+#[test]
+fn serve_with_a_region_and_tls() {
+    use std::io::Read as _;
+    let dir = tempfile::tempdir().unwrap();
+    let (ca, cert, key) = certificates(dir.path());
+    let log = dir.path().join("requests.jsonl");
+    let root = dir.path().join("root");
+    let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_s3io"));
+    crate::common::clean_env(&mut command);
+    let mut server = command
+        .args(["serve", "--root", root.to_str().unwrap(), "--addr", "127.0.0.1:0", "--region", "eu-west-1"])
+        .arg("--tls-cert")
+        .arg(&cert)
+        .arg("--tls-key")
+        .arg(&key)
+        .arg("--log-requests")
+        .arg(&log)
+        .env_remove("S3IO_ACCESS_KEY")
+        .env_remove("S3IO_SECRET_KEY")
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdout = server.stdout.take().unwrap();
+    let mut banner = Vec::new();
+    let mut byte = [0u8; 1];
+    while !banner.ends_with(b"\n") {
+        assert_eq!(stdout.read(&mut byte).unwrap(), 1, "server exited before printing its endpoint");
+        banner.push(byte[0]);
+    }
+    let banner = String::from_utf8(banner).unwrap();
+    let endpoint = banner.split_whitespace().last().unwrap().to_owned();
+    assert!(endpoint.starts_with("https://127.0.0.1:"), "{banner}");
+    let file = dir.path().join("f");
+    std::fs::write(&file, b"far and secure").unwrap();
+    let cli = |region: &str, args: &[&str]| {
+        let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_s3io"));
+        crate::common::clean_env(&mut command);
+        let output = command
+            .env("AWS_ACCESS_KEY_ID", s3io_server::DEFAULT_ACCESS_KEY)
+            .env("AWS_SECRET_ACCESS_KEY", s3io_server::DEFAULT_SECRET_KEY)
+            .env("AWS_REGION", region)
+            .env("AWS_CA_BUNDLE", &ca)
+            .arg("--endpoint-url")
+            .arg(&endpoint)
+            .args(args)
+            .output()
+            .unwrap();
+        assert!(output.status.success(), "s3io {args:?}: {}", stderr(&output));
+        output
+    };
+    // Created without a LocationConstraint: in the server's region.
+    cli("eu-west-1", &["mb", "s3://served"]);
+    // A us-east-1 client is redirected there, once per run.
+    cli("us-east-1", &["cp", file.to_str().unwrap(), "s3://served/f"]);
+    assert_eq!(cli("us-east-1", &["cat", "s3://served/f"]).stdout, b"far and secure");
+    crate::common::interrupt(&server);
+    let status = crate::common::wait_with_deadline(&mut server, std::time::Duration::from_secs(10));
+    assert_eq!(status.code(), Some(0));
+    let lines = std::fs::read_to_string(&log).unwrap();
+    let redirects = lines.lines().filter(|l| l.contains("\"status\":301")).count();
+    assert_eq!(redirects, 2, "{lines}");
+}
