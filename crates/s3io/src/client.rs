@@ -1,9 +1,10 @@
 //! The [`Client`]: one per store, shared by every transfer.
 //!
 //! A client owns what transfers share: the connection pool, the credentials cache, the retry
-//! budget, the limit on requests in flight (and its concurrency controller) and the metrics. It is cheap to clone (an `Arc`), and every
-//! clone uses the same pool, so a service doing thousands of small downloads reuses connections
-//! and budgets across all of them.
+//! budget, the limit on requests in flight (and its concurrency controller), the regions of the
+//! buckets found in another region than its own (see `region`) and the metrics. It is cheap to
+//! clone (an `Arc`), and every clone uses the same pool, so a service doing thousands of small
+//! downloads reuses connections and budgets across all of them.
 
 use std::sync::Arc;
 
