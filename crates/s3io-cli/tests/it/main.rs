@@ -5,6 +5,7 @@ mod bench;
 mod checksums;
 mod cli;
 mod common;
+mod environment;
 mod inspect;
 mod integrity;
 mod many;
