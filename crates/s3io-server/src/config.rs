@@ -56,6 +56,17 @@ pub struct ServerConfig {
     /// By default on; off answers such writes 501 NotImplemented, like stores without conditional
     /// writes (see [`FsStore::set_conditional_writes`](crate::FsStore::set_conditional_writes)).
     pub conditional_writes: bool,
+    /// The region the server is in (see [`FsStore::set_region`](crate::FsStore::set_region)):
+    /// buckets created without a LocationConstraint are in it, and requests signed for another
+    /// region than their bucket's are redirected as S3 redirects them. By default `None`:
+    /// requests signed for any region are served.
+    pub region: Option<String>,
+    /// Serve HTTPS with this certificate chain (PEM file), and the key of
+    /// [`tls_key`](Self::tls_key). By default `None`: plain HTTP. TLS connections do not
+    /// splice GET bodies (the bytes must be encrypted in user space).
+    pub tls_cert: Option<PathBuf>,
+    /// The private key (PEM file: PKCS#8, PKCS#1 or SEC1) of [`tls_cert`](Self::tls_cert).
+    pub tls_key: Option<PathBuf>,
 }
 
 impl ServerConfig {
@@ -73,6 +84,9 @@ impl ServerConfig {
             request_log_file: None,
             default_checksum: true,
             conditional_writes: true,
+            region: None,
+            tls_cert: None,
+            tls_key: None,
         }
     }
 
@@ -141,6 +155,21 @@ impl ServerConfig {
         self
     }
 
+    /// Places the server in `region` (by default none: any signing region is served).
+    #[must_use]
+    pub fn with_region(mut self, region: impl Into<String>) -> Self {
+        self.region = Some(region.into());
+        self
+    }
+
+    /// Serves HTTPS with the certificate chain and key of these PEM files (by default plain HTTP).
+    #[must_use]
+    pub fn with_tls(mut self, cert: impl Into<PathBuf>, key: impl Into<PathBuf>) -> Self {
+        self.tls_cert = Some(cert.into());
+        self.tls_key = Some(key.into());
+        self
+    }
+
     /// Checks the values that cannot work.
     pub(crate) fn validate(&self) -> Result<(), crate::ServerError> {
         if self.access_key.is_empty() {
@@ -148,6 +177,16 @@ impl ServerConfig {
         }
         if self.secret_key.is_empty() {
             return Err(crate::ServerError::Config("the secret key is empty"));
+        }
+        if self
+            .region
+            .as_deref()
+            .is_some_and(|r| r.is_empty() || !r.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-'))
+        {
+            return Err(crate::ServerError::Config("the region must be letters, digits and '-'"));
+        }
+        if self.tls_cert.is_some() != self.tls_key.is_some() {
+            return Err(crate::ServerError::Config("TLS needs both a certificate and a key"));
         }
         if self.body_read_timeout.is_zero() {
             return Err(crate::ServerError::Config("the body read timeout is zero"));

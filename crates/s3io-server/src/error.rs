@@ -38,6 +38,17 @@ pub enum ServerError {
         #[source]
         source: std::io::Error,
     },
+    /// The TLS certificate or key could not be read or used.
+    #[error("cannot use the TLS certificate {} and key {}", cert.display(), key.display())]
+    Tls {
+        /// The certificate file.
+        cert: PathBuf,
+        /// The key file.
+        key: PathBuf,
+        /// The underlying error.
+        #[source]
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
     /// A configuration value is unusable.
     #[error("invalid server configuration: {0}")]
     Config(&'static str),

@@ -52,6 +52,7 @@ mod error;
 pub mod fault;
 mod guard;
 pub mod network;
+mod proxy;
 mod request_log;
 mod server;
 #[cfg(any(target_os = "linux", target_os = "android"))]
@@ -62,6 +63,7 @@ pub use config::{ServerConfig, DEFAULT_ACCESS_KEY, DEFAULT_BODY_READ_TIMEOUT, DE
 pub use error::ServerError;
 pub use fault::{FaultSpec, FaultSpecError, FaultStats};
 pub use network::{NetworkSpec, NetworkSpecError};
+pub use proxy::ForwardProxy;
 pub use request_log::RequestRecord;
 pub use server::{start, RunningServer, GRACE};
 pub use store::FsStore;

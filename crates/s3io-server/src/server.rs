@@ -34,7 +34,7 @@ use tokio::net::{TcpListener, TcpSocket, TcpStream};
 use tokio::task::{JoinHandle, JoinSet};
 use tokio_util::sync::CancellationToken;
 
-use crate::auth::SingleKeyAuth;
+use crate::auth::{RegionCheck, SingleKeyAuth};
 use crate::fault::{FaultBody, FaultCounters, FaultService, FaultStats, OutageMode};
 use crate::network::{Network, ShapedStream};
 use crate::request_log::{LoggedBody, RequestLog, RequestRecord};
@@ -43,6 +43,9 @@ use crate::{FsStore, ServerConfig, ServerError};
 /// How long [`RunningServer::shutdown`] waits for requests in flight.
 pub const GRACE: Duration = Duration::from_secs(5);
 
+/// Longest wait for a client's TLS handshake.
+const TLS_HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
+
 /// Pause after a failed `accept` (e.g. out of file descriptors) before the next.
 const ACCEPT_BACKOFF: Duration = Duration::from_millis(20);
 
@@ -50,6 +53,7 @@ const ACCEPT_BACKOFF: Duration = Duration::from_millis(20);
 #[derive(Debug)]
 pub struct RunningServer {
     addr: SocketAddr,
+    tls: bool,
     counters: Arc<FaultCounters>,
     log: Option<Arc<RequestLog>>,
     stop: CancellationToken,
@@ -75,9 +79,11 @@ pub async fn start(config: ServerConfig) -> Result<RunningServer, ServerError> {
         .map_err(|source| ServerError::Root { path: config.root.clone(), source })?;
     store.set_default_checksum(config.default_checksum);
     store.set_conditional_writes(config.conditional_writes);
+    store.set_region(config.region.as_deref());
 
-    let mut builder = S3ServiceBuilder::new(store);
+    let mut builder = S3ServiceBuilder::new(store.clone());
     builder.set_auth(SingleKeyAuth::new(config.access_key.clone(), config.secret_key.clone()));
+    builder.set_access(RegionCheck::new(store));
     let mut s3_config = s3s::config::S3Config::default();
     s3_config.xml_max_body_size = crate::guard::MAX_XML_BODY;
     builder.set_config(Arc::new(s3s::config::StaticConfigProvider::new(Arc::new(s3_config))));
@@ -88,15 +94,48 @@ pub async fn start(config: ServerConfig) -> Result<RunningServer, ServerError> {
         ServerError::RequestLog { path: config.request_log_file.clone().unwrap_or_default(), source }
     })?;
 
+    let tls = match (&config.tls_cert, &config.tls_key) {
+        (Some(cert), Some(key)) => Some(tls_acceptor(cert, key).await?),
+        _ => None,
+    };
     let listener =
         TcpListener::bind(config.addr).await.map_err(|source| ServerError::Bind { addr: config.addr, source })?;
     let addr = listener.local_addr().map_err(|source| ServerError::Bind { addr: config.addr, source })?;
     let stop = CancellationToken::new();
     let network = config.network.clone().map(Network::new);
-    let task = tokio::spawn(accept_loop(listener, service, network, log.clone(), stop.clone()));
+    let https = tls.is_some();
+    let task = tokio::spawn(accept_loop(listener, service, network, log.clone(), tls, stop.clone()));
     let network = config.network.as_ref().map(ToString::to_string);
-    tracing::info!(%addr, root = %config.root.display(), faults = ?config.faults, ?network, "s3io server listening");
-    Ok(RunningServer { addr, counters, log, stop, task: Some(task) })
+    tracing::info!(%addr, https, root = %config.root.display(), faults = ?config.faults, ?network, "s3io server listening");
+    Ok(RunningServer { addr, tls: https, counters, log, stop, task: Some(task) })
+}
+
+/// The TLS acceptor of the certificate chain and key in these PEM files (HTTP/1.1 only).
+async fn tls_acceptor(cert: &std::path::Path, key: &std::path::Path) -> Result<tokio_rustls::TlsAcceptor, ServerError> {
+    use rustls::pki_types::pem::PemObject as _;
+    use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+    let failed = |source: Box<dyn std::error::Error + Send + Sync>| ServerError::Tls {
+        cert: cert.to_owned(),
+        key: key.to_owned(),
+        source,
+    };
+    let cert_pem = tokio::fs::read(cert).await.map_err(|e| failed(e.into()))?;
+    let key_pem = tokio::fs::read(key).await.map_err(|e| failed(e.into()))?;
+    let chain =
+        CertificateDer::pem_slice_iter(&cert_pem).collect::<Result<Vec<_>, _>>().map_err(|e| failed(e.into()))?;
+    if chain.is_empty() {
+        return Err(failed("no PEM certificate in the certificate file".into()));
+    }
+    let key = PrivateKeyDer::from_pem_slice(&key_pem).map_err(|e| failed(e.into()))?;
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let mut config = rustls::ServerConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map_err(|e| failed(e.into()))?
+        .with_no_client_auth()
+        .with_single_cert(chain, key)
+        .map_err(|e| failed(e.into()))?;
+    config.alpn_protocols = vec![b"http/1.1".to_vec()];
+    Ok(tokio_rustls::TlsAcceptor::from(Arc::new(config)))
 }
 
 async fn accept_loop(
@@ -104,6 +143,7 @@ async fn accept_loop(
     service: FaultService,
     network: Option<Arc<Network>>,
     log: Option<Arc<RequestLog>>,
+    tls: Option<tokio_rustls::TlsAcceptor>,
     stop: CancellationToken,
 ) {
     let graceful = hyper_util::server::graceful::GracefulShutdown::new();
@@ -151,6 +191,24 @@ async fn accept_loop(
                 Ok((socket, _)) => {
                     let _ = socket.set_nodelay(true);
                     let socket = ShapedStream::new(socket, network.as_ref());
+                    if let Some(acceptor) = &tls {
+                        // The handshake runs on the connection's task, not in this loop.
+                        let handshake = acceptor.accept(socket);
+                        let service = ConnectionService::unspliced(&service, log.clone());
+                        let (http, watcher) = (http.clone(), graceful.watcher());
+                        conns.spawn(async move {
+                            let stream = match tokio::time::timeout(TLS_HANDSHAKE_TIMEOUT, handshake).await {
+                                Ok(Ok(stream)) => stream,
+                                Ok(Err(e)) => return tracing::debug!(error = %e, "TLS handshake failed"),
+                                Err(_) => return tracing::debug!("TLS handshake timed out"),
+                            };
+                            let conn = watcher.watch(http.serve_connection(hyper_util::rt::TokioIo::new(stream), service));
+                            if let Err(e) = conn.await {
+                                tracing::debug!(error = %e, "connection ended with an error");
+                            }
+                        });
+                        continue;
+                    }
                     let (io, service) = connection(socket, &service, log.clone());
                     let conn = http.serve_connection(io, service);
                     let conn = graceful.watch(conn);
@@ -211,8 +269,21 @@ async fn listen_again(addr: SocketAddr) -> Option<TcpListener> {
 struct ConnectionService {
     inner: FaultService,
     log: Option<Arc<RequestLog>>,
+    /// The connection's splice link; none on TLS connections.
     #[cfg(any(target_os = "linux", target_os = "android"))]
-    link: crate::splice::SpliceLink,
+    link: Option<crate::splice::SpliceLink>,
+}
+
+impl ConnectionService {
+    /// The service of a connection whose bodies cannot be spliced (TLS).
+    fn unspliced(service: &FaultService, log: Option<Arc<RequestLog>>) -> Self {
+        Self {
+            inner: service.clone(),
+            log,
+            #[cfg(any(target_os = "linux", target_os = "android"))]
+            link: None,
+        }
+    }
 }
 
 impl hyper::service::Service<Request<Incoming>> for ConnectionService {
@@ -226,7 +297,9 @@ impl hyper::service::Service<Request<Incoming>> for ConnectionService {
             return Box::pin(async move { Ok(logged_response(refused.map(Either::Right), logged)) });
         }
         #[cfg(any(target_os = "linux", target_os = "android"))]
-        req.extensions_mut().insert(self.link.clone());
+        if let Some(link) = &self.link {
+            req.extensions_mut().insert(link.clone());
+        }
         #[cfg(not(any(target_os = "linux", target_os = "android")))]
         let _ = &mut req;
         let call = self.inner.call(req);
@@ -251,7 +324,7 @@ fn connection(
     log: Option<Arc<RequestLog>>,
 ) -> (crate::splice::SpliceIo, ConnectionService) {
     let (io, link) = crate::splice::SpliceIo::new(socket);
-    (io, ConnectionService { inner: service.clone(), log, link })
+    (io, ConnectionService { inner: service.clone(), log, link: Some(link) })
 }
 
 /// The I/O and service for a new connection.
@@ -270,9 +343,10 @@ impl RunningServer {
         self.addr
     }
 
-    /// The endpoint URL for clients, `http://127.0.0.1:PORT` (path-style addressing).
+    /// The endpoint URL for clients, `http://127.0.0.1:PORT` (path-style addressing), or
+    /// `https://` when the server serves TLS.
     pub fn endpoint_url(&self) -> String {
-        format!("http://{}", self.addr)
+        format!("{}://{}", if self.tls { "https" } else { "http" }, self.addr)
     }
 
     /// Requests served and faults injected so far.

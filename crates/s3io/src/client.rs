@@ -1,9 +1,10 @@
 //! The [`Client`]: one per store, shared by every transfer.
 //!
 //! A client owns what transfers share: the connection pool, the credentials cache, the retry
-//! budget, the limit on requests in flight (and its concurrency controller) and the metrics. It is cheap to clone (an `Arc`), and every
-//! clone uses the same pool, so a service doing thousands of small downloads reuses connections
-//! and budgets across all of them.
+//! budget, the limit on requests in flight (and its concurrency controller), the regions of the
+//! buckets found in another region than its own (see `region`) and the metrics. It is cheap to
+//! clone (an `Arc`), and every clone uses the same pool, so a service doing thousands of small
+//! downloads reuses connections and budgets across all of them.
 
 use std::sync::Arc;
 
@@ -11,10 +12,11 @@ use aws_credential_types::Credentials;
 
 use crate::auth::{CredentialsProvider, CredentialsSource};
 use crate::buffer::BufferPool;
-use crate::config::{AddressingStyle, ClientConfig, PoolConfig, TransferConfig};
+use crate::config::{AddressingStyle, ClientConfig, PoolConfig, ProxyConfig, TransferConfig};
 use crate::controller::{DEFAULT_MAX_CONCURRENCY, START_LIMIT};
 use crate::error::{Error, ErrorContext, Result};
 use crate::http::{ConnectionMetrics, HttpClient};
+use crate::region::{BucketRegions, Route};
 use crate::retry::{Outage, RetryBudget, RetryConfig, RetryCounters};
 use crate::throttle::{Throttle, DEFAULT_MAX_IN_FLIGHT};
 
@@ -35,6 +37,7 @@ struct ClientInner {
     retries: RetryCounters,
     throttle: Arc<Throttle>,
     buffers: BufferPool,
+    regions: BucketRegions,
 }
 
 impl std::fmt::Debug for Client {
@@ -59,10 +62,17 @@ impl Client {
         let endpoint = match &config.endpoint {
             Some(endpoint) => url::Url::parse(endpoint)
                 .map_err(|e| Error::InvalidConfig(format!("endpoint URL {endpoint:?}: {e}")))?,
-            None => url::Url::parse(&format!("https://s3.{region}.amazonaws.com"))
-                .map_err(|e| Error::InvalidConfig(format!("region {region:?}: {e}")))?,
+            None => aws_endpoint(&config, &region)?,
         };
-        let http = HttpClient::new(&config)?;
+        let ca_bundle = match &config.ca_bundle {
+            Some(path) => Some(
+                tokio::fs::read(path)
+                    .await
+                    .map_err(|e| Error::InvalidConfig(format!("CA bundle {}: {e}", path.display())))?,
+            ),
+            None => None,
+        };
+        let http = HttpClient::new(&config, ca_bundle.as_deref())?;
         let throttle = match config.transfer.concurrency {
             Some(_) => Throttle::fixed(DEFAULT_MAX_IN_FLIGHT, http.metrics().clone()),
             None => Throttle::adaptive(
@@ -83,6 +93,7 @@ impl Client {
             retries: RetryCounters::default(),
             throttle: Arc::new(throttle),
             buffers: BufferPool::new(config.transfer.memory_limit),
+            regions: BucketRegions::default(),
             config,
         };
         Ok(Self { inner: Arc::new(inner) })
@@ -101,6 +112,34 @@ impl Client {
     /// The endpoint requests go to.
     pub fn endpoint(&self) -> &url::Url {
         &self.inner.endpoint
+    }
+
+    /// Where requests to `bucket` go and the region they are signed for: the client's endpoint
+    /// and region, unless the bucket was found in another region (see `region`).
+    pub(crate) fn route(&self, bucket: &str) -> Option<Arc<Route>> {
+        if bucket.is_empty() {
+            return None;
+        }
+        self.inner.regions.get(bucket)
+    }
+
+    /// Remembers that `bucket` is in `region`: its requests are signed for that region from now
+    /// on, and sent to that region's AWS endpoint when the client uses AWS's default endpoint
+    /// (else to the same endpoint).
+    pub(crate) fn remember_region(&self, bucket: &str, region: &str) -> Result<()> {
+        let endpoint = match &self.inner.config.endpoint {
+            Some(_) => self.inner.endpoint.clone(),
+            None => aws_endpoint(&self.inner.config, region)?,
+        };
+        tracing::info!(bucket, region, endpoint = endpoint.as_str(), "bucket is in another region; following it");
+        self.inner.regions.insert(bucket, Route { region: region.into(), endpoint });
+        Ok(())
+    }
+
+    /// The region requests to `bucket` are signed for: the client's, or the one the bucket was
+    /// found in.
+    pub fn bucket_region(&self, bucket: &str) -> String {
+        self.route(bucket).map_or_else(|| self.inner.region.clone(), |route| route.region.to_string())
     }
 
     /// Connection counters (opened, closed, requests, reused).
@@ -158,6 +197,12 @@ impl Client {
     pub(crate) async fn credentials(&self, context: &ErrorContext) -> Result<Option<Credentials>> {
         self.inner.credentials.credentials(context).await
     }
+}
+
+/// AWS's endpoint for `region` under the client's endpoint options.
+fn aws_endpoint(config: &ClientConfig, region: &str) -> Result<url::Url> {
+    url::Url::parse(&crate::endpoint::aws_endpoint(region, config.dualstack, config.accelerate))
+        .map_err(|e| Error::InvalidConfig(format!("region {region:?}: {e}")))
 }
 
 /// Builds a [`Client`]; every setter says its default.
@@ -222,6 +267,31 @@ impl ClientBuilder {
     /// Accept any TLS certificate. By default `false`.
     pub fn accept_invalid_certs(mut self, accept: bool) -> Self {
         self.config.accept_invalid_certs = accept;
+        self
+    }
+
+    /// Trust the CA certificates of this PEM file instead of the system's (as `AWS_CA_BUNDLE`).
+    /// By default the system's roots.
+    pub fn ca_bundle(mut self, path: impl Into<std::path::PathBuf>) -> Self {
+        self.config.ca_bundle = Some(path.into());
+        self
+    }
+
+    /// The HTTP proxy. By default [`ProxyConfig::FromEnvironment`].
+    pub fn proxy(mut self, proxy: ProxyConfig) -> Self {
+        self.config.proxy = proxy;
+        self
+    }
+
+    /// AWS's dual-stack endpoints (only without a custom endpoint). By default `false`.
+    pub fn dualstack(mut self, dualstack: bool) -> Self {
+        self.config.dualstack = dualstack;
+        self
+    }
+
+    /// S3 Transfer Acceleration (only without a custom endpoint). By default `false`.
+    pub fn accelerate(mut self, accelerate: bool) -> Self {
+        self.config.accelerate = accelerate;
         self
     }
 

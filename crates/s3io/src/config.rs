@@ -122,6 +122,71 @@ pub enum ChecksumAlgorithm {
     Sha1,
 }
 
+/// Which HTTP proxy requests go through.
+///
+/// `http://` endpoints are reached through the proxy with absolute-form requests
+/// (`GET http://host/key`), as curl, the AWS CLI and Go's `net/http` send them (many proxies
+/// allow CONNECT only to port 443), with `Proxy-Authorization` from the proxy URL's user and
+/// password; `https://` endpoints through a CONNECT tunnel, TLS running end to end inside it.
+/// Only `http://` proxy URLs are supported (a URL without a scheme is taken as one).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub enum ProxyConfig {
+    /// Read the proxy as curl and the AWS CLI do: `HTTPS_PROXY`/`https_proxy` for `https://`
+    /// endpoints, `HTTP_PROXY`/`http_proxy` for `http://` ones, `ALL_PROXY`/`all_proxy` for
+    /// either when its own is unset, and `NO_PROXY`/`no_proxy` for the hosts reached directly:
+    /// comma-separated host names (each also matching its subdomains; a leading `.` is
+    /// optional), IP addresses, CIDR blocks (`10.0.0.0/8`), or `*` for every host. Loopback
+    /// addresses are proxied unless listed, as curl and the AWS CLI do. The default.
+    #[default]
+    FromEnvironment,
+    /// No proxy, whatever the environment says.
+    Disabled,
+    /// These settings, not the environment's.
+    Explicit {
+        /// The proxy for `http://` endpoints, e.g. `http://user:pass@proxy:3128`.
+        http: Option<String>,
+        /// The proxy for `https://` endpoints.
+        https: Option<String>,
+        /// Hosts reached directly, as `NO_PROXY`.
+        no_proxy: Option<String>,
+    },
+}
+
+impl ProxyConfig {
+    /// One proxy for every endpoint, except the hosts of `no_proxy` (as `NO_PROXY`).
+    pub fn all(url: impl Into<String>, no_proxy: Option<String>) -> Self {
+        let url = url.into();
+        ProxyConfig::Explicit { http: Some(url.clone()), https: Some(url), no_proxy }
+    }
+
+    /// Rejects proxy URLs no connection can use (checked again for the environment's when a
+    /// client is built).
+    pub fn validate(&self) -> Result<()> {
+        if let ProxyConfig::Explicit { http, https, .. } = self {
+            for url in [http, https].into_iter().flatten() {
+                check_proxy_url(url)?;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Rejects a proxy URL that is not `http://host[:port]` (a missing scheme means `http://`).
+pub(crate) fn check_proxy_url(url: &str) -> Result<()> {
+    let full = if url.contains("://") { url.to_owned() } else { format!("http://{url}") };
+    let parsed = url::Url::parse(&full).map_err(|e| Error::InvalidConfig(format!("proxy URL {url:?}: {e}")))?;
+    if parsed.scheme() != "http" {
+        return Err(Error::InvalidConfig(format!(
+            "proxy URL {url:?}: only http:// proxies are supported (https:// endpoints go through them in a CONNECT tunnel)"
+        )));
+    }
+    if parsed.host_str().is_none_or(str::is_empty) {
+        return Err(Error::InvalidConfig(format!("proxy URL {url:?} has no host")));
+    }
+    Ok(())
+}
+
 /// Connection pool settings.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
@@ -369,6 +434,18 @@ pub struct ClientConfig {
     pub stall_timeout: Duration,
     /// Accept any TLS certificate (`--no-verify-ssl`). By default `false`.
     pub accept_invalid_certs: bool,
+    /// A PEM file of CA certificates to trust instead of the system's (`AWS_CA_BUNDLE`,
+    /// `--ca-bundle`): as the AWS CLI, the bundle replaces the default trust roots. By default
+    /// `None`: the system's roots.
+    pub ca_bundle: Option<std::path::PathBuf>,
+    /// The HTTP proxy. By default [`ProxyConfig::FromEnvironment`].
+    pub proxy: ProxyConfig,
+    /// AWS's dual-stack (IPv4 and IPv6) endpoints, `s3.dualstack.REGION.amazonaws.com`. Only
+    /// without a custom [`endpoint`](Self::endpoint). By default `false`.
+    pub dualstack: bool,
+    /// S3 Transfer Acceleration, `BUCKET.s3-accelerate.amazonaws.com`. Only without a custom
+    /// [`endpoint`](Self::endpoint). By default `false`.
+    pub accelerate: bool,
     /// Default transfer settings. By default [`TransferConfig::default`].
     pub transfer: TransferConfig,
     /// Retry settings. By default [`RetryConfig::default`].
@@ -391,6 +468,10 @@ impl Default for ClientConfig {
             read_timeout: DEFAULT_READ_TIMEOUT,
             stall_timeout: DEFAULT_STALL_TIMEOUT,
             accept_invalid_certs: false,
+            ca_bundle: None,
+            proxy: ProxyConfig::default(),
+            dualstack: false,
+            accelerate: false,
             transfer: TransferConfig::default(),
             retry: RetryConfig::default(),
             request_payer: false,
@@ -470,6 +551,34 @@ impl ClientConfig {
         self
     }
 
+    /// Sets [`ca_bundle`](Self::ca_bundle).
+    #[must_use]
+    pub fn with_ca_bundle(mut self, ca_bundle: Option<std::path::PathBuf>) -> Self {
+        self.ca_bundle = ca_bundle;
+        self
+    }
+
+    /// Sets [`proxy`](Self::proxy).
+    #[must_use]
+    pub fn with_proxy(mut self, proxy: ProxyConfig) -> Self {
+        self.proxy = proxy;
+        self
+    }
+
+    /// Sets [`dualstack`](Self::dualstack).
+    #[must_use]
+    pub fn with_dualstack(mut self, dualstack: bool) -> Self {
+        self.dualstack = dualstack;
+        self
+    }
+
+    /// Sets [`accelerate`](Self::accelerate).
+    #[must_use]
+    pub fn with_accelerate(mut self, accelerate: bool) -> Self {
+        self.accelerate = accelerate;
+        self
+    }
+
     /// Sets [`transfer`](Self::transfer).
     #[must_use]
     pub fn with_transfer(mut self, transfer: TransferConfig) -> Self {
@@ -497,7 +606,24 @@ impl ClientConfig {
             if url.host_str().is_none() {
                 return Err(Error::InvalidConfig(format!("endpoint URL {endpoint:?} has no host")));
             }
+            // As the AWS SDKs' endpoint rules: these options name AWS endpoints.
+            if self.dualstack {
+                return Err(Error::InvalidConfig(format!(
+                    "dual-stack endpoints cannot be used with a custom endpoint ({endpoint:?})"
+                )));
+            }
+            if self.accelerate {
+                return Err(Error::InvalidConfig(format!(
+                    "Transfer Acceleration cannot be used with a custom endpoint ({endpoint:?})"
+                )));
+            }
         }
+        if self.accelerate && self.addressing_style == AddressingStyle::Path {
+            return Err(Error::InvalidConfig(
+                "Transfer Acceleration needs virtual-hosted addressing, not path-style".into(),
+            ));
+        }
+        self.proxy.validate()?;
         if self.connect_timeout.is_zero() || self.read_timeout.is_zero() || self.stall_timeout.is_zero() {
             return Err(Error::InvalidConfig("timeouts must be above zero".into()));
         }
@@ -528,6 +654,42 @@ impl ClientConfig {
         };
         profile_region(profile, None).await.unwrap_or_else(|| DEFAULT_REGION.to_owned())
     }
+}
+
+/// Settings of the shared AWS config files (`~/.aws/config`, `AWS_CONFIG_FILE`), read once:
+/// each of `keys` in `profile` (else `AWS_PROFILE`, else `default`), as the AWS CLI reads its
+/// `max_attempts`, `retry_mode`, `ca_bundle` or `use_dualstack_endpoint`. A dotted key reads a
+/// nested setting: `s3.use_accelerate_endpoint` is `use_accelerate_endpoint` under `s3 =`.
+/// `None` for each key no file or profile has.
+pub async fn shared_config_values(profile: Option<&str>, keys: &[&str]) -> Vec<Option<String>> {
+    use aws_types::os_shim_internal::{Env, Fs};
+    let set = aws_config::profile::load(
+        &Fs::real(),
+        &Env::real(),
+        &aws_runtime::env_config::file::EnvConfigFiles::default(),
+        profile.map(|p| std::borrow::Cow::Owned(p.to_owned())),
+    )
+    .await
+    .ok();
+    let selected = set.as_ref().and_then(|set| set.get_profile(set.selected_profile()));
+    keys.iter()
+        .map(|key| {
+            let selected = selected?;
+            let value = match key.split_once('.') {
+                None => selected.get(key)?.trim().to_owned(),
+                Some((section, sub)) => nested_value(selected.get(section)?, sub)?,
+            };
+            Some(value).filter(|v| !v.is_empty())
+        })
+        .collect()
+}
+
+/// `key`'s value in the text of a nested setting (`\n  key = value\n  other = …`).
+fn nested_value(text: &str, key: &str) -> Option<String> {
+    text.lines().find_map(|line| {
+        let (name, value) = line.split_once('=')?;
+        (name.trim() == key).then(|| value.trim().to_owned())
+    })
 }
 
 /// The `region` of `profile` (else the selected one) in the shared config files (`files`, else
@@ -566,6 +728,14 @@ mod tests {
     }
 
     #[test]
+    fn nested_settings() {
+        let text = "\nuse_accelerate_endpoint = true\n  addressing_style = path";
+        assert_eq!(nested_value(text, "use_accelerate_endpoint").as_deref(), Some("true"));
+        assert_eq!(nested_value(text, "addressing_style").as_deref(), Some("path"));
+        assert_eq!(nested_value(text, "missing"), None);
+    }
+
+    #[test]
     fn defaults_are_valid() {
         ClientConfig::default().validate().unwrap();
         assert_eq!(TransferConfig::default().multipart_threshold(), DEFAULT_PART_SIZE);
@@ -592,6 +762,26 @@ mod tests {
     fn rejects_memory_limit_below_one_part() {
         let t = TransferConfig { memory_limit: MIB, ..Default::default() };
         assert!(t.validate().unwrap_err().to_string().contains("smaller than one part"));
+    }
+
+    #[test]
+    fn rejects_aws_endpoint_options_with_a_custom_endpoint() {
+        let custom = ClientConfig::default().with_endpoint(Some("http://127.0.0.1:9000".into()));
+        assert!(custom.clone().with_dualstack(true).validate().unwrap_err().to_string().contains("dual-stack"));
+        assert!(custom.with_accelerate(true).validate().unwrap_err().to_string().contains("Acceleration"));
+        let path = ClientConfig::default().with_accelerate(true).with_addressing_style(AddressingStyle::Path);
+        assert!(path.validate().unwrap_err().to_string().contains("virtual-hosted"));
+        ClientConfig::default().with_dualstack(true).with_accelerate(true).validate().unwrap();
+    }
+
+    #[test]
+    fn rejects_unusable_proxy_urls() {
+        for bad in ["https://proxy:443", "socks5://proxy:1080", "http://", "http://[::1"] {
+            assert!(ProxyConfig::all(bad, None).validate().is_err(), "{bad} accepted");
+        }
+        for good in ["http://proxy:3128", "proxy:3128", "http://user:pass@10.0.0.1:8080"] {
+            ProxyConfig::all(good, None).validate().unwrap();
+        }
     }
 
     #[test]

@@ -193,6 +193,28 @@ pub enum Error {
         #[source]
         source: BoxError,
     },
+    /// The TLS handshake with the endpoint failed: most often its certificate is not trusted
+    /// (a self-signed or private CA: see `--ca-bundle`/`AWS_CA_BUNDLE`). Not retried.
+    #[error("{context} failed: TLS handshake with {endpoint} failed")]
+    Tls {
+        /// What failed.
+        context: Box<ErrorContext>,
+        /// The endpoint's host and port.
+        endpoint: String,
+        /// The TLS error (e.g. "invalid peer certificate: UnknownIssuer").
+        #[source]
+        source: BoxError,
+    },
+    /// The HTTP proxy refused the connection for want of valid credentials (407 to CONNECT):
+    /// set them in the proxy URL's user info. Not retried.
+    #[error("{context} failed: the proxy wants credentials")]
+    Proxy {
+        /// What failed.
+        context: Box<ErrorContext>,
+        /// Which proxy, to where, and its answer.
+        #[source]
+        source: BoxError,
+    },
     /// No answer (or no further body bytes) within the configured time.
     #[error("{context} failed: {what} timed out after {after:?}")]
     Timeout {
@@ -324,6 +346,8 @@ impl Error {
         match self {
             Error::Service { context, .. }
             | Error::Transport { context, .. }
+            | Error::Tls { context, .. }
+            | Error::Proxy { context, .. }
             | Error::Timeout { context, .. }
             | Error::Cancelled { context }
             | Error::Io { context, .. }

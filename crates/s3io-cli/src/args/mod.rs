@@ -77,8 +77,23 @@ pub(crate) struct GlobalArgs {
     pub(crate) no_sign_request: bool,
 
     /// Accept any TLS certificate (self-signed test endpoints only).
-    #[arg(long, global = true, help_heading = "Connection")]
+    #[arg(long, global = true, conflicts_with = "ca_bundle", help_heading = "Connection")]
     pub(crate) no_verify_ssl: bool,
+
+    /// Trust the CA certificates of this PEM file instead of the system's. By default
+    /// AWS_CA_BUNDLE, then the profile's `ca_bundle`, then the system's roots.
+    #[arg(long, global = true, value_name = "FILE", help_heading = "Connection")]
+    pub(crate) ca_bundle: Option<PathBuf>,
+
+    /// AWS's dual-stack (IPv4 and IPv6) endpoints. By default AWS_USE_DUALSTACK_ENDPOINT, then
+    /// the profile's `use_dualstack_endpoint` (both ignored with a custom endpoint).
+    #[arg(long, global = true, help_heading = "Connection")]
+    pub(crate) dualstack: bool,
+
+    /// S3 Transfer Acceleration (BUCKET.s3-accelerate.amazonaws.com). By default the profile's
+    /// `s3.use_accelerate_endpoint` (ignored with a custom endpoint).
+    #[arg(long, global = true, help_heading = "Connection")]
+    pub(crate) accelerate: bool,
 
     /// Use path-style URLs (https://endpoint/bucket/key); same as `--addressing-style path`.
     #[arg(long, global = true, conflicts_with = "addressing_style", help_heading = "Connection")]
@@ -123,7 +138,9 @@ pub(crate) struct GlobalArgs {
     #[arg(long, global = true, value_name = "PAYER", value_parser = ["requester"], help_heading = "Connection")]
     pub(crate) request_payer: Option<String>,
 
-    /// Attempts per request, the first included (1 disables retries). By default 5.
+    /// Attempts per request, the first included (1 disables retries). By default
+    /// AWS_MAX_ATTEMPTS, then the profile's `max_attempts`, then 3 when AWS_RETRY_MODE (or the
+    /// profile's `retry_mode`) is standard or adaptive, as in the AWS SDKs, else 5.
     #[arg(long, global = true, value_name = "N", help_heading = "Retries and timeouts")]
     pub(crate) max_attempts: Option<u32>,
 
@@ -514,6 +531,18 @@ pub(crate) struct ServeArgs {
     /// older stores (downloads then verify them against the ETag's MD5).
     #[arg(long)]
     pub(crate) no_default_checksum: bool,
+    /// Place the server in REGION, as an S3 endpoint is in one: buckets created without a
+    /// LocationConstraint are in it, and a request signed for another region than its bucket's
+    /// is answered 301 PermanentRedirect with `x-amz-bucket-region`, as S3 answers it. By
+    /// default no region is checked.
+    #[arg(long, value_name = "REGION")]
+    pub(crate) region: Option<String>,
+    /// Serve HTTPS with this certificate chain (PEM); needs --tls-key.
+    #[arg(long, value_name = "FILE", requires = "tls_key")]
+    pub(crate) tls_cert: Option<PathBuf>,
+    /// The private key (PEM) of --tls-cert.
+    #[arg(long, value_name = "FILE", requires = "tls_cert")]
+    pub(crate) tls_key: Option<PathBuf>,
 }
 
 #[cfg(test)]

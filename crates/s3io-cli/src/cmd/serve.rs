@@ -24,6 +24,12 @@ pub(crate) async fn run(args: ServeArgs, out: &mut Printer) -> anyhow::Result<()
     if let Some(path) = &args.log_requests {
         config = config.with_request_log_file(path);
     }
+    if let Some(region) = &args.region {
+        config = config.with_region(region);
+    }
+    if let (Some(cert), Some(key)) = (&args.tls_cert, &args.tls_key) {
+        config = config.with_tls(cert, key);
+    }
     let access_key = args.access_key.unwrap_or_else(|| DEFAULT_ACCESS_KEY.to_owned());
     let custom_secret = args.secret_key.is_some();
     let secret_key = args.secret_key.unwrap_or_else(|| DEFAULT_SECRET_KEY.to_owned());

@@ -192,6 +192,19 @@ pub(crate) fn clean_env(command: &mut Command) {
         "S3IO_ENDPOINT_URL",
         "S3IO_LOG",
         "AWS_DEFAULT_REGION",
+        // The environment the ecosystem uses: each test sets what it tests.
+        "AWS_CA_BUNDLE",
+        "AWS_MAX_ATTEMPTS",
+        "AWS_RETRY_MODE",
+        "AWS_USE_DUALSTACK_ENDPOINT",
+        "HTTPS_PROXY",
+        "https_proxy",
+        "HTTP_PROXY",
+        "http_proxy",
+        "ALL_PROXY",
+        "all_proxy",
+        "NO_PROXY",
+        "no_proxy",
     ] {
         command.env_remove(name);
     }

@@ -6,6 +6,7 @@ mod checksums;
 mod cli;
 mod clobber;
 mod common;
+mod environment;
 mod inspect;
 mod integrity;
 mod many;

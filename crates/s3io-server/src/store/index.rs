@@ -2,7 +2,9 @@
 //! of its data file, in one embedded transactional store ([`redb`]).
 //!
 //! The index is `root/.s3io/index.redb`. It holds the table `buckets` (name →
-//! creation time in ms) and, for each bucket `b`, the table `objects/b`: the
+//! creation time in ms), the table `bucket_regions` (name → the region its
+//! CreateBucket named as LocationConstraint; a bucket without one is in the
+//! server's region) and, for each bucket `b`, the table `objects/b`: the
 //! key's UTF-8 bytes → the object's [`ObjectMeta`] as JSON. Tables of byte
 //! keys iterate in byte order, which is S3's listing order, so a listing page
 //! is one range scan (see `list`).
@@ -35,6 +37,9 @@ use super::meta::ObjectMeta;
 
 /// Bucket name → creation time, ms since the Unix epoch.
 const BUCKETS: TableDefinition<'static, &str, u64> = TableDefinition::new("buckets");
+
+/// Bucket name → the region its CreateBucket named (only buckets that named one).
+const BUCKET_REGIONS: TableDefinition<'static, &str, &str> = TableDefinition::new("bucket_regions");
 
 /// Prefix of the per-bucket object tables.
 const OBJECTS_PREFIX: &str = "objects/";
@@ -92,6 +97,7 @@ impl Index {
         let db = Database::create(path).map_err(std::io::Error::other)?;
         let txn = db.begin_write().map_err(std::io::Error::other)?;
         txn.open_table(BUCKETS).map_err(std::io::Error::other)?;
+        txn.open_table(BUCKET_REGIONS).map_err(std::io::Error::other)?;
         txn.commit().map_err(std::io::Error::other)?;
         Ok(Self { db, data_dir, pending: Mutex::new(Pending::default()) })
     }
@@ -101,8 +107,8 @@ impl Index {
         self.data_dir.join(id)
     }
 
-    /// Creates a bucket; `false` when it exists already (blocking).
-    pub(crate) fn create_bucket(&self, bucket: &str, created_ms: u64) -> S3Result<bool> {
+    /// Creates a bucket, in `region` when one is named; `false` when it exists already (blocking).
+    pub(crate) fn create_bucket(&self, bucket: &str, created_ms: u64, region: Option<&str>) -> S3Result<bool> {
         let txn = self.begin()?;
         let created = {
             let mut buckets = txn.open_table(BUCKETS).map_err(db_error)?;
@@ -110,6 +116,11 @@ impl Index {
                 false
             } else {
                 buckets.insert(bucket, created_ms).map_err(db_error)?;
+                let mut regions = txn.open_table(BUCKET_REGIONS).map_err(db_error)?;
+                match region {
+                    Some(region) => regions.insert(bucket, region).map(drop).map_err(db_error)?,
+                    None => regions.remove(bucket).map(drop).map_err(db_error)?,
+                }
                 true
             }
         };
@@ -129,6 +140,7 @@ impl Index {
             if buckets.remove(bucket).map_err(db_error)?.is_none() {
                 return Err(no_such_bucket(bucket));
             }
+            txn.open_table(BUCKET_REGIONS).map_err(db_error)?.remove(bucket).map_err(db_error)?;
         }
         let table = objects_table(bucket);
         let def = TableDefinition::<&[u8], &[u8]>::new(&table);
@@ -147,6 +159,18 @@ impl Index {
         for item in table.iter().map_err(db_error)? {
             let (name, created) = item.map_err(db_error)?;
             out.push((name.value().to_owned(), created.value()));
+        }
+        Ok(out)
+    }
+
+    /// Every bucket that was created in a named region, with its region (blocking).
+    pub(crate) fn bucket_regions(&self) -> S3Result<Vec<(String, String)>> {
+        let txn = self.db.begin_read().map_err(db_error)?;
+        let table = txn.open_table(BUCKET_REGIONS).map_err(db_error)?;
+        let mut out = Vec::new();
+        for item in table.iter().map_err(db_error)? {
+            let (name, region) = item.map_err(db_error)?;
+            out.push((name.value().to_owned(), region.value().to_owned()));
         }
         Ok(out)
     }
@@ -355,8 +379,8 @@ mod tests {
     #[test]
     fn buckets_and_entries() {
         let (_dir, index) = index();
-        assert!(index.create_bucket("b", 1).unwrap());
-        assert!(!index.create_bucket("b", 2).unwrap());
+        assert!(index.create_bucket("b", 1, None).unwrap());
+        assert!(!index.create_bucket("b", 2, None).unwrap());
         assert_eq!(index.buckets().unwrap(), [("b".to_owned(), 1)]);
         assert_eq!(index.get("nope", "k").unwrap_err().code(), &s3s::S3ErrorCode::NoSuchBucket);
         index.update("b", "k", |cur| Ok((Some(meta("1")), cur))).unwrap();
@@ -371,7 +395,7 @@ mod tests {
     #[test]
     fn replaced_files_are_freed_after_a_durable_commit() {
         let (_dir, index) = index();
-        index.create_bucket("b", 1).unwrap();
+        index.create_bucket("b", 1, None).unwrap();
         std::fs::write(index.data_path("1"), b"x").unwrap();
         index.update("b", "k", |_| Ok((Some(meta("1")), ()))).unwrap();
         index.update("b", "k", |_| Ok((Some(meta("2")), ()))).unwrap();

@@ -136,7 +136,7 @@ mod tests {
     fn index(keys: &[&str]) -> (tempfile::TempDir, Index) {
         let dir = tempfile::tempdir().unwrap();
         let index = Index::open(&dir.path().join("i.redb"), dir.path().to_path_buf()).unwrap();
-        index.create_bucket("b", 0).unwrap();
+        index.create_bucket("b", 0, None).unwrap();
         for key in keys {
             index
                 .update("b", key, |_| Ok((Some(ObjectMeta { data: (*key).to_owned(), ..Default::default() }), ())))

@@ -42,7 +42,7 @@ mod write;
 
 use std::io;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::sync::{Arc, PoisonError, RwLock};
 use std::time::Duration;
 
 use s3s::{s3_error, S3Error, S3Result};
@@ -79,6 +79,11 @@ struct Layout {
     default_checksum: std::sync::atomic::AtomicBool,
     /// See [`FsStore::set_conditional_writes`].
     conditional_writes: std::sync::atomic::AtomicBool,
+    /// The buckets created in a named region (LocationConstraint), a copy of the index's
+    /// `bucket_regions` kept in memory so the region check of every request reads no file.
+    regions: RwLock<std::collections::HashMap<String, String>>,
+    /// See [`FsStore::set_region`].
+    region: RwLock<Option<String>>,
 }
 
 impl FsStore {
@@ -119,8 +124,21 @@ impl FsStore {
         }
         let default_checksum = std::sync::atomic::AtomicBool::new(true);
         let conditional_writes = std::sync::atomic::AtomicBool::new(true);
-        let layout =
-            Layout { root, index, uploads, completed, tmp, body_read_timeout, default_checksum, conditional_writes };
+        let regions = index.bucket_regions().map_err(|e| io::Error::other(e.to_string()))?;
+        let regions = RwLock::new(regions.into_iter().collect());
+        let region = RwLock::new(None);
+        let layout = Layout {
+            root,
+            index,
+            uploads,
+            completed,
+            tmp,
+            body_read_timeout,
+            default_checksum,
+            conditional_writes,
+            regions,
+            region,
+        };
         Ok(Self { layout: Arc::new(layout) })
     }
 
@@ -158,6 +176,53 @@ impl FsStore {
     /// The root directory (canonical).
     pub fn root(&self) -> &Path {
         &self.layout.root
+    }
+
+    /// Places the store in `region`, as an S3 endpoint is in one: buckets created without a
+    /// LocationConstraint are in it, and a request to a bucket signed for another region than
+    /// the bucket's is answered as S3 answers it (301 PermanentRedirect naming the bucket's
+    /// region in `x-amz-bucket-region`), so clients' region discovery can be tested. By default
+    /// `None`: requests signed for any region are served, as most local S3 servers do (the
+    /// regions buckets were created in are still recorded and reported).
+    pub fn set_region(&self, region: Option<&str>) {
+        *self.layout.region.write().unwrap_or_else(PoisonError::into_inner) = region.map(str::to_owned);
+    }
+
+    /// The region of `bucket`: its LocationConstraint, else the store's region, else
+    /// `us-east-1` (S3's region of buckets created without one).
+    pub(crate) fn bucket_region(&self, bucket: &str) -> String {
+        let regions = self.layout.regions.read().unwrap_or_else(PoisonError::into_inner);
+        match regions.get(bucket) {
+            Some(region) => region.clone(),
+            None => self
+                .layout
+                .region
+                .read()
+                .unwrap_or_else(PoisonError::into_inner)
+                .as_deref()
+                .unwrap_or("us-east-1")
+                .to_owned(),
+        }
+    }
+
+    /// The region of `bucket` when the store checks regions ([`set_region`](Self::set_region))
+    /// and a request signed for `signed` must not be served there; `None` to serve it. Reads
+    /// no file and copies nothing unless it refuses.
+    pub(crate) fn wrong_region(&self, bucket: &str, signed: &str) -> Option<String> {
+        let own = self.layout.region.read().unwrap_or_else(PoisonError::into_inner);
+        let own = own.as_deref()?;
+        let regions = self.layout.regions.read().unwrap_or_else(PoisonError::into_inner);
+        let region = regions.get(bucket).map_or(own, String::as_str);
+        (region != signed).then(|| region.to_owned())
+    }
+
+    /// Records (or, with `None`, forgets) the region of `bucket`, after the index changed.
+    pub(crate) fn set_bucket_region(&self, bucket: &str, region: Option<&str>) {
+        let mut regions = self.layout.regions.write().unwrap_or_else(PoisonError::into_inner);
+        match region {
+            Some(region) => regions.insert(bucket.to_owned(), region.to_owned()),
+            None => regions.remove(bucket),
+        };
     }
 }
 

@@ -12,7 +12,7 @@ use hyper_util::client::legacy::Client;
 use hyper_util::rt::TokioExecutor;
 
 use super::body::{BodyProgress, RequestBody};
-use super::connector::{connector, ConnectionMetrics, Connector};
+use super::connector::{connector, proxy_matcher, ConnectionMetrics, Connector};
 use super::latency::LatencyTracker;
 use crate::config::ClientConfig;
 use crate::error::{Error, ErrorContext};
@@ -45,23 +45,31 @@ pub(crate) struct HttpClient {
     read_timeout: Duration,
     stall_timeout: Duration,
     latency: LatencyTracker,
+    /// The proxies, when any: an absolute-form request to an `http://` endpoint carries the
+    /// proxy's credentials in a `Proxy-Authorization` header (a CONNECT tunnel carries them
+    /// once, for the connection).
+    http_proxy: Option<Arc<hyper_util::client::proxy::matcher::Matcher>>,
 }
 
 impl HttpClient {
-    pub(crate) fn new(config: &ClientConfig) -> Result<Self, Error> {
+    /// The client for `config`; `ca_bundle` is the text of its CA bundle file, if it names one.
+    pub(crate) fn new(config: &ClientConfig, ca_bundle: Option<&[u8]>) -> Result<Self, Error> {
         let metrics = Arc::new(ConnectionMetrics::default());
+        let proxy = proxy_matcher(&config.proxy)?;
+        let http_proxy = proxy.clone();
         let client = Client::builder(TokioExecutor::new())
             .pool_max_idle_per_host(config.pool.max_idle_per_host)
             .pool_idle_timeout(config.pool.idle_timeout)
             .pool_timer(hyper_util::rt::TokioTimer::new())
             .http1_max_buf_size(READ_BUFFER_MAX)
-            .build(connector(config, metrics.clone())?);
+            .build(connector(config, metrics.clone(), proxy, ca_bundle)?);
         Ok(Self {
             client,
             metrics,
             read_timeout: config.read_timeout,
             stall_timeout: config.stall_timeout,
             latency: LatencyTracker::new(),
+            http_proxy,
         })
     }
 
@@ -86,6 +94,14 @@ impl HttpClient {
         wait: HeaderWait,
     ) -> Result<http::Response<Incoming>, Error> {
         self.metrics.count_request();
+        let mut request = request;
+        if let Some(matcher) = &self.http_proxy {
+            if request.uri().scheme() == Some(&http::uri::Scheme::HTTP) {
+                if let Some(auth) = matcher.intercept(request.uri()).as_ref().and_then(|i| i.basic_auth()) {
+                    request.headers_mut().insert(http::header::PROXY_AUTHORIZATION, auth.clone());
+                }
+            }
+        }
         let started = std::time::Instant::now();
         let body_less = request.body().is_end_stream();
         let adaptive = wait == HeaderWait::Adaptive;

@@ -1,4 +1,13 @@
-//! Connections: plain TCP for `http://` endpoints, rustls for `https://`.
+//! Connections: plain TCP for `http://` endpoints, rustls for `https://`, either of them
+//! through an HTTP proxy.
+//!
+//! The proxy ([`ProxyConfig`], read once when the client is built) is chosen per connection by
+//! hyper-util's [`Matcher`] (curl's rules for `HTTPS_PROXY`, `HTTP_PROXY`, `ALL_PROXY` and
+//! `NO_PROXY`). An `https://` endpoint is reached through a CONNECT tunnel (hyper-util's
+//! [`Tunnel`], with `Proxy-Authorization` from the proxy URL's user info), and TLS runs end to
+//! end inside it. An `http://` endpoint is reached through a plain connection to the proxy,
+//! marked proxied so that hyper sends absolute-form requests (`GET http://host/key`); their
+//! `Proxy-Authorization` header is added per request by the [`HttpClient`](super::HttpClient).
 //!
 //! The connector counts connections opened and closed ([`ConnectionMetrics`], which also counts
 //! the bytes requests moved, for the concurrency controller), so tests and benchmarks can see
@@ -16,12 +25,14 @@ use std::sync::Arc;
 use std::task::{Context, Poll};
 
 use hyper::rt::{Read, ReadBufCursor, Write};
+use hyper_util::client::legacy::connect::proxy::Tunnel;
 use hyper_util::client::legacy::connect::{Connected, Connection, HttpConnector};
+use hyper_util::client::proxy::matcher::Matcher;
 use hyper_util::rt::TokioIo;
 use tokio::net::TcpStream;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
-use crate::config::ClientConfig;
+use crate::config::{check_proxy_url, ClientConfig, ProxyConfig};
 use crate::error::{BoxError, Error};
 
 /// Connection counters of one client.
@@ -131,6 +142,8 @@ pub(crate) struct CountingConnector {
     inner: HttpConnector,
     metrics: Arc<ConnectionMetrics>,
     cap: Option<Arc<ConnectionCap>>,
+    proxy: Option<Arc<Matcher>>,
+    connect_timeout: std::time::Duration,
 }
 
 impl tower_service::Service<http::Uri> for CountingConnector {
@@ -146,6 +159,8 @@ impl tower_service::Service<http::Uri> for CountingConnector {
         let host = self.cap.as_ref().map(|cap| cap.host(&uri));
         let mut inner = self.inner.clone();
         let metrics = self.metrics.clone();
+        let intercept = self.proxy.as_ref().and_then(|matcher| matcher.intercept(&uri));
+        let connect_timeout = self.connect_timeout;
         Box::pin(async move {
             // Waits while the host is at its cap. When hyper's pool hands the waiting request a
             // connection that came back first, it lets this connect finish in the background and
@@ -154,9 +169,36 @@ impl tower_service::Service<http::Uri> for CountingConnector {
                 Some(host) => Some(host.acquire_owned().await.map_err(|_| "connection cap closed")?),
                 None => None,
             };
-            let stream = inner.call(uri).await?;
+            let (stream, proxied) = match intercept {
+                None => (inner.call(uri).await?, false),
+                Some(proxy) => {
+                    let through = |source: BoxError| ProxyError::new(proxy.uri(), &uri, source);
+                    if uri.scheme() == Some(&http::uri::Scheme::HTTPS) {
+                        let mut tunnel = Tunnel::new(proxy.uri().clone(), inner);
+                        if let Some(auth) = proxy.basic_auth() {
+                            tunnel = tunnel.with_auth(auth.clone());
+                        }
+                        // The CONNECT answer is waited for within the connect timeout too.
+                        let connecting = async {
+                            futures::future::poll_fn(|cx| tunnel.poll_ready(cx)).await?;
+                            tunnel.call(uri.clone()).await
+                        };
+                        match tokio::time::timeout(connect_timeout, connecting).await {
+                            Ok(Ok(stream)) => (stream, false),
+                            Ok(Err(e)) => return Err(through(Box::new(e)).into()),
+                            Err(_) => {
+                                return Err(
+                                    through(format!("no answer to CONNECT within {connect_timeout:?}").into()).into()
+                                )
+                            }
+                        }
+                    } else {
+                        (inner.call(proxy.uri().clone()).await.map_err(|e| through(Box::new(e)))?, true)
+                    }
+                }
+            };
             metrics.opened.fetch_add(1, Ordering::Relaxed);
-            Ok(CountedStream { inner: stream, metrics, _permit: permit })
+            Ok(CountedStream { inner: stream, metrics, _permit: permit, proxied })
         })
     }
 }
@@ -166,6 +208,8 @@ pub(crate) struct CountedStream {
     inner: TokioIo<TcpStream>,
     metrics: Arc<ConnectionMetrics>,
     _permit: Option<OwnedSemaphorePermit>,
+    /// A plain connection to an HTTP proxy: requests on it go in absolute form.
+    proxied: bool,
 }
 
 impl Drop for CountedStream {
@@ -179,7 +223,7 @@ impl Connection for CountedStream {
     /// a connection's extra into every response's extensions, three allocations per request for
     /// what nothing here reads.
     fn connected(&self) -> Connected {
-        Connected::new()
+        Connected::new().proxy(self.proxied)
     }
 }
 
@@ -218,16 +262,122 @@ impl Write for CountedStream {
 /// The connector of an [`HttpClient`](super::HttpClient): TLS over the counting TCP connector.
 pub(crate) type Connector = hyper_rustls::HttpsConnector<CountingConnector>;
 
-/// The connector for `config`, counting into `metrics`.
-pub(crate) fn connector(config: &ClientConfig, metrics: Arc<ConnectionMetrics>) -> Result<Connector, Error> {
+/// A connection through a proxy that failed: which proxy, to where, and why.
+#[derive(Debug, thiserror::Error)]
+#[error("through proxy {proxy} to {target}")]
+pub(crate) struct ProxyError {
+    proxy: String,
+    target: String,
+    #[source]
+    source: BoxError,
+}
+
+impl ProxyError {
+    fn new(proxy: &http::Uri, target: &http::Uri, source: BoxError) -> Self {
+        // The proxy's URI without its user info (the password stays out of messages).
+        let proxy = match proxy.authority() {
+            Some(authority) => {
+                let host = authority.as_str().rsplit('@').next().unwrap_or_default();
+                format!("{}://{host}", proxy.scheme_str().unwrap_or("http"))
+            }
+            None => proxy.to_string(),
+        };
+        let target = target.authority().map_or_else(|| target.to_string(), |a| a.to_string());
+        Self { proxy, target, source }
+    }
+}
+
+/// The TLS error under a failure to connect, when the handshake is what failed (an untrusted
+/// certificate, a name mismatch, no common protocol): retrying cannot help.
+pub(crate) fn tls_failure(error: &Error) -> Option<rustls::Error> {
+    causes(error).find_map(|e| e.downcast_ref::<rustls::Error>()).cloned()
+}
+
+/// Whether a failure to connect is a proxy's refusal of the CONNECT for want of credentials
+/// (407), which retrying cannot mend.
+pub(crate) fn proxy_refused(error: &Error) -> bool {
+    causes(error)
+        .find_map(|e| e.downcast_ref::<ProxyError>())
+        // hyper-util's `TunnelError` is not public: its message is what can be matched.
+        .is_some_and(|proxy| proxy.source.to_string().contains("proxy authorization required"))
+}
+
+/// The causes of a transport error, outermost first, I/O errors stepped into: an I/O error's
+/// `source` skips the error it wraps, and hyper-rustls wraps rustls's I/O error in another.
+fn causes(error: &Error) -> impl Iterator<Item = &(dyn std::error::Error + 'static)> {
+    let first: Option<&(dyn std::error::Error + 'static)> = match error {
+        Error::Transport { source, .. } => Some(source.as_ref()),
+        _ => None,
+    };
+    std::iter::successors(first, |e| match e.downcast_ref::<std::io::Error>() {
+        Some(io) => io.get_ref().map(|inner| inner as &(dyn std::error::Error + 'static)),
+        None => e.source(),
+    })
+}
+
+/// The environment variables [`ProxyConfig::FromEnvironment`] reads (as curl does).
+const PROXY_VARIABLES: [&str; 6] = ["HTTPS_PROXY", "https_proxy", "HTTP_PROXY", "http_proxy", "ALL_PROXY", "all_proxy"];
+
+/// Whether a `NO_PROXY` list holds `*`, curl's "no host is proxied" (hyper-util's matcher
+/// applies it to host names only, not to IP addresses).
+fn bypasses_all(no_proxy: &str) -> bool {
+    no_proxy.split(',').any(|entry| entry.trim() == "*")
+}
+
+/// The proxy matcher of `config`, or `None` when no connection goes through a proxy.
+pub(crate) fn proxy_matcher(config: &ProxyConfig) -> Result<Option<Arc<Matcher>>, Error> {
+    let matcher = match config {
+        ProxyConfig::Disabled => return Ok(None),
+        ProxyConfig::FromEnvironment => {
+            let mut any = false;
+            for name in PROXY_VARIABLES {
+                if let Some(value) = std::env::var(name).ok().filter(|v| !v.trim().is_empty()) {
+                    check_proxy_url(value.trim()).map_err(|e| Error::InvalidConfig(format!("{name}: {e}")))?;
+                    any = true;
+                }
+            }
+            let no_proxy = std::env::var("NO_PROXY").or_else(|_| std::env::var("no_proxy")).unwrap_or_default();
+            if !any || bypasses_all(&no_proxy) {
+                return Ok(None);
+            }
+            Matcher::from_env()
+        }
+        ProxyConfig::Explicit { http, https, no_proxy } => {
+            config.validate()?;
+            if (http.is_none() && https.is_none()) || no_proxy.as_deref().is_some_and(bypasses_all) {
+                return Ok(None);
+            }
+            let mut builder = Matcher::builder();
+            if let Some(url) = http {
+                builder = builder.http(url.clone());
+            }
+            if let Some(url) = https {
+                builder = builder.https(url.clone());
+            }
+            if let Some(no) = no_proxy {
+                builder = builder.no(no.clone());
+            }
+            builder.build()
+        }
+    };
+    Ok(Some(Arc::new(matcher)))
+}
+
+/// The connector for `config`, counting into `metrics`, through the proxy `proxy` chooses.
+pub(crate) fn connector(
+    config: &ClientConfig,
+    metrics: Arc<ConnectionMetrics>,
+    proxy: Option<Arc<Matcher>>,
+    ca_bundle: Option<&[u8]>,
+) -> Result<Connector, Error> {
     let mut http = HttpConnector::new();
     http.enforce_http(false);
     http.set_nodelay(true);
     http.set_connect_timeout(Some(config.connect_timeout));
     http.set_keepalive(Some(std::time::Duration::from_secs(30)));
     let cap = config.pool.max_connections_per_host.map(|n| Arc::new(ConnectionCap::new(n)));
-    let counting = CountingConnector { inner: http, metrics, cap };
-    let tls = tls_config(config.accept_invalid_certs)?;
+    let counting = CountingConnector { inner: http, metrics, cap, proxy, connect_timeout: config.connect_timeout };
+    let tls = tls_config(config, ca_bundle)?;
     Ok(hyper_rustls::HttpsConnectorBuilder::new()
         .with_tls_config(tls)
         .https_or_http()
@@ -235,25 +385,50 @@ pub(crate) fn connector(config: &ClientConfig, metrics: Arc<ConnectionMetrics>) 
         .wrap_connector(counting))
 }
 
-fn tls_config(accept_invalid_certs: bool) -> Result<rustls::ClientConfig, Error> {
+fn tls_config(config: &ClientConfig, ca_bundle: Option<&[u8]>) -> Result<rustls::ClientConfig, Error> {
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     let builder = rustls::ClientConfig::builder_with_provider(provider.clone())
         .with_safe_default_protocol_versions()
         .map_err(|e| Error::InvalidConfig(format!("TLS set-up: {e}")))?;
-    let config = if accept_invalid_certs {
+    let config = if config.accept_invalid_certs {
         builder
             .dangerous()
             .with_custom_certificate_verifier(Arc::new(AcceptAnyCertificate(provider)))
             .with_no_client_auth()
     } else {
-        let mut roots = rustls::RootCertStore::empty();
-        for cert in rustls_native_certs::load_native_certs().certs {
-            // A system certificate rustls cannot parse is skipped, as browsers do.
-            let _ = roots.add(cert);
-        }
+        let roots = match ca_bundle {
+            // As the AWS CLI: the bundle replaces the system's roots.
+            Some(pem) => bundle_roots(pem, config.ca_bundle.as_deref().unwrap_or(std::path::Path::new("")))?,
+            None => {
+                let mut roots = rustls::RootCertStore::empty();
+                for cert in rustls_native_certs::load_native_certs().certs {
+                    // A system certificate rustls cannot parse is skipped, as browsers do.
+                    let _ = roots.add(cert);
+                }
+                roots
+            }
+        };
         builder.with_root_certificates(roots).with_no_client_auth()
     };
     Ok(config)
+}
+
+/// The trust roots of a CA bundle: every certificate of the PEM text `pem`, read from `path`.
+/// A bundle with no certificate, or one rustls cannot use, is an error naming the file.
+fn bundle_roots(pem: &[u8], path: &std::path::Path) -> Result<rustls::RootCertStore, Error> {
+    use rustls::pki_types::pem::PemObject as _;
+    let mut roots = rustls::RootCertStore::empty();
+    for (i, cert) in rustls::pki_types::CertificateDer::pem_slice_iter(pem).enumerate() {
+        let cert = cert
+            .map_err(|e| Error::InvalidConfig(format!("CA bundle {}: certificate {}: {e}", path.display(), i + 1)))?;
+        roots
+            .add(cert)
+            .map_err(|e| Error::InvalidConfig(format!("CA bundle {}: certificate {}: {e}", path.display(), i + 1)))?;
+    }
+    if roots.is_empty() {
+        return Err(Error::InvalidConfig(format!("CA bundle {}: no PEM certificate in it", path.display())));
+    }
+    Ok(roots)
 }
 
 /// The `--no-verify-ssl` verifier: accepts any certificate, still checks handshake signatures.

@@ -4,8 +4,10 @@
 //!
 //! - [`client`]: the pooled [`HttpClient`] (HTTP/1.1 keep-alive), sending one request and
 //!   watching it until its response headers arrive, within the caller's [`HeaderWait`];
-//! - [`connector`]: plain TCP for `http://` endpoints, rustls for `https://`, counting connections
-//!   opened and closed ([`ConnectionMetrics`]) and holding the optional cap on connections per host;
+//! - [`connector`]: plain TCP for `http://` endpoints, rustls for `https://` (the system's roots or
+//!   a CA bundle), either through an HTTP proxy (a CONNECT tunnel, or absolute-form requests),
+//!   counting connections opened and closed ([`ConnectionMetrics`]) and holding the optional cap
+//!   on connections per host;
 //! - [`body`]: request bodies (bytes sent again on a retry, or a replayable stream), framed so
 //!   their progress can be watched;
 //! - [`latency`]: recent first-byte latencies, for the adaptive header timeout;
@@ -21,4 +23,5 @@ mod response;
 pub(crate) use body::{ReplayablePayload, RequestBody, StreamingBody};
 pub(crate) use client::{HeaderWait, HttpClient};
 pub use connector::ConnectionMetrics;
+pub(crate) use connector::{proxy_refused, tls_failure};
 pub use response::ResponseBody;

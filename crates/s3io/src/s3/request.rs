@@ -19,6 +19,7 @@ use crate::client::Client;
 use crate::config::AddressingStyle;
 use crate::error::{Error, ErrorContext, ServiceError};
 use crate::http::{HeaderWait, ReplayablePayload, RequestBody, ResponseBody};
+use crate::region::redirect_region;
 use crate::retry::{Failure, RetryContext};
 
 /// Characters left as they are in a key's URL path: RFC 3986 unreserved plus `/`.
@@ -106,14 +107,14 @@ pub(crate) struct S3Response {
     pub(crate) body: ResponseBody,
 }
 
-/// The URL of a request, encoded as it is sent and signed.
+/// The URL of a request to `endpoint`, encoded as it is sent and signed.
 pub(crate) fn request_url(
     client: &Client,
+    endpoint: &url::Url,
     bucket: &str,
     key: Option<&str>,
     query: &[(&'static str, String)],
 ) -> String {
-    let endpoint = client.endpoint();
     let virtual_hosted = match client.config().addressing_style {
         AddressingStyle::Path => false,
         AddressingStyle::VirtualHosted => !bucket.is_empty(),
@@ -203,10 +204,37 @@ impl Client {
 
     /// One attempt: build, sign, send, map error statuses. The error comes with the server's
     /// `Retry-After`, if it sent one.
+    ///
+    /// A bucket found in another region than the one the request was signed for (see
+    /// `region`) is remembered, and the request sent once more, re-signed for that region,
+    /// within the same attempt.
     pub(crate) async fn send_once(&self, request: &S3Request<'_>) -> Result<S3Response, Failure> {
+        match self.send_routed(request).await {
+            Ok(response) => Ok(response),
+            Err(Routed::Failed(failure)) => Err(failure),
+            Err(Routed::WrongRegion(failure, region)) => {
+                if self.remember_region(request.bucket, &region).is_err() {
+                    // A region no endpoint can be made of: the answer stands as it is.
+                    return Err(failure);
+                }
+                match self.send_routed(request).await {
+                    Ok(response) => Ok(response),
+                    Err(Routed::Failed(failure) | Routed::WrongRegion(failure, _)) => Err(failure),
+                }
+            }
+        }
+    }
+
+    /// [`send_once`](Self::send_once) on the bucket's current route.
+    async fn send_routed(&self, request: &S3Request<'_>) -> Result<S3Response, Routed> {
         // Held until the answer's body is read (or dropped): see `throttle`.
         let permit = self.throttle_handle().acquire().await;
-        let url = request_url(self, request.bucket, request.key, &request.query);
+        let route = self.route(request.bucket);
+        let (endpoint, region) = match &route {
+            Some(route) => (&route.endpoint, &*route.region),
+            None => (self.endpoint(), self.region()),
+        };
+        let url = request_url(self, endpoint, request.bucket, request.key, &request.query);
         let mut http_request = http::Request::builder()
             .method(request.method.clone())
             .uri(&url)
@@ -242,11 +270,13 @@ impl Client {
             http_request.headers_mut().insert(http::header::CONTENT_LENGTH, HeaderValue::from(length));
         }
         if let Some(credentials) = self.credentials(&request.context).await.map_err(|e| (e, None))? {
-            auth::sign_request(&mut http_request, &credentials, self.region(), SystemTime::now(), &request.context)
+            auth::sign_request(&mut http_request, &credentials, region, SystemTime::now(), &request.context)
                 .map_err(|e| (e, None))?;
         }
-        let response =
-            self.http().send(http_request, &request.context, header_wait(request)).await.map_err(|e| (e, None))?;
+        let response = match self.http().send(http_request, &request.context, header_wait(request)).await {
+            Ok(response) => response,
+            Err(error) => return Err(Routed::Failed((tls_named(error, &url), None))),
+        };
         let (parts, body) = response.into_parts();
         let body = ResponseBody::new(body, self.http().stall_timeout(), request.context.clone(), Some(permit));
         if parts.status.is_success() {
@@ -267,7 +297,10 @@ impl Client {
         } else {
             body.collect(XML_BODY_LIMIT).await.unwrap_or_default()
         };
-        let parsed = xml::parse_error(status, &text);
+        let (parsed, body_region) = match xml::parse_error_with_region(status, &text) {
+            Some((error, region)) => (Some(error), region),
+            None => (None, None),
+        };
         // A body that is not an S3 error document (an HTML page from a web server or a proxy)
         // means the endpoint is not S3 at all: say so, with the start of the body, rather than
         // name a missing key or bucket.
@@ -285,7 +318,44 @@ impl Client {
             // HEAD answers carry no body: name what is missing as GET would.
             error.code = if request.key.is_some() { "NoSuchKey" } else { "NoSuchBucket" }.to_owned();
         }
-        Err((Error::service(ErrorContext::clone(&request.context), error), retry_after))
+        let wrong_region = match request.bucket {
+            "" => None,
+            _ => redirect_region(&request.method, &parts.headers, &error, body_region.as_deref(), region),
+        };
+        let failure = (Error::service(ErrorContext::clone(&request.context), error), retry_after);
+        Err(match wrong_region {
+            Some(region) => Routed::WrongRegion(failure, region),
+            None => Routed::Failed(failure),
+        })
+    }
+}
+
+/// `error`, made an [`Error::Tls`] naming the endpoint of `url` when a TLS handshake is what
+/// failed (which retries cannot mend).
+/// A proxy's refusal for want of credentials is made an [`Error::Proxy`], final too.
+fn tls_named(error: Error, url: &str) -> Error {
+    let refused = crate::http::proxy_refused(&error);
+    match (crate::http::tls_failure(&error), error) {
+        (Some(tls), Error::Transport { context, .. }) => {
+            let endpoint = url.split("://").nth(1).and_then(|rest| rest.split('/').next()).unwrap_or(url);
+            Error::Tls { context, endpoint: endpoint.to_owned(), source: Box::new(tls) }
+        }
+        (None, Error::Transport { context, source, .. }) if refused => Error::Proxy { context, source },
+        (_, error) => error,
+    }
+}
+
+/// How an attempt on a bucket's route failed.
+enum Routed {
+    /// As it failed.
+    Failed(Failure),
+    /// The bucket is in the region named, not in the one the request was signed for.
+    WrongRegion(Failure, String),
+}
+
+impl From<Failure> for Routed {
+    fn from(failure: Failure) -> Self {
+        Routed::Failed(failure)
     }
 }
 
@@ -331,6 +401,58 @@ mod tests {
             r#"not an S3 endpoint (HTTP 404, body "<html> <h1>Not Found</h1> </html>")"#
         );
         assert!(not_s3_message(502, &[b'x'; 500]).ends_with("xxx\"…)"));
+    }
+
+    async fn aws_client(dualstack: bool, accelerate: bool) -> Client {
+        // No request is sent: only URLs are built.
+        Client::builder()
+            .region("eu-west-1")
+            .dualstack(dualstack)
+            .accelerate(accelerate)
+            .credentials(crate::CredentialsSource::static_keys("key", "secret"))
+            .build()
+            .await
+            .unwrap()
+    }
+
+    #[tokio::test]
+    async fn aws_endpoint_options_resolve_to_their_urls() {
+        let url = |client: &Client| request_url(client, client.endpoint(), "my-bucket", Some("a/k"), &[]);
+        assert_eq!(url(&aws_client(false, false).await), "https://my-bucket.s3.eu-west-1.amazonaws.com/a/k");
+        assert_eq!(url(&aws_client(true, false).await), "https://my-bucket.s3.dualstack.eu-west-1.amazonaws.com/a/k");
+        assert_eq!(url(&aws_client(false, true).await), "https://my-bucket.s3-accelerate.amazonaws.com/a/k");
+        assert_eq!(url(&aws_client(true, true).await), "https://my-bucket.s3-accelerate.dualstack.amazonaws.com/a/k");
+        // A bucket name that cannot be a host name goes in the path.
+        let client = aws_client(true, false).await;
+        assert_eq!(
+            request_url(&client, client.endpoint(), "my.dotted.bucket", Some("k"), &[]),
+            "https://s3.dualstack.eu-west-1.amazonaws.com/my.dotted.bucket/k"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_redirected_bucket_goes_to_its_regions_endpoint() {
+        let client = aws_client(true, false).await;
+        client.remember_region("far", "ap-south-1").unwrap();
+        let route = client.route("far").unwrap();
+        assert_eq!(&*route.region, "ap-south-1");
+        assert_eq!(
+            request_url(&client, &route.endpoint, "far", Some("k"), &[]),
+            "https://far.s3.dualstack.ap-south-1.amazonaws.com/k"
+        );
+        assert!(client.route("near").is_none());
+        assert_eq!(client.bucket_region("near"), "eu-west-1");
+        // A custom endpoint stays, re-signed for the region.
+        let custom = Client::builder()
+            .endpoint("http://127.0.0.1:9")
+            .region("us-east-1")
+            .credentials(crate::CredentialsSource::static_keys("key", "secret"))
+            .build()
+            .await
+            .unwrap();
+        custom.remember_region("far", "eu-north-1").unwrap();
+        assert_eq!(custom.route("far").unwrap().endpoint.as_str(), "http://127.0.0.1:9/");
+        assert_eq!(custom.bucket_region("far"), "eu-north-1");
     }
 
     #[test]

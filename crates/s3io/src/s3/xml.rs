@@ -19,6 +19,8 @@ pub(crate) struct ErrorDoc {
     pub(crate) code: String,
     pub(crate) message: Option<String>,
     pub(crate) request_id: Option<String>,
+    /// The bucket's region, in an `AuthorizationHeaderMalformed` answer.
+    pub(crate) region: Option<String>,
 }
 
 /// Whether `body`'s root element is `<Error>`.
@@ -37,16 +39,23 @@ pub(crate) fn is_error_document(body: &[u8]) -> bool {
 
 /// Parses an error document; `None` when `body` is not one.
 pub(crate) fn parse_error(status: u16, body: &[u8]) -> Option<ServiceError> {
+    parse_error_with_region(status, body).map(|(error, _)| error)
+}
+
+/// Parses an error document, with the `<Region>` it names (a wrong-region answer); `None`
+/// when `body` is not one.
+pub(crate) fn parse_error_with_region(status: u16, body: &[u8]) -> Option<(ServiceError, Option<String>)> {
     if !is_error_document(body) {
         return None;
     }
     let doc: ErrorDoc = quick_xml::de::from_reader(body).ok()?;
-    Some(ServiceError {
+    let error = ServiceError {
         status,
         code: if doc.code.is_empty() { fallback_code(status).to_owned() } else { doc.code },
         message: doc.message,
         request_id: doc.request_id,
-    })
+    };
+    Some((error, doc.region))
 }
 
 /// The error code for a status without an error body (HEAD responses).
@@ -58,6 +67,7 @@ pub(crate) fn fallback_code(status: u16) -> &'static str {
         403 => "AccessDenied",
         404 => "NotFound",
         405 => "MethodNotAllowed",
+        407 => "ProxyAuthenticationRequired",
         409 => "Conflict",
         412 => "PreconditionFailed",
         416 => "InvalidRange",

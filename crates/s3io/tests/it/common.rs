@@ -70,14 +70,14 @@ impl TestServer {
 
     /// A client builder pointed at `server` with the server's local credentials.
     pub(crate) fn builder_for(server: &RunningServer) -> ClientBuilder {
-        Client::builder()
-            .endpoint(server.endpoint_url())
-            .region("us-east-1")
-            .addressing_style(AddressingStyle::Path)
-            .credentials(CredentialsSource::static_keys(
-                s3io_server::DEFAULT_ACCESS_KEY,
-                s3io_server::DEFAULT_SECRET_KEY,
-            ))
+        Self::builder_for_url(&server.endpoint_url())
+    }
+
+    /// A client builder pointed at the endpoint `url` with the embedded server's credentials.
+    pub(crate) fn builder_for_url(url: &str) -> ClientBuilder {
+        Client::builder().endpoint(url).region("us-east-1").addressing_style(AddressingStyle::Path).credentials(
+            CredentialsSource::static_keys(s3io_server::DEFAULT_ACCESS_KEY, s3io_server::DEFAULT_SECRET_KEY),
+        )
     }
 
     /// Another client for the same server.
@@ -148,4 +148,39 @@ pub(crate) fn report(err: &(dyn std::error::Error + 'static)) -> String {
 /// The full-object CRC64NVME of `data`: what [`TestServer::put`] stores and downloads verify.
 pub(crate) fn crc64nvme(data: &[u8]) -> s3io::checksum::ChecksumValue {
     s3io::checksum::checksum(s3io::config::ChecksumAlgorithm::Crc64Nvme, data)
+}
+
+/// A test CA and a server certificate it signed for `127.0.0.1` and `localhost`, as PEM files:
+/// `ca` (the bundle a client trusts), `cert` and `key` (the server's).
+pub(crate) struct TestCertificates {
+    pub(crate) ca: std::path::PathBuf,
+    pub(crate) cert: std::path::PathBuf,
+    pub(crate) key: std::path::PathBuf,
+    _dir: tempfile::TempDir,
+}
+
+impl TestCertificates {
+    pub(crate) fn new() -> Self {
+        use rcgen::{BasicConstraints, CertificateParams, CertifiedIssuer, DnType, IsCa, KeyPair};
+        let dir = tempfile::tempdir().expect("temp dir");
+        let mut ca_params = CertificateParams::new(Vec::<String>::new()).unwrap();
+        ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+        ca_params.distinguished_name.push(DnType::CommonName, "s3io test CA");
+        let ca = CertifiedIssuer::self_signed(ca_params, KeyPair::generate().unwrap()).unwrap();
+        let key = KeyPair::generate().unwrap();
+        let leaf = CertificateParams::new(vec!["127.0.0.1".to_owned(), "localhost".to_owned()])
+            .unwrap()
+            .signed_by(&key, &ca)
+            .unwrap();
+        let files = Self {
+            ca: dir.path().join("ca.pem"),
+            cert: dir.path().join("cert.pem"),
+            key: dir.path().join("key.pem"),
+            _dir: dir,
+        };
+        std::fs::write(&files.ca, ca.pem()).unwrap();
+        std::fs::write(&files.cert, leaf.pem()).unwrap();
+        std::fs::write(&files.key, key.serialize_pem()).unwrap();
+        files
+    }
 }

@@ -24,14 +24,24 @@ pub(crate) async fn create(
 ) -> S3Result<S3Response<CreateBucketOutput>> {
     let layout = store.layout.clone();
     let bucket = req.input.bucket;
+    // `EU` is S3's old name of eu-west-1; an empty constraint is us-east-1's.
+    let region = req
+        .input
+        .create_bucket_configuration
+        .and_then(|c| c.location_constraint)
+        .map(|c| if c.as_str() == "EU" { "eu-west-1".to_owned() } else { c.as_str().to_owned() })
+        .filter(|r| !r.is_empty());
+    let recorded = region.clone();
+    let name = bucket.clone();
     blocking(move || {
-        if layout.index.create_bucket(&bucket, to_ms(SystemTime::now()))? {
+        if layout.index.create_bucket(&bucket, to_ms(SystemTime::now()), recorded.as_deref())? {
             Ok(())
         } else {
             Err(s3_error!(BucketAlreadyOwnedByYou, "The bucket {bucket} already exists and is owned by you"))
         }
     })
     .await?;
+    store.set_bucket_region(&name, region.as_deref());
     Ok(S3Response::new(CreateBucketOutput::default()))
 }
 
@@ -42,27 +52,33 @@ pub(crate) async fn delete(
 ) -> S3Result<S3Response<DeleteBucketOutput>> {
     let layout = store.layout.clone();
     let bucket = req.input.bucket;
+    let name = bucket.clone();
     blocking(move || layout.index.delete_bucket(&bucket)).await?;
+    store.set_bucket_region(&name, None);
     Ok(S3Response::new(DeleteBucketOutput::default()))
 }
 
-/// HeadBucket.
+/// HeadBucket, with the bucket's region (`x-amz-bucket-region`).
 pub(crate) async fn head(store: &FsStore, req: S3Request<HeadBucketInput>) -> S3Result<S3Response<HeadBucketOutput>> {
     let layout = store.layout.clone();
     let bucket = req.input.bucket;
+    let region = store.bucket_region(&bucket);
     blocking(move || layout.require_bucket(&bucket)).await?;
-    Ok(S3Response::new(HeadBucketOutput::default()))
+    Ok(S3Response::new(HeadBucketOutput { bucket_region: Some(region), ..Default::default() }))
 }
 
-/// GetBucketLocation.
+/// GetBucketLocation: the bucket's region, empty for us-east-1 (as S3). Served whatever region
+/// the request was signed for, as S3 does, since it is how clients find the region.
 pub(crate) async fn location(
     store: &FsStore,
     req: S3Request<GetBucketLocationInput>,
 ) -> S3Result<S3Response<GetBucketLocationOutput>> {
     let layout = store.layout.clone();
     let bucket = req.input.bucket;
+    let region = store.bucket_region(&bucket);
     blocking(move || layout.require_bucket(&bucket)).await?;
-    Ok(S3Response::new(GetBucketLocationOutput::default()))
+    let location_constraint = (region != "us-east-1").then(|| BucketLocationConstraint::from(region));
+    Ok(S3Response::new(GetBucketLocationOutput { location_constraint }))
 }
 
 /// ListBuckets.
@@ -93,9 +109,9 @@ pub(crate) async fn list(store: &FsStore, req: S3Request<ListBucketsInput>) -> S
         .into_iter()
         .filter(|(name, _)| name.starts_with(&prefix) && after.as_ref().is_none_or(|a| name > a))
         .map(|(name, created_ms)| Bucket {
-            name: Some(name),
             creation_date: Some(Timestamp::from(SystemTime::UNIX_EPOCH + std::time::Duration::from_millis(created_ms))),
-            bucket_region: None,
+            bucket_region: Some(store.bucket_region(&name)),
+            name: Some(name),
         })
         .collect();
     let mut next = None;

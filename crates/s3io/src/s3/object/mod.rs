@@ -219,12 +219,17 @@ impl Client {
                 "presigned URL expiry must be between 1 s and 7 days, got {expires_in:?}"
             )));
         }
-        let url = request_url(self, bucket, Some(key), &[]);
+        let route = self.route(bucket);
+        let (endpoint, region) = match &route {
+            Some(route) => (&route.endpoint, &*route.region),
+            None => (self.endpoint(), self.region()),
+        };
+        let url = request_url(self, endpoint, bucket, Some(key), &[]);
         let credentials = self.credentials(&context).await?.ok_or_else(|| Error::Credentials {
             context: Box::new(context.clone()),
             message: "anonymous clients cannot presign".into(),
         })?;
-        auth::presign_url(&method, &url, &credentials, self.region(), SystemTime::now(), expires_in, &context)
+        auth::presign_url(&method, &url, &credentials, region, SystemTime::now(), expires_in, &context)
     }
 }
 
