@@ -10,6 +10,7 @@ mod args;
 mod bar;
 mod batch;
 mod bench;
+mod clobber;
 mod cmd;
 mod duration;
 mod escape;

@@ -12,6 +12,7 @@
 //! - Uploads (`client.upload(…)`), with the object flags ([`ObjectSettings`]): one PutObject up to the multipart threshold, a multipart
 //!   upload with per-part checksums above it, aborted if it fails or is dropped, so no multipart
 //!   upload is orphaned.
+//! - `no_overwrite` (`--no-clobber`): the write never replaces an object (see [`crate::clobber`]).
 //! - Server-side copies ([`copy_object`], `client.copy(…)`): one CopyObject up to 5 GiB, a
 //!   multipart copy pinned to the source's ETag above it, aborted if it fails or is dropped.
 
@@ -89,8 +90,10 @@ pub(crate) async fn upload_file(
     destination: &S3Url,
     object: &ObjectSettings,
     progress: Option<&Arc<Progress>>,
+    no_overwrite: bool,
 ) -> anyhow::Result<UploadOutput> {
     let mut upload = object.apply(client.upload(&destination.bucket, &destination.key), &destination.key);
+    upload = upload.no_overwrite(no_overwrite);
     if let Some(progress) = progress {
         upload = upload.progress(Arc::clone(progress));
     }
@@ -104,11 +107,13 @@ pub(crate) async fn upload_reader<R>(
     reader: R,
     destination: &S3Url,
     object: &ObjectSettings,
+    no_overwrite: bool,
 ) -> anyhow::Result<u64>
 where
     R: AsyncRead + Unpin + Send,
 {
     let upload = object.apply(client.upload(&destination.bucket, &destination.key), &destination.key);
+    let upload = upload.no_overwrite(no_overwrite);
     let output = upload.from_reader(reader).await?;
     Ok(output.size)
 }
@@ -121,7 +126,9 @@ pub(crate) async fn copy_object(
     source: &S3Url,
     destination: &S3Url,
     object: &ObjectSettings,
+    no_overwrite: bool,
 ) -> anyhow::Result<Option<String>> {
     let copy = object.copy(client, (&source.bucket, &source.key), (&destination.bucket, &destination.key));
+    let copy = copy.no_overwrite(no_overwrite);
     Ok(copy.await?.etag)
 }

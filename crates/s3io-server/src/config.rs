@@ -52,6 +52,10 @@ pub struct ServerConfig {
     /// 2025. By default on; off serves such objects with only an ETag, like older stores (see
     /// [`FsStore::set_default_checksum`](crate::FsStore::set_default_checksum)).
     pub default_checksum: bool,
+    /// Honour `If-None-Match` on PutObject, CopyObject and CompleteMultipartUpload, as S3 does.
+    /// By default on; off answers such writes 501 NotImplemented, like stores without conditional
+    /// writes (see [`FsStore::set_conditional_writes`](crate::FsStore::set_conditional_writes)).
+    pub conditional_writes: bool,
     /// The region the server is in (see [`FsStore::set_region`](crate::FsStore::set_region)):
     /// buckets created without a LocationConstraint are in it, and requests signed for another
     /// region than their bucket's are redirected as S3 redirects them. By default `None`:
@@ -79,6 +83,7 @@ impl ServerConfig {
             request_log: false,
             request_log_file: None,
             default_checksum: true,
+            conditional_writes: true,
             region: None,
             tls_cert: None,
             tls_key: None,
@@ -139,6 +144,14 @@ impl ServerConfig {
     #[must_use]
     pub fn with_default_checksum(mut self, on: bool) -> Self {
         self.default_checksum = on;
+        self
+    }
+
+    /// Turns conditional writes (`If-None-Match` on PutObject, CopyObject and
+    /// CompleteMultipartUpload) on or off (by default on).
+    #[must_use]
+    pub fn with_conditional_writes(mut self, on: bool) -> Self {
+        self.conditional_writes = on;
         self
     }
 

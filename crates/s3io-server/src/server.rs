@@ -78,6 +78,7 @@ pub async fn start(config: ServerConfig) -> Result<RunningServer, ServerError> {
         .map_err(|e| ServerError::Root { path: config.root.clone(), source: std::io::Error::other(e) })?
         .map_err(|source| ServerError::Root { path: config.root.clone(), source })?;
     store.set_default_checksum(config.default_checksum);
+    store.set_conditional_writes(config.conditional_writes);
     store.set_region(config.region.as_deref());
 
     let mut builder = S3ServiceBuilder::new(store.clone());

@@ -103,6 +103,8 @@ pub struct ServerCopy {
     cancel: CancellationToken,
     progress: Option<Arc<Progress>>,
     properties: CopyProperties,
+    /// Copy only where no object is (see [`ServerCopy::no_overwrite`]).
+    no_overwrite: bool,
     /// The source's SSE-C key, if it has one.
     source_sse_customer_key: Option<SseCustomerKey>,
     /// The version of the source to copy, if not the latest.
@@ -132,6 +134,7 @@ impl Client {
             cancel: CancellationToken::new(),
             progress: None,
             properties: CopyProperties::default(),
+            no_overwrite: false,
             source_sse_customer_key: None,
             source_version_id: None,
         }
@@ -190,6 +193,16 @@ impl ServerCopy {
     /// (see [`CopyProperties`]).
     pub fn properties(mut self, properties: CopyProperties) -> Self {
         self.properties = properties;
+        self
+    }
+
+    /// Never replaces an object: the CopyObject (or a multipart copy's CompleteMultipartUpload)
+    /// carries `If-None-Match: *`, so a store that finds the destination holding an object refuses
+    /// the copy, and a multipart copy first checks the destination with a HeadObject. Either way
+    /// the copy fails with a 412 error ([`Error::is_precondition_failed`]) saying the destination
+    /// exists; a multipart copy refused at completion is aborted. By default `false`.
+    pub fn no_overwrite(mut self, no_overwrite: bool) -> Self {
+        self.no_overwrite = no_overwrite;
         self
     }
 
@@ -289,10 +302,19 @@ impl ServerCopy {
     /// One CopyObject of the whole source.
     async fn copy_whole(&self, head: &ObjectInfo, size: u64) -> Result<CopyOutput> {
         let etag = head.etag.as_deref();
-        let output = self
-            .cancellable(self.client.copy_object_with(self.source(etag), &self.bucket, &self.key, &self.properties))
-            .await
-            .map_err(|e| self.explain_source_error(e, etag))?;
+        let copy =
+            self.client.copy_object_if(self.source(etag), &self.bucket, &self.key, &self.properties, self.no_overwrite);
+        let output = match self.cancellable(copy).await {
+            Ok(output) => output,
+            // Either precondition may have failed: the source's ETag pin or the destination's
+            // absence. The destination says which.
+            Err(error) if self.no_overwrite && error.is_precondition_failed() => {
+                let context = self.context();
+                crate::overwrite::require_absent(&self.client, &self.bucket, &self.key, context).await?;
+                return Err(self.explain_source_error(error, etag));
+            }
+            Err(error) => return Err(self.explain_source_error(error, etag)),
+        };
         self.record_progress(size);
         Ok(CopyOutput {
             size,
@@ -326,6 +348,11 @@ impl ServerCopy {
             ChecksumMode::WhenRequired => None,
         };
         let algorithm = expected.as_ref().map(|c| c.algorithm);
+        if self.no_overwrite {
+            // Before any part is copied; the completion checks again, atomically.
+            let head = crate::overwrite::require_absent(&self.client, &self.bucket, &self.key, self.context());
+            self.cancellable(head).await?;
+        }
         let upload_id =
             self.cancellable(self.client.create_multipart_upload(&self.bucket, &self.key, &options, algorithm)).await?;
         let guard = AbortOnDrop::new(&self.client, &self.bucket, &self.key, &upload_id);
@@ -381,7 +408,15 @@ impl ServerCopy {
             let sse_key = options.sse_customer_key.as_ref();
             let output = self
                 .client
-                .complete_multipart_upload_with(&self.bucket, &self.key, &upload_id, &parts, checksum.as_ref(), sse_key)
+                .complete_multipart_upload_if(
+                    &self.bucket,
+                    &self.key,
+                    &upload_id,
+                    &parts,
+                    checksum.as_ref(),
+                    sse_key,
+                    self.no_overwrite,
+                )
                 .await?;
             Ok(CopyOutput {
                 size: layout.size,

@@ -384,6 +384,13 @@ impl Error {
         matches!(self.code(), Some("NoSuchKey" | "NoSuchBucket" | "NotFound" | "NoSuchUpload"))
     }
 
+    /// Whether a precondition of the request did not hold (412): for a write asked not to
+    /// replace an object ([`Upload::no_overwrite`](crate::Upload::no_overwrite),
+    /// [`ServerCopy::no_overwrite`](crate::ServerCopy::no_overwrite)), the key already holds one.
+    pub fn is_precondition_failed(&self) -> bool {
+        self.status() == Some(412)
+    }
+
     /// Whether the error is a cancellation.
     pub fn is_cancelled(&self) -> bool {
         match self {

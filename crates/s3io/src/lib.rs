@@ -73,6 +73,7 @@ mod copy;
 mod download;
 mod endpoint;
 mod http;
+mod overwrite;
 mod progress;
 mod region;
 mod retry;

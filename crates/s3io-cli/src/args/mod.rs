@@ -13,11 +13,13 @@ mod bench;
 mod encryption;
 mod inspect;
 mod object;
+mod run;
 
 pub(crate) use bench::{BenchArgs, Scenario};
 pub(crate) use encryption::SseCArgs;
 pub(crate) use inspect::{DuArgs, HeadArgs};
 pub(crate) use object::{ChecksumAlgorithmArg, ChecksumModeArg, CopyProps, MetadataDirective, ObjectArgs, Sse};
+pub(crate) use run::{LineCommand, RunArgs, RunLine};
 
 use crate::duration::HumanDuration;
 use crate::size::ByteSize;
@@ -227,6 +229,9 @@ pub(crate) enum Command {
     /// List or abort multipart uploads in progress (left by a killed upload, say).
     #[command(subcommand)]
     Mpu(MpuCommand),
+    /// Run a file of `cp`, `mv`, `rm` and `sync` commands (one per line; `-`: stdin) in parallel through
+    /// one client; each line's objects reported as they finish, with its line number on failure.
+    Run(RunArgs),
     /// Run the embedded S3-compatible server over a local directory.
     Serve(ServeArgs),
     /// Benchmark transfers: by default against the embedded server, with a table of throughput,
@@ -245,7 +250,9 @@ pub(crate) struct CpArgs {
     /// Copy every object under the source prefix, or every file under the source directory.
     #[arg(long, short)]
     pub(crate) recursive: bool,
-    /// Keep existing local files: downloads whose destination exists are skipped.
+    /// Never replace what is at the destination: a download whose file exists, and an upload or
+    /// copy whose key holds an object, are skipped (the store checks as it writes:
+    /// `If-None-Match: *`).
     #[arg(long, short = 'n')]
     pub(crate) no_clobber: bool,
     /// Take `*`, `?` and `[` in the source key literally, not as wildcards.

@@ -4,9 +4,11 @@
 //! size, the listing's modification time); it holds no state of its own execution.
 
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::SystemTime;
 
 use crate::location::S3Url;
+use crate::object::ObjectSettings;
 
 /// One thing to do to one object.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -115,4 +117,34 @@ impl Action {
             Action::Refuse { object, .. } => (object.clone(), None),
         }
     }
+}
+
+/// An action as the runner takes it: with, for a line of `s3io run`, that line's number and the
+/// flags that shape how its actions run (a command's own actions run with the batch's flags).
+#[derive(Debug, Clone)]
+pub(crate) struct Planned {
+    /// What to do.
+    pub(crate) action: Action,
+    /// The `run` line it comes from, if any.
+    pub(crate) line: Option<Arc<Line>>,
+}
+
+impl From<Action> for Planned {
+    fn from(action: Action) -> Self {
+        Self { action, line: None }
+    }
+}
+
+/// A line of `s3io run`: its number (from 1) and the flags of its command that apply to each of
+/// its actions.
+#[derive(Debug, Clone)]
+pub(crate) struct Line {
+    /// The line's number in its file, from 1.
+    pub(crate) number: u64,
+    /// `--no-clobber`: skip what exists at the destination.
+    pub(crate) no_clobber: bool,
+    /// `mv`: delete each source once its copy succeeded.
+    pub(crate) move_sources: bool,
+    /// The line's object flags (uploads and copies).
+    pub(crate) object: Arc<ObjectSettings>,
 }

@@ -19,11 +19,14 @@ use crate::location::S3Url;
 pub(super) struct DeleteBatch {
     bucket: String,
     keys: Vec<String>,
+    /// The `run` line of each key, if any.
+    lines: Vec<Option<u64>>,
 }
 
 impl DeleteBatch {
-    /// Adds `target`; returns a full batch (or the previous bucket's) to send.
-    pub(super) fn push(&mut self, target: S3Url) -> Option<DeleteBatch> {
+    /// Adds `target` (of the `run` line `line`); returns a full batch (or the previous bucket's)
+    /// to send.
+    pub(super) fn push(&mut self, target: S3Url, line: Option<u64>) -> Option<DeleteBatch> {
         let mut ready = None;
         if !self.keys.is_empty() && self.bucket != target.bucket {
             ready = self.take();
@@ -32,6 +35,7 @@ impl DeleteBatch {
             self.bucket = target.bucket;
         }
         self.keys.push(target.key);
+        self.lines.push(line);
         if self.keys.len() >= s3io::config::MAX_DELETE_KEYS {
             debug_assert!(ready.is_none());
             ready = self.take();
@@ -52,7 +56,8 @@ pub(super) fn spawn_deletes(tasks: &mut JoinSet<Vec<Record>>, shared: &Arc<Share
         let started = Instant::now();
         let result = client.delete_objects(&batch.bucket, &batch.keys).await;
         let seconds = started.elapsed().as_secs_f64();
-        let record = |key: &str, error: Option<String>| Record {
+        let record = |(key, line): (&String, &Option<u64>), error: Option<String>| Record {
+            line: *line,
             operation: "delete",
             source: format!("s3://{}/{}", crate::escape::text(&batch.bucket), crate::escape::text(key)),
             destination: None,
@@ -75,11 +80,12 @@ pub(super) fn spawn_deletes(tasks: &mut JoinSet<Vec<Record>>, shared: &Arc<Share
                         )
                     })
                     .collect();
-                batch.keys.iter().map(|key| record(key, errors.remove(key.as_str()))).collect()
+                let keys = batch.keys.iter().zip(&batch.lines);
+                keys.map(|key| record(key, errors.remove(key.0.as_str()))).collect()
             }
             Err(error) => {
                 let text = exit::one_line(&error.into());
-                batch.keys.iter().map(|key| record(key, Some(text.clone()))).collect()
+                batch.keys.iter().zip(&batch.lines).map(|key| record(key, Some(text.clone()))).collect()
             }
         }
     }));
@@ -98,9 +104,9 @@ mod tests {
         let mut batch = DeleteBatch::default();
         let mut sent = Vec::new();
         for i in 0..2500 {
-            sent.extend(batch.push(url("a", &format!("k{i}"))));
+            sent.extend(batch.push(url("a", &format!("k{i}")), None));
         }
-        sent.extend(batch.push(url("b", "x")));
+        sent.extend(batch.push(url("b", "x"), Some(7)));
         sent.extend(batch.take());
         let sizes: Vec<(String, usize)> = sent.iter().map(|b| (b.bucket.clone(), b.keys.len())).collect();
         assert_eq!(

@@ -12,10 +12,10 @@ use std::time::Instant;
 
 use s3io::{Client, Progress};
 
-use super::action::Action;
+use super::action::{Action, Planned};
 use super::report::{ClientFigures, Record, Status};
 use crate::object::ObjectSettings;
-use crate::{exit, transfer};
+use crate::{clobber, exit, transfer};
 
 /// What the tasks share: the client, the byte counter behind the bar, the last directory made.
 pub(super) struct Shared {
@@ -36,7 +36,8 @@ enum Outcome {
     /// Done: the bytes it moved and the checksum it verified or computed (for copies, the new
     /// ETag), if any.
     Done { size: u64, checksum: Option<String> },
-    /// Skipped: the destination exists and `--no-clobber` keeps it.
+    /// Skipped: the destination file exists and `--no-clobber` keeps it (an object that exists
+    /// is a [`clobber::Exists`] error).
     Skipped,
 }
 
@@ -48,17 +49,22 @@ impl Outcome {
 
 /// Runs one action (not a delete) and says how it went; nothing if a signal stopped it (it did not
 /// happen: a download's temporary file is gone, an upload is aborted).
-pub(super) async fn execute(shared: &Shared, action: Action) -> Option<Record> {
+pub(super) async fn execute(shared: &Shared, planned: Planned) -> Option<Record> {
+    let Planned { action, line } = planned;
     let started = Instant::now();
     let (source, destination) = action.names();
-    let moves =
-        shared.move_sources && matches!(action, Action::Download { .. } | Action::Upload { .. } | Action::Copy { .. });
+    // A `run` line's own flags, else the batch's.
+    let (no_clobber, move_sources, object) = match &line {
+        Some(line) => (line.no_clobber, line.move_sources, &line.object),
+        None => (shared.no_clobber, shared.move_sources, &shared.object),
+    };
+    let moves = move_sources && action.is_transfer();
     let operation = if moves { "move" } else { action.verb() };
     let downloads = matches!(action, Action::Download { .. });
     let work = async {
         match action {
             Action::Download { source, destination, modified, .. } => {
-                if shared.no_clobber && tokio::fs::symlink_metadata(&destination).await.is_ok() {
+                if no_clobber && tokio::fs::symlink_metadata(&destination).await.is_ok() {
                     return Ok(Outcome::Skipped);
                 }
                 shared.ensure_parent(&destination).await?;
@@ -90,13 +96,11 @@ pub(super) async fn execute(shared: &Shared, action: Action) -> Option<Record> {
                 Ok(Outcome::done(0, None))
             }
             Action::Upload { source, destination, .. } => {
-                let output = transfer::upload_file(
-                    &shared.client,
-                    &source,
-                    &destination,
-                    &shared.object,
-                    Some(&shared.progress),
-                )
+                let client = &shared.client;
+                let progress = Some(&shared.progress);
+                let output = clobber::write(client, &destination, no_clobber, |condition| {
+                    transfer::upload_file(client, &source, &destination, object, progress, condition)
+                })
                 .await?;
                 if moves {
                     tokio::fs::remove_file(&source).await.map_err(|e| {
@@ -110,7 +114,11 @@ pub(super) async fn execute(shared: &Shared, action: Action) -> Option<Record> {
                 if moves && source == destination {
                     anyhow::bail!("cannot move {source} onto itself");
                 }
-                let etag = transfer::copy_object(&shared.client, &source, &destination, &shared.object).await?;
+                let client = &shared.client;
+                let etag = clobber::write(client, &destination, no_clobber, |condition| {
+                    transfer::copy_object(client, &source, &destination, object, condition)
+                })
+                .await?;
                 if moves {
                     shared.client.delete_object(&source.bucket, &source.key).await?;
                 }
@@ -141,6 +149,7 @@ pub(super) async fn execute(shared: &Shared, action: Action) -> Option<Record> {
     }
     let seconds = started.elapsed().as_secs_f64();
     let mut record = Record {
+        line: line.map(|line| line.number),
         operation,
         source,
         destination,
@@ -157,6 +166,7 @@ pub(super) async fn execute(shared: &Shared, action: Action) -> Option<Record> {
             record.checksum = checksum;
         }
         Ok(Outcome::Skipped) => record.status = Status::Skipped,
+        Err(error) if clobber::is_exists(&error) => record.status = Status::Skipped,
         Err(error) => {
             record.status = Status::Failed;
             record.error = Some(exit::one_line(&error));

@@ -26,7 +26,9 @@
 //!   DeleteObjects request in flight is answered) and every object that finished is reported, so
 //!   each file under its final name has its line; then the summary, and the exit code 130 / 143.
 //! - **`--dry-run`** prints what would be done and does nothing; **`--no-clobber`** skips a
-//!   download whose destination exists (checked just before the object starts).
+//!   download whose destination exists (checked just before the object starts), and an upload or
+//!   copy whose key holds an object (the store refuses the conditional write, see
+//!   [`crate::clobber`]).
 //!
 //! The parts: [`action`] (the plan: what to do to each object), [`execute`](mod@execute) (one action run as
 //! a task), [`deletes`] (deletes gathered into DeleteObjects requests), [`report`] (records,
@@ -48,7 +50,7 @@ use crate::object::ObjectSettings;
 use crate::printer::Printer;
 use crate::{exit, signal};
 
-pub(crate) use action::Action;
+pub(crate) use action::{Action, Line, Planned};
 use deletes::{spawn_deletes, DeleteBatch};
 use execute::{execute, Shared};
 pub(crate) use report::Summary;
@@ -97,14 +99,15 @@ impl Default for BatchConfig {
 
 /// Runs every action of `actions` (see the module doc). An error in the stream itself (a listing
 /// that failed) stops taking new actions; the ones in flight finish and the error is returned.
-pub(crate) async fn run<S>(
+pub(crate) async fn run<S, A>(
     client: &Client,
     actions: S,
     config: &BatchConfig,
     out: &mut Printer,
 ) -> anyhow::Result<Summary>
 where
-    S: Stream<Item = anyhow::Result<Action>>,
+    S: Stream<Item = anyhow::Result<A>>,
+    A: Into<Planned>,
 {
     let started = Instant::now();
     let retries_before = client.retry_counters().total();
@@ -159,8 +162,8 @@ where
                 continue;
             }
             next = actions.next(), if !exhausted && tasks.len() < jobs => {
-                let action = match next {
-                    Some(Ok(action)) => action,
+                let planned: Planned = match next {
+                    Some(Ok(action)) => action.into(),
                     other => {
                         if let Some(Err(error)) = other {
                             fatal = Some(error);
@@ -172,23 +175,24 @@ where
                         continue;
                     }
                 };
-                report.queued(&action);
+                report.queued(&planned.action);
+                let line = planned.line.as_ref().map(|line| line.number);
                 if config.dry_run {
-                    report.dry_run(&action, out).await?;
+                    report.dry_run(&planned.action, line, out).await?;
                     continue;
                 }
-                match action {
+                match planned.action {
                     Action::Delete { target } => {
-                        if let Some(batch) = deletes.push(target) {
+                        if let Some(batch) = deletes.push(target, line) {
                             spawn_deletes(&mut tasks, &shared, batch);
                         }
                     }
                     Action::Refuse { object, reason } => {
-                        report.finished(refused(object, reason), out).await?;
+                        report.finished(Record { line, ..refused(object, reason) }, out).await?;
                     }
-                    action => {
+                    _ => {
                         let shared = Arc::clone(&shared);
-                        tasks.spawn(signal::track(async move { execute(&shared, action).await.into_iter().collect() }));
+                        tasks.spawn(signal::track(async move { execute(&shared, planned).await.into_iter().collect() }));
                     }
                 }
             }

@@ -82,6 +82,9 @@ pub(crate) enum Status {
 /// One finished object, as printed with `--json`.
 #[derive(Debug, Clone, Serialize, PartialEq)]
 pub(crate) struct Record {
+    /// The line of `s3io run` the object comes from.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) line: Option<u64>,
     /// `download`, `upload`, `copy`, `delete`, `mkdir` or `refuse`.
     pub(crate) operation: &'static str,
     /// The source (or the deleted object).
@@ -139,6 +142,7 @@ impl ClientFigures {
 /// The record of an action refused by its planner.
 pub(super) fn refused(object: String, reason: String) -> Record {
     Record {
+        line: None,
         operation: "refuse",
         source: object,
         destination: None,
@@ -192,6 +196,11 @@ impl Reporter {
                 loop {
                     interval.tick().await;
                     ticking.set_position(progress.bytes_done());
+                    // Objects whose size the plan did not know (the single downloads and copies
+                    // of `s3io run`) add it once they start.
+                    if let Some(total) = progress.bytes_total().filter(|&t| t > ticking.length().unwrap_or(0)) {
+                        ticking.set_length(total);
+                    }
                 }
             });
             (Some(bar), Some(ticker))
@@ -231,8 +240,13 @@ impl Reporter {
         }
     }
 
-    /// Prints what a dry run would do.
-    pub(super) async fn dry_run(&mut self, action: &Action, out: &mut Printer) -> anyhow::Result<()> {
+    /// Prints what a dry run would do (`line`: of `s3io run`).
+    pub(super) async fn dry_run(
+        &mut self,
+        action: &Action,
+        line: Option<u64>,
+        out: &mut Printer,
+    ) -> anyhow::Result<()> {
         self.succeeded += 1;
         self.bytes += action.size();
         let (source, destination) = action.names();
@@ -240,8 +254,16 @@ impl Reporter {
             (Action::Refuse { reason, .. }, _) => {
                 self.succeeded -= 1;
                 self.failed += 1;
-                self.note_failure(&source);
-                eprintln!("s3io: {source}: {reason}");
+                match line {
+                    Some(line) => {
+                        self.note_failure(&format!("line {line} ({source})"));
+                        eprintln!("s3io: line {line}: {source}: {reason}");
+                    }
+                    None => {
+                        self.note_failure(&source);
+                        eprintln!("s3io: {source}: {reason}");
+                    }
+                }
                 return Ok(());
             }
             (_, Some(destination)) => {
@@ -266,7 +288,10 @@ impl Reporter {
             Status::Skipped => self.skipped += 1,
             Status::Failed => {
                 self.failed += 1;
-                self.note_failure(&record.source);
+                match record.line {
+                    Some(line) => self.note_failure(&format!("line {line} ({})", record.source)),
+                    None => self.note_failure(&record.source),
+                }
                 self.print_error(&failure_line(&record));
             }
         }
@@ -349,10 +374,14 @@ impl Drop for Reporter {
 /// is, not behind a second "download s3://b/k failed:".
 fn failure_line(record: &Record) -> String {
     let error = record.error.as_deref().unwrap_or("failed");
-    if error.contains(&record.source) {
-        format!("s3io: {error}")
+    let line = record.line.map(|line| format!("line {line}: ")).unwrap_or_default();
+    if record.operation == "refuse" {
+        // A key, file or `run` line refused before any request: what, then why.
+        format!("s3io: {line}{}: {error}", record.source)
+    } else if error.contains(&record.source) {
+        format!("s3io: {line}{error}")
     } else {
-        format!("s3io: {} {} failed: {error}", record.operation, record.source)
+        format!("s3io: {line}{} {} failed: {error}", record.operation, record.source)
     }
 }
 
@@ -436,6 +465,7 @@ mod tests {
     #[test]
     fn records_serialise_as_one_json_line() {
         let record = Record {
+            line: None,
             operation: "download",
             source: "s3://b/k".into(),
             destination: Some("d/k".into()),

@@ -33,7 +33,7 @@ use crate::location::{ends_with_separator, Location, S3Url};
 use crate::object::ObjectSettings;
 use crate::printer::Printer;
 use crate::wildcard::{has_wildcard, KeyPattern};
-use crate::{listing, transfer, walk};
+use crate::{clobber, listing, transfer, walk};
 
 /// Copy, or move (copy, then delete the source).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -105,7 +105,10 @@ pub(crate) async fn run(client: &Client, args: CpArgs, mode: Mode, out: &mut Pri
             let names = (crate::escape::path(&path), destination.to_string());
             single
                 .run("upload", names, async {
-                    let output = transfer::upload_file(client, &path, &destination, &object, progress).await?;
+                    let output = clobber::write(client, &destination, args.no_clobber, |condition| {
+                        transfer::upload_file(client, &path, &destination, &object, progress, condition)
+                    })
+                    .await?;
                     if moving {
                         remove_source_file(&path).await?;
                     }
@@ -120,7 +123,15 @@ pub(crate) async fn run(client: &Client, args: CpArgs, mode: Mode, out: &mut Pri
             let names = ("-".to_owned(), destination.to_string());
             single
                 .run("upload", names, async {
-                    let size = transfer::upload_reader(client, tokio::io::stdin(), &destination, &object).await?;
+                    // Stdin cannot be read twice: no HEAD-first fallback (see `clobber`).
+                    let upload =
+                        transfer::upload_reader(client, tokio::io::stdin(), &destination, &object, args.no_clobber);
+                    let size = upload.await.map_err(|e| match e.downcast_ref::<s3io::Error>() {
+                        Some(e) if e.is_precondition_failed() => {
+                            clobber::Exists { destination: destination.to_string() }.into()
+                        }
+                        _ => e,
+                    })?;
                     Ok((size, None))
                 })
                 .await
@@ -161,7 +172,10 @@ pub(crate) async fn run(client: &Client, args: CpArgs, mode: Mode, out: &mut Pri
             let names = (source.to_string(), destination.to_string());
             single
                 .run("copy", names, async {
-                    let etag = transfer::copy_object(client, &source, &destination, &object).await?;
+                    let etag = clobber::write(client, &destination, args.no_clobber, |condition| {
+                        transfer::copy_object(client, &source, &destination, &object, condition)
+                    })
+                    .await?;
                     if moving {
                         client.delete_object(&source.bucket, &source.key).await?;
                     }
@@ -208,6 +222,9 @@ impl Single<'_> {
         let bar = self.progress.clone().filter(|_| draws).map(crate::bar::TransferBar::start);
         let result = work.await;
         drop(bar);
+        if result.as_ref().is_err_and(clobber::is_exists) {
+            return self.skipped(operation, source, destination, started).await;
+        }
         if !self.json {
             let (_, checksum) = result?;
             let verified = match checksum.as_deref().and_then(|c| c.split_once(':')) {
@@ -217,6 +234,7 @@ impl Single<'_> {
             return self.out.status(&format!("{operation}: {source} to {destination}{verified}")).await;
         }
         let mut record = Record {
+            line: None,
             operation,
             source,
             destination: Some(destination),
@@ -240,6 +258,34 @@ impl Single<'_> {
                 Err(error)
             }
         }
+    }
+}
+
+impl Single<'_> {
+    /// Reports an upload or copy that `--no-clobber` skipped: the destination exists.
+    async fn skipped(
+        &mut self,
+        operation: &'static str,
+        source: String,
+        destination: String,
+        started: std::time::Instant,
+    ) -> anyhow::Result<()> {
+        if !self.json {
+            return self.out.status(&format!("skip: {source} (exists: {destination})")).await;
+        }
+        let record = Record {
+            line: None,
+            operation,
+            source,
+            destination: Some(destination),
+            size: 0,
+            seconds: started.elapsed().as_secs_f64(),
+            checksum: None,
+            status: Status::Skipped,
+            error: None,
+            client: Some(ClientFigures::of(self.client)),
+        };
+        self.out.data(&serde_json::to_string(&record)?).await
     }
 }
 
@@ -305,7 +351,6 @@ async fn copy_many(
     moving: bool,
     out: &mut Printer,
 ) -> anyhow::Result<()> {
-    let filters = args.batch.filters.compile()?;
     let mut config = batch_config(&args.batch, args.no_clobber, out.is_quiet());
     config.object = ObjectSettings::new(&args.object)?;
     config.move_sources = moving;
@@ -313,7 +358,23 @@ async fn copy_many(
         Location::S3(url) if !args.raw && has_wildcard(&url.key) => Some(url.to_string()),
         _ => None,
     };
-    let actions: std::pin::Pin<Box<dyn Stream<Item = anyhow::Result<Action>> + Send>> = match (source, destination) {
+    let actions = plan_many(client, args, source, destination).await?;
+    let summary = batch::run(client, actions, &config, out).await?;
+    match wildcard {
+        Some(pattern) if summary.objects() == 0 => Err(nothing_matched(&pattern)),
+        _ => Ok(()),
+    }
+}
+
+/// The actions of a `cp -r` or wildcard copy (or move), listed or walked lazily.
+pub(crate) async fn plan_many(
+    client: &Client,
+    args: &CpArgs,
+    source: Location,
+    destination: Location,
+) -> anyhow::Result<Actions> {
+    let filters = args.batch.filters.compile()?;
+    let actions: Actions = match (source, destination) {
         (Location::S3(source), Location::Local(root)) => {
             let pattern = source_pattern(&source, args.raw)?;
             prepare_directory(&root, args.batch.dry_run).await?;
@@ -373,10 +434,41 @@ async fn copy_many(
             return Err(UsageError::new("cp copies to or from S3: one of SRC and DST must be an s3:// URL").into());
         }
     };
-    let summary = batch::run(client, actions, &config, out).await?;
-    match wildcard {
-        Some(pattern) if summary.objects() == 0 => Err(nothing_matched(&pattern)),
-        _ => Ok(()),
+    Ok(actions)
+}
+
+/// A lazy stream of actions, as a planner yields them.
+pub(crate) type Actions = std::pin::Pin<Box<dyn Stream<Item = anyhow::Result<Action>> + Send>>;
+
+/// The one action of a single-object `cp` or `mv` (in `s3io run`, where it runs in the batch of
+/// every line), named as the single command names its destination. Stdin and stdout are refused.
+pub(crate) async fn plan_single(source: Location, destination: Location) -> anyhow::Result<Action> {
+    match (source, destination) {
+        (Location::Local(path), Location::S3(prefix)) => {
+            let metadata =
+                tokio::fs::metadata(&path).await.with_context(|| format!("reading {}", crate::escape::path(&path)))?;
+            if metadata.is_dir() {
+                anyhow::bail!("{} is a directory: copy it with --recursive", crate::escape::path(&path));
+            }
+            let name = path.file_name().and_then(|name| name.to_str()).ok_or_else(|| {
+                anyhow::anyhow!("{}: no UTF-8 file name to use as the key", crate::escape::path(&path))
+            })?;
+            let name = path_to_key(Path::new(name))?;
+            Ok(Action::Upload { destination: key_under(prefix, &name), source: path, size: metadata.len() })
+        }
+        (Location::S3(source), Location::Local(path)) => {
+            let name = object_name(&source)?;
+            let destination = local_destination(&path, name).await.with_context(|| format!("download {source}"))?;
+            Ok(Action::Download { source, destination, size: 0, modified: None })
+        }
+        (Location::S3(source), Location::S3(prefix)) => {
+            let destination = key_under(prefix, object_name(&source)?);
+            Ok(Action::Copy { source, destination, size: 0 })
+        }
+        (Location::Stdio, _) | (_, Location::Stdio) => anyhow::bail!("stdin and stdout cannot be used in `s3io run`"),
+        (Location::Local(_), Location::Local(_)) => {
+            anyhow::bail!("cp copies to or from S3: one of SRC and DST must be an s3:// URL")
+        }
     }
 }
 

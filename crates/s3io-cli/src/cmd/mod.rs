@@ -9,6 +9,7 @@ mod ls;
 mod mpu;
 mod presign;
 mod rm;
+mod run;
 mod serve;
 mod sync;
 
@@ -40,6 +41,7 @@ pub(crate) async fn run(cli: Cli) -> anyhow::Result<()> {
                 Command::Du(args) => du::run(&client, args, &mut out).await,
                 Command::Presign(args) => presign::run(&client, args, &mut out).await,
                 Command::Mpu(command) => mpu::run(&client, command, &mut out).await,
+                Command::Run(args) => run::run(&client, args, &mut out).await,
                 Command::Serve(_) | Command::Bench(_) => unreachable!("handled above"),
             }
         }

@@ -8,7 +8,7 @@
 //! trailing `/`) deletes `dir` itself and keys under `dir/`, never `dir2/…`: a prefix is treated
 //! as a directory, the safe reading of a delete.
 
-use futures::{future, StreamExt as _};
+use futures::{future, Stream, StreamExt as _};
 use s3io::Client;
 
 use super::cp::{batch_config, nothing_matched, select};
@@ -79,9 +79,19 @@ async fn delete_under(
     config: &BatchConfig,
     out: &mut Printer,
 ) -> anyhow::Result<u64> {
+    let actions = deletes_under(client, prefix, filters);
+    Ok(batch::run(client, actions, config, out).await?.succeeded)
+}
+
+/// The deletes of every object under `prefix` that the filters keep, listed lazily.
+pub(crate) fn deletes_under(
+    client: &Client,
+    prefix: &S3Url,
+    filters: Filters,
+) -> impl Stream<Item = anyhow::Result<Action>> + Send + 'static {
     let bucket = prefix.bucket.clone();
     let base = prefix.key.clone();
-    let actions = listing::list_objects(client, &prefix.bucket, &prefix.key).filter_map(move |item| {
+    listing::list_objects(client, &prefix.bucket, &prefix.key).filter_map(move |item| {
         future::ready(match item {
             Err(error) => Some(Err(error.into())),
             Ok(object) => {
@@ -90,8 +100,7 @@ async fn delete_under(
                     .then(|| Ok(Action::Delete { target: S3Url { bucket: bucket.clone(), key: object.key.clone() } }))
             }
         })
-    });
-    Ok(batch::run(client, actions, config, out).await?.succeeded)
+    })
 }
 
 /// Deletes every object a wildcard selects.
@@ -103,16 +112,26 @@ async fn delete_matching(
     config: &BatchConfig,
     out: &mut Printer,
 ) -> anyhow::Result<Summary> {
+    let actions = deletes_matching(client, bucket, pattern, filters);
+    batch::run(client, actions, config, out).await
+}
+
+/// The deletes of every object a wildcard selects, listed lazily.
+pub(crate) fn deletes_matching(
+    client: &Client,
+    bucket: &str,
+    pattern: KeyPattern,
+    filters: Filters,
+) -> impl Stream<Item = anyhow::Result<Action>> + Send + 'static {
     let owned_bucket = bucket.to_owned();
-    let actions = listing::list_objects(client, bucket, pattern.list_prefix()).filter_map(move |item| {
+    listing::list_objects(client, bucket, pattern.list_prefix()).filter_map(move |item| {
         future::ready(match item {
             Err(error) => Some(Err(error.into())),
             Ok(object) => select(&pattern, &filters, &object.key).is_some().then(|| {
                 Ok(Action::Delete { target: S3Url { bucket: owned_bucket.clone(), key: object.key.clone() } })
             }),
         })
-    });
-    batch::run(client, actions, config, out).await
+    })
 }
 
 /// Deletes every object in `bucket` (for `rb --force`); returns how many.

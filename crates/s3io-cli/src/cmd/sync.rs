@@ -134,6 +134,15 @@ impl Problems {
 
 /// Runs `s3io sync`.
 pub(crate) async fn run(client: &Client, args: SyncArgs, out: &mut Printer) -> anyhow::Result<()> {
+    let actions = plan(client, &args).await?;
+    let mut config = super::cp::batch_config(&args.batch, false, out.is_quiet());
+    config.object = crate::object::ObjectSettings::new(&args.object)?;
+    batch::run(client, actions, &config, out).await.map(drop)
+}
+
+/// The actions of a sync (also a line of `s3io run`): both sides listed or walked lazily and
+/// joined in key order; deletes last, once both sides were read to the end.
+pub(crate) async fn plan(client: &Client, args: &SyncArgs) -> anyhow::Result<super::cp::Actions> {
     let filters = args.batch.filters.compile()?;
     let comparison = match (args.checksum, args.size_only) {
         (true, _) => Comparison::Checksum,
@@ -231,9 +240,7 @@ pub(crate) async fn run(client: &Client, args: SyncArgs, out: &mut Printer) -> a
             })
             .flatten(),
         );
-    let mut config = super::cp::batch_config(&args.batch, false, out.is_quiet());
-    config.object = crate::object::ObjectSettings::new(&args.object)?;
-    batch::run(client, actions, &config, out).await.map(drop)
+    Ok(Box::pin(actions))
 }
 
 /// The two sides and the direction, from the arguments as typed.

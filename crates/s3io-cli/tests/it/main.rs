@@ -4,6 +4,7 @@
 mod bench;
 mod checksums;
 mod cli;
+mod clobber;
 mod common;
 mod environment;
 mod inspect;
@@ -15,6 +16,7 @@ mod mv;
 mod objects;
 mod objopts;
 mod resume;
+mod run;
 mod signals;
 mod sse_c;
 mod sync;

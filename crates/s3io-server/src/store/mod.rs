@@ -77,6 +77,8 @@ struct Layout {
     body_read_timeout: Duration,
     /// See [`FsStore::set_default_checksum`].
     default_checksum: std::sync::atomic::AtomicBool,
+    /// See [`FsStore::set_conditional_writes`].
+    conditional_writes: std::sync::atomic::AtomicBool,
     /// The buckets created in a named region (LocationConstraint), a copy of the index's
     /// `bucket_regions` kept in memory so the region check of every request reads no file.
     regions: RwLock<std::collections::HashMap<String, String>>,
@@ -121,11 +123,22 @@ impl FsStore {
             }
         }
         let default_checksum = std::sync::atomic::AtomicBool::new(true);
+        let conditional_writes = std::sync::atomic::AtomicBool::new(true);
         let regions = index.bucket_regions().map_err(|e| io::Error::other(e.to_string()))?;
         let regions = RwLock::new(regions.into_iter().collect());
         let region = RwLock::new(None);
-        let layout =
-            Layout { root, index, uploads, completed, tmp, body_read_timeout, default_checksum, regions, region };
+        let layout = Layout {
+            root,
+            index,
+            uploads,
+            completed,
+            tmp,
+            body_read_timeout,
+            default_checksum,
+            conditional_writes,
+            regions,
+            region,
+        };
         Ok(Self { layout: Arc::new(layout) })
     }
 
@@ -139,6 +152,25 @@ impl FsStore {
 
     pub(crate) fn default_checksum(&self) -> bool {
         self.layout.default_checksum.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    /// Whether writes honour `If-None-Match` (PutObject, CopyObject, CompleteMultipartUpload),
+    /// as S3 does since 2024. On by default; off, a write that carries it is answered 501
+    /// NotImplemented, as by stores without conditional writes, so that clients' fallbacks can be
+    /// tested.
+    pub fn set_conditional_writes(&self, on: bool) {
+        self.layout.conditional_writes.store(on, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    /// Refuses a write carrying `If-None-Match` when conditional writes are off.
+    pub(crate) fn check_conditional_write(&self, if_none_match: bool) -> s3s::S3Result<()> {
+        if if_none_match && !self.layout.conditional_writes.load(std::sync::atomic::Ordering::Relaxed) {
+            return Err(s3s::s3_error!(
+                NotImplemented,
+                "A header you provided implies functionality that is not implemented: If-None-Match"
+            ));
+        }
+        Ok(())
     }
 
     /// The root directory (canonical).

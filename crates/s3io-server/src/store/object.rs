@@ -91,10 +91,11 @@ impl Layout {
         key: ObjectKey<'_>,
         src: &ObjectMeta,
         meta: ObjectMeta,
+        check: impl FnOnce(Option<&ObjectMeta>) -> S3Result<()>,
     ) -> S3Result<Option<ObjectMeta>> {
         let id = new_data_id();
         match std::fs::hard_link(self.index.data_path(&src.data), self.index.data_path(&id)) {
-            Ok(()) => self.commit_data(bucket, key, id, meta, |_| Ok(())).map(Some),
+            Ok(()) => self.commit_data(bucket, key, id, meta, check).map(Some),
             // The source was replaced meanwhile: the caller reopens it.
             Err(e) if is_absent(&e) => Ok(None),
             Err(e) => Err(internal(e)),

@@ -1,7 +1,7 @@
 //! Which failures are worth another attempt, and why ([`RetryReason`]).
 //!
 //! Throttling answers (503 SlowDown, 429), server errors (500, 502, 504, InternalError,
-//! RequestTimeout), transport errors (connect refused, resets, bodies that end early) and timeouts
+//! RequestTimeout, 409 ConditionalRequestConflict), transport errors (connect refused, resets, bodies that end early) and timeouts
 //! are retried; client errors (403, 404, 412, other 4xx), cancellation and local I/O are final.
 
 use super::budget::{RETRY_COST, RETRY_COST_TRANSPORT};
@@ -12,7 +12,7 @@ use crate::error::Error;
 pub enum RetryReason {
     /// 503 SlowDown and other throttling answers.
     Throttled,
-    /// 500, 502, 504, InternalError, RequestTimeout.
+    /// 500, 502, 504, InternalError, RequestTimeout, 409 ConditionalRequestConflict.
     ServerError,
     /// Connect errors, resets, bodies that end early.
     Transport,
@@ -52,6 +52,9 @@ pub(crate) fn classify(error: &Error) -> Option<RetryReason> {
             }
             (503 | 429, _) => Some(RetryReason::Throttled),
             (_, "InternalError" | "RequestTimeout" | "ServiceUnavailable") => Some(RetryReason::ServerError),
+            // A conditional write (If-None-Match, If-Match) that met a concurrent one: S3 says to
+            // retry it, and the retry either wins or gets its 412.
+            (409, "ConditionalRequestConflict") => Some(RetryReason::ServerError),
             (500 | 502 | 504, _) => Some(RetryReason::ServerError),
             _ => None,
         },
@@ -78,6 +81,8 @@ mod tests {
     #[test]
     fn classifies_service_errors() {
         assert_eq!(classify(&service(503, "SlowDown")), Some(RetryReason::Throttled));
+        assert_eq!(classify(&service(409, "ConditionalRequestConflict")), Some(RetryReason::ServerError));
+        assert_eq!(classify(&service(409, "BucketAlreadyExists")), None);
         assert_eq!(classify(&service(500, "InternalError")), Some(RetryReason::ServerError));
         assert_eq!(classify(&service(502, "BadGateway")), Some(RetryReason::ServerError));
         assert_eq!(classify(&service(400, "RequestTimeout")), Some(RetryReason::ServerError));

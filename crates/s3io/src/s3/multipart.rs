@@ -211,7 +211,7 @@ impl Client {
         parts: &[CompletedPart],
         full_object_checksum: Option<&ChecksumValue>,
     ) -> Result<CompleteMultipartUploadOutput> {
-        self.complete_multipart_upload_with(bucket, key, upload_id, parts, full_object_checksum, None).await
+        self.complete_multipart_upload_if(bucket, key, upload_id, parts, full_object_checksum, None, false).await
     }
 
     /// [`complete_multipart_upload`](Self::complete_multipart_upload) of an upload encrypted with
@@ -225,6 +225,23 @@ impl Client {
         parts: &[CompletedPart],
         full_object_checksum: Option<&ChecksumValue>,
         sse_customer_key: Option<&SseCustomerKey>,
+    ) -> Result<CompleteMultipartUploadOutput> {
+        self.complete_multipart_upload_if(bucket, key, upload_id, parts, full_object_checksum, sse_customer_key, false)
+            .await
+    }
+
+    /// [`Client::complete_multipart_upload_with`], with `If-None-Match: *` when `if_absent`: the
+    /// store refuses (412) to complete over an existing object (see `overwrite`).
+    #[allow(clippy::too_many_arguments)] // the request's parts, each needed; crate-private
+    pub(crate) async fn complete_multipart_upload_if(
+        &self,
+        bucket: &str,
+        key: &str,
+        upload_id: &str,
+        parts: &[CompletedPart],
+        full_object_checksum: Option<&ChecksumValue>,
+        sse_customer_key: Option<&SseCustomerKey>,
+        if_absent: bool,
     ) -> Result<CompleteMultipartUploadOutput> {
         let context = ErrorContext::new(Operation::CompleteMultipartUpload, bucket, Some(key));
         let document = xml::complete_multipart_upload(parts.iter().map(|p| xml::CompletePart {
@@ -243,6 +260,9 @@ impl Client {
             request = request
                 .header(checksum.algorithm.header(), &checksum.value)?
                 .header("x-amz-checksum-type", "FULL_OBJECT")?;
+        }
+        if if_absent {
+            request = request.header(crate::overwrite::IF_NONE_MATCH, crate::overwrite::ANY)?;
         }
         let (_, body) = self.send_for_xml(&request).await?;
         let mut parsed: xml::CompleteMultipartUploadResult = quick_xml::de::from_reader(&body[..])

@@ -100,6 +100,8 @@ pub struct Upload {
     options: PutObjectOptions,
     cancel: Option<CancellationToken>,
     progress: Option<Arc<Progress>>,
+    /// Write only where no object is (see [`Upload::no_overwrite`]).
+    no_overwrite: bool,
 }
 
 impl Client {
@@ -113,6 +115,7 @@ impl Client {
             options: PutObjectOptions::default(),
             cancel: None,
             progress: None,
+            no_overwrite: false,
         }
     }
 }
@@ -190,6 +193,18 @@ impl Upload {
     /// runs. A part counts when its request succeeds. By default none.
     pub fn progress(mut self, progress: Arc<Progress>) -> Self {
         self.progress = Some(progress);
+        self
+    }
+
+    /// Never replaces an object: the PutObject (or CompleteMultipartUpload) carries
+    /// `If-None-Match: *`, so a store that finds the key holding an object refuses the write, and
+    /// a multipart upload first checks the key with a HeadObject (so that no part is sent for
+    /// nothing). Either way the upload fails with a 412 error
+    /// ([`Error::is_precondition_failed`]); a multipart upload refused at completion is aborted.
+    /// Stores without conditional writes answer 501 NotImplemented, or ignore the header and
+    /// overwrite. By default `false`.
+    pub fn no_overwrite(mut self, no_overwrite: bool) -> Self {
+        self.no_overwrite = no_overwrite;
         self
     }
 

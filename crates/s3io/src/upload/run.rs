@@ -24,6 +24,7 @@ use crate::client::Client;
 use crate::config::ChecksumAlgorithm;
 use crate::error::{Error, ErrorContext, Operation, Result};
 use crate::s3::multipart::CompletedPart;
+use crate::s3::object::ObjectInfo;
 use crate::s3::request::{header_str, S3Request};
 
 /// The checksum a request carried (as a header or a trailer), after it succeeded.
@@ -95,18 +96,47 @@ impl Upload {
         if let Some(checksum) = &checksum {
             request = request.header(checksum.algorithm.header(), &checksum.value)?;
         }
+        if self.no_overwrite {
+            request = request.header(crate::overwrite::IF_NONE_MATCH, crate::overwrite::ANY)?;
+        }
         let request = body.attach(request)?;
-        let (headers, _) = self.cancellable(self.client.send_for_xml(&request)).await?;
+        let mut retry = crate::retry::RetryContext::new();
+        let sent = self.cancellable(self.client.send_for_xml_with(&request, &mut retry)).await;
+        let (etag, version_id) = match sent {
+            Ok((headers, _)) => {
+                let header = |name| header_str(&headers, name).map(str::to_owned);
+                (header("etag"), header("x-amz-version-id"))
+            }
+            // A retried conditional PUT refused as "exists": an earlier attempt may have stored
+            // the object and lost its answer. It did if the object carries this body's checksum.
+            Err(error) if self.no_overwrite && error.is_precondition_failed() && retry.attempts() > 1 => {
+                match self.stored_by_earlier_attempt(checksum.as_ref()).await {
+                    Some(head) => (head.etag, head.version_id),
+                    None => return Err(error),
+                }
+            }
+            Err(error) => return Err(error),
+        };
         self.record_progress(size);
         Ok(UploadOutput {
             size,
-            etag: header_str(&headers, "etag").map(str::to_owned),
+            etag,
             parts: 0,
             // MD5 is a per-request check, not a checksum the object keeps.
             checksum: checksum.filter(|c| c.algorithm != ChecksumAlgorithm::Md5),
-            version_id: header_str(&headers, "x-amz-version-id").map(str::to_owned),
+            version_id,
             resumed_bytes: 0,
         })
+    }
+
+    /// After a retried conditional PutObject was refused (412): the object if it carries
+    /// `checksum` (this upload's body, stored by an attempt whose answer was lost), `None` if it
+    /// does not or that cannot be told (no checksum, or the HEAD failed).
+    async fn stored_by_earlier_attempt(&self, checksum: Option<&ChecksumValue>) -> Option<ObjectInfo> {
+        let checksum = checksum.filter(|c| c.algorithm != ChecksumAlgorithm::Md5)?;
+        let head = self.client.head_object(&self.bucket, &self.key).await.ok()?;
+        tracing::debug!(bucket = self.bucket, key = self.key, "a retried conditional PUT was refused");
+        head.checksums.contains(checksum).then_some(head)
     }
 
     /// One UploadPart (retried whole under the retry policy).
@@ -187,6 +217,11 @@ impl Upload {
         self.check_cancelled()?;
         let algorithm = self.algorithm();
         let resumed_bytes = resumed.as_ref().map_or(0, Resumed::bytes);
+        if self.no_overwrite {
+            // Before any part is sent; the completion checks again, atomically.
+            let head = crate::overwrite::require_absent(&self.client, &self.bucket, &self.key, self.context());
+            self.cancellable(head).await?;
+        }
         let (upload_id, reused) = match resumed {
             Some(resumed) => (resumed.upload_id, resumed.parts),
             None => {
@@ -218,13 +253,14 @@ impl Upload {
             // and checked against the client's once it answers.
             let sent = full.as_ref().filter(|c| c.algorithm == ChecksumAlgorithm::Crc64Nvme);
             let sse_key = self.options.sse_customer_key.as_ref();
-            let complete = self.client.complete_multipart_upload_with(
+            let complete = self.client.complete_multipart_upload_if(
                 &self.bucket,
                 &self.key,
                 &upload_id,
                 &completed,
                 sent,
                 sse_key,
+                self.no_overwrite,
             );
             let output = complete.await?;
             if let Some(ours) = &full {

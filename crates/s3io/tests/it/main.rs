@@ -10,6 +10,7 @@ mod concurrency;
 mod conformance;
 mod copy;
 mod download;
+mod no_overwrite;
 mod outage;
 mod proxy;
 mod region;

@@ -6,18 +6,22 @@
 //! file under a new id, committed like any write (see `object`): no byte is
 //! copied, whatever the size. A source replaced between reading its entry and
 //! linking its file is read again.
+//!
+//! `If-None-Match: *` (S3 takes it on CopyObject as on PutObject: copy only where no object is)
+//! is checked inside the transaction that commits the copy; s3s 0.14's `CopyObjectInput` has no
+//! field for it, so it is read from the request's headers.
 
 use std::time::SystemTime;
 
 use s3s::dto::*;
 use s3s::{s3_error, S3Request, S3Response, S3Result};
 
-use super::conditions::check_copy_conditions;
+use super::conditions::{check_copy_conditions, check_write_conditions};
 use super::sse_c::{check_read, given_key, record};
 use super::tagging::parse_tagging_header;
 use super::{copy_source, missing_object, sse_of};
 use crate::store::key::ObjectKey;
-use crate::store::meta::{to_ms, Sse};
+use crate::store::meta::{to_ms, ObjectMeta, Sse};
 use crate::store::{blocking, FsStore};
 
 /// How often a copy reads its source again when the source was replaced
@@ -26,6 +30,14 @@ const LINK_ATTEMPTS: u32 = 16;
 
 /// CopyObject.
 pub(crate) async fn copy(store: &FsStore, req: S3Request<CopyObjectInput>) -> S3Result<S3Response<CopyObjectOutput>> {
+    let if_none_match = match req.headers.get(http::header::IF_NONE_MATCH) {
+        Some(value) => Some(
+            ETagCondition::parse_http_header(value.as_bytes())
+                .map_err(|_| s3_error!(InvalidArgument, "If-None-Match is neither `*` nor an ETag"))?,
+        ),
+        None => None,
+    };
+    store.check_conditional_write(if_none_match.is_some())?;
     let input = req.input;
     let (src_bucket, src_key) = copy_source(&input.copy_source)?;
     ObjectKey::parse(&src_key)?;
@@ -96,7 +108,9 @@ pub(crate) async fn copy(store: &FsStore, req: S3Request<CopyObjectInput>) -> S3
                 customer_algorithm: customer_algorithm.clone(),
                 customer_key_md5: customer_key_md5.clone(),
             };
-            if let Some(stored) = layout.commit_link(&input.bucket, dst, &src_meta, meta)? {
+            let check =
+                |current: Option<&ObjectMeta>| check_write_conditions(current, dst, None, if_none_match.as_ref());
+            if let Some(stored) = layout.commit_link(&input.bucket, dst, &src_meta, meta, check)? {
                 return Ok(stored);
             }
         }

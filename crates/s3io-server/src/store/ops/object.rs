@@ -181,6 +181,7 @@ pub(crate) async fn put(store: &FsStore, req: S3Request<PutObjectInput>) -> S3Re
     let headers = req.headers;
     let trailers = req.trailing_headers;
     let input = req.input;
+    store.check_conditional_write(input.if_none_match.is_some())?;
     let key = ObjectKey::parse(&input.key)?;
     let body = input.body.ok_or_else(|| s3_error!(IncompleteBody, "PutObject needs a body"))?;
     let (customer_algorithm, customer_key_md5) = super::sse_c::record(given_key(

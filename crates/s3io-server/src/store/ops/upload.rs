@@ -272,6 +272,7 @@ pub(crate) async fn complete(
     req: S3Request<CompleteMultipartUploadInput>,
 ) -> S3Result<S3Response<CompleteMultipartUploadOutput>> {
     let input = req.input;
+    store.check_conditional_write(input.if_none_match.is_some())?;
     let layout = store.layout.clone();
     let done = blocking(move || complete_upload(&layout, input)).await?;
     let c = done.checksums;

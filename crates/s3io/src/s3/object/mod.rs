@@ -174,9 +174,25 @@ impl Client {
         key: &str,
         properties: &CopyProperties,
     ) -> Result<PutObjectOutput> {
+        self.copy_object_if(source, bucket, key, properties, false).await
+    }
+
+    /// [`Client::copy_object_with`], with `If-None-Match: *` when `if_absent`: the store refuses
+    /// (412) to copy over an existing object (see `overwrite`).
+    pub(crate) async fn copy_object_if(
+        &self,
+        source: CopySource<'_>,
+        bucket: &str,
+        key: &str,
+        properties: &CopyProperties,
+        if_absent: bool,
+    ) -> Result<PutObjectOutput> {
         let context = ErrorContext::new(Operation::CopyObject, bucket, Some(key));
         let request = source.apply(S3Request::new(Method::PUT, bucket, Some(key), context.clone()))?;
-        let request = properties.apply(request)?;
+        let mut request = properties.apply(request)?;
+        if if_absent {
+            request = request.header(crate::overwrite::IF_NONE_MATCH, crate::overwrite::ANY)?;
+        }
         let (headers, body) = self.send_for_xml(&request).await?;
         let parsed: xml::CopyObjectResult = quick_xml::de::from_reader(&body[..])
             .map_err(|e| Error::invalid_response(context, format!("CopyObject XML: {e}")))?;
