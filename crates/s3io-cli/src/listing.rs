@@ -22,8 +22,8 @@ pub(crate) fn list_objects(
     bucket: &str,
     prefix: &str,
 ) -> impl Stream<Item = Result<ObjectSummary, s3io::Error>> + Send + 'static {
-    let options =
-        ListObjectsOptions { prefix: Some(prefix.to_owned()).filter(|p| !p.is_empty()), ..Default::default() };
+    let mut options = ListObjectsOptions::default();
+    options.prefix = Some(prefix.to_owned()).filter(|p| !p.is_empty());
     let pages = client.list_objects_v2_pages(bucket, options);
     let (sender, mut receiver) = mpsc::channel(PAGES_AHEAD);
     let producer = tokio::spawn(async move {

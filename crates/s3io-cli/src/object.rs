@@ -93,24 +93,22 @@ impl ObjectSettings {
         if sse_c.object.is_some() && args.sse.is_some() {
             return Err(UsageError::new("--sse and --sse-c are two kinds of encryption: give one"));
         }
-        let options = PutObjectOptions {
-            sse_customer_key: sse_c.object.clone(),
-            content_type: args.content_type.clone(),
-            content_encoding: args.content_encoding.clone(),
-            content_disposition: args.content_disposition.clone(),
-            content_language: args.content_language.clone(),
-            cache_control: args.cache_control.clone(),
-            expires: args.expires.as_deref().map(http_date).transpose()?,
-            metadata: args.metadata.as_deref().map(parse_metadata).transpose()?.unwrap_or_default(),
-            storage_class: args.storage_class.clone(),
-            acl: args.acl.clone(),
-            tagging: args.tags.as_deref().map(check_tags).transpose()?,
-            sse: args.sse.map(|sse| match sse {
-                Sse::Aes256 => ServerSideEncryption::Aes256,
-                Sse::Kms => ServerSideEncryption::Kms { key_id: args.sse_kms_key_id.clone() },
-            }),
-            ..PutObjectOptions::default()
-        };
+        let mut options = PutObjectOptions::default();
+        options.sse_customer_key = sse_c.object.clone();
+        options.content_type = args.content_type.clone();
+        options.content_encoding = args.content_encoding.clone();
+        options.content_disposition = args.content_disposition.clone();
+        options.content_language = args.content_language.clone();
+        options.cache_control = args.cache_control.clone();
+        options.expires = args.expires.as_deref().map(http_date).transpose()?;
+        options.metadata = args.metadata.as_deref().map(parse_metadata).transpose()?.unwrap_or_default();
+        options.storage_class = args.storage_class.clone();
+        options.acl = args.acl.clone();
+        options.tagging = args.tags.as_deref().map(check_tags).transpose()?;
+        options.sse = args.sse.map(|sse| match sse {
+            Sse::Aes256 => ServerSideEncryption::Aes256,
+            Sse::Kms => ServerSideEncryption::Kms { key_id: args.sse_kms_key_id.clone() },
+        });
         Ok(Arc::new(Self {
             options,
             guess_content_type: !args.no_guess_mime_type,
@@ -157,7 +155,10 @@ impl ObjectSettings {
 
     /// HeadObject's options for an object this command reads.
     pub(crate) fn head_options(&self) -> HeadObjectOptions {
-        HeadObjectOptions { sse_customer_key: self.sse_c.object.clone(), version_id: self.version_id.clone() }
+        let mut options = HeadObjectOptions::default();
+        options.sse_customer_key = self.sse_c.object.clone();
+        options.version_id = self.version_id.clone();
+        options
     }
 
     /// A server-side copy reading the source with its SSE-C key, if one was given.

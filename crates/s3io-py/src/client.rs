@@ -489,13 +489,12 @@ impl Client {
         max_keys: Option<u32>,
     ) -> PyResult<(Control, impl std::future::Future<Output = PyResult<ListPage>> + Send + 'static)> {
         let client = self.inner.clone();
-        let options = s3io::types::ListObjectsOptions {
-            prefix: prefix.filter(|p| !p.is_empty()),
-            delimiter,
-            start_after,
-            continuation_token: token,
-            max_keys,
-        };
+        let mut options = s3io::types::ListObjectsOptions::default();
+        options.prefix = prefix.filter(|p| !p.is_empty());
+        options.delimiter = delimiter;
+        options.start_after = start_after;
+        options.continuation_token = token;
+        options.max_keys = max_keys;
         let future = async move {
             let page = client.list_objects_v2(&bucket, &options).await.map_err(to_py)?;
             Python::attach(|py| ListPage::new(py, page))

@@ -23,9 +23,9 @@
 //! | [`metrics`] | what a running client counts: connections, retries, buffer reuse, the request throttle |
 //! | [`cleanup`] | multipart aborts still in flight when a program exits |
 //!
-//! Every public output and settings struct is `#[non_exhaustive]`: settings start from
-//! `Default` and change with their `with_*` setters, so fields can be added without breaking
-//! callers.
+//! Every public output, settings and request-options struct is `#[non_exhaustive]`: settings
+//! and options start from `Default` (or a constructor such as `CompletedPart::new`) and change
+//! with their `with_*` setters, so fields can be added without breaking callers.
 //!
 //! ```no_run
 //! use s3io::config::{RetryConfig, TransferConfig, MIB};
@@ -95,7 +95,10 @@ pub mod types {
     //! The inputs and outputs of the typed S3 operations on [`Client`](crate::Client): objects,
     //! listings, buckets and multipart uploads.
     //!
-    //! Options (`*Options`) start from `Default`; outputs are `#[non_exhaustive]`, read by field.
+    //! Inputs and outputs are `#[non_exhaustive]`. Options (`*Options`, [`CopyProperties`]) start
+    //! from `Default` and change with their `with_*` setters
+    //! (`GetObjectOptions::default().with_range(ByteRange::inclusive(0, 99))`); [`CopySource`] and
+    //! [`CompletedPart`] start from `new`. Outputs are read by field.
 
     pub use crate::s3::bucket::BucketInfo;
     pub use crate::s3::list::{ListObjectsOptions, ListObjectsPage, ObjectSummary};

@@ -256,7 +256,7 @@ impl Bench {
         let _ = tokio::fs::remove_file(self.large_file()).await;
         let _ = tokio::fs::remove_file(self.work_dir.join("s3io-bench-download.bin")).await;
         let mut keys = Vec::new();
-        let options = s3io::types::ListObjectsOptions { prefix: Some(self.prefix.clone()), ..Default::default() };
+        let options = s3io::types::ListObjectsOptions::default().with_prefix(self.prefix.clone());
         use futures::TryStreamExt as _;
         let mut pages = std::pin::pin!(self.client.list_objects_v2_pages(&self.bucket, options));
         while let Some(page) = pages.try_next().await? {

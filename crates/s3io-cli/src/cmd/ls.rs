@@ -43,11 +43,9 @@ pub(crate) async fn run(client: &Client, args: LsArgs, out: &mut Printer) -> any
     }
     // Names are shown relative to the last `/` of the prefix, as aws s3 ls does.
     let base_len = if args.recursive { 0 } else { url.key.rfind('/').map_or(0, |i| i + 1) };
-    let options = ListObjectsOptions {
-        prefix: Some(url.key.clone()).filter(|p| !p.is_empty()),
-        delimiter: (!args.recursive).then(|| "/".to_owned()),
-        ..Default::default()
-    };
+    let mut options = ListObjectsOptions::default();
+    options.prefix = Some(url.key.clone()).filter(|p| !p.is_empty());
+    options.delimiter = (!args.recursive).then(|| "/".to_owned());
     let columns = Columns { human: args.human_readable, storage_class: args.storage_class, etag: args.etag };
     let (mut objects, mut total) = (0u64, 0u64);
     let mut pages = std::pin::pin!(client.list_objects_v2_pages(&url.bucket, options));
@@ -88,10 +86,8 @@ const MAX_VERSION_PAGES: u64 = 1_000_000;
 /// keys), one line each — date, size (`DELETE` for a delete marker), version id, key, and
 /// `(latest)` for the current version — or one JSON object each.
 async fn list_versions(client: &Client, url: &S3Url, args: &LsArgs, out: &mut Printer) -> anyhow::Result<()> {
-    let mut options = ListObjectVersionsOptions {
-        prefix: Some(url.key.clone()).filter(|p| !p.is_empty()),
-        ..ListObjectVersionsOptions::default()
-    };
+    let mut options = ListObjectVersionsOptions::default();
+    options.prefix = Some(url.key.clone()).filter(|p| !p.is_empty());
     let (mut versions, mut total) = (0u64, 0u64);
     for _ in 0..MAX_VERSION_PAGES {
         let page = client.list_object_versions(&url.bucket, &options).await?;

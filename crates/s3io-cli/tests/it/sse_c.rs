@@ -13,7 +13,7 @@ const RAW_KEY: &str = "0123456789abcdef0123456789abcdef";
 
 fn head_with(h: &Harness, key: &str, sse_key: &SseCustomerKey) -> s3io::types::ObjectInfo {
     let client = h.client();
-    let options = HeadObjectOptions { sse_customer_key: Some(sse_key.clone()), ..HeadObjectOptions::default() };
+    let options = HeadObjectOptions::default().with_sse_customer_key(sse_key.clone());
     h.runtime.block_on(client.head_object_with("bkt", key, &options)).unwrap()
 }
 

@@ -11,10 +11,8 @@ impl Harness {
     /// Objects' keys under `prefix` in `bucket`, in listing order.
     fn keys(&self, bucket: &str, prefix: &str) -> Vec<String> {
         let client = self.client();
-        let options = s3io::types::ListObjectsOptions {
-            prefix: Some(prefix.to_owned()).filter(|p| !p.is_empty()),
-            ..Default::default()
-        };
+        let mut options = s3io::types::ListObjectsOptions::default();
+        options.prefix = Some(prefix.to_owned()).filter(|p| !p.is_empty());
         let page = self.runtime.block_on(client.list_objects_v2(bucket, &options)).unwrap();
         assert!(page.next_continuation_token.is_none(), "the tests list one page");
         page.objects.into_iter().map(|o| o.key).collect()

@@ -11,6 +11,7 @@ use crate::error::{Error, ErrorContext, Operation, Result};
 
 /// Options of [`Client::list_objects_v2`].
 #[derive(Debug, Clone, Default)]
+#[non_exhaustive]
 pub struct ListObjectsOptions {
     /// Only keys starting with this. By default all keys.
     pub prefix: Option<String>,
@@ -23,6 +24,44 @@ pub struct ListObjectsOptions {
     pub start_after: Option<String>,
     /// Keys per page (the store caps it at 1,000). By default the store's maximum.
     pub max_keys: Option<u32>,
+}
+
+/// Builder-style setters, one per field: `ListObjectsOptions::default().with_…(…)`.
+impl ListObjectsOptions {
+    /// Lists only keys starting with `prefix` ([`prefix`](Self::prefix)).
+    #[must_use]
+    pub fn with_prefix(mut self, prefix: impl Into<String>) -> Self {
+        self.prefix = Some(prefix.into());
+        self
+    }
+
+    /// Rolls keys up to `delimiter` into common prefixes ([`delimiter`](Self::delimiter)).
+    #[must_use]
+    pub fn with_delimiter(mut self, delimiter: impl Into<String>) -> Self {
+        self.delimiter = Some(delimiter.into());
+        self
+    }
+
+    /// Continues where the page of `token` ended ([`continuation_token`](Self::continuation_token)).
+    #[must_use]
+    pub fn with_continuation_token(mut self, token: impl Into<String>) -> Self {
+        self.continuation_token = Some(token.into());
+        self
+    }
+
+    /// Starts after `key` ([`start_after`](Self::start_after)).
+    #[must_use]
+    pub fn with_start_after(mut self, key: impl Into<String>) -> Self {
+        self.start_after = Some(key.into());
+        self
+    }
+
+    /// Asks for at most `max_keys` keys per page ([`max_keys`](Self::max_keys)).
+    #[must_use]
+    pub fn with_max_keys(mut self, max_keys: u32) -> Self {
+        self.max_keys = Some(max_keys);
+        self
+    }
 }
 
 /// One object in a listing.

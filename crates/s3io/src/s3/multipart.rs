@@ -17,6 +17,7 @@ use crate::retry::RetryContext;
 
 /// A part uploaded, as CompleteMultipartUpload needs it.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct CompletedPart {
     /// The part number, 1 to 10,000.
     pub part_number: u32,
@@ -24,6 +25,34 @@ pub struct CompletedPart {
     pub etag: String,
     /// The checksum sent with the part, if any.
     pub checksum: Option<ChecksumValue>,
+}
+
+impl CompletedPart {
+    /// Part `part_number` (1 to 10,000), uploaded with ETag `etag`, without a checksum.
+    pub fn new(part_number: u32, etag: impl Into<String>) -> Self {
+        Self { part_number, etag: etag.into(), checksum: None }
+    }
+
+    /// The same part, sent with `checksum` ([`checksum`](Self::checksum)).
+    #[must_use]
+    pub fn with_checksum(mut self, checksum: ChecksumValue) -> Self {
+        self.checksum = Some(checksum);
+        self
+    }
+
+    /// The same part, numbered `part_number` ([`part_number`](Self::part_number)).
+    #[must_use]
+    pub fn with_part_number(mut self, part_number: u32) -> Self {
+        self.part_number = part_number;
+        self
+    }
+
+    /// The same part, with ETag `etag` ([`etag`](Self::etag)).
+    #[must_use]
+    pub fn with_etag(mut self, etag: impl Into<String>) -> Self {
+        self.etag = etag.into();
+        self
+    }
 }
 
 /// What CompleteMultipartUpload returned.

@@ -16,6 +16,7 @@ use crate::error::{Error, ErrorContext, Operation, Result};
 
 /// Options of [`Client::list_object_versions`].
 #[derive(Debug, Clone, Default)]
+#[non_exhaustive]
 pub struct ListObjectVersionsOptions {
     /// Only keys starting with this. By default all keys.
     pub prefix: Option<String>,
@@ -24,6 +25,30 @@ pub struct ListObjectVersionsOptions {
     pub marker: Option<(String, String)>,
     /// Versions per page (the store caps it at 1,000). By default the store's maximum.
     pub max_keys: Option<u32>,
+}
+
+/// Builder-style setters, one per field: `ListObjectVersionsOptions::default().with_…(…)`.
+impl ListObjectVersionsOptions {
+    /// Lists only keys starting with `prefix` ([`prefix`](Self::prefix)).
+    #[must_use]
+    pub fn with_prefix(mut self, prefix: impl Into<String>) -> Self {
+        self.prefix = Some(prefix.into());
+        self
+    }
+
+    /// Continues after this (key, version id) ([`marker`](Self::marker)).
+    #[must_use]
+    pub fn with_marker(mut self, marker: (String, String)) -> Self {
+        self.marker = Some(marker);
+        self
+    }
+
+    /// Asks for at most `max_keys` versions per page ([`max_keys`](Self::max_keys)).
+    #[must_use]
+    pub fn with_max_keys(mut self, max_keys: u32) -> Self {
+        self.max_keys = Some(max_keys);
+        self
+    }
 }
 
 /// One version of an object, or a delete marker.

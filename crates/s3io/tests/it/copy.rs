@@ -32,14 +32,12 @@ async fn uploads_left(client: &Client, bucket: &str) -> usize {
 }
 
 async fn put_with_metadata(server: &TestServer, key: &str, data: &[u8]) {
-    let options = PutObjectOptions {
-        content_type: Some("text/x-test".into()),
-        content_disposition: Some("attachment; filename=\"a b.txt\"".into()),
-        content_language: Some("en".into()),
-        cache_control: Some("max-age=60".into()),
-        metadata: vec![("origin".into(), "copy-test".into())],
-        ..Default::default()
-    };
+    let options = PutObjectOptions::default()
+        .with_content_type("text/x-test")
+        .with_content_disposition("attachment; filename=\"a b.txt\"")
+        .with_content_language("en")
+        .with_cache_control("max-age=60")
+        .with_metadata(vec![("origin".into(), "copy-test".into())]);
     server.client.put_object(&server.bucket, key, Bytes::copy_from_slice(data), &options).await.expect("put");
 }
 
@@ -375,7 +373,7 @@ async fn upload_part_copy_treats_an_error_document_in_a_200_as_an_error_and_retr
 async fn copies_carry_the_source_tags_unless_told_not_to() {
     let s = TestServer::start().await;
     let (c, b) = (&s.client, s.bucket.as_str());
-    let options = PutObjectOptions { tagging: Some("team=data%20eng&tier=hot".into()), ..Default::default() };
+    let options = PutObjectOptions::default().with_tagging("team=data%20eng&tier=hot");
     let data = Bytes::from(test_data(11 * MIB, 4));
     c.put_object(b, "src", data.clone(), &options).await.unwrap();
     for (threshold, parts) in [(MAX_COPY_THRESHOLD, false), (5 * MIB as u64, true)] {

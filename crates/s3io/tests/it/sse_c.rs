@@ -14,11 +14,11 @@ fn key(byte: u8) -> SseCustomerKey {
 }
 
 fn with_key(sse_key: &SseCustomerKey) -> HeadObjectOptions {
-    HeadObjectOptions { sse_customer_key: Some(sse_key.clone()), ..HeadObjectOptions::default() }
+    HeadObjectOptions::default().with_sse_customer_key(sse_key.clone())
 }
 
 fn options(sse_key: &SseCustomerKey) -> PutObjectOptions {
-    PutObjectOptions { sse_customer_key: Some(sse_key.clone()), ..PutObjectOptions::default() }
+    PutObjectOptions::default().with_sse_customer_key(sse_key.clone())
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

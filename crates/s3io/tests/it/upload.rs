@@ -388,11 +388,9 @@ async fn stale_uploads_are_listed_and_aborted_by_prefix_and_age() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn upload_options_reach_the_object() {
     let server = TestServer::start().await;
-    let options = s3io::types::PutObjectOptions {
-        content_type: Some("text/plain".into()),
-        metadata: vec![("origin".into(), "s3io-test".into())],
-        ..Default::default()
-    };
+    let options = s3io::types::PutObjectOptions::default()
+        .with_content_type("text/plain")
+        .with_metadata(vec![("origin".into(), "s3io-test".into())]);
     for (key, size) in [("opts/single", 10), ("opts/multi", 20 * MIB)] {
         let data = Bytes::from(test_data(size, 12));
         server.client.upload(&server.bucket, key).options(options.clone()).from_bytes(data).await.expect("upload");

@@ -2,6 +2,10 @@
 //! ([`GetObjectOptions`], [`PutObjectOptions`], [`CopyProperties`]) and the values they hold
 //! ([`ByteRange`], [`ServerSideEncryption`], [`CopySource`]), each turned into its request
 //! headers by an `apply` (or `header_value`) method the operations call.
+//!
+//! The options and properties are `#[non_exhaustive]`, built with `with_*` setters from
+//! `Default` ([`CopySource`] from `new`). [`ByteRange`] stays an exhaustive value: its two
+//! fields say every range it can be, and [`ByteRange::inclusive`] and [`ByteRange::from`] build it.
 
 use super::output::ObjectInfo;
 use crate::checksum::ChecksumValue;
@@ -42,6 +46,7 @@ impl ByteRange {
 
 /// Options of [`Client::get_object`](crate::Client::get_object).
 #[derive(Debug, Clone, Default)]
+#[non_exhaustive]
 pub struct GetObjectOptions {
     /// Only these bytes. By default the whole object.
     pub range: Option<ByteRange>,
@@ -55,13 +60,69 @@ pub struct GetObjectOptions {
     pub version_id: Option<String>,
 }
 
+/// Builder-style setters, one per field: `GetObjectOptions::default().with_…(…)`.
+impl GetObjectOptions {
+    /// Reads only [`range`](Self::range).
+    #[must_use]
+    pub fn with_range(mut self, range: ByteRange) -> Self {
+        self.range = Some(range);
+        self
+    }
+
+    /// Sets the [`if_match`](Self::if_match) precondition to `etag`.
+    #[must_use]
+    pub fn with_if_match(mut self, etag: impl Into<String>) -> Self {
+        self.if_match = Some(etag.into());
+        self
+    }
+
+    /// Sets [`checksum_mode`](Self::checksum_mode).
+    #[must_use]
+    pub fn with_checksum_mode(mut self, checksum_mode: bool) -> Self {
+        self.checksum_mode = checksum_mode;
+        self
+    }
+
+    /// Reads the object with its SSE-C key `key` ([`sse_customer_key`](Self::sse_customer_key)).
+    #[must_use]
+    pub fn with_sse_customer_key(mut self, key: SseCustomerKey) -> Self {
+        self.sse_customer_key = Some(key);
+        self
+    }
+
+    /// Reads version `version_id` ([`version_id`](Self::version_id)).
+    #[must_use]
+    pub fn with_version_id(mut self, version_id: impl Into<String>) -> Self {
+        self.version_id = Some(version_id.into());
+        self
+    }
+}
+
 /// Options of [`Client::head_object_with`](crate::Client::head_object_with).
 #[derive(Debug, Clone, Default)]
+#[non_exhaustive]
 pub struct HeadObjectOptions {
     /// The customer-provided key the object was stored with (SSE-C). By default none.
     pub sse_customer_key: Option<SseCustomerKey>,
     /// This version of the object (`versionId`), on a versioned bucket. By default the latest.
     pub version_id: Option<String>,
+}
+
+/// Builder-style setters, one per field: `HeadObjectOptions::default().with_…(…)`.
+impl HeadObjectOptions {
+    /// Reads the object with its SSE-C key `key` ([`sse_customer_key`](Self::sse_customer_key)).
+    #[must_use]
+    pub fn with_sse_customer_key(mut self, key: SseCustomerKey) -> Self {
+        self.sse_customer_key = Some(key);
+        self
+    }
+
+    /// Reads version `version_id` ([`version_id`](Self::version_id)).
+    #[must_use]
+    pub fn with_version_id(mut self, version_id: impl Into<String>) -> Self {
+        self.version_id = Some(version_id.into());
+        self
+    }
 }
 
 /// Server-side encryption of an uploaded object.
@@ -160,6 +221,7 @@ impl SseCustomerKey {
 /// Options of [`Client::put_object`](crate::Client::put_object) and
 /// [`Client::create_multipart_upload`](crate::Client::create_multipart_upload).
 #[derive(Debug, Clone, Default)]
+#[non_exhaustive]
 pub struct PutObjectOptions {
     /// `Content-Type`. By default none (the store picks `application/octet-stream`).
     pub content_type: Option<String>,
@@ -188,6 +250,100 @@ pub struct PutObjectOptions {
     /// Encrypt with this customer-provided key (SSE-C); every part of a multipart upload carries
     /// it too. By default none.
     pub sse_customer_key: Option<SseCustomerKey>,
+}
+
+/// Builder-style setters, one per field: `PutObjectOptions::default().with_…(…)`.
+impl PutObjectOptions {
+    /// Sets [`content_type`](Self::content_type).
+    #[must_use]
+    pub fn with_content_type(mut self, content_type: impl Into<String>) -> Self {
+        self.content_type = Some(content_type.into());
+        self
+    }
+
+    /// Sets [`content_encoding`](Self::content_encoding).
+    #[must_use]
+    pub fn with_content_encoding(mut self, content_encoding: impl Into<String>) -> Self {
+        self.content_encoding = Some(content_encoding.into());
+        self
+    }
+
+    /// Sets [`content_disposition`](Self::content_disposition).
+    #[must_use]
+    pub fn with_content_disposition(mut self, content_disposition: impl Into<String>) -> Self {
+        self.content_disposition = Some(content_disposition.into());
+        self
+    }
+
+    /// Sets [`content_language`](Self::content_language).
+    #[must_use]
+    pub fn with_content_language(mut self, content_language: impl Into<String>) -> Self {
+        self.content_language = Some(content_language.into());
+        self
+    }
+
+    /// Sets [`cache_control`](Self::cache_control).
+    #[must_use]
+    pub fn with_cache_control(mut self, cache_control: impl Into<String>) -> Self {
+        self.cache_control = Some(cache_control.into());
+        self
+    }
+
+    /// Sets [`expires`](Self::expires) (an HTTP date).
+    #[must_use]
+    pub fn with_expires(mut self, expires: impl Into<String>) -> Self {
+        self.expires = Some(expires.into());
+        self
+    }
+
+    /// Sets the user [`metadata`](Self::metadata), replacing any already set.
+    #[must_use]
+    pub fn with_metadata(mut self, metadata: Vec<(String, String)>) -> Self {
+        self.metadata = metadata;
+        self
+    }
+
+    /// Sets [`storage_class`](Self::storage_class).
+    #[must_use]
+    pub fn with_storage_class(mut self, storage_class: impl Into<String>) -> Self {
+        self.storage_class = Some(storage_class.into());
+        self
+    }
+
+    /// Sets the server-side encryption ([`sse`](Self::sse)).
+    #[must_use]
+    pub fn with_sse(mut self, sse: ServerSideEncryption) -> Self {
+        self.sse = Some(sse);
+        self
+    }
+
+    /// Sends the body's [`checksum`](Self::checksum).
+    #[must_use]
+    pub fn with_checksum(mut self, checksum: ChecksumValue) -> Self {
+        self.checksum = Some(checksum);
+        self
+    }
+
+    /// Sets the canned [`acl`](Self::acl).
+    #[must_use]
+    pub fn with_acl(mut self, acl: impl Into<String>) -> Self {
+        self.acl = Some(acl.into());
+        self
+    }
+
+    /// Sets the tags ([`tagging`](Self::tagging)), a URL query such as `team=data&tier=hot`.
+    #[must_use]
+    pub fn with_tagging(mut self, tagging: impl Into<String>) -> Self {
+        self.tagging = Some(tagging.into());
+        self
+    }
+
+    /// Encrypts with the customer-provided key `key` ([`sse_customer_key`](Self::sse_customer_key)).
+    #[must_use]
+    pub fn with_sse_customer_key(mut self, key: SseCustomerKey) -> Self {
+        self.sse_customer_key = Some(key);
+        self
+    }
 }
 
 impl PutObjectOptions {
@@ -273,6 +429,21 @@ impl CopyProperties {
         self
     }
 
+    /// The same properties, replacing the source's metadata or not (see
+    /// [`replace_metadata`](Self::replace_metadata)).
+    #[must_use]
+    pub fn with_replace_metadata(mut self, replace_metadata: bool) -> Self {
+        self.replace_metadata = replace_metadata;
+        self
+    }
+
+    /// The same properties, setting `options` on the new object (see [`options`](Self::options)).
+    #[must_use]
+    pub fn with_options(mut self, options: PutObjectOptions) -> Self {
+        self.options = options;
+        self
+    }
+
     pub(super) fn apply<'a>(&self, request: S3Request<'a>) -> Result<S3Request<'a>> {
         let mut request = if self.replace_metadata {
             self.options.apply(request.header("x-amz-metadata-directive", "REPLACE")?, false)?
@@ -335,6 +506,7 @@ impl Default for CopyProperties {
 /// [`Client::upload_part_copy`](crate::Client::upload_part_copy)), with an optional ETag
 /// precondition.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct CopySource<'a> {
     /// The source bucket.
     pub bucket: &'a str,
@@ -357,16 +529,19 @@ impl<'a> CopySource<'a> {
     }
 
     /// The same source, read with its SSE-C key `key`.
+    #[must_use]
     pub fn with_sse_customer_key(self, key: Option<&'a SseCustomerKey>) -> Self {
         Self { sse_customer_key: key, ..self }
     }
 
     /// The same source, at version `version_id`.
+    #[must_use]
     pub fn with_version_id(self, version_id: Option<&'a str>) -> Self {
         Self { version_id, ..self }
     }
 
     /// The same source, copied only while its ETag is `etag`.
+    #[must_use]
     pub fn if_match(self, etag: &'a str) -> Self {
         Self { if_match: Some(etag), ..self }
     }

@@ -23,10 +23,10 @@ pub(super) async fn put_checksums_are_stored_and_returned(t: &Target) {
     for algorithm in [ChecksumAlgorithm::Crc32c, ChecksumAlgorithm::Crc64Nvme] {
         let key = format!("sum/{}", algorithm.header());
         let expected = s3io::checksum::checksum(algorithm, &data);
-        let options = PutObjectOptions { checksum: Some(expected.clone()), ..Default::default() };
+        let options = PutObjectOptions::default().with_checksum(expected.clone());
         t.client.put_object(&t.bucket, &key, Bytes::from(data.clone()), &options).await.unwrap();
 
-        let get = GetObjectOptions { checksum_mode: true, ..Default::default() };
+        let get = GetObjectOptions::default().with_checksum_mode(true);
         let object = t.client.get_object(&t.bucket, &key, &get).await.unwrap();
         let returned = object.info.checksums.clone();
         assert!(object.collect().await.unwrap()[..] == data[..]);
@@ -51,8 +51,7 @@ pub(super) async fn wrong_checksum_is_bad_digest_and_stores_nothing(t: &Target) 
     let other = test_data(10_000, 13);
     for algorithm in [ChecksumAlgorithm::Crc32c, ChecksumAlgorithm::Crc64Nvme, ChecksumAlgorithm::Md5] {
         let key = format!("bad/{}", algorithm.header());
-        let options =
-            PutObjectOptions { checksum: Some(s3io::checksum::checksum(algorithm, &other)), ..Default::default() };
+        let options = PutObjectOptions::default().with_checksum(s3io::checksum::checksum(algorithm, &other));
         let err = t.client.put_object(&t.bucket, &key, Bytes::from(data.clone()), &options).await.unwrap_err();
         assert_eq!(err.status(), Some(400), "{key}: {err}");
         assert_eq!(err.code(), Some("BadDigest"), "{key}: {err}");

@@ -45,9 +45,9 @@ pub(super) async fn get_if_match_and_if_none_match(t: &Target) {
     assert_eq!(&response.body[..], b"conditional body");
 
     // The library's If-Match (what downloads pin each part with).
-    let options = GetObjectOptions { if_match: Some(etag.clone()), ..Default::default() };
+    let options = GetObjectOptions::default().with_if_match(etag.clone());
     t.client.get_object(&t.bucket, "c", &options).await.unwrap();
-    let options = GetObjectOptions { if_match: Some("\"stale\"".into()), ..Default::default() };
+    let options = GetObjectOptions::default().with_if_match("\"stale\"");
     let err = t.client.get_object(&t.bucket, "c", &options).await.unwrap_err();
     assert_eq!((err.status(), err.code()), (Some(412), Some("PreconditionFailed")), "{err}");
 }

@@ -22,7 +22,7 @@ async fn round_trip(t: &Target, keys: &[&str]) {
         let head = t.client.head_object(&t.bucket, key).await.unwrap_or_else(|e| panic!("head {key:?}: {e}"));
         assert_eq!(head.content_length, key.len() as u64, "head {key:?}");
         assert_eq!(&t.get(key).await[..], key.as_bytes(), "get {key:?}");
-        let options = ListObjectsOptions { prefix: Some(key.to_string()), max_keys: Some(1), ..Default::default() };
+        let options = ListObjectsOptions::default().with_prefix(key.to_string()).with_max_keys(1);
         let page = t.client.list_objects_v2(&t.bucket, &options).await.unwrap_or_else(|e| panic!("list {key:?}: {e}"));
         assert_eq!(page.objects.first().map(|o| o.key.as_str()), Some(*key), "list with prefix {key:?}");
         let copy = copy_name(key);
@@ -108,7 +108,7 @@ pub(super) async fn folder_marker_beside_its_contents(t: &Target) {
     t.put("dir/file", b"contents").await;
     let head = t.client.head_object(&t.bucket, "dir/").await.unwrap();
     assert_eq!(head.content_length, 0);
-    let options = ListObjectsOptions { delimiter: Some("/".into()), ..Default::default() };
+    let options = ListObjectsOptions::default().with_delimiter("/");
     let page = t.client.list_objects_v2(&t.bucket, &options).await.unwrap();
     assert_eq!(page.common_prefixes, ["dir/"]);
     assert!(page.objects.is_empty(), "{page:?}");
@@ -128,7 +128,7 @@ pub(super) async fn key_beside_a_key_that_extends_it(t: &Target) {
     assert_eq!(&t.get("a").await[..], b"a");
     assert_eq!(&t.get("a/b/c").await[..], b"a/b/c");
     assert_eq!(t.keys("").await, ["a", "a/b/c"]);
-    let options = ListObjectsOptions { delimiter: Some("/".into()), ..Default::default() };
+    let options = ListObjectsOptions::default().with_delimiter("/");
     let page = t.client.list_objects_v2(&t.bucket, &options).await.unwrap();
     assert_eq!(page.objects.iter().map(|o| o.key.as_str()).collect::<Vec<_>>(), ["a"]);
     assert_eq!(page.common_prefixes, ["a/"]);

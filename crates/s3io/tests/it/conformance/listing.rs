@@ -16,7 +16,7 @@ pub(super) async fn list_objects_v2_paginates_with_prefix_and_delimiter(t: &Targ
         t.put(key, key.as_bytes()).await;
     }
     use futures::TryStreamExt as _;
-    let options = ListObjectsOptions { prefix: Some("logs/".into()), max_keys: Some(10), ..Default::default() };
+    let options = ListObjectsOptions::default().with_prefix("logs/").with_max_keys(10);
     let pages: Vec<_> = t.client.list_objects_v2_pages(&t.bucket, options).try_collect().await.unwrap();
     assert_eq!(pages.len(), 3, "pages: {}", pages.len());
     let listed: Vec<_> = pages.iter().flat_map(|p| p.objects.iter().map(|o| o.key.clone())).collect();
@@ -25,8 +25,7 @@ pub(super) async fn list_objects_v2_paginates_with_prefix_and_delimiter(t: &Targ
     assert_eq!(listed, expected);
     assert!(pages[0].objects.iter().all(|o| o.size > 0 && o.etag.is_some() && o.last_modified.is_some()));
 
-    let options =
-        ListObjectsOptions { prefix: Some("logs/".into()), delimiter: Some("/".into()), ..Default::default() };
+    let options = ListObjectsOptions::default().with_prefix("logs/").with_delimiter("/");
     let page = t.client.list_objects_v2(&t.bucket, &options).await.unwrap();
     assert_eq!(page.common_prefixes, vec!["logs/2026/".to_string()]);
     assert_eq!(page.objects.iter().map(|o| o.key.as_str()).collect::<Vec<_>>(), ["logs/readme.txt"]);
@@ -47,7 +46,8 @@ pub(super) async fn listing_is_in_utf8_byte_order(t: &Target) {
     let mut paged = Vec::new();
     let mut token = None;
     for _ in 0..keys.len() {
-        let options = ListObjectsOptions { max_keys: Some(5), continuation_token: token.take(), ..Default::default() };
+        let mut options = ListObjectsOptions::default().with_max_keys(5);
+        options.continuation_token = token.take();
         let page = t.client.list_objects_v2(&t.bucket, &options).await.unwrap();
         assert!(page.objects.len() <= 5, "{} keys in a page of at most 5", page.objects.len());
         paged.extend(page.objects.into_iter().map(|o| o.key));
@@ -72,13 +72,8 @@ pub(super) async fn pagination_with_delimiter_and_start_after(t: &Target) {
     let mut token = None;
     for page_number in 0.. {
         assert!(page_number < 10, "pagination does not end");
-        let options = ListObjectsOptions {
-            prefix: Some("p/".into()),
-            delimiter: Some("/".into()),
-            max_keys: Some(2),
-            continuation_token: token.take(),
-            ..Default::default()
-        };
+        let mut options = ListObjectsOptions::default().with_prefix("p/").with_delimiter("/").with_max_keys(2);
+        options.continuation_token = token.take();
         let page = t.client.list_objects_v2(&t.bucket, &options).await.unwrap();
         sizes.push(page.objects.len() + page.common_prefixes.len());
         objects.extend(page.objects.into_iter().map(|o| o.key));
@@ -93,22 +88,16 @@ pub(super) async fn pagination_with_delimiter_and_start_after(t: &Target) {
     assert_eq!(prefixes, ["p/a/", "p/b/", "p/d/", "p/f/"]);
 
     // StartAfter: strictly after, with and without a delimiter.
-    let options =
-        ListObjectsOptions { prefix: Some("p/".into()), start_after: Some("p/c".into()), ..Default::default() };
+    let options = ListObjectsOptions::default().with_prefix("p/").with_start_after("p/c");
     let page = t.client.list_objects_v2(&t.bucket, &options).await.unwrap();
     let listed: Vec<_> = page.objects.iter().map(|o| o.key.as_str()).collect();
     assert_eq!(listed, ["p/d/1", "p/e", "p/f/1", "p/f/2", "p/g"]);
-    let options = ListObjectsOptions {
-        prefix: Some("p/".into()),
-        delimiter: Some("/".into()),
-        start_after: Some("p/c".into()),
-        ..Default::default()
-    };
+    let options = ListObjectsOptions::default().with_prefix("p/").with_delimiter("/").with_start_after("p/c");
     let page = t.client.list_objects_v2(&t.bucket, &options).await.unwrap();
     assert_eq!(page.objects.iter().map(|o| o.key.as_str()).collect::<Vec<_>>(), ["p/e", "p/g"]);
     assert_eq!(page.common_prefixes, ["p/d/", "p/f/"]);
     // A start after every key: an empty, complete page.
-    let options = ListObjectsOptions { start_after: Some("zzz".into()), ..Default::default() };
+    let options = ListObjectsOptions::default().with_start_after("zzz");
     let page = t.client.list_objects_v2(&t.bucket, &options).await.unwrap();
     assert!(page.objects.is_empty() && page.next_continuation_token.is_none(), "{page:?}");
 }
@@ -118,8 +107,7 @@ pub(super) async fn empty_listings_have_no_continuation(t: &Target) {
     assert!(page.objects.is_empty() && page.common_prefixes.is_empty(), "{page:?}");
     assert_eq!(page.next_continuation_token, None);
     t.put("present", b"x").await;
-    let options =
-        ListObjectsOptions { prefix: Some("absent/".into()), delimiter: Some("/".into()), ..Default::default() };
+    let options = ListObjectsOptions::default().with_prefix("absent/").with_delimiter("/");
     let page = t.client.list_objects_v2(&t.bucket, &options).await.unwrap();
     assert!(page.objects.is_empty() && page.common_prefixes.is_empty(), "{page:?}");
     assert_eq!(page.next_continuation_token, None);

@@ -72,12 +72,12 @@ pub(super) async fn multipart_errors_name_the_s3_code(t: &Target) {
     assert_eq!((err.status(), err.code()), (Some(400), Some("EntityTooSmall")), "{err}");
 
     // A part whose ETag is not the one uploaded: 400 InvalidPart.
-    let wrong = CompletedPart { etag: "\"0123456789abcdef0123456789abcdef\"".into(), ..last.clone() };
+    let wrong = last.clone().with_etag("\"0123456789abcdef0123456789abcdef\"");
     let err = client.complete_multipart_upload(&t.bucket, key, &upload_id, &[wrong], None).await.unwrap_err();
     assert_eq!((err.status(), err.code()), (Some(400), Some("InvalidPart")), "{err}");
 
     // A part number never uploaded: 400 InvalidPart.
-    let never = CompletedPart { part_number: 7, ..last.clone() };
+    let never = last.clone().with_part_number(7);
     let err = client.complete_multipart_upload(&t.bucket, key, &upload_id, &[never], None).await.unwrap_err();
     assert_eq!((err.status(), err.code()), (Some(400), Some("InvalidPart")), "{err}");
 

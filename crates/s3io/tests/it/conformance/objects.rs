@@ -31,12 +31,10 @@ pub(super) async fn buckets_create_list_head_delete(t: &Target) {
 pub(super) async fn put_head_get_range_delete(t: &Target) {
     let client = &t.client;
     let data = test_data(100_000, 1);
-    let options = PutObjectOptions {
-        content_type: Some("text/plain".into()),
-        metadata: vec![("owner".into(), "tests".into())],
-        checksum: Some(s3io::checksum::checksum(ChecksumAlgorithm::Crc64Nvme, &data)),
-        ..Default::default()
-    };
+    let options = PutObjectOptions::default()
+        .with_content_type("text/plain")
+        .with_metadata(vec![("owner".into(), "tests".into())])
+        .with_checksum(s3io::checksum::checksum(ChecksumAlgorithm::Crc64Nvme, &data));
     let put = client.put_object(&t.bucket, "dir/obj.txt", Bytes::from(data.clone()), &options).await.unwrap();
     let expected_etag = format!("\"{}\"", hex_md5(&data));
     assert_eq!(put.etag.as_deref(), Some(expected_etag.as_str()));
@@ -54,20 +52,20 @@ pub(super) async fn put_head_get_range_delete(t: &Target) {
     assert_eq!(whole.object_size(), data.len() as u64);
     assert!(whole.collect().await.unwrap()[..] == data[..]);
 
-    let range = GetObjectOptions { range: Some(ByteRange::inclusive(10, 19)), ..Default::default() };
+    let range = GetObjectOptions::default().with_range(ByteRange::inclusive(10, 19));
     let part = client.get_object(&t.bucket, "dir/obj.txt", &range).await.unwrap();
     assert_eq!(part.content_range.map(|r| (r.start, r.end, r.total)), Some((10, 19, data.len() as u64)));
     assert_eq!(&part.collect().await.unwrap()[..], &data[10..20]);
 
-    let tail = GetObjectOptions { range: Some(ByteRange::from(99_990)), ..Default::default() };
+    let tail = GetObjectOptions::default().with_range(ByteRange::from(99_990));
     assert_eq!(
         &client.get_object(&t.bucket, "dir/obj.txt", &tail).await.unwrap().collect().await.unwrap()[..],
         &data[99_990..]
     );
 
-    let matching = GetObjectOptions { if_match: put.etag.clone(), ..Default::default() };
+    let matching = GetObjectOptions::default().with_if_match(put.etag.clone().unwrap());
     client.get_object(&t.bucket, "dir/obj.txt", &matching).await.unwrap();
-    let stale = GetObjectOptions { if_match: Some("\"0123\"".into()), ..Default::default() };
+    let stale = GetObjectOptions::default().with_if_match("\"0123\"");
     let err = client.get_object(&t.bucket, "dir/obj.txt", &stale).await.unwrap_err();
     assert_eq!(err.status(), Some(412), "{err}");
 
@@ -89,16 +87,14 @@ pub(super) fn hex_md5(data: &[u8]) -> String {
 /// Every standard header PutObject stores comes back on HeadObject and GetObject, with user
 /// metadata (keys lower-cased, as S3 returns them).
 pub(super) async fn object_headers_and_metadata_round_trip(t: &Target) {
-    let options = PutObjectOptions {
-        content_type: Some("application/json; charset=utf-8".into()),
-        content_encoding: Some("identity".into()),
-        content_disposition: Some("attachment; filename=\"report.json\"".into()),
-        content_language: Some("en-GB".into()),
-        cache_control: Some("max-age=3600, public".into()),
-        expires: Some("Wed, 21 Oct 2037 07:28:00 GMT".into()),
-        metadata: vec![("owner".into(), "conformance".into()), ("Mixed-Case".into(), "Value With Spaces".into())],
-        ..Default::default()
-    };
+    let options = PutObjectOptions::default()
+        .with_content_type("application/json; charset=utf-8")
+        .with_content_encoding("identity")
+        .with_content_disposition("attachment; filename=\"report.json\"")
+        .with_content_language("en-GB")
+        .with_cache_control("max-age=3600, public")
+        .with_expires("Wed, 21 Oct 2037 07:28:00 GMT")
+        .with_metadata(vec![("owner".into(), "conformance".into()), ("Mixed-Case".into(), "Value With Spaces".into())]);
     t.client.put_object(&t.bucket, "meta/doc.json", Bytes::from_static(b"{}"), &options).await.unwrap();
     let head = t.client.head_object(&t.bucket, "meta/doc.json").await.unwrap();
     let get = t.client.get_object(&t.bucket, "meta/doc.json", &Default::default()).await.unwrap();
@@ -135,17 +131,12 @@ pub(super) async fn empty_object_round_trips(t: &Target) {
 
 /// A second PUT replaces the body and every header: nothing of the first version remains.
 pub(super) async fn overwrite_replaces_body_and_metadata(t: &Target) {
-    let first = PutObjectOptions {
-        content_type: Some("text/plain".into()),
-        metadata: vec![("version".into(), "1".into()), ("only-in-first".into(), "x".into())],
-        ..Default::default()
-    };
+    let first = PutObjectOptions::default()
+        .with_content_type("text/plain")
+        .with_metadata(vec![("version".into(), "1".into()), ("only-in-first".into(), "x".into())]);
     t.client.put_object(&t.bucket, "k", Bytes::from(test_data(10_000, 2)), &first).await.unwrap();
-    let second = PutObjectOptions {
-        content_type: Some("image/png".into()),
-        metadata: vec![("version".into(), "2".into())],
-        ..Default::default()
-    };
+    let second =
+        PutObjectOptions::default().with_content_type("image/png").with_metadata(vec![("version".into(), "2".into())]);
     let put = t.client.put_object(&t.bucket, "k", Bytes::from_static(b"short"), &second).await.unwrap();
     let head = t.client.head_object(&t.bucket, "k").await.unwrap();
     assert_eq!(head.content_length, 5);
@@ -176,11 +167,9 @@ pub(super) async fn delete_objects_in_one_batch(t: &Target) {
 
 pub(super) async fn copy_object_server_side(t: &Target) {
     let data = test_data(300_000, 8);
-    let options = PutObjectOptions {
-        content_type: Some("application/x-test".into()),
-        metadata: vec![("origin".into(), "source".into())],
-        ..Default::default()
-    };
+    let options = PutObjectOptions::default()
+        .with_content_type("application/x-test")
+        .with_metadata(vec![("origin".into(), "source".into())]);
     t.client.put_object(&t.bucket, "src/a b", Bytes::from(data.clone()), &options).await.unwrap();
     let copied = t.client.copy_object(&t.bucket, "src/a b", &t.bucket, "dst/copy").await.unwrap();
     assert!(t.get("dst/copy").await[..] == data[..]);
@@ -205,11 +194,8 @@ pub(super) async fn copy_object_server_side(t: &Target) {
 /// source's — the way tools change an object's Content-Type in place; a copy onto itself that
 /// changes nothing is 400 InvalidRequest.
 pub(super) async fn copy_metadata_directive_replace_and_copy_onto_itself(t: &Target) {
-    let options = PutObjectOptions {
-        content_type: Some("text/plain".into()),
-        metadata: vec![("old".into(), "1".into())],
-        ..Default::default()
-    };
+    let options =
+        PutObjectOptions::default().with_content_type("text/plain").with_metadata(vec![("old".into(), "1".into())]);
     t.client.put_object(&t.bucket, "page", Bytes::from_static(b"<html></html>"), &options).await.unwrap();
     let source = format!("/{}/page", t.bucket);
     let replaced = t

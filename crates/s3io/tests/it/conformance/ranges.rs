@@ -8,7 +8,7 @@ use super::server::Target;
 
 pub(super) async fn range_past_the_end_is_invalid_range(t: &Target) {
     t.put("short", b"0123456789").await;
-    let options = GetObjectOptions { range: Some(ByteRange::inclusive(100, 200)), ..Default::default() };
+    let options = GetObjectOptions::default().with_range(ByteRange::inclusive(100, 200));
     let err = t.client.get_object(&t.bucket, "short", &options).await.unwrap_err();
     assert_eq!(err.status(), Some(416), "{err}");
     assert_eq!(err.code(), Some("InvalidRange"), "{err}");
@@ -40,7 +40,7 @@ pub(super) async fn ranges_inclusive_open_clipped_and_suffix(t: &Target) {
         assert_eq!(response.header("content-length"), Some(body.len().to_string().as_str()), "{range}");
     }
     // The library's ranges: the Content-Range it parses and the bytes.
-    let options = GetObjectOptions { range: Some(ByteRange::inclusive(2, 4)), ..Default::default() };
+    let options = GetObjectOptions::default().with_range(ByteRange::inclusive(2, 4));
     let part = t.client.get_object(&t.bucket, "digits", &options).await.unwrap();
     assert_eq!(part.content_range.map(|r| (r.start, r.end, r.total)), Some((2, 4, 10)));
     assert_eq!(part.object_size(), 10);

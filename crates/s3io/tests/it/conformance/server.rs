@@ -144,7 +144,7 @@ impl Target {
     /// Every key of the bucket under `prefix`, in the order listed, through all pages.
     pub(crate) async fn keys(&self, prefix: &str) -> Vec<String> {
         use futures::TryStreamExt as _;
-        let options = s3io::types::ListObjectsOptions { prefix: Some(prefix.to_owned()), ..Default::default() };
+        let options = s3io::types::ListObjectsOptions::default().with_prefix(prefix.to_owned());
         let pages: Vec<_> = self
             .client
             .list_objects_v2_pages(&self.bucket, options)

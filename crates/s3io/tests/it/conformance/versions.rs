@@ -16,7 +16,7 @@ use super::server::{ServerKind, Target};
 use crate::common::{test_data, MIB};
 
 fn version(id: &str) -> HeadObjectOptions {
-    HeadObjectOptions { version_id: Some(id.to_owned()), ..HeadObjectOptions::default() }
+    HeadObjectOptions::default().with_version_id(id.to_owned())
 }
 
 pub(crate) async fn unversioned_objects_are_version_null(t: &Target) {
@@ -32,10 +32,10 @@ pub(crate) async fn unversioned_objects_are_version_null(t: &Target) {
     assert_eq!(listed, [("k", "null", true, false), ("other", "null", true, false)]);
     assert_eq!(page.versions[0].size, data.len() as u64);
     assert_eq!(page.next_marker, None);
-    let one = ListObjectVersionsOptions { max_keys: Some(1), ..ListObjectVersionsOptions::default() };
+    let one = ListObjectVersionsOptions::default().with_max_keys(1);
     let first = c.list_object_versions(b, &one).await.unwrap();
     assert_eq!(first.versions.len(), 1);
-    let rest = ListObjectVersionsOptions { marker: first.next_marker.clone(), ..one };
+    let rest = one.with_marker(first.next_marker.clone().unwrap());
     assert_eq!(c.list_object_versions(b, &rest).await.unwrap().versions[0].key, "other");
 
     // Version `null` is the object; a download asks for it on every ranged GET.
@@ -45,7 +45,7 @@ pub(crate) async fn unversioned_objects_are_version_null(t: &Target) {
     assert_eq!(c.head_object_with(b, "k", &version("null")).await.unwrap().content_length, data.len() as u64);
     let bytes = c.download(b, "k").part_size(MIB as u64).version_id("null").to_bytes().await.unwrap();
     assert!(bytes == data);
-    let get = GetObjectOptions { version_id: Some("null".into()), ..Default::default() };
+    let get = GetObjectOptions::default().with_version_id("null");
     assert_eq!(c.get_object(b, "other", &get).await.unwrap().collect().await.unwrap(), Bytes::from_static(b"x"));
 
     c.delete_object_version(b, "other", "null").await.unwrap();
@@ -82,7 +82,7 @@ async fn a_versioned_bucket_serves_and_deletes_each_version() {
 
     // Deleting a version removes it for good; the latest stays.
     c.delete_object_version(b, "k", &v1).await.unwrap();
-    let under_k = ListObjectVersionsOptions { prefix: Some("k".into()), ..Default::default() };
+    let under_k = ListObjectVersionsOptions::default().with_prefix("k");
     let page = c.list_object_versions(b, &under_k).await.unwrap();
     let ids: Vec<String> = page.versions.into_iter().map(|v| v.version_id).collect();
     assert_eq!(ids, std::slice::from_ref(&v2));
