@@ -233,18 +233,7 @@ impl Single<'_> {
             };
             return self.out.status(&format!("{operation}: {source} to {destination}{verified}")).await;
         }
-        let mut record = Record {
-            line: None,
-            operation,
-            source,
-            destination: Some(destination),
-            size: 0,
-            seconds: started.elapsed().as_secs_f64(),
-            checksum: None,
-            status: Status::Ok,
-            error: None,
-            client: Some(ClientFigures::of(self.client)),
-        };
+        let mut record = self.record(operation, source, destination, started, Status::Ok);
         match result {
             Ok((size, checksum)) => {
                 record.size = size;
@@ -273,7 +262,20 @@ impl Single<'_> {
         if !self.json {
             return self.out.status(&format!("skip: {source} (exists: {destination})")).await;
         }
-        let record = Record {
+        let record = self.record(operation, source, destination, started, Status::Skipped);
+        self.out.data(&serde_json::to_string(&record)?).await
+    }
+
+    /// The `--json` record of one transfer started at `started`, no bytes counted yet.
+    fn record(
+        &self,
+        operation: &'static str,
+        source: String,
+        destination: String,
+        started: std::time::Instant,
+        status: Status,
+    ) -> Record {
+        Record {
             line: None,
             operation,
             source,
@@ -281,11 +283,10 @@ impl Single<'_> {
             size: 0,
             seconds: started.elapsed().as_secs_f64(),
             checksum: None,
-            status: Status::Skipped,
+            status,
             error: None,
             client: Some(ClientFigures::of(self.client)),
-        };
-        self.out.data(&serde_json::to_string(&record)?).await
+        }
     }
 }
 
