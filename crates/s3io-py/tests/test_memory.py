@@ -35,10 +35,9 @@ def test_small_downloads_reuse_the_pool_after_warm_up(server, bucket):
         client.download_into(bucket, "small", buffer)
     after = client.stats()
     assert after["pool_allocated"] == warm["pool_allocated"], (warm, after)
-    # Connections are reused. hyper-util hands a finished connection back to its pool from a
-    # task of its own, so on a loaded machine the next download can find none idle and open one
-    # (3 of 50 in one CI run): a few, not one per download.
-    assert after["connections_opened"] <= warm["connections_opened"] + 5, (warm, after)
+    # Connections are reused: a download that comes while the previous one's connection is on
+    # its way back to hyper-util's pool waits for it instead of opening another.
+    assert after["connections_opened"] <= warm["connections_opened"] + 2, (warm, after)
 
 
 def test_download_bytes_peak_memory_is_the_object_not_twice_the_object(server, bucket):

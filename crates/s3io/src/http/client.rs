@@ -14,6 +14,7 @@ use hyper_util::rt::TokioExecutor;
 use super::body::{BodyProgress, RequestBody};
 use super::connector::{connector, proxy_matcher, ConnectionMetrics, Connector};
 use super::latency::LatencyTracker;
+use super::reuse::{Claim, Hosts};
 use crate::config::ClientConfig;
 use crate::error::{Error, ErrorContext};
 
@@ -42,6 +43,8 @@ pub(crate) enum HeaderWait {
 pub(crate) struct HttpClient {
     client: Client<Connector, RequestBody>,
     metrics: Arc<ConnectionMetrics>,
+    /// Requests and connections per host, so that a connection is dialed only when needed.
+    hosts: Arc<Hosts>,
     read_timeout: Duration,
     stall_timeout: Duration,
     latency: LatencyTracker,
@@ -57,15 +60,17 @@ impl HttpClient {
         let metrics = Arc::new(ConnectionMetrics::default());
         let proxy = proxy_matcher(&config.proxy)?;
         let http_proxy = proxy.clone();
+        let hosts = Arc::new(Hosts::new(config.pool.max_connections_per_host));
         let client = Client::builder(TokioExecutor::new())
             .pool_max_idle_per_host(config.pool.max_idle_per_host)
             .pool_idle_timeout(config.pool.idle_timeout)
             .pool_timer(hyper_util::rt::TokioTimer::new())
             .http1_max_buf_size(READ_BUFFER_MAX)
-            .build(connector(config, metrics.clone(), proxy, ca_bundle)?);
+            .build(connector(config, metrics.clone(), hosts.clone(), proxy, ca_bundle)?);
         Ok(Self {
             client,
             metrics,
+            hosts,
             read_timeout: config.read_timeout,
             stall_timeout: config.stall_timeout,
             latency: LatencyTracker::new(),
@@ -87,13 +92,17 @@ impl HttpClient {
     /// watched in two phases: while its body goes out, hyper must take a frame at least every
     /// stall timeout (a server that stopped reading is noticed); once the body has gone, the
     /// header wait starts, counted from the body's end.
+    ///
+    /// The answer comes with the request's [`Claim`] on its connection, to be dropped when its
+    /// body has ended or is dropped.
     pub(crate) async fn send(
         &self,
         request: http::Request<RequestBody>,
         context: &ErrorContext,
         wait: HeaderWait,
-    ) -> Result<http::Response<Incoming>, Error> {
+    ) -> Result<(http::Response<Incoming>, Claim), Error> {
         self.metrics.count_request();
+        let claim = self.hosts.claim(request.uri());
         let mut request = request;
         if let Some(matcher) = &self.http_proxy {
             if request.uri().scheme() == Some(&http::uri::Scheme::HTTP) {
@@ -158,7 +167,7 @@ impl HttpClient {
                     // megabytes still to cross the network.
                     self.latency.record(ended.elapsed());
                 }
-                Ok(response)
+                Ok((response, claim))
             }
             Ok(Err(e)) => {
                 let message = if e.is_connect() { "connecting" } else { "sending the request" };

@@ -11,7 +11,8 @@
 //!
 //! The connector counts connections opened and closed ([`ConnectionMetrics`], which also counts
 //! the bytes requests moved, for the concurrency controller), so tests and benchmarks can see
-//! whether keep-alive works, and enforces the optional cap on connections per
+//! whether keep-alive works. Before dialing, a connect asks its host's load (module `reuse`)
+//! whether a connection is needed at all, and then holds the optional cap on connections per
 //! host ([`PoolConfig::max_connections_per_host`]): a connection holds a permit of its host's
 //! semaphore from its connect to its close, so a connect beyond the cap waits, and the request
 //! behind it takes the first connection that returns to the pool.
@@ -30,8 +31,9 @@ use hyper_util::client::legacy::connect::{Connected, Connection, HttpConnector};
 use hyper_util::client::proxy::matcher::Matcher;
 use hyper_util::rt::TokioIo;
 use tokio::net::TcpStream;
-use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+use tokio::sync::OwnedSemaphorePermit;
 
+use super::reuse::{Hosts, Open};
 use crate::config::{check_proxy_url, ClientConfig, ProxyConfig};
 use crate::error::{BoxError, Error};
 
@@ -115,33 +117,13 @@ impl ConnectionMetrics {
     }
 }
 
-/// Per-host semaphores capping the connections open at once.
-#[derive(Debug)]
-struct ConnectionCap {
-    per_host: usize,
-    hosts: std::sync::Mutex<std::collections::HashMap<String, Arc<Semaphore>>>,
-}
-
-impl ConnectionCap {
-    fn new(per_host: usize) -> Self {
-        Self { per_host, hosts: std::sync::Mutex::new(std::collections::HashMap::new()) }
-    }
-
-    /// The semaphore of the URI's host (scheme, host and port).
-    fn host(&self, uri: &http::Uri) -> Arc<Semaphore> {
-        let key = format!("{}://{}", uri.scheme_str().unwrap_or("http"), uri.authority().map_or("", |a| a.as_str()));
-        let mut hosts = self.hosts.lock().unwrap_or_else(|p| p.into_inner());
-        hosts.entry(key).or_insert_with(|| Arc::new(Semaphore::new(self.per_host))).clone()
-    }
-}
-
 /// A TCP connector that counts the connections it opens and that close, and holds each to its
 /// host's cap.
 #[derive(Clone)]
 pub(crate) struct CountingConnector {
     inner: HttpConnector,
     metrics: Arc<ConnectionMetrics>,
-    cap: Option<Arc<ConnectionCap>>,
+    hosts: Arc<Hosts>,
     proxy: Option<Arc<Matcher>>,
     connect_timeout: std::time::Duration,
 }
@@ -156,17 +138,24 @@ impl tower_service::Service<http::Uri> for CountingConnector {
     }
 
     fn call(&mut self, uri: http::Uri) -> Self::Future {
-        let host = self.cap.as_ref().map(|cap| cap.host(&uri));
+        let load = self.hosts.load(&uri);
+        // The task of the request this connect is for: hyper-util moves the connect into a task
+        // of its own when the request takes a pooled connection first.
+        let origin = tokio::task::try_id();
         let mut inner = self.inner.clone();
         let metrics = self.metrics.clone();
         let intercept = self.proxy.as_ref().and_then(|matcher| matcher.intercept(&uri));
         let connect_timeout = self.connect_timeout;
         Box::pin(async move {
+            // Waits while a connection is idle or on its way back to the pool (module `reuse`).
+            let Some(dialing) = load.dial_permit(origin).await else {
+                return Err("connection not needed: its request took a pooled one".into());
+            };
             // Waits while the host is at its cap. When hyper's pool hands the waiting request a
             // connection that came back first, it lets this connect finish in the background and
             // pools the result, which then replaces a connection that closed.
-            let permit = match host {
-                Some(host) => Some(host.acquire_owned().await.map_err(|_| "connection cap closed")?),
+            let permit = match load.cap() {
+                Some(cap) => Some(cap.clone().acquire_owned().await.map_err(|_| "connection cap closed")?),
                 None => None,
             };
             let (stream, proxied) = match intercept {
@@ -198,7 +187,7 @@ impl tower_service::Service<http::Uri> for CountingConnector {
                 }
             };
             metrics.opened.fetch_add(1, Ordering::Relaxed);
-            Ok(CountedStream { inner: stream, metrics, _permit: permit, proxied })
+            Ok(CountedStream { inner: stream, metrics, _open: dialing.opened(), _permit: permit, proxied })
         })
     }
 }
@@ -207,6 +196,8 @@ impl tower_service::Service<http::Uri> for CountingConnector {
 pub(crate) struct CountedStream {
     inner: TokioIo<TcpStream>,
     metrics: Arc<ConnectionMetrics>,
+    /// Counted open for its host until dropped.
+    _open: Open,
     _permit: Option<OwnedSemaphorePermit>,
     /// A plain connection to an HTTP proxy: requests on it go in absolute form.
     proxied: bool,
@@ -367,6 +358,7 @@ pub(crate) fn proxy_matcher(config: &ProxyConfig) -> Result<Option<Arc<Matcher>>
 pub(crate) fn connector(
     config: &ClientConfig,
     metrics: Arc<ConnectionMetrics>,
+    hosts: Arc<Hosts>,
     proxy: Option<Arc<Matcher>>,
     ca_bundle: Option<&[u8]>,
 ) -> Result<Connector, Error> {
@@ -375,8 +367,7 @@ pub(crate) fn connector(
     http.set_nodelay(true);
     http.set_connect_timeout(Some(config.connect_timeout));
     http.set_keepalive(Some(std::time::Duration::from_secs(30)));
-    let cap = config.pool.max_connections_per_host.map(|n| Arc::new(ConnectionCap::new(n)));
-    let counting = CountingConnector { inner: http, metrics, cap, proxy, connect_timeout: config.connect_timeout };
+    let counting = CountingConnector { inner: http, metrics, hosts, proxy, connect_timeout: config.connect_timeout };
     let tls = tls_config(config, ca_bundle)?;
     Ok(hyper_rustls::HttpsConnectorBuilder::new()
         .with_tls_config(tls)

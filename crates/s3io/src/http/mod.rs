@@ -8,6 +8,8 @@
 //!   a CA bundle), either through an HTTP proxy (a CONNECT tunnel, or absolute-form requests),
 //!   counting connections opened and closed ([`ConnectionMetrics`]) and holding the optional cap
 //!   on connections per host;
+//! - [`reuse`]: requests and connections per host, so that a connection is dialed only when the
+//!   requests outnumber the connections (not while one is on its way back to the pool);
 //! - [`body`]: request bodies (bytes sent again on a retry, or a replayable stream), framed so
 //!   their progress can be watched;
 //! - [`latency`]: recent first-byte latencies, for the adaptive header timeout;
@@ -19,6 +21,7 @@ mod client;
 mod connector;
 mod latency;
 mod response;
+mod reuse;
 
 pub(crate) use body::{ReplayablePayload, RequestBody, StreamingBody};
 pub(crate) use client::{HeaderWait, HttpClient};

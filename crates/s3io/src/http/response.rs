@@ -12,6 +12,7 @@ use http_body::Body;
 use http_body_util::BodyExt;
 use hyper::body::Incoming;
 
+use super::reuse::Claim;
 use crate::error::{Error, ErrorContext};
 use crate::throttle::ThrottlePermit;
 
@@ -35,6 +36,9 @@ pub struct ResponseBody {
     /// The request's slot of the client's limit on requests in flight, given back when the body
     /// ends or is dropped; it also counts the body's bytes into the client's metrics.
     slot: Option<ThrottlePermit>,
+    /// The request's claim on its connection, given up when the body ends or is dropped (or
+    /// drained in the background): its connection is then on its way back to the pool.
+    claim: Option<Claim>,
 }
 
 impl std::fmt::Debug for ResponseBody {
@@ -49,9 +53,12 @@ impl ResponseBody {
         read_timeout: Duration,
         context: std::sync::Arc<ErrorContext>,
         slot: Option<ThrottlePermit>,
+        claim: Option<Claim>,
     ) -> Self {
         let remaining = body.size_hint().exact();
-        Self { body: Some(body), remaining, read_timeout, context, slot }
+        // A body that is already at its end holds its connection no longer.
+        let claim = claim.filter(|_| !body.is_end_stream());
+        Self { body: Some(body), remaining, read_timeout, context, slot, claim }
     }
 
     /// Gives the request's slot back before the body is read (a body the caller may hold for
@@ -60,6 +67,14 @@ impl ResponseBody {
         if let Some(slot) = self.slot.as_mut() {
             slot.release();
         }
+    }
+
+    /// The body ended (or failed: dropping hyper's body then closes its connection): its slot
+    /// and its claim on the connection are given back.
+    fn end(&mut self) {
+        self.body = None;
+        self.claim = None;
+        self.release_slot();
     }
 
     /// Bytes still to come, when the response said (Content-Length).
@@ -89,8 +104,7 @@ impl ResponseBody {
             let frame = match waited {
                 Err(_) => {
                     // The connection is in an unknown state: close it.
-                    self.body = None;
-                    self.release_slot();
+                    self.end();
                     return Err(Error::Timeout {
                         context: Box::new(ErrorContext::clone(&self.context)),
                         what: "waiting for body bytes",
@@ -98,8 +112,7 @@ impl ResponseBody {
                     });
                 }
                 Ok(None) => {
-                    self.body = None;
-                    self.release_slot();
+                    self.end();
                     return match self.remaining {
                         Some(left) if left > 0 => Err(Error::transport(
                             ErrorContext::clone(&self.context),
@@ -110,8 +123,7 @@ impl ResponseBody {
                     };
                 }
                 Ok(Some(Err(e))) => {
-                    self.body = None;
-                    self.release_slot();
+                    self.end();
                     return Err(Error::transport(ErrorContext::clone(&self.context), "reading the response body", e));
                 }
                 Ok(Some(Ok(frame))) => frame,
@@ -159,7 +171,10 @@ impl Drop for ResponseBody {
         }
         let Ok(runtime) = tokio::runtime::Handle::try_current() else { return };
         let timeout = self.read_timeout;
+        // The connection stays claimed until it is drained.
+        let claim = self.claim.take();
         runtime.spawn(async move {
+            let _claim = claim;
             let drain = async { while let Some(Ok(_)) = body.frame().await {} };
             let _ = tokio::time::timeout(timeout, drain).await;
         });

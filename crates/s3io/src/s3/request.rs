@@ -274,11 +274,13 @@ impl Client {
                 .map_err(|e| (e, None))?;
         }
         let response = match self.http().send(http_request, &request.context, header_wait(request)).await {
-            Ok(response) => response,
+            Ok(answer) => answer,
             Err(error) => return Err(Routed::Failed((tls_named(error, &url), None))),
         };
+        let (response, claim) = response;
         let (parts, body) = response.into_parts();
-        let body = ResponseBody::new(body, self.http().stall_timeout(), request.context.clone(), Some(permit));
+        let body =
+            ResponseBody::new(body, self.http().stall_timeout(), request.context.clone(), Some(permit), Some(claim));
         if parts.status.is_success() {
             self.http().metrics().count_sent(length);
             return Ok(S3Response { status: parts.status, headers: parts.headers, body });
