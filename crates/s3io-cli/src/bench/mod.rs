@@ -20,9 +20,12 @@
 
 mod measure;
 mod plot;
+mod result;
 mod scenario;
 mod server;
 mod timeline;
+
+use std::path::PathBuf;
 
 use anyhow::Context as _;
 use s3io::config::AddressingStyle;
@@ -31,10 +34,24 @@ use s3io::{Client, CredentialsSource};
 use crate::args::{BenchArgs, GlobalArgs, Scenario};
 use crate::printer::Printer;
 use crate::settings;
-use scenario::{Bench, ScenarioResult};
+use result::ScenarioResult;
 
 /// The allocation column of a binary that does not count allocations.
 const NO_ALLOCATION_COUNT: &str = "n/a (build with --features alloc-count)";
+
+/// What the scenarios share.
+pub(crate) struct Bench {
+    pub(crate) client: Client,
+    pub(crate) bucket: String,
+    pub(crate) prefix: String,
+    pub(crate) size: u64,
+    pub(crate) small_count: usize,
+    pub(crate) small_size: u64,
+    pub(crate) small_concurrency: usize,
+    pub(crate) mixed_min_size: u64,
+    pub(crate) mixed_max_size: u64,
+    pub(crate) work_dir: PathBuf,
+}
 
 /// Runs the benchmark.
 pub(crate) async fn run(global: &GlobalArgs, args: BenchArgs, out: &mut Printer) -> anyhow::Result<()> {
@@ -160,7 +177,7 @@ fn table(results: &[ScenarioResult]) -> Vec<String> {
         .iter()
         .map(|r| {
             let latency =
-                |f: fn(&scenario::Latency) -> f64| r.latency.as_ref().map_or("-".into(), |l| format!("{:.2}", f(l)));
+                |f: fn(&result::Latency) -> f64| r.latency.as_ref().map_or("-".into(), |l| format!("{:.2}", f(l)));
             vec![
                 r.scenario.to_owned(),
                 r.objects.to_string(),

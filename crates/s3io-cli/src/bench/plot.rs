@@ -9,7 +9,7 @@ use std::path::Path;
 
 use plotters::prelude::*;
 
-use super::scenario::ScenarioResult;
+use super::result::ScenarioResult;
 
 /// Chart width in pixels.
 const WIDTH: u32 = 1000;
