@@ -161,6 +161,15 @@ impl ObjectSettings {
         options
     }
 
+    /// HeadObject's options for the source object of a server-side copy: its SSE-C key
+    /// (`--sse-c-copy-source-key`), if one was given.
+    pub(crate) fn copy_source_head_options(&self) -> HeadObjectOptions {
+        let mut options = HeadObjectOptions::default();
+        options.sse_customer_key = self.sse_c.copy_source.clone();
+        options.version_id = self.version_id.clone();
+        options
+    }
+
     /// A server-side copy reading the source with its SSE-C key, if one was given.
     pub(crate) fn copy(&self, client: &Client, source: (&str, &str), destination: (&str, &str)) -> ServerCopy {
         let copy = client

@@ -40,6 +40,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
 use futures::{Stream, StreamExt as _};
+use s3io::types::HeadObjectOptions;
 use s3io::Client;
 
 use crate::args::SyncArgs;
@@ -89,6 +90,11 @@ struct Planner {
     destination: Root,
     direction: Direction,
     comparison: Comparison,
+    /// HeadObject's options for `--checksum` comparisons of a source object and of a
+    /// destination object: the SSE-C key each is read with (`--sse-c-copy-source-key` for the
+    /// source of a bucket-to-bucket sync, `--sse-c-key` otherwise).
+    head_source: HeadObjectOptions,
+    head_destination: HeadObjectOptions,
     delete: bool,
     /// Problems met while reading a side (walk errors), waiting to be reported as refusals.
     problems: Arc<Problems>,
@@ -150,6 +156,7 @@ pub(crate) async fn plan(client: &Client, args: &SyncArgs) -> anyhow::Result<sup
         (false, false) => Comparison::SizeAndTime,
     };
     let (source, destination, direction) = roots(&args.source, &args.destination)?;
+    let object = crate::object::ObjectSettings::new(&args.object)?;
     if let Root::Local(dir) = &source {
         let is_dir = tokio::fs::metadata(dir).await.map(|m| m.is_dir()).unwrap_or(false);
         if !is_dir {
@@ -181,6 +188,11 @@ pub(crate) async fn plan(client: &Client, args: &SyncArgs) -> anyhow::Result<sup
         destination,
         direction,
         comparison,
+        head_source: match direction {
+            Direction::Copy => object.copy_source_head_options(),
+            _ => object.head_options(),
+        },
+        head_destination: object.head_options(),
         delete: args.delete,
         problems: Arc::clone(&problems),
     });
@@ -383,15 +395,18 @@ impl Planner {
         match (&self.source, &self.destination) {
             (Root::Local(_), Root::S3(_)) => {
                 let object = self.destination.object(&destination.key);
-                content::file_matches_object(&self.client, &path(source), &object.bucket, &object.key).await
+                let object = (&*object.bucket, &*object.key, &self.head_destination);
+                content::file_matches_object(&self.client, &path(source), object).await
             }
             (Root::S3(_), Root::Local(_)) => {
                 let object = self.source.object(&source.key);
-                content::file_matches_object(&self.client, &path(destination), &object.bucket, &object.key).await
+                let object = (&*object.bucket, &*object.key, &self.head_source);
+                content::file_matches_object(&self.client, &path(destination), object).await
             }
             (Root::S3(_), Root::S3(_)) => {
                 let (a, b) = (self.source.object(&source.key), self.destination.object(&destination.key));
-                content::object_matches_object(&self.client, (&a.bucket, &a.key), (&b.bucket, &b.key)).await
+                let (a, b) = ((&*a.bucket, &*a.key, &self.head_source), (&*b.bucket, &*b.key, &self.head_destination));
+                content::object_matches_object(&self.client, a, b).await
             }
             (Root::Local(_), Root::Local(_)) => unreachable!("refused by `roots`"),
         }

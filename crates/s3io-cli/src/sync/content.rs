@@ -14,6 +14,9 @@
 //!   ETags are the same content (equal MD5s, or equal lists of part MD5s), and different ETags
 //!   copy again (the same bytes uploaded with other part sizes have other ETags).
 //!
+//! Objects stored with SSE-C are read with their key (HeadObject refuses them without it); their
+//! ETags are not MD5s of their content, so only their checksums can show them equal.
+//!
 //! Whatever cannot be decided is copied: a needless copy costs time, a wrongly skipped one loses
 //! data.
 
@@ -24,7 +27,7 @@ use anyhow::Context as _;
 use base64::Engine as _;
 use s3io::checksum::{ChecksumValue, Hasher};
 use s3io::config::ChecksumAlgorithm;
-use s3io::types::ObjectInfo;
+use s3io::types::{HeadObjectOptions, ObjectInfo};
 use s3io::Client;
 
 /// Bytes read from a file per `read` call while hashing it.
@@ -62,14 +65,21 @@ fn md5_hex(value: &ChecksumValue) -> anyhow::Result<String> {
     Ok(hex::encode(digest))
 }
 
-/// Whether the local file at `path` holds the bytes of `bucket/key` (see the module doc).
-pub(crate) async fn file_matches_object(client: &Client, path: &Path, bucket: &str, key: &str) -> anyhow::Result<bool> {
-    let info = client.head_object(bucket, key).await?;
+/// Whether the local file at `path` holds the bytes of `bucket/key`, read with `options` (its
+/// SSE-C key: see the module doc).
+pub(crate) async fn file_matches_object(
+    client: &Client,
+    path: &Path,
+    (bucket, key, options): (&str, &str, &HeadObjectOptions),
+) -> anyhow::Result<bool> {
+    let info = client.head_object_with(bucket, key, options).await?;
     if let Some(remote) = info.checksums.first() {
         let local = file_checksum(path, remote.algorithm).await?;
         return Ok(local.value == remote.value);
     }
-    let Some(md5) = single_part_md5(info.etag.as_deref()) else {
+    // An SSE-C object's ETag is not the MD5 of its content.
+    let etag = info.etag.as_deref().filter(|_| options.sse_customer_key.is_none());
+    let Some(md5) = single_part_md5(etag) else {
         return Ok(false);
     };
     let local = file_checksum(path, ChecksumAlgorithm::Md5).await?;
@@ -86,14 +96,17 @@ fn objects_match(source: &ObjectInfo, destination: &ObjectInfo) -> bool {
     matches!((&source.etag, &destination.etag), (Some(a), Some(b)) if a == b)
 }
 
-/// Whether `source_bucket/source_key` and `bucket/key` hold the same bytes (see the module doc).
+/// Whether `source_bucket/source_key` and `bucket/key`, each read with its options (its SSE-C
+/// key), hold the same bytes (see the module doc).
 pub(crate) async fn object_matches_object(
     client: &Client,
-    (source_bucket, source_key): (&str, &str),
-    (bucket, key): (&str, &str),
+    (source_bucket, source_key, source_options): (&str, &str, &HeadObjectOptions),
+    (bucket, key, options): (&str, &str, &HeadObjectOptions),
 ) -> anyhow::Result<bool> {
-    let (source, destination) =
-        futures::try_join!(client.head_object(source_bucket, source_key), client.head_object(bucket, key))?;
+    let (source, destination) = futures::try_join!(
+        client.head_object_with(source_bucket, source_key, source_options),
+        client.head_object_with(bucket, key, options)
+    )?;
     Ok(objects_match(&source, &destination))
 }
 

@@ -367,3 +367,28 @@ fn json_lines_and_usage_errors() {
         assert_eq!(h.run(&args).status.code(), Some(2), "{args:?}");
     }
 }
+
+#[test]
+fn checksum_reads_sse_c_objects_with_their_keys() {
+    // `--checksum` compares content through HeadObject, which S3 refuses for an SSE-C object
+    // without its key: the sync's keys go with those HEADs (the source's copy-source key in a
+    // bucket-to-bucket sync), so a second run finds everything equal and copies nothing.
+    let h = Harness::start();
+    h.ok(&["mb", "s3://bkt"]);
+    let dir = h.tree("src", &[("a", b"alpha"), ("b", b"bravo")]);
+    let (key, other) = ("0123456789abcdef0123456789abcdef", "ffffffffffffffffffffffffffffffff");
+    let keyed = ["--sse-c", "--sse-c-key", key];
+    let synced = |args: &[&[&str]]| status_lines(&h.ok(&args.concat()));
+    assert_eq!(synced(&[&["sync"], &keyed, &[&dir, "s3://bkt/s"]]), 2);
+    assert_eq!(synced(&[&["sync", "--checksum"], &keyed, &[&dir, "s3://bkt/s"]]), 0);
+    let back = h.path_str("back");
+    assert_eq!(synced(&[&["sync"], &keyed, &["s3://bkt/s", &back]]), 2);
+    assert_eq!(synced(&[&["sync", "--checksum"], &keyed, &["s3://bkt/s", &back]]), 0);
+    let copy = ["--sse-c-copy-source", "--sse-c-copy-source-key", key, "--sse-c", "--sse-c-key", other];
+    assert_eq!(synced(&[&["sync"], &copy, &["s3://bkt/s", "s3://bkt/t"]]), 2);
+    assert_eq!(synced(&[&["sync", "--checksum"], &copy, &["s3://bkt/s", "s3://bkt/t"]]), 0);
+    // Without the key, the comparison's HEAD is refused, and the sync names the object.
+    let output = h.run(&["sync", "--checksum", &dir, "s3://bkt/s"]);
+    assert_ne!(output.status.code(), Some(0));
+    assert!(stderr(&output).contains("s3://bkt/s/a"), "{}", stderr(&output));
+}
