@@ -20,9 +20,8 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::SystemTime;
 
-use anyhow::Context as _;
 use s3io::{Client, DownloadOutput, Progress, UploadOutput};
-use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt as _};
+use tokio::io::AsyncRead;
 
 use crate::location::S3Url;
 use crate::object::ObjectSettings;
@@ -65,19 +64,15 @@ async fn set_modified(file: PathBuf, modified: SystemTime) -> anyhow::Result<()>
     task.await?
 }
 
-/// Downloads `source` into `writer` in order (stdout for `cp s3://… -` and `cat`) with the
-/// library's download engine; returns the object's size.
-pub(crate) async fn download_to_writer<W>(
+/// Downloads `source` to stdout in order (`cp s3://… -` and `cat`) with the library's download
+/// engine, written straight from the pooled part buffers on a thread of the blocking pool
+/// ([`s3io::Download::to_blocking_writer`]); returns the object's size.
+pub(crate) async fn download_to_stdout(
     client: &Client,
     source: &S3Url,
     object: &ObjectSettings,
-    writer: &mut W,
-) -> anyhow::Result<u64>
-where
-    W: AsyncWrite + Unpin + Send,
-{
-    let output = object.download(client, &source.bucket, &source.key).to_writer(&mut *writer).await?;
-    writer.flush().await.context("writing to stdout")?;
+) -> anyhow::Result<u64> {
+    let output = object.download(client, &source.bucket, &source.key).to_blocking_writer(std::io::stdout()).await?;
     Ok(output.size)
 }
 

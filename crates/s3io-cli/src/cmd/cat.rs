@@ -11,6 +11,6 @@ use crate::transfer;
 pub(crate) async fn run(client: &Client, args: CatArgs) -> anyhow::Result<()> {
     let source = S3Url::parse_object(&args.object)?;
     let object = ObjectSettings::for_reading(&args.sse_c, args.version_id.as_deref())?;
-    transfer::download_to_writer(client, &source, &object, &mut tokio::io::stdout()).await?;
+    transfer::download_to_stdout(client, &source, &object).await?;
     Ok(())
 }

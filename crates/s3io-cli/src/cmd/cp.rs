@@ -164,7 +164,7 @@ pub(crate) async fn run(client: &Client, args: CpArgs, mode: Mode, out: &mut Pri
                 return single.out.status(&format!("(dryrun) download: {source} to -")).await;
             }
             // The object's bytes are the output: no status line, no JSON record.
-            transfer::download_to_writer(client, &source, &object, &mut tokio::io::stdout()).await?;
+            transfer::download_to_stdout(client, &source, &object).await?;
             Ok(())
         }
         (Location::S3(source), Location::S3(prefix)) => {

@@ -304,7 +304,21 @@ impl Download {
         let cancel = self.cancel.clone().map(|token| (token, self.context()));
         with_cancel(cancel, async {
             let (plan, first) = Plan::make(&self).await?;
-            sink::stream::download(&self, plan, first, writer).await
+            sink::stream::download(&self, plan, first, sink::stream::AsyncOutput(writer)).await
+        })
+        .await
+    }
+
+    /// [`to_writer`](Self::to_writer) for a blocking [`std::io::Write`] (stdout, a pipe, a
+    /// socket): its writes run on a thread of tokio's blocking pool, straight from the pooled
+    /// part buffers, so no byte is copied on the way and a slow reader never blocks the runtime.
+    /// (`tokio::io::stdout()` copies every write into a buffer of its own first.)
+    pub async fn to_blocking_writer<W: std::io::Write + Send + 'static>(self, writer: W) -> Result<DownloadOutput> {
+        self.transfer.validate()?;
+        let cancel = self.cancel.clone().map(|token| (token, self.context()));
+        with_cancel(cancel, async {
+            let (plan, first) = Plan::make(&self).await?;
+            sink::stream::download(&self, plan, first, sink::stream::BlockingOutput::new(writer)).await
         })
         .await
     }

@@ -71,6 +71,41 @@ async fn check_all_sinks(server: &TestServer, key: &str, expected: &[u8], part_s
         client.download(&server.bucket, key).part_size(part_size).to_writer(&mut streamed).await.expect("to_writer");
     assert!(streamed == expected, "stream sink differs for {key} ({} bytes)", expected.len());
     check(&output, "stream");
+
+    let shared = SharedVec::default();
+    let output = client
+        .download(&server.bucket, key)
+        .part_size(part_size)
+        .to_blocking_writer(shared.clone())
+        .await
+        .expect("to_blocking_writer");
+    assert!(*shared.0.lock().unwrap() == expected, "blocking stream differs for {key} ({} bytes)", expected.len());
+    check(&output, "blocking stream");
+}
+
+/// A `std::io::Write` into a vector the test keeps a handle on; it can be made slow, or fail
+/// with a broken pipe once it holds some bytes.
+#[derive(Clone, Default)]
+struct SharedVec(std::sync::Arc<std::sync::Mutex<Vec<u8>>>, Option<Duration>, Option<usize>);
+
+impl std::io::Write for SharedVec {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let mut out = self.0.lock().unwrap();
+        if self.2.is_some_and(|fail_at| out.len() >= fail_at) {
+            return Err(std::io::ErrorKind::BrokenPipe.into());
+        }
+        if let Some(pause) = self.1 {
+            // A slow reader at the other end of a pipe (this runs on the blocking pool).
+            std::thread::sleep(pause);
+        }
+        let n = buf.len().min(256 * 1024);
+        out.extend_from_slice(&buf[..n]);
+        Ok(n)
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -317,6 +352,40 @@ async fn slow_writer_keeps_a_stream_within_its_memory_limit() {
     let stats = server.client.buffer_pool().stats();
     assert!(stats.high_water_bytes <= 4 * part, "pool held {} bytes, limit {}", stats.high_water_bytes, 4 * part);
     assert_eq!(stats.in_use_bytes, 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_blocking_writer_gets_the_parts_in_order_within_the_memory_limit_and_its_errors_end_the_download() {
+    // The parts go to the writer's thread in their pooled buffers: a slow writer holds them, and
+    // the window stops the workers at the memory limit (four parts).
+    let part = MIB as u64;
+    let server = TestServer::start_with(None, |b| {
+        b.transfer(TransferConfig::default().with_part_size(part).with_memory_limit(4 * part).with_concurrency(8))
+    })
+    .await;
+    let data = test_data(16 * MIB + 5, 9);
+    server.put("blocking", &data).await;
+    let slow = SharedVec(Default::default(), Some(Duration::from_millis(2)), None);
+    let output = server.client.download(&server.bucket, "blocking").to_blocking_writer(slow.clone()).await.unwrap();
+    assert!(*slow.0.lock().unwrap() == data, "streamed bytes differ");
+    assert_eq!(output.verified_checksum, Some(crc64nvme(&data)));
+    let stats = server.client.buffer_pool().stats();
+    assert!(stats.high_water_bytes <= 4 * part, "pool held {} bytes, limit {}", stats.high_water_bytes, 4 * part);
+    assert_eq!(stats.in_use_bytes, 0);
+
+    // A reader that goes away: the download ends with the writer's error, naming the object,
+    // and gives every buffer back.
+    let failing = SharedVec(Default::default(), None, Some(3 * MIB));
+    let err = server.client.download(&server.bucket, "blocking").to_blocking_writer(failing).await.unwrap_err();
+    assert!(err.to_string().contains("blocking") && err.to_string().contains("output stream"), "{err}");
+    let io = std::error::Error::source(&err).and_then(|e| e.downcast_ref::<std::io::Error>());
+    assert_eq!(io.map(std::io::Error::kind), Some(std::io::ErrorKind::BrokenPipe), "{err:?}");
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while server.client.buffer_pool().stats().in_use_bytes > 0 {
+        assert!(std::time::Instant::now() < deadline, "pooled buffers not released");
+        // The poll interval of a bounded wait for the workers' buffers to come back.
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -41,12 +41,86 @@ pub(crate) const HEDGE_DELAY_FACTOR: u32 = 3;
 /// A lagging head-of-line part is requested again at most this many times.
 pub(crate) const MAX_HEDGES_PER_PART: u32 = 2;
 
-/// Runs a planned download into `writer`, in order.
-pub(crate) async fn download<W: AsyncWrite + Unpin + Send>(
+/// Where the writing side puts the parts, in order.
+pub(crate) trait Output: Send {
+    /// Writes one part; its buffer goes back to the pool (and its share of the budget with it)
+    /// once it is written.
+    fn write_part(&mut self, part: HeldBuffer) -> impl std::future::Future<Output = std::io::Result<()>> + Send;
+
+    /// Writes out whatever the output still holds.
+    fn finish(self) -> impl std::future::Future<Output = std::io::Result<()>> + Send;
+}
+
+/// An [`AsyncWrite`] as the output: each part is written from its buffer.
+pub(crate) struct AsyncOutput<W>(pub(crate) W);
+
+impl<W: AsyncWrite + Unpin + Send> Output for AsyncOutput<W> {
+    async fn write_part(&mut self, part: HeldBuffer) -> std::io::Result<()> {
+        self.0.write_all(part.buffer.as_slice()).await
+    }
+
+    async fn finish(mut self) -> std::io::Result<()> {
+        self.0.flush().await
+    }
+}
+
+/// A blocking [`std::io::Write`] (stdout, a pipe) as the output, written on a thread of the
+/// blocking pool: the parts' pooled buffers are handed to that thread and written from there, so
+/// no byte is copied on the way (tokio's `Stdout` copies every write into a buffer of its own
+/// and hands that to the blocking pool, 2 MiB at a time), and the runtime's threads never block
+/// on a slow reader. One part waits while another is written.
+pub(crate) struct BlockingOutput {
+    parts: Option<mpsc::Sender<HeldBuffer>>,
+    thread: Option<tokio::task::JoinHandle<std::io::Result<()>>>,
+}
+
+impl BlockingOutput {
+    pub(crate) fn new<W: std::io::Write + Send + 'static>(mut writer: W) -> Self {
+        let (parts, mut received) = mpsc::channel::<HeldBuffer>(1);
+        let thread = tokio::task::spawn_blocking(move || {
+            while let Some(part) = received.blocking_recv() {
+                writer.write_all(part.buffer.as_slice())?;
+            }
+            writer.flush()
+        });
+        Self { parts: Some(parts), thread: Some(thread) }
+    }
+
+    /// The writing thread's end: its error, when it failed.
+    async fn ended(&mut self) -> std::io::Result<()> {
+        self.parts = None;
+        match self.thread.take() {
+            Some(thread) => thread.await.unwrap_or_else(|e| Err(std::io::Error::other(e))),
+            None => Ok(()),
+        }
+    }
+}
+
+impl Output for BlockingOutput {
+    async fn write_part(&mut self, part: HeldBuffer) -> std::io::Result<()> {
+        let sent = match &self.parts {
+            Some(parts) => parts.send(part).await.is_ok(),
+            None => false,
+        };
+        if sent {
+            return Ok(());
+        }
+        // The thread stopped taking parts: it failed.
+        self.ended().await?;
+        Err(std::io::Error::other("the writing thread stopped"))
+    }
+
+    async fn finish(mut self) -> std::io::Result<()> {
+        self.ended().await
+    }
+}
+
+/// Runs a planned download into `output`, in order.
+pub(crate) async fn download<O: Output>(
     download: &Download,
     plan: Plan,
     first: FirstAnswer,
-    mut writer: W,
+    mut output: O,
 ) -> Result<DownloadOutput> {
     let context = plan.context.clone();
     // Its part waits for a pooled buffer before its body is read: it must not hold a request
@@ -121,17 +195,17 @@ pub(crate) async fn download<W: AsyncWrite + Unpin + Send>(
                 }
             }
             while let Some(held) = waiting.remove(&next) {
-                writer.write_all(held.buffer.as_slice()).await.map_err(|e| stream_error(&context, e))?;
+                let size = held.buffer.as_slice().len() as u64;
+                output.write_part(held).await.map_err(|e| stream_error(&context, e))?;
                 if let Some(progress) = &download.progress {
-                    progress.add(held.buffer.as_slice().len() as u64);
+                    progress.add(size);
                 }
-                drop(held);
                 next += 1;
                 let _ = written_tx.send(next);
             }
         }
         hedges.abort_all();
-        writer.flush().await.map_err(|e| stream_error(&context, e))?;
+        output.finish().await.map_err(|e| stream_error(&context, e))?;
         Ok::<u64, Error>(next)
     };
     // The first error ends both sides: the sink holds a sender of parts (for hedges too), so the
@@ -159,7 +233,7 @@ struct FetchedPart {
 
 /// A part's pooled buffer with its share of the download's budget ([`StreamSink::held`]), given
 /// back together when the part is written or dropped.
-struct HeldBuffer {
+pub(crate) struct HeldBuffer {
     buffer: PooledBuffer,
     _permit: OwnedSemaphorePermit,
 }
