@@ -64,54 +64,49 @@ impl<W: AsyncWrite + Unpin + Send> Output for AsyncOutput<W> {
     }
 }
 
-/// A blocking [`std::io::Write`] (stdout, a pipe) as the output, written on a thread of the
-/// blocking pool: the parts' pooled buffers are handed to that thread and written from there, so
-/// no byte is copied on the way (tokio's `Stdout` copies every write into a buffer of its own
-/// and hands that to the blocking pool, 2 MiB at a time), and the runtime's threads never block
-/// on a slow reader. One part waits while another is written.
-pub(crate) struct BlockingOutput {
-    parts: Option<mpsc::Sender<HeldBuffer>>,
-    thread: Option<tokio::task::JoinHandle<std::io::Result<()>>>,
+/// A blocking [`std::io::Write`] (stdout, a pipe) as the output, written on tokio's blocking
+/// pool: each part's pooled buffer goes to a blocking thread with the writer and is written from
+/// there, so no byte is copied on the way (tokio's `Stdout` copies every write into a buffer of
+/// its own first, 2 MiB at a time) and the runtime's threads never block on a slow reader. One
+/// part is written at a time, as through an `AsyncWrite`: the buffer comes back to the pool as
+/// soon as it is written, so the output holds no more memory than the writing side did.
+pub(crate) struct BlockingOutput<W> {
+    /// `None` only while a part is being written, or after a write failed.
+    writer: Option<W>,
 }
 
-impl BlockingOutput {
-    pub(crate) fn new<W: std::io::Write + Send + 'static>(mut writer: W) -> Self {
-        let (parts, mut received) = mpsc::channel::<HeldBuffer>(1);
-        let thread = tokio::task::spawn_blocking(move || {
-            while let Some(part) = received.blocking_recv() {
-                writer.write_all(part.buffer.as_slice())?;
-            }
-            writer.flush()
-        });
-        Self { parts: Some(parts), thread: Some(thread) }
+impl<W: std::io::Write + Send + 'static> BlockingOutput<W> {
+    pub(crate) fn new(writer: W) -> Self {
+        Self { writer: Some(writer) }
     }
 
-    /// The writing thread's end: its error, when it failed.
-    async fn ended(&mut self) -> std::io::Result<()> {
-        self.parts = None;
-        match self.thread.take() {
-            Some(thread) => thread.await.unwrap_or_else(|e| Err(std::io::Error::other(e))),
-            None => Ok(()),
-        }
-    }
-}
-
-impl Output for BlockingOutput {
-    async fn write_part(&mut self, part: HeldBuffer) -> std::io::Result<()> {
-        let sent = match &self.parts {
-            Some(parts) => parts.send(part).await.is_ok(),
-            None => false,
+    /// Runs `write` on the writer on the blocking pool.
+    async fn blocking(
+        &mut self,
+        write: impl FnOnce(&mut W) -> std::io::Result<()> + Send + 'static,
+    ) -> std::io::Result<()> {
+        let Some(mut writer) = self.writer.take() else {
+            return Err(std::io::Error::other("an earlier write to the output failed"));
         };
-        if sent {
-            return Ok(());
-        }
-        // The thread stopped taking parts: it failed.
-        self.ended().await?;
-        Err(std::io::Error::other("the writing thread stopped"))
+        let (writer, written) = tokio::task::spawn_blocking(move || {
+            let written = write(&mut writer);
+            (writer, written)
+        })
+        .await
+        .map_err(std::io::Error::other)?;
+        self.writer = Some(writer);
+        written
+    }
+}
+
+impl<W: std::io::Write + Send + 'static> Output for BlockingOutput<W> {
+    async fn write_part(&mut self, part: HeldBuffer) -> std::io::Result<()> {
+        // The part (buffer and budget share) is let go of on the blocking thread, once written.
+        self.blocking(move |writer| writer.write_all(part.buffer.as_slice())).await
     }
 
     async fn finish(mut self) -> std::io::Result<()> {
-        self.ended().await
+        self.blocking(std::io::Write::flush).await
     }
 }
 
