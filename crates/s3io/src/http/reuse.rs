@@ -33,6 +33,10 @@ use tokio::sync::{Notify, Semaphore};
 /// takes, and less than a new TCP and TLS handshake to a distant store.
 pub(crate) const REUSE_WAIT: Duration = Duration::from_millis(20);
 
+/// A client that has seen this many hosts forgets those with no request or connection left
+/// before it adds another.
+const PRUNE_AT: usize = 64;
+
 /// The per-host loads of one client.
 #[derive(Debug)]
 pub(crate) struct Hosts {
@@ -54,6 +58,13 @@ impl Hosts {
         uri.authority().map_or("", |a| a.as_str()).hash(&mut hasher);
         let key = hasher.finish();
         let mut hosts = self.hosts.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(load) = hosts.get(&key) {
+            return load.clone();
+        }
+        if hosts.len() >= PRUNE_AT {
+            // Hosts with no request or connection left (virtual-hosted buckets come and go).
+            hosts.retain(|_, load| Arc::strong_count(load) > 1);
+        }
         hosts.entry(key).or_insert_with(|| Arc::new(HostLoad::new(self.cap))).clone()
     }
 
@@ -328,6 +339,18 @@ mod tests {
         });
         assert!(needed.await.unwrap());
         assert_eq!(*load.counts(), Counts { claims: 2, open: 1, dialing: 0, waiting: 0 });
+    }
+
+    #[test]
+    fn idle_hosts_are_forgotten() {
+        let hosts = Hosts::new(None);
+        let busy = hosts.claim(&uri());
+        for n in 0..PRUNE_AT * 2 {
+            drop(hosts.claim(&format!("http://bucket-{n}.127.0.0.1:9000/k").parse().unwrap()));
+        }
+        let kept = hosts.hosts.lock().unwrap().len();
+        assert!(kept <= PRUNE_AT, "{kept} hosts kept");
+        assert!(Arc::ptr_eq(&busy.load, &hosts.load(&uri())), "a host in use was forgotten");
     }
 
     #[test]
