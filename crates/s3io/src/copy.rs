@@ -49,7 +49,9 @@ use crate::config::{ChecksumAlgorithm, ChecksumMode, TransferConfig, DEFAULT_CON
 use crate::error::{Error, ErrorContext, Operation, Result, ServiceError};
 use crate::progress::Progress;
 use crate::s3::multipart::CompletedPart;
-use crate::s3::object::{ByteRange, CopyProperties, CopySource, HeadObjectOptions, ObjectInfo, SseCustomerKey};
+use crate::s3::object::{
+    ByteRange, CopyProperties, CopySource, HeadObjectOptions, ObjectInfo, PutObjectOutput, SseCustomerKey,
+};
 use crate::upload::plan::{plan, PartLayout, UploadPlan};
 use crate::upload::run::{combined_checksum, AbortOnDrop, PartDone};
 
@@ -302,10 +304,29 @@ impl ServerCopy {
     /// One CopyObject of the whole source.
     async fn copy_whole(&self, head: &ObjectInfo, size: u64) -> Result<CopyOutput> {
         let etag = head.etag.as_deref();
-        let copy =
-            self.client.copy_object_if(self.source(etag), &self.bucket, &self.key, &self.properties, self.no_overwrite);
+        let mut retry = crate::retry::RetryContext::new();
+        let copy = self.client.copy_object_if(
+            self.source(etag),
+            &self.bucket,
+            &self.key,
+            &self.properties,
+            self.no_overwrite,
+            &mut retry,
+        );
         let output = match self.cancellable(copy).await {
             Ok(output) => output,
+            // A retried conditional copy refused: an earlier attempt may have copied and lost its
+            // answer. It did if the destination holds the source's content.
+            Err(error) if self.no_overwrite && error.is_precondition_failed() && retry.attempts() > 1 => {
+                match self.copied_by_earlier_attempt(head).await {
+                    Some(copied) => PutObjectOutput { etag: copied.etag, version_id: copied.version_id },
+                    None => {
+                        let context = self.context();
+                        crate::overwrite::require_absent(&self.client, &self.bucket, &self.key, context).await?;
+                        return Err(self.explain_source_error(error, etag));
+                    }
+                }
+            }
             // Either precondition may have failed: the source's ETag pin or the destination's
             // absence. The destination says which.
             Err(error) if self.no_overwrite && error.is_precondition_failed() => {
@@ -324,6 +345,24 @@ impl ServerCopy {
             version_id: output.version_id,
             checksum: None,
         })
+    }
+
+    /// After a retried conditional CopyObject was refused (412): the destination if it holds the
+    /// source's content (a full-object checksum of the source's, or the source's ETag when that
+    /// is an MD5: a single-part, unencrypted source), `None` if it does not or that cannot be
+    /// told.
+    async fn copied_by_earlier_attempt(&self, source: &ObjectInfo) -> Option<ObjectInfo> {
+        let mut options = HeadObjectOptions::default();
+        options.sse_customer_key = self.properties.options.sse_customer_key.clone();
+        let copied = self.client.head_object_with(&self.bucket, &self.key, &options).await.ok()?;
+        tracing::debug!(bucket = self.bucket, key = self.key, "a retried conditional CopyObject was refused");
+        let full_object = |c: &&ChecksumValue| !c.value.contains('-');
+        let same_checksum = source.checksums.iter().filter(full_object).any(|c| copied.checksums.contains(c));
+        let md5_etag = source.etag.as_deref().is_some_and(|e| !e.contains('-'))
+            && source.sse_customer_algorithm.is_none()
+            && copied.sse_customer_algorithm.is_none();
+        let same_etag = md5_etag && copied.etag == source.etag;
+        (copied.content_length == source.content_length && (same_checksum || same_etag)).then_some(copied)
     }
 
     /// A multipart copy: create the upload with the source's content headers and metadata, copy the

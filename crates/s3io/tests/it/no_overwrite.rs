@@ -137,3 +137,34 @@ async fn a_retried_put_that_finds_its_own_object_succeeds() {
     let err = client.upload(bucket, "once").no_overwrite(true).from_bytes(Bytes::from_static(b"other")).await;
     assert_refused(&err.expect_err("taken"));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_retried_copy_that_finds_its_own_object_succeeds() {
+    // With seed 0 and half the PUTs stalled: request 0 (CreateBucket) passes, 1-5 are HEADs
+    // (never faulted), 6 (the source's PutObject) passes, 7 is the copy's HEAD of its source,
+    // 8 (the CopyObject) copies and has its answer held back past the read timeout, and 9 (the
+    // CopyObject sent again) passes, so it meets the object the first attempt copied.
+    let server = TestServer::start_with(Some("seed=0,stall=0.5,stall-for=60s,methods=PUT"), |b| {
+        b.read_timeout(Duration::from_secs(2))
+    })
+    .await;
+    let (client, bucket) = (&server.client, &server.bucket);
+    for _ in 0..5 {
+        assert!(client.head_object(bucket, "missing").await.is_err());
+    }
+    let data = Bytes::from(test_data(MIB, 4));
+    client.put_object(bucket, "source", data.clone(), &Default::default()).await.expect("source");
+    let copy = client.copy(bucket, "source", bucket, "copied").no_overwrite(true).run();
+    let output = tokio::time::timeout(Duration::from_secs(30), copy)
+        .await
+        .expect("a stalled CopyObject answer was not abandoned")
+        .expect("the object the first attempt copied is this copy's");
+    let stats = server.server.fault_stats();
+    assert_eq!(stats.stalls, 1, "the seed did not stall the CopyObject alone: {stats:?}");
+    assert!(output.etag.is_some(), "{output:?}");
+    assert!(fetch(client, bucket, "copied").await == data);
+    // Another source's copy onto it is still refused.
+    client.put_object(bucket, "other", Bytes::from_static(b"other"), &Default::default()).await.expect("other");
+    let err = client.copy(bucket, "other", bucket, "copied").no_overwrite(true).run().await;
+    assert_refused(&err.expect_err("taken"));
+}

@@ -174,7 +174,7 @@ impl Client {
         key: &str,
         properties: &CopyProperties,
     ) -> Result<PutObjectOutput> {
-        self.copy_object_if(source, bucket, key, properties, false).await
+        self.copy_object_if(source, bucket, key, properties, false, &mut crate::retry::RetryContext::new()).await
     }
 
     /// [`Client::copy_object_with`], with `If-None-Match: *` when `if_absent`: the store refuses
@@ -186,6 +186,7 @@ impl Client {
         key: &str,
         properties: &CopyProperties,
         if_absent: bool,
+        retry: &mut crate::retry::RetryContext,
     ) -> Result<PutObjectOutput> {
         let context = ErrorContext::new(Operation::CopyObject, bucket, Some(key));
         let request = source.apply(S3Request::new(Method::PUT, bucket, Some(key), context.clone()))?;
@@ -193,7 +194,7 @@ impl Client {
         if if_absent {
             request = request.header(crate::overwrite::IF_NONE_MATCH, crate::overwrite::ANY)?;
         }
-        let (headers, body) = self.send_for_xml(&request).await?;
+        let (headers, body) = self.send_for_xml_with(&request, retry).await?;
         let parsed: xml::CopyObjectResult = quick_xml::de::from_reader(&body[..])
             .map_err(|e| Error::invalid_response(context, format!("CopyObject XML: {e}")))?;
         Ok(PutObjectOutput {
