@@ -23,17 +23,17 @@ use s3io::{Client, CredentialsSource};
 
 /// The ceiling on the client's heap allocations per small download (request building, signing,
 /// hyper's per-request state, verification), in the best of [`ROUNDS`] rounds: issue 18's target.
-/// Measured on this 2-core machine: 34–37 per round for either scenario, with the downloads
-/// running in a runtime task ([`in_task`]). About 31 are fixed (the request and its answer); the
+/// Measured on this 2-core machine: 34–38 per round for either scenario, with the downloads
+/// running in a runtime task ([`in_task`]). About 30 are fixed (the request and its answer); the
 /// rest are hyper's read buffers, which it reallocates when the body chunks split from the old one
 /// are still alive, so their number follows the timing of reads (from the thread that called
-/// `block_on`, which is not a runtime worker, every read raced the copy of the chunk before it,
-/// and a round took 39–48). History: 124 at the start of issue 18's work; 35/36 after it; 49/46
+/// `block_on`, which is not a runtime worker, reads raced the copy of the chunk before them more
+/// often, and a round took 39–48). History: 124 at the start of issue 18's work; 35/36 after it; 49/46
 /// once every download was verified (issue 17); the verification's copies removed since (a static
 /// checksum-mode header, a shared Range value, the plan moving the answer's ETag and checksum, the
 /// CRC compared without formatting it, the memory sink's pieces kept in one vector); then the URL
-/// shared by the URI and the Host header instead of copied into both, and the `x-amz-date` value
-/// made once a second.
+/// shared by the URI and the Host header instead of copied into both, the `x-amz-date` value
+/// made once a second, and the memory sink's ETag moved into the output.
 const MAX_ALLOCATIONS_PER_DOWNLOAD: u64 = 40;
 
 /// Rounds of downloads measured per scenario; the ceiling applies to the best round. On a loaded
