@@ -104,4 +104,17 @@ impl Scenario {
         Scenario::Mixed,
         Scenario::SmallMixed,
     ];
+
+    /// Whether the scenario reads the large test file (to upload it, or to create the large
+    /// object it downloads).
+    pub(crate) fn uses_large_file(self) -> bool {
+        match self {
+            Scenario::LargeUpload
+            | Scenario::LargeUploadStream
+            | Scenario::LargeDownload
+            | Scenario::LargeDownloadStream
+            | Scenario::Mixed => true,
+            Scenario::Small | Scenario::SmallMixed | Scenario::Null => false,
+        }
+    }
 }

@@ -5,8 +5,8 @@
 //! client's allocations). This signer produces the same signature (the tests compare it with
 //! aws-sigv4's on the same requests) by streaming the canonical request straight into a SHA-256
 //! context, with the headers sorted in a stack array and the hex digests in stack buffers; what
-//! it allocates per request is the two header values it adds (`x-amz-date`, `Authorization`; and
-//! `x-amz-security-token` for temporary credentials). The signing key is derived per request with
+//! it allocates per request is the `Authorization` value (and `x-amz-security-token` for temporary
+//! credentials); the `x-amz-date` value is made once a second and shared. The signing key is derived per request with
 //! four HMACs of a few bytes (about two microseconds), so nothing is cached across requests.
 //!
 //! Scope: header signing with the payload hash in `x-amz-content-sha256` (`UNSIGNED-PAYLOAD`
@@ -15,9 +15,11 @@
 //! aws-sigv4 (`authorization`, `user-agent`, `x-amzn-trace-id`, `transfer-encoding`). Presigned
 //! URLs stay with aws-sigv4 ([`super::presign_url`]).
 
+use std::sync::{Mutex, PoisonError};
 use std::time::SystemTime;
 
 use aws_credential_types::Credentials;
+use bytes::Bytes;
 use http::{HeaderName, HeaderValue};
 use ring::{digest, hmac};
 
@@ -43,7 +45,7 @@ pub(crate) fn sign_request<B>(
 ) -> Result<(), Error> {
     let (date, date_time) = amz_date(time);
     let headers = request.headers_mut();
-    let date_value = HeaderValue::from_bytes(&date_time).map_err(|_| signing_error(context, "bad x-amz-date"))?;
+    let date_value = date_value(&date_time).map_err(|_| signing_error(context, "bad x-amz-date"))?;
     headers.insert(HeaderName::from_static("x-amz-date"), date_value);
     if !headers.contains_key("x-amz-content-sha256") {
         headers.insert(HeaderName::from_static("x-amz-content-sha256"), HeaderValue::from_static(UNSIGNED_PAYLOAD));
@@ -170,6 +172,23 @@ pub(crate) fn sign_request<B>(
     value.set_sensitive(true);
     request.headers_mut().insert(http::header::AUTHORIZATION, value);
     Ok(())
+}
+
+/// The `x-amz-date` value of the requests signed in the same second as the last one: one
+/// allocation per second, not per request (a value's clone shares its text).
+static DATE_VALUE: Mutex<Option<([u8; 16], HeaderValue)>> = Mutex::new(None);
+
+/// The `x-amz-date` header value for `date_time`, shared with the other requests of its second.
+fn date_value(date_time: &[u8; 16]) -> Result<HeaderValue, http::header::InvalidHeaderValue> {
+    let mut cached = DATE_VALUE.lock().unwrap_or_else(PoisonError::into_inner);
+    if let Some((text, value)) = cached.as_ref() {
+        if text == date_time {
+            return Ok(value.clone());
+        }
+    }
+    let value = HeaderValue::from_maybe_shared(Bytes::from_owner(*date_time))?;
+    *cached = Some((*date_time, value.clone()));
+    Ok(value)
 }
 
 fn signing_error(context: &ErrorContext, message: &str) -> Error {

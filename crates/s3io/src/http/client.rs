@@ -24,6 +24,14 @@ use crate::error::{Error, ErrorContext};
 /// about 650 KB of read buffers in blocks of up to 400 KiB (dhat), and 16 idle connections held
 /// 6 MiB. At 256 KiB the bytes allocated per download fall by a fifth and the idle connections
 /// hold a third less (128 KiB cut the bytes further but took three more allocations per download).
+///
+/// Smaller buffers trade the allocation count against memory (`s3io bench --scenarios small`,
+/// 16 in flight, on a loaded 2-core machine): at 256 KiB peak RSS was 46–50 MiB, at 128 KiB
+/// 41–45, at 64 KiB 39–41, with the bench's 35–38 allocations per download unchanged and its
+/// throughput no lower; but one download at a time (the alloc guard, `tests/alloc.rs`) took
+/// 34–37 allocations per download at 256 KiB, 36–42 with an exact 128 KiB buffer
+/// (`http1_read_buf_exact_size`) and 39–49 with an exact 64 KiB one, over a guard of 40: each
+/// read that finds the previous chunk still alive costs a new buffer and its shared header.
 const READ_BUFFER_MAX: usize = 256 * 1024;
 
 /// How long a request waits for its response headers (after its body, if it has one).

@@ -234,23 +234,32 @@ impl Client {
             Some(route) => (&route.endpoint, &*route.region),
             None => (self.endpoint(), self.region()),
         };
-        let url = request_url(self, endpoint, request.bucket, request.key, &request.query);
+        // The URL's text becomes the URI's shared buffer (one allocation, its reference count),
+        // and the URI's parts and the Host header are slices of it: no copy of the text, and the
+        // clones hyper takes (the pool key, the origin-form path) are reference counts too.
+        let url = Bytes::from(request_url(self, endpoint, request.bucket, request.key, &request.query));
+        let bad_url = |e: &dyn std::fmt::Display| {
+            let message = format!("bad request URL {}: {e}", String::from_utf8_lossy(&url));
+            (Error::invalid_response(ErrorContext::clone(&request.context), message), None)
+        };
+        let uri = http::Uri::from_maybe_shared(url.clone()).map_err(|e| Routed::Failed(bad_url(&e)))?;
+        let host = match uri.authority() {
+            Some(authority) => {
+                Some(HeaderValue::from_maybe_shared(url.slice_ref(authority.as_str().as_bytes())).map_err(|e| {
+                    let message = format!("bad host: {e}");
+                    Routed::Failed((Error::invalid_response(ErrorContext::clone(&request.context), message), None))
+                })?)
+            }
+            None => None,
+        };
         let mut http_request = http::Request::builder()
             .method(request.method.clone())
-            .uri(&url)
+            .uri(uri)
             .body(match &request.payload {
                 Some(payload) => RequestBody::stream(payload.as_ref()),
                 None => RequestBody::bytes(request.body.clone()),
             })
-            .map_err(|e| {
-                (
-                    Error::invalid_response(
-                        ErrorContext::clone(&request.context),
-                        format!("bad request URL {url}: {e}"),
-                    ),
-                    None,
-                )
-            })?;
+            .map_err(|e| Routed::Failed(bad_url(&e)))?;
         let headers = http_request.headers_mut();
         headers.reserve(request.headers.len() + 6);
         for (name, value) in &request.headers {
@@ -259,11 +268,8 @@ impl Client {
         if self.config().request_payer {
             headers.insert(HeaderName::from_static("x-amz-request-payer"), HeaderValue::from_static("requester"));
         }
-        if let Some(authority) = http_request.uri().authority() {
-            let host = HeaderValue::from_str(authority.as_str()).map_err(|e| {
-                (Error::invalid_response(ErrorContext::clone(&request.context), format!("bad host: {e}")), None)
-            })?;
-            http_request.headers_mut().insert(http::header::HOST, host);
+        if let Some(host) = host {
+            headers.insert(http::header::HOST, host);
         }
         let length = request.payload.as_ref().map_or(request.body.len() as u64, |p| p.len());
         if length > 0 || matches!(request.method, Method::PUT | Method::POST) {
@@ -275,7 +281,9 @@ impl Client {
         }
         let response = match self.http().send(http_request, &request.context, header_wait(request)).await {
             Ok(answer) => answer,
-            Err(error) => return Err(Routed::Failed((tls_named(error, &url), None))),
+            Err(error) => {
+                return Err(Routed::Failed((tls_named(error, std::str::from_utf8(&url).unwrap_or_default()), None)))
+            }
         };
         let (response, claim) = response;
         let (parts, body) = response.into_parts();

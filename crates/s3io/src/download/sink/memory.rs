@@ -120,18 +120,26 @@ async fn fill<P: Piece>(
     let run = Run::new(download, plan, MemorySink { pieces });
     run.run(run.worker_count(u64::MAX), first).await?;
     let verified = run.verify().await?;
-    let output = run.output(verified);
-    let pieces = match Arc::try_unwrap(run) {
-        Ok(run) => run.sink.pieces,
+    match Arc::try_unwrap(run) {
+        Ok(mut run) => {
+            // The run ends here: its ETag moves into the output instead of being copied.
+            let etag = run.plan.etag.take();
+            let mut output = run.output(verified);
+            output.etag = etag;
+            Ok((run.sink.pieces, output))
+        }
         // A worker task not yet gone (it has handed its piece back): the pieces move out.
-        Err(run) => run
-            .sink
-            .pieces
-            .iter()
-            .map(|piece| Mutex::new(piece.lock().unwrap_or_else(|p| p.into_inner()).take()))
-            .collect(),
-    };
-    Ok((pieces, output))
+        Err(run) => {
+            let output = run.output(verified);
+            let pieces = run
+                .sink
+                .pieces
+                .iter()
+                .map(|piece| Mutex::new(piece.lock().unwrap_or_else(|p| p.into_inner()).take()))
+                .collect();
+            Ok((pieces, output))
+        }
+    }
 }
 
 /// A filled piece out of its slot.
