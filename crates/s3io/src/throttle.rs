@@ -6,8 +6,10 @@
 //! upload part's its body and the answer; a request made through the typed API (`get_object`)
 //! gives its slot back once the headers are in, since the caller may hold the body for as long
 //! as it likes. A request that finds every slot taken waits (on a `Notify`, no polling) until one
-//! is given back or the limit grows. Nothing is allocated per request: the slot is a counter
-//! under a mutex, and the permit an `Arc` of the throttle.
+//! is given back or the limit grows; waiting requests take freed slots in the order they began
+//! to wait, ahead of newcomers, so callers sharing fewer slots than they are wait alike.
+//! Nothing is allocated per request: the slot is a counter under a mutex, and the permit an
+//! `Arc` of the throttle.
 //!
 //! The limit is decided in one of two ways:
 //!
@@ -50,6 +52,8 @@ pub(crate) const DEFAULT_MAX_IN_FLIGHT: usize = 1024;
 struct State {
     limit: f64,
     in_flight: usize,
+    /// Requests waiting for a slot.
+    waiting: usize,
     peak_in_flight: usize,
     throttled: u64,
     /// Adaptive mode: the controller and what its next sample needs.
@@ -67,6 +71,35 @@ struct Adaptive {
     latency_mark: (u64, u64),
     /// Requests that gave their slot back since the last sample.
     completed: usize,
+}
+
+impl State {
+    fn has_free_slot(&self) -> bool {
+        (self.in_flight as f64) < self.limit.floor()
+    }
+}
+
+/// A request waiting in [`Throttle::acquire`]: counted among the waiting ones from its first
+/// wait until it takes a slot or is dropped (cancelled), when the next one is woken if a slot is
+/// free (the ones behind it let it go first).
+struct Waiter<'a> {
+    throttle: &'a Throttle,
+    waiting: bool,
+}
+
+impl Drop for Waiter<'_> {
+    fn drop(&mut self) {
+        if self.waiting {
+            let next = {
+                let mut state = self.throttle.lock();
+                state.waiting -= 1;
+                state.waiting > 0 && state.has_free_slot()
+            };
+            if next {
+                self.throttle.released.notify_one();
+            }
+        }
+    }
 }
 
 /// The limit on requests in flight shared by every transfer of one client; adaptive unless the
@@ -148,7 +181,14 @@ impl Throttle {
     fn with_state(max: f64, limit: usize, adaptive: Option<Adaptive>, metrics: Option<Arc<ConnectionMetrics>>) -> Self {
         Self {
             max,
-            state: Mutex::new(State { limit: limit as f64, in_flight: 0, peak_in_flight: 0, throttled: 0, adaptive }),
+            state: Mutex::new(State {
+                limit: limit as f64,
+                in_flight: 0,
+                waiting: 0,
+                peak_in_flight: 0,
+                throttled: 0,
+                adaptive,
+            }),
             released: Notify::new(),
             limit_now: AtomicUsize::new(limit),
             max_reached: AtomicUsize::new(limit),
@@ -161,27 +201,46 @@ impl Throttle {
         self.state.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    /// Waits for a free slot.
+    /// Waits for a free slot. Slots go to waiting requests in the order they began to wait: a
+    /// request that has not waited yet takes none while another waits, and each slot given
+    /// back wakes the longest waiting one (`Notify` wakes in FIFO order), so no request waits for
+    /// longer than the ones before it (16 callers sharing 8 slots all see about the same wait).
     pub(crate) async fn acquire(self: &Arc<Self>) -> ThrottlePermit {
+        let mut waiter = Waiter { throttle: self, waiting: false };
         loop {
             let notified = self.released.notified();
+            tokio::pin!(notified);
+            // Registered before the state is read: a slot given back after the read wakes it.
+            notified.as_mut().enable();
             let grew = {
                 let mut state = self.lock();
                 let idle = state.in_flight == 0;
                 let grew = self.tick(&mut state, idle);
-                if (state.in_flight as f64) < state.limit.floor() {
+                let turn = waiter.waiting || state.waiting == 0;
+                if turn && state.has_free_slot() {
+                    if std::mem::take(&mut waiter.waiting) {
+                        state.waiting -= 1;
+                    }
                     state.in_flight += 1;
                     state.peak_in_flight = state.peak_in_flight.max(state.in_flight);
-                    if (state.in_flight as f64) >= state.limit.floor() {
+                    if !state.has_free_slot() {
                         if let Some(adaptive) = state.adaptive.as_mut() {
                             adaptive.saturated = true;
                         }
                     }
+                    // Another free slot (the limit grew) goes to the next waiting request.
+                    let next = state.waiting > 0 && state.has_free_slot();
                     drop(state);
                     if grew {
                         self.released.notify_waiters();
+                    } else if next {
+                        self.released.notify_one();
                     }
                     return ThrottlePermit { throttle: self.clone(), held: true };
+                }
+                if !waiter.waiting {
+                    waiter.waiting = true;
+                    state.waiting += 1;
                 }
                 if let Some(adaptive) = state.adaptive.as_mut() {
                     adaptive.saturated = true;
@@ -374,6 +433,39 @@ mod tests {
         drop(first);
         let _second = tokio::time::timeout(Duration::from_secs(1), throttle.acquire()).await.unwrap();
         assert_eq!(throttle.peak_in_flight(), 1);
+    }
+
+    #[tokio::test]
+    async fn a_waiting_request_takes_a_freed_slot_before_a_newcomer() {
+        let throttle = Arc::new(Throttle::new(1));
+        let first = throttle.acquire().await;
+        let mut waiting = Box::pin(throttle.acquire());
+        assert!(futures::poll!(waiting.as_mut()).is_pending());
+        drop(first);
+        // The slot is free, but a request waits for it: a newcomer queues behind it.
+        let mut newcomer = Box::pin(throttle.acquire());
+        assert!(futures::poll!(newcomer.as_mut()).is_pending());
+        let second = tokio::time::timeout(Duration::from_secs(1), waiting).await.expect("the waiting request");
+        assert!(futures::poll!(newcomer.as_mut()).is_pending());
+        drop(second);
+        let _third = tokio::time::timeout(Duration::from_secs(1), newcomer).await.expect("the newcomer, next");
+        assert_eq!(throttle.peak_in_flight(), 1);
+    }
+
+    #[tokio::test]
+    async fn a_cancelled_waiter_does_not_hold_up_the_ones_behind_it() {
+        let throttle = Arc::new(Throttle::new(1));
+        let first = throttle.acquire().await;
+        let mut ahead = Box::pin(throttle.acquire());
+        let mut behind = Box::pin(throttle.acquire());
+        assert!(futures::poll!(ahead.as_mut()).is_pending());
+        assert!(futures::poll!(behind.as_mut()).is_pending());
+        drop(first);
+        // Woken, then dropped before it ran: the slot goes to the next one.
+        drop(ahead);
+        let _second = tokio::time::timeout(Duration::from_secs(1), behind).await.expect("the request behind");
+        assert_eq!(throttle.in_flight(), 1);
+        assert_eq!(throttle.lock().waiting, 0);
     }
 
     #[tokio::test]
