@@ -16,7 +16,8 @@
 //! - **Adaptive** (the default: the client's [`TransferConfig::concurrency`] is `None`): the
 //!   [`Controller`] sets it, from 16 up to the client's connection cap. There is no timer task:
 //!   whenever a request takes or gives back a slot, the controller's interval has passed and
-//!   half a round of requests (half the limit) has completed since the last sample, the
+//!   half a round of requests (half the limit; a whole round after the limit changed, so that
+//!   requests added by a change have shown their bytes) has completed since the last sample, the
 //!   throttle takes a sample (the client's bytes moved, from [`ConnectionMetrics`]: response
 //!   bodies as they are read, request bodies when the store acknowledges them; the mean
 //!   first-byte latency of the body-less requests answered since the last sample; whether the
@@ -71,6 +72,8 @@ struct Adaptive {
     latency_mark: (u64, u64),
     /// Requests that gave their slot back since the last sample.
     completed: usize,
+    /// Whether the last sample changed the limit: the next waits for a whole round.
+    changed: bool,
 }
 
 impl State {
@@ -173,8 +176,14 @@ impl Throttle {
     pub(crate) fn adaptive(start: usize, max: usize, metrics: Arc<ConnectionMetrics>) -> Self {
         let controller = Controller::new(start, max);
         let limit = controller.limit();
-        let adaptive =
-            Adaptive { controller, next_sample: Duration::ZERO, saturated: false, latency_mark: (0, 0), completed: 0 };
+        let adaptive = Adaptive {
+            controller,
+            next_sample: Duration::ZERO,
+            saturated: false,
+            latency_mark: (0, 0),
+            completed: 0,
+            changed: false,
+        };
         Self::with_state(max as f64, limit, Some(adaptive), Some(metrics))
     }
 
@@ -278,8 +287,12 @@ impl Throttle {
         let Some(adaptive) = state.adaptive.as_mut() else { return false };
         let at = self.origin.elapsed();
         // Judged once the interval has passed and half a round of requests completed (an
-        // upload's bytes count a part at a time, when the store acknowledges it).
-        let round = adaptive.controller.limit().div_ceil(2);
+        // upload's bytes count a part at a time, when the store acknowledges it); after a change
+        // of the limit, a whole round, so that requests started at the new limit have ended
+        // (an upload's added requests show no bytes before their first part is acknowledged:
+        // judged sooner, a doubling on a 20 ms path looked like no gain and was undone).
+        let limit = adaptive.controller.limit();
+        let round = if adaptive.changed { limit } else { limit.div_ceil(2) };
         if at < adaptive.next_sample || (!idle && adaptive.completed < round) {
             return false;
         }
@@ -299,6 +312,7 @@ impl Throttle {
             adaptive.controller.observe(sample)
         };
         adaptive.next_sample = at + adaptive.controller.interval();
+        adaptive.changed = after != before;
         tracing::trace!(
             at_ms = sample.at.as_millis() as u64,
             bytes = sample.bytes,

@@ -236,6 +236,11 @@ impl Controller {
     /// Starts a new measurement at `sample` without judging the time since the previous one (the
     /// client was idle: that time says nothing about the limit).
     pub(crate) fn restart(&mut self, sample: Sample) {
+        // The first requests (a HEAD, a CreateMultipartUpload) often end before the next one
+        // starts: their latency says whether the path is long as well as any.
+        if let Some(latency) = sample.latency {
+            self.base_latency = Some(self.base_latency.map_or(latency, |base| base.min(latency)));
+        }
         self.last = Some((sample.at, sample.bytes));
         self.reference = None;
         self.best = None;

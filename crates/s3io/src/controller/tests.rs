@@ -289,3 +289,22 @@ fn a_limit_that_stops_paying_comes_back_down() {
     assert!((10..=13).contains(&settled), "{after:?}");
     assert!(after[after.len() - 20..].iter().all(|&l| (8..=16).contains(&l)), "{after:?}");
 }
+
+#[test]
+fn the_latency_of_a_request_made_alone_tells_a_long_path() {
+    // An upload's CreateMultipartUpload is answered before its parts start: the client was idle
+    // at that sample, yet its 20 ms say the path is long, so slow start doubles.
+    let mut controller = Controller::new(START_LIMIT, DEFAULT_MAX_CONCURRENCY);
+    let sample = Sample { at: Duration::from_millis(30), bytes: 0, latency: Some(flat_latency(1)), saturated: false };
+    controller.resume_after_idle(sample);
+    // The parts' PUTs tell no first-byte latency.
+    let (mut at, mut bytes) = (sample.at, 0);
+    let limits: Vec<usize> = (0..3)
+        .map(|_| {
+            at += MIN_INTERVAL;
+            bytes += (controller.limit() as f64 * 40.0 * MB * MIN_INTERVAL.as_secs_f64()) as u64;
+            controller.observe(Sample { at, bytes, latency: None, saturated: true })
+        })
+        .collect();
+    assert_eq!(limits, [16, 32, 64]);
+}
