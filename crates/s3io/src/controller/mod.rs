@@ -24,7 +24,8 @@
 //!   keeps the doubled one.
 //! - **Short paths grow only on evidence.** On a short path (loopback, a LAN: a few requests
 //!   fill it, and every connection tried stays open and holds memory) the warm-up is followed
-//!   by a probe *down* by a quarter: if fewer requests move (nearly) as much, it is kept and the
+//!   by a probe *down* by a quarter: if fewer requests move nearly as much (they lose less than
+//!   [`DOWN_PROBE_LOSS`] of the proportional loss), it is kept and the
 //!   next probe down follows at once, to [`DOWN_PROBE_FLOOR`]; only if they lost in proportion
 //!   does slow start grow, by half a step at a time, each kept only if it raised throughput by
 //!   half the proportional gain. On loopback a client so settles at 8 requests within a few
@@ -33,7 +34,7 @@
 //!   probed by a quarter (at least one request), up and down in turn. A probe up that raises
 //!   throughput by at least half of the proportional gain (and [`MIN_PROBE_GAIN`]) is kept and
 //!   the next one follows at once (additive increase); one that does not is undone. A probe down
-//!   that loses less than half the proportional loss is kept, and the next one follows at once;
+//!   that loses less than a quarter of the proportional loss is kept, and the next one follows at once;
 //!   one that loses more is undone. So a limit that was once worth its requests is checked again
 //!   and comes back down when it stops paying (another client took the link, a noisy interval
 //!   kept a probe).
@@ -107,6 +108,9 @@ pub(crate) const PROBE_EVERY: u32 = 8;
 
 /// A probe is kept if throughput rose by at least this share (and by half the proportional gain).
 pub(crate) const MIN_PROBE_GAIN: f64 = 0.05;
+
+/// A probe down is kept if throughput fell by less than this share of the proportional loss.
+pub(crate) const DOWN_PROBE_LOSS: f64 = 0.25;
 
 /// The lowest limit a probe downwards tries: 8 requests, the fixed concurrency s3io ran with
 /// before it had a controller, which filled loopback (1.5 GB/s from one download). Below it,
@@ -385,11 +389,14 @@ impl Controller {
                 }
             }
             Phase::ProbingDown { from, rate: before, then_grow } => {
-                // Kept if fewer requests lost less than half the proportional loss: what the
-                // requests taken away carried, others carry too.
+                // Kept if fewer requests lost less than a quarter of the proportional loss: what
+                // the requests taken away carried, others carry too. (A stricter test than a
+                // probe up's: the requests taken away still run for a while after the limit
+                // drops, so a thin link's loss shows only in part, and a wrongly kept probe down
+                // slows a transfer more than a wrongly kept probe up.)
                 let loss = 1.0 - rate / before.max(f64::MIN_POSITIVE);
                 let proportional = (from - self.limit) as f64 / from as f64;
-                if loss < 0.5 * proportional {
+                if loss < DOWN_PROBE_LOSS * proportional {
                     self.reference = Some(Reference { limit: self.limit, rate });
                     if !self.probe_down(rate, false) {
                         self.phase = Phase::Steady { held: 0 };
