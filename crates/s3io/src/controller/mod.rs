@@ -24,14 +24,16 @@
 //!   keeps the doubled one.
 //! - **Short paths grow only on evidence.** On a short path (loopback, a LAN: a few requests
 //!   fill it, and every connection tried stays open and holds memory) the warm-up is followed
-//!   by a probe *down* by a quarter: if fewer requests move nearly as much (they lose less than
-//!   [`DOWN_PROBE_LOSS`] of the proportional loss), it is kept and the
-//!   next probe down follows at once, to [`DOWN_PROBE_FLOOR`]; only if they lost in proportion
-//!   does slow start grow, by half a step at a time, each kept only if it raised throughput by
-//!   half the proportional gain. On loopback a client so settles at 8 requests within a few
-//!   intervals, and a download opens at most the 16 it started with.
+//!   by a probe *down* by a quarter. If fewer requests lost nearly in proportion
+//!   ([`GROW_AFTER_LOSS`]), requests are what limits throughput, and slow start grows, by half a
+//!   step at a time, each kept only if it raised throughput by half the proportional gain. If
+//!   they moved nearly as much (they lost less than [`DOWN_PROBE_LOSS`] of the proportional
+//!   loss), the lower limit is kept and the next probe down follows at once, but never below
+//!   the start: a client's callers are sized to it (16 callers sharing 8 slots moved 1.2 MiB
+//!   objects a third slower on loopback). In between, the limit is held. On loopback a client so
+//!   stays at its 16, and a limit carried over from an earlier transfer comes back down to it.
 //! - **Steady state and probing.** The limit is held; every [`PROBE_EVERY`] intervals it is
-//!   probed by a quarter (at least one request), up and down in turn. A probe up that raises
+//!   probed by a quarter (at least one request), up and down (not below the start) in turn. A probe up that raises
 //!   throughput by at least half of the proportional gain (and [`MIN_PROBE_GAIN`]) is kept and
 //!   the next one follows at once (additive increase); one that does not is undone. A probe down
 //!   that loses less than a quarter of the proportional loss is kept, and the next one follows at once;
@@ -112,12 +114,13 @@ pub(crate) const MIN_PROBE_GAIN: f64 = 0.05;
 /// A probe down is kept if throughput fell by less than this share of the proportional loss.
 pub(crate) const DOWN_PROBE_LOSS: f64 = 0.25;
 
-/// The lowest limit a probe downwards tries: 8 requests, the fixed concurrency s3io ran with
-/// before it had a controller, which filled loopback (1.5 GB/s from one download). Below it,
-/// fewer requests save little (a few connections, a few hundred KiB of read buffers) and a path
-/// that shows nothing (a noisy interval) would cost a whole transfer's throughput; throttling
-/// still halves the limit below it.
-pub(crate) const DOWN_PROBE_FLOOR: usize = 8;
+/// Slow start on a short path grows after its probe down only if that lost at least this share
+/// of the proportional loss: requests, not the machine or the link, limit throughput.
+pub(crate) const GROW_AFTER_LOSS: f64 = 0.75;
+
+/// The lowest limit slow start's probe down is tried from: below it, a quarter less is a
+/// request or two, which a noisy interval cannot tell apart.
+pub(crate) const MIN_DOWN_PROBE_FROM: usize = 8;
 
 /// First-byte latency this many times the lowest seen counts as climbing.
 pub(crate) const LATENCY_CLIMB: f64 = 2.0;
@@ -183,6 +186,9 @@ struct Reference {
 /// The controller of one client: samples and throttling events in, the limit out.
 #[derive(Debug, Clone)]
 pub(crate) struct Controller {
+    /// The limit it started with: a probe down keeps no lower one (a client's callers are sized
+    /// to it: 16 callers at a time on 8 slots moved 1.2 MiB objects a third slower).
+    start: usize,
     max: usize,
     limit: usize,
     max_reached: usize,
@@ -207,6 +213,7 @@ impl Controller {
         let max = max.max(1);
         let limit = start.clamp(1, max);
         Self {
+            start: limit,
             max,
             limit,
             max_reached: limit,
@@ -394,9 +401,12 @@ impl Controller {
                 // probe up's: the requests taken away still run for a while after the limit
                 // drops, so a thin link's loss shows only in part, and a wrongly kept probe down
                 // slows a transfer more than a wrongly kept probe up.)
+                // Below the start a probe down is only a test (whether requests are what
+                // limits throughput), never kept. Slow start grows after it only if it lost
+                // nearly in proportion ([`GROW_AFTER_LOSS`]): in between, the limit is held.
                 let loss = 1.0 - rate / before.max(f64::MIN_POSITIVE);
                 let proportional = (from - self.limit) as f64 / from as f64;
-                if loss < DOWN_PROBE_LOSS * proportional {
+                if loss < DOWN_PROBE_LOSS * proportional && self.limit >= self.start {
                     self.reference = Some(Reference { limit: self.limit, rate });
                     if !self.probe_down(rate, false) {
                         self.phase = Phase::Steady { held: 0 };
@@ -405,7 +415,7 @@ impl Controller {
                     self.set(from);
                     self.reference = Some(Reference { limit: from, rate: before.max(rate) });
                     self.probe_down_next = false;
-                    if then_grow {
+                    if then_grow && loss >= GROW_AFTER_LOSS * proportional {
                         self.phase = Phase::SlowStart;
                         self.grow_doubling();
                     } else {
@@ -469,15 +479,18 @@ impl Controller {
     }
 
     /// Starts a probe down by a quarter from the current limit (where throughput was `rate`), unless
-    /// the limit is at [`DOWN_PROBE_FLOOR`]; returns whether it started. `then_grow`: slow start
-    /// goes on if it loses in proportion.
+    /// the limit is at the start (a probe of slow start, `then_grow`, tests from
+    /// [`MIN_DOWN_PROBE_FROM`] up, and grows if it lost nearly in proportion); returns whether it
+    /// started.
     fn probe_down(&mut self, rate: f64, then_grow: bool) -> bool {
-        if self.limit <= DOWN_PROBE_FLOOR {
+        let floor = if then_grow { MIN_DOWN_PROBE_FROM } else { self.start + 1 };
+        if self.limit < floor {
             return false;
         }
         let from = self.limit;
+        let to = from - probe_step(from);
         self.phase = Phase::ProbingDown { from, rate, then_grow };
-        self.set((from - probe_step(from)).max(DOWN_PROBE_FLOOR));
+        self.set(if then_grow { to } else { to.max(self.start) });
         true
     }
 

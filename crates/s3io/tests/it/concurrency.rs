@@ -83,7 +83,8 @@ async fn downloads_one_after_another_on_a_short_full_link_do_not_ratchet_the_lim
     // A short path whose link two connections fill, as loopback is filled by a few. Each
     // download after an idle time used to raise the limit it inherited by half a step, kept on
     // a noisy gain: 16, 24, 36, 54 over the transfers of one client. Now a carried-over limit
-    // is checked by a probe down first, and grows only if fewer requests moved less.
+    // is checked by a probe down first, and grows only if fewer requests moved nearly
+    // proportionally less.
     // Small parts keep the link's queue short (16 × 32 KiB at 80 MB/s: 6.5 ms), so that the
     // first-byte latency, which counts the time queued behind other answers, says "short path".
     let part = 32 * 1024;
@@ -94,15 +95,20 @@ async fn downloads_one_after_another_on_a_short_full_link_do_not_ratchet_the_lim
     let mut limits = Vec::new();
     for round in 0..4 {
         let path = dir.path().join(format!("again-{round}.bin"));
+        client.throttle().reset_peaks();
         client.download(&server.bucket, "again").to_file(&path).await.expect("download");
         assert!(std::fs::read(&path).expect("read the file") == data, "download {round} is not the object");
         limits.push((client.throttle().max_limit_reached(), client.throttle().limit()));
     }
-    // On a machine this loaded, an interval can make 12 requests look slower than 16 and the
-    // limit try 24 (half a step); never more, and it comes back down: a full link is carried
-    // by fewer requests than the start (the old controller never went below 16 here).
-    assert!(limits.iter().all(|&(max, _)| max <= 24), "(highest, last) limit after each download: {limits:?}");
-    assert!(client.throttle().limit() < 16, "(highest, last) limit after each download: {limits:?}");
+    // 12 requests move as much as 16: no download tries more than the start (the old
+    // controller tried 24 in each). On a loaded machine one noisy interval may make 12 look
+    // slower and one download try 24, never more.
+    let above = limits.iter().filter(|&&(max, _)| max > 16).count();
+    assert!(above <= 1, "(highest, last) limit of each download: {limits:?}");
+    assert!(
+        limits.iter().all(|&(max, last)| max <= 24 && last <= 16),
+        "(highest, last) limit of each download: {limits:?}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
