@@ -74,6 +74,8 @@ struct Adaptive {
     completed: usize,
     /// Whether the last sample changed the limit: the next waits for a whole round.
     changed: bool,
+    /// First-byte latencies (count, total microseconds) when the throttle last looked.
+    latency_seen: (u64, u64),
 }
 
 impl State {
@@ -183,6 +185,7 @@ impl Throttle {
             latency_mark: (0, 0),
             completed: 0,
             changed: false,
+            latency_seen: (0, 0),
         };
         Self::with_state(max as f64, limit, Some(adaptive), Some(metrics))
     }
@@ -285,6 +288,17 @@ impl Throttle {
     /// since the last sample. Returns whether the limit grew.
     fn tick(&self, state: &mut State, idle: bool) -> bool {
         let Some(adaptive) = state.adaptive.as_mut() else { return false };
+        // The lowest first-byte latency (whether the path is long) from the few requests
+        // answered since the throttle last looked, every time it looks: an interval's mean
+        // counts requests queued behind others (a loaded loopback showed a mean above 10 ms,
+        // and the controller took it for a long path and doubled to 32).
+        if let Some(metrics) = self.metrics.as_deref() {
+            let (count, micros) = metrics.first_byte_totals();
+            let (seen, seen_micros) = std::mem::replace(&mut adaptive.latency_seen, (count, micros));
+            if count > seen {
+                adaptive.controller.note_latency(Duration::from_micros((micros - seen_micros) / (count - seen)));
+            }
+        }
         let at = self.origin.elapsed();
         // Judged once the interval has passed and half a round of requests completed (an
         // upload's bytes count a part at a time, when the store acknowledges it); after a change

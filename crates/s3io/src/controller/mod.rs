@@ -201,6 +201,9 @@ pub(crate) struct Controller {
     best: Option<Reference>,
     /// The lowest mean first-byte latency of an interval.
     base_latency: Option<Duration>,
+    /// The lowest first-byte latency of the few requests answered between two looks of the
+    /// throttle (an interval's mean counts requests queued behind others).
+    path_latency: Option<Duration>,
     /// When the limit was last halved for throttling.
     throttled_at: Option<Duration>,
     /// Whether the steady state's next probe goes down (they alternate after a rejected one).
@@ -222,6 +225,7 @@ impl Controller {
             reference: None,
             best: None,
             base_latency: None,
+            path_latency: None,
             throttled_at: None,
             probe_down_next: true,
         }
@@ -242,6 +246,12 @@ impl Controller {
     pub(crate) fn interval(&self) -> Duration {
         self.base_latency
             .map_or(MIN_INTERVAL, |latency| (latency * LATENCY_INTERVALS).clamp(MIN_INTERVAL, MAX_INTERVAL))
+    }
+
+    /// A first-byte latency seen outside of a sample (one request's, or a few's): whether the
+    /// path is long follows the lowest of them.
+    pub(crate) fn note_latency(&mut self, latency: Duration) {
+        self.path_latency = Some(self.path_latency.map_or(latency, |path| path.min(latency)));
     }
 
     /// Starts a new measurement at `sample` without judging the time since the previous one (the
@@ -465,9 +475,14 @@ impl Controller {
         }
     }
 
-    /// Whether the lowest first-byte latency seen is at least [`LONG_PATH_LATENCY`].
+    /// Whether the lowest first-byte latency seen is at least [`LONG_PATH_LATENCY`]: that of
+    /// the requests seen one or a few at a time if any, else of an interval's mean.
     fn long_path(&self) -> bool {
-        self.base_latency.is_some_and(|l| l >= LONG_PATH_LATENCY)
+        let lowest = match (self.base_latency, self.path_latency) {
+            (Some(base), Some(path)) => Some(base.min(path)),
+            (base, path) => base.or(path),
+        };
+        lowest.is_some_and(|l| l >= LONG_PATH_LATENCY)
     }
 
     fn grow(&mut self, factor: usize) {

@@ -313,3 +313,19 @@ fn the_latency_of_a_request_made_alone_tells_a_long_path() {
         .collect();
     assert_eq!(limits, [16, 32, 64]);
 }
+
+#[test]
+fn a_path_is_long_by_its_fastest_requests_not_by_an_interval_s_mean() {
+    // A loaded loopback: 16 requests queued at the store make an interval's mean first-byte
+    // latency 15 ms, though a request answered alone took 1 ms. Short path: a probe down, no
+    // doubling.
+    let mut controller = Controller::new(START_LIMIT, DEFAULT_MAX_CONCURRENCY);
+    controller.note_latency(Duration::from_millis(1));
+    let limits = drive(&mut controller, 3, |_| 1500.0 * MB, |_| Duration::from_millis(15));
+    assert_eq!(limits, [16, 12, 16]);
+    // Where every request waits 20 ms, the path is long.
+    let mut controller = Controller::new(START_LIMIT, DEFAULT_MAX_CONCURRENCY);
+    controller.note_latency(Duration::from_millis(20));
+    let limits = drive(&mut controller, 2, |n| n as f64 * 40.0 * MB, flat_latency);
+    assert_eq!(limits, [16, 32]);
+}
