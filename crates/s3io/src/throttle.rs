@@ -6,15 +6,18 @@
 //! upload part's its body and the answer; a request made through the typed API (`get_object`)
 //! gives its slot back once the headers are in, since the caller may hold the body for as long
 //! as it likes. A request that finds every slot taken waits (on a `Notify`, no polling) until one
-//! is given back or the limit grows. Nothing is allocated per request: the slot is a counter
-//! under a mutex, and the permit an `Arc` of the throttle.
+//! is given back or the limit grows; waiting requests take freed slots in the order they began
+//! to wait, ahead of newcomers, so callers sharing fewer slots than they are wait alike.
+//! Nothing is allocated per request: the slot is a counter under a mutex, and the permit an
+//! `Arc` of the throttle.
 //!
 //! The limit is decided in one of two ways:
 //!
 //! - **Adaptive** (the default: the client's [`TransferConfig::concurrency`] is `None`): the
 //!   [`Controller`] sets it, from 16 up to the client's connection cap. There is no timer task:
 //!   whenever a request takes or gives back a slot, the controller's interval has passed and
-//!   half a round of requests (half the limit) has completed since the last sample, the
+//!   half a round of requests (half the limit; a whole round after the limit changed, so that
+//!   requests added by a change have shown their bytes) has completed since the last sample, the
 //!   throttle takes a sample (the client's bytes moved, from [`ConnectionMetrics`]: response
 //!   bodies as they are read, request bodies when the store acknowledges them; the mean
 //!   first-byte latency of the body-less requests answered since the last sample; whether the
@@ -50,6 +53,8 @@ pub(crate) const DEFAULT_MAX_IN_FLIGHT: usize = 1024;
 struct State {
     limit: f64,
     in_flight: usize,
+    /// Requests waiting for a slot.
+    waiting: usize,
     peak_in_flight: usize,
     throttled: u64,
     /// Adaptive mode: the controller and what its next sample needs.
@@ -67,6 +72,39 @@ struct Adaptive {
     latency_mark: (u64, u64),
     /// Requests that gave their slot back since the last sample.
     completed: usize,
+    /// Whether the last sample changed the limit: the next waits for a whole round.
+    changed: bool,
+    /// First-byte latencies (count, total microseconds) when the throttle last looked.
+    latency_seen: (u64, u64),
+}
+
+impl State {
+    fn has_free_slot(&self) -> bool {
+        (self.in_flight as f64) < self.limit.floor()
+    }
+}
+
+/// A request waiting in [`Throttle::acquire`]: counted among the waiting ones from its first
+/// wait until it takes a slot or is dropped (cancelled), when the next one is woken if a slot is
+/// free (the ones behind it let it go first).
+struct Waiter<'a> {
+    throttle: &'a Throttle,
+    waiting: bool,
+}
+
+impl Drop for Waiter<'_> {
+    fn drop(&mut self) {
+        if self.waiting {
+            let next = {
+                let mut state = self.throttle.lock();
+                state.waiting -= 1;
+                state.waiting > 0 && state.has_free_slot()
+            };
+            if next {
+                self.throttle.released.notify_one();
+            }
+        }
+    }
 }
 
 /// The limit on requests in flight shared by every transfer of one client; adaptive unless the
@@ -140,15 +178,29 @@ impl Throttle {
     pub(crate) fn adaptive(start: usize, max: usize, metrics: Arc<ConnectionMetrics>) -> Self {
         let controller = Controller::new(start, max);
         let limit = controller.limit();
-        let adaptive =
-            Adaptive { controller, next_sample: Duration::ZERO, saturated: false, latency_mark: (0, 0), completed: 0 };
+        let adaptive = Adaptive {
+            controller,
+            next_sample: Duration::ZERO,
+            saturated: false,
+            latency_mark: (0, 0),
+            completed: 0,
+            changed: false,
+            latency_seen: (0, 0),
+        };
         Self::with_state(max as f64, limit, Some(adaptive), Some(metrics))
     }
 
     fn with_state(max: f64, limit: usize, adaptive: Option<Adaptive>, metrics: Option<Arc<ConnectionMetrics>>) -> Self {
         Self {
             max,
-            state: Mutex::new(State { limit: limit as f64, in_flight: 0, peak_in_flight: 0, throttled: 0, adaptive }),
+            state: Mutex::new(State {
+                limit: limit as f64,
+                in_flight: 0,
+                waiting: 0,
+                peak_in_flight: 0,
+                throttled: 0,
+                adaptive,
+            }),
             released: Notify::new(),
             limit_now: AtomicUsize::new(limit),
             max_reached: AtomicUsize::new(limit),
@@ -161,27 +213,46 @@ impl Throttle {
         self.state.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    /// Waits for a free slot.
+    /// Waits for a free slot. Slots go to waiting requests in the order they began to wait: a
+    /// request that has not waited yet takes none while another waits, and each slot given
+    /// back wakes the longest waiting one (`Notify` wakes in FIFO order), so no request waits for
+    /// longer than the ones before it (16 callers sharing 8 slots all see about the same wait).
     pub(crate) async fn acquire(self: &Arc<Self>) -> ThrottlePermit {
+        let mut waiter = Waiter { throttle: self, waiting: false };
         loop {
             let notified = self.released.notified();
+            tokio::pin!(notified);
+            // Registered before the state is read: a slot given back after the read wakes it.
+            notified.as_mut().enable();
             let grew = {
                 let mut state = self.lock();
                 let idle = state.in_flight == 0;
                 let grew = self.tick(&mut state, idle);
-                if (state.in_flight as f64) < state.limit.floor() {
+                let turn = waiter.waiting || state.waiting == 0;
+                if turn && state.has_free_slot() {
+                    if std::mem::take(&mut waiter.waiting) {
+                        state.waiting -= 1;
+                    }
                     state.in_flight += 1;
                     state.peak_in_flight = state.peak_in_flight.max(state.in_flight);
-                    if (state.in_flight as f64) >= state.limit.floor() {
+                    if !state.has_free_slot() {
                         if let Some(adaptive) = state.adaptive.as_mut() {
                             adaptive.saturated = true;
                         }
                     }
+                    // Another free slot (the limit grew) goes to the next waiting request.
+                    let next = state.waiting > 0 && state.has_free_slot();
                     drop(state);
                     if grew {
                         self.released.notify_waiters();
+                    } else if next {
+                        self.released.notify_one();
                     }
                     return ThrottlePermit { throttle: self.clone(), held: true };
+                }
+                if !waiter.waiting {
+                    waiter.waiting = true;
+                    state.waiting += 1;
                 }
                 if let Some(adaptive) = state.adaptive.as_mut() {
                     adaptive.saturated = true;
@@ -217,10 +288,25 @@ impl Throttle {
     /// since the last sample. Returns whether the limit grew.
     fn tick(&self, state: &mut State, idle: bool) -> bool {
         let Some(adaptive) = state.adaptive.as_mut() else { return false };
+        // The lowest first-byte latency (whether the path is long) from the few requests
+        // answered since the throttle last looked, every time it looks: an interval's mean
+        // counts requests queued behind others (a loaded loopback showed a mean above 10 ms,
+        // and the controller took it for a long path and doubled to 32).
+        if let Some(metrics) = self.metrics.as_deref() {
+            let (count, micros) = metrics.first_byte_totals();
+            let (seen, seen_micros) = std::mem::replace(&mut adaptive.latency_seen, (count, micros));
+            if count > seen {
+                adaptive.controller.note_latency(Duration::from_micros((micros - seen_micros) / (count - seen)));
+            }
+        }
         let at = self.origin.elapsed();
         // Judged once the interval has passed and half a round of requests completed (an
-        // upload's bytes count a part at a time, when the store acknowledges it).
-        let round = adaptive.controller.limit().div_ceil(2);
+        // upload's bytes count a part at a time, when the store acknowledges it); after a change
+        // of the limit, a whole round, so that requests started at the new limit have ended
+        // (an upload's added requests show no bytes before their first part is acknowledged:
+        // judged sooner, a doubling on a 20 ms path looked like no gain and was undone).
+        let limit = adaptive.controller.limit();
+        let round = if adaptive.changed { limit } else { limit.div_ceil(2) };
         if at < adaptive.next_sample || (!idle && adaptive.completed < round) {
             return false;
         }
@@ -240,6 +326,7 @@ impl Throttle {
             adaptive.controller.observe(sample)
         };
         adaptive.next_sample = at + adaptive.controller.interval();
+        adaptive.changed = after != before;
         tracing::trace!(
             at_ms = sample.at.as_millis() as u64,
             bytes = sample.bytes,
@@ -374,6 +461,39 @@ mod tests {
         drop(first);
         let _second = tokio::time::timeout(Duration::from_secs(1), throttle.acquire()).await.unwrap();
         assert_eq!(throttle.peak_in_flight(), 1);
+    }
+
+    #[tokio::test]
+    async fn a_waiting_request_takes_a_freed_slot_before_a_newcomer() {
+        let throttle = Arc::new(Throttle::new(1));
+        let first = throttle.acquire().await;
+        let mut waiting = Box::pin(throttle.acquire());
+        assert!(futures::poll!(waiting.as_mut()).is_pending());
+        drop(first);
+        // The slot is free, but a request waits for it: a newcomer queues behind it.
+        let mut newcomer = Box::pin(throttle.acquire());
+        assert!(futures::poll!(newcomer.as_mut()).is_pending());
+        let second = tokio::time::timeout(Duration::from_secs(1), waiting).await.expect("the waiting request");
+        assert!(futures::poll!(newcomer.as_mut()).is_pending());
+        drop(second);
+        let _third = tokio::time::timeout(Duration::from_secs(1), newcomer).await.expect("the newcomer, next");
+        assert_eq!(throttle.peak_in_flight(), 1);
+    }
+
+    #[tokio::test]
+    async fn a_cancelled_waiter_does_not_hold_up_the_ones_behind_it() {
+        let throttle = Arc::new(Throttle::new(1));
+        let first = throttle.acquire().await;
+        let mut ahead = Box::pin(throttle.acquire());
+        let mut behind = Box::pin(throttle.acquire());
+        assert!(futures::poll!(ahead.as_mut()).is_pending());
+        assert!(futures::poll!(behind.as_mut()).is_pending());
+        drop(first);
+        // Woken, then dropped before it ran: the slot goes to the next one.
+        drop(ahead);
+        let _second = tokio::time::timeout(Duration::from_secs(1), behind).await.expect("the request behind");
+        assert_eq!(throttle.in_flight(), 1);
+        assert_eq!(throttle.lock().waiting, 0);
     }
 
     #[tokio::test]

@@ -14,20 +14,32 @@
 //! client together) is compared with the throughput measured at the previous limit:
 //!
 //! - **Slow start.** From [`START_LIMIT`], after one interval to warm up (connections opening),
-//!   the limit doubles every interval while doubling it raised throughput by at least
-//!   [`DOUBLING_GAIN`] (a quarter), so a link whose connections are each bandwidth-bound reaches
-//!   32 requests within four intervals (a few hundred milliseconds), not seconds. A doubling
-//!   that paid nearly in proportion ([`QUADRUPLING_GAIN`]) on a long path (first-byte latency
-//!   of [`LONG_PATH_LATENCY`] or more) is followed by a quadrupling; if
-//!   that pays less than a quarter, twice the lower limit is tried and kept only if it beats it. When a doubling paid less than [`KEEP_GAIN`], the limit goes
-//!   back to the one before it, and between the two it keeps the doubled one. On a short path
-//!   (first-byte latency below [`LONG_PATH_LATENCY`]) each step adds half instead of doubling:
-//!   on loopback, where a few connections already saturate the machine, the controller settles
-//!   at 16 having tried 24, so a download opens at most two dozen connections.
+//!   on a long path (first-byte latency of [`LONG_PATH_LATENCY`] or more) the limit doubles
+//!   every interval while doubling it raised throughput by at least [`DOUBLING_GAIN`] (a
+//!   quarter), so a link whose connections are each bandwidth-bound reaches 32 requests within
+//!   four intervals (a few hundred milliseconds), not seconds. A doubling that paid nearly in
+//!   proportion ([`QUADRUPLING_GAIN`]) is followed by a quadrupling; if that pays less than a
+//!   quarter, twice the lower limit is tried and kept only if it beats it. When a doubling paid
+//!   less than [`KEEP_GAIN`], the limit goes back to the one before it, and between the two it
+//!   keeps the doubled one.
+//! - **Short paths grow only on evidence.** On a short path (loopback, a LAN: a few requests
+//!   fill it, and every connection tried stays open and holds memory) the warm-up is followed
+//!   by a probe *down* by a quarter. If fewer requests lost nearly in proportion
+//!   ([`GROW_AFTER_LOSS`]), requests are what limits throughput, and slow start grows, by half a
+//!   step at a time, each kept only if it raised throughput by half the proportional gain. If
+//!   they moved nearly as much (they lost less than [`DOWN_PROBE_LOSS`] of the proportional
+//!   loss), the lower limit is kept and the next probe down follows at once, but never below
+//!   the start: a client's callers are sized to it (16 callers sharing 8 slots moved 1.2 MiB
+//!   objects a third slower on loopback). In between, the limit is held. On loopback a client so
+//!   stays at its 16, and a limit carried over from an earlier transfer comes back down to it.
 //! - **Steady state and probing.** The limit is held; every [`PROBE_EVERY`] intervals it is
-//!   raised by a quarter (at least one request). A probe that raises throughput by at least half
-//!   of the proportional gain (and [`MIN_PROBE_GAIN`]) is kept and the next one follows at once
-//!   (additive increase); one that does not is undone.
+//!   probed by a quarter (at least one request), up and down (not below the start) in turn. A probe up that raises
+//!   throughput by at least half of the proportional gain (and [`MIN_PROBE_GAIN`]) is kept and
+//!   the next one follows at once (additive increase); one that does not is undone. A probe down
+//!   that loses less than a quarter of the proportional loss is kept, and the next one follows at once;
+//!   one that loses more is undone. So a limit that was once worth its requests is checked again
+//!   and comes back down when it stops paying (another client took the link, a noisy interval
+//!   kept a probe).
 //! - **First-byte latency.** A limit at which the mean first-byte latency climbs above
 //!   [`LATENCY_CLIMB`] times the lowest seen (and [`LATENCY_FLOOR`] above it) is held (no probe
 //!   above it); if throughput is also [`LATENCY_BACK_OFF_LOSS`] below what a lower limit
@@ -43,8 +55,10 @@
 //! tail of a download, a caller running four small downloads at a time, an idle client) shows
 //! nothing about what more requests would bring, so its limit is held and the next judged
 //! interval starts a new comparison, in slow start again from the current limit (the next
-//! transfer may be of another kind: a download after an upload). The limit stays within `[1, max]`, `max` being the client's
-//! connection cap ([`DEFAULT_MAX_CONCURRENCY`] unless the pool sets one).
+//! transfer may be of another kind: a download after an upload), which on a short path begins
+//! with a probe down: a limit carried over from an earlier transfer is checked, not grown. The
+//! limit stays within `[1, max]`, `max` being the client's connection cap
+//! ([`DEFAULT_MAX_CONCURRENCY`] unless the pool sets one).
 //!
 //! The interval is [`MIN_INTERVAL`], or [`LATENCY_INTERVALS`] times the lowest first-byte
 //! latency seen if that is longer (a request must have had time to show its effect), at most
@@ -97,6 +111,17 @@ pub(crate) const PROBE_EVERY: u32 = 8;
 /// A probe is kept if throughput rose by at least this share (and by half the proportional gain).
 pub(crate) const MIN_PROBE_GAIN: f64 = 0.05;
 
+/// A probe down is kept if throughput fell by less than this share of the proportional loss.
+pub(crate) const DOWN_PROBE_LOSS: f64 = 0.25;
+
+/// Slow start on a short path grows after its probe down only if that lost at least this share
+/// of the proportional loss: requests, not the machine or the link, limit throughput.
+pub(crate) const GROW_AFTER_LOSS: f64 = 0.75;
+
+/// The lowest limit slow start's probe down is tried from: below it, a quarter less is a
+/// request or two, which a noisy interval cannot tell apart.
+pub(crate) const MIN_DOWN_PROBE_FROM: usize = 8;
+
 /// First-byte latency this many times the lowest seen counts as climbing.
 pub(crate) const LATENCY_CLIMB: f64 = 2.0;
 
@@ -132,6 +157,13 @@ enum Phase {
         from: usize,
         rate: f64,
     },
+    /// A probe down from `from` (where throughput was `rate`) is being measured; if it loses in
+    /// proportion and `then_grow`, slow start goes on from `from`.
+    ProbingDown {
+        from: usize,
+        rate: f64,
+        then_grow: bool,
+    },
     /// After four times the requests paid too little: twice `low` is being measured against
     /// `low`'s `rate`.
     Bisecting {
@@ -154,7 +186,8 @@ struct Reference {
 /// The controller of one client: samples and throttling events in, the limit out.
 #[derive(Debug, Clone)]
 pub(crate) struct Controller {
-    /// The limit it started with: the floor of slow start after an idle time.
+    /// The limit it started with: a probe down keeps no lower one (a client's callers are sized
+    /// to it: 16 callers at a time on 8 slots moved 1.2 MiB objects a third slower).
     start: usize,
     max: usize,
     limit: usize,
@@ -168,8 +201,13 @@ pub(crate) struct Controller {
     best: Option<Reference>,
     /// The lowest mean first-byte latency of an interval.
     base_latency: Option<Duration>,
+    /// The lowest first-byte latency of the few requests answered between two looks of the
+    /// throttle (an interval's mean counts requests queued behind others).
+    path_latency: Option<Duration>,
     /// When the limit was last halved for throttling.
     throttled_at: Option<Duration>,
+    /// Whether the steady state's next probe goes down (they alternate after a rejected one).
+    probe_down_next: bool,
 }
 
 impl Controller {
@@ -187,7 +225,9 @@ impl Controller {
             reference: None,
             best: None,
             base_latency: None,
+            path_latency: None,
             throttled_at: None,
+            probe_down_next: true,
         }
     }
 
@@ -208,26 +248,36 @@ impl Controller {
             .map_or(MIN_INTERVAL, |latency| (latency * LATENCY_INTERVALS).clamp(MIN_INTERVAL, MAX_INTERVAL))
     }
 
+    /// A first-byte latency seen outside of a sample (one request's, or a few's): whether the
+    /// path is long follows the lowest of them.
+    pub(crate) fn note_latency(&mut self, latency: Duration) {
+        self.path_latency = Some(self.path_latency.map_or(latency, |path| path.min(latency)));
+    }
+
     /// Starts a new measurement at `sample` without judging the time since the previous one (the
     /// client was idle: that time says nothing about the limit).
     pub(crate) fn restart(&mut self, sample: Sample) {
+        // The first requests (a HEAD, a CreateMultipartUpload) often end before the next one
+        // starts: their latency says whether the path is long as well as any.
+        if let Some(latency) = sample.latency {
+            self.base_latency = Some(self.base_latency.map_or(latency, |base| base.min(latency)));
+        }
         self.last = Some((sample.at, sample.bytes));
         self.reference = None;
         self.best = None;
-        if let Phase::Probing { from, .. } = self.phase {
+        if let Phase::Probing { from, .. } | Phase::ProbingDown { from, .. } = self.phase {
             self.set(from);
             self.phase = Phase::Steady { held: 0 };
         }
     }
 
     /// The client was idle (nothing in flight) until `sample`: what comes next may be another
-    /// kind of work (a download after an upload, another store's answers), so slow start begins
-    /// again from the current limit (at least the one it started with) after its warm-up interval —
-    /// unless the limit is recovering from throttling.
+    /// kind of work (a download after an upload, another store's answers), so the limit carried
+    /// over is checked again: slow start begins again from it after its warm-up interval (and on a
+    /// short path, with a probe down first) — unless the limit is recovering from throttling.
     pub(crate) fn resume_after_idle(&mut self, sample: Sample) {
         self.restart(sample);
         if !matches!(self.phase, Phase::Recovering { .. }) {
-            self.set(self.limit.max(self.start));
             self.phase = Phase::SlowStart;
         }
     }
@@ -281,8 +331,23 @@ impl Controller {
                 // next one is, and slow start goes on from it.
                 None => {}
                 Some(before) if before.limit == self.limit => {
-                    self.reference = Some(Reference { limit: self.limit, rate: rate.max(before.rate) });
-                    self.grow_doubling();
+                    let rate = rate.max(before.rate);
+                    self.reference = Some(Reference { limit: self.limit, rate });
+                    if self.long_path() || !self.probe_down(rate, true) {
+                        self.grow_doubling();
+                    }
+                }
+                // A short path grows by half, kept only if throughput rose by half the
+                // proportional gain (a quarter): more requests there mostly cost memory, and
+                // a noisy interval must not keep them.
+                Some(before) if !self.long_path() => {
+                    if gain(before.rate, rate) >= probe_gain_needed(before.limit, self.limit) && !climbing {
+                        self.grow_doubling();
+                    } else {
+                        self.set(before.limit);
+                        self.reference = Some(Reference { limit: before.limit, rate: before.rate.max(rate) });
+                        self.phase = Phase::Steady { held: 0 };
+                    }
                 }
                 Some(before) => {
                     let gain = gain(before.rate, rate);
@@ -311,24 +376,61 @@ impl Controller {
                     self.back_off();
                 } else if climbing {
                     // Queueing, but not (yet) for less: hold, no probe.
-                } else if held + 1 >= PROBE_EVERY && self.limit < self.max {
-                    self.phase = Phase::Probing { from: self.limit, rate };
-                    self.set(self.limit + probe_step(self.limit));
+                } else if held + 1 >= PROBE_EVERY {
+                    // Probes alternate up and down (after a rejected one), so a limit kept once
+                    // is checked again: one that no longer pays comes back down.
+                    let down = self.probe_down_next;
+                    self.probe_down_next = !down;
+                    if !(down && self.probe_down(rate, false)) && self.limit < self.max {
+                        self.phase = Phase::Probing { from: self.limit, rate };
+                        self.set(self.limit + probe_step(self.limit));
+                    } else if !matches!(self.phase, Phase::ProbingDown { .. }) {
+                        self.phase = Phase::Steady { held: 0 };
+                    }
                 } else {
                     self.phase = Phase::Steady { held: held + 1 };
                 }
             }
             Phase::Probing { from, rate: before } => {
-                let needed = MIN_PROBE_GAIN.max(0.5 * (self.limit - from) as f64 / from as f64);
-                if gain(before, rate) >= needed && !climbing && self.limit < self.max {
+                let paid = gain(before, rate) >= probe_gain_needed(from, self.limit) && !climbing;
+                if paid && self.limit < self.max {
                     self.phase = Phase::Probing { from: self.limit, rate };
                     self.set(self.limit + probe_step(self.limit));
-                } else if gain(before, rate) >= needed && !climbing {
+                } else if paid {
                     self.phase = Phase::Steady { held: 0 };
                 } else {
                     self.set(from);
                     self.reference = Some(Reference { limit: from, rate: before.max(rate) });
                     self.phase = Phase::Steady { held: 0 };
+                    self.probe_down_next = true;
+                }
+            }
+            Phase::ProbingDown { from, rate: before, then_grow } => {
+                // Kept if fewer requests lost less than a quarter of the proportional loss: what
+                // the requests taken away carried, others carry too. (A stricter test than a
+                // probe up's: the requests taken away still run for a while after the limit
+                // drops, so a thin link's loss shows only in part, and a wrongly kept probe down
+                // slows a transfer more than a wrongly kept probe up.)
+                // Below the start a probe down is only a test (whether requests are what
+                // limits throughput), never kept. Slow start grows after it only if it lost
+                // nearly in proportion ([`GROW_AFTER_LOSS`]): in between, the limit is held.
+                let loss = 1.0 - rate / before.max(f64::MIN_POSITIVE);
+                let proportional = (from - self.limit) as f64 / from as f64;
+                if loss < DOWN_PROBE_LOSS * proportional && self.limit >= self.start {
+                    self.reference = Some(Reference { limit: self.limit, rate });
+                    if !self.probe_down(rate, false) {
+                        self.phase = Phase::Steady { held: 0 };
+                    }
+                } else {
+                    self.set(from);
+                    self.reference = Some(Reference { limit: from, rate: before.max(rate) });
+                    self.probe_down_next = false;
+                    if then_grow && loss >= GROW_AFTER_LOSS * proportional {
+                        self.phase = Phase::SlowStart;
+                        self.grow_doubling();
+                    } else {
+                        self.phase = Phase::Steady { held: 0 };
+                    }
                 }
             }
             Phase::Bisecting { low, rate: low_rate } => {
@@ -373,9 +475,14 @@ impl Controller {
         }
     }
 
-    /// Whether the lowest first-byte latency seen is at least [`LONG_PATH_LATENCY`].
+    /// Whether the lowest first-byte latency seen is at least [`LONG_PATH_LATENCY`]: that of
+    /// the requests seen one or a few at a time if any, else of an interval's mean.
     fn long_path(&self) -> bool {
-        self.base_latency.is_some_and(|l| l >= LONG_PATH_LATENCY)
+        let lowest = match (self.base_latency, self.path_latency) {
+            (Some(base), Some(path)) => Some(base.min(path)),
+            (base, path) => base.or(path),
+        };
+        lowest.is_some_and(|l| l >= LONG_PATH_LATENCY)
     }
 
     fn grow(&mut self, factor: usize) {
@@ -384,6 +491,22 @@ impl Controller {
         } else {
             self.set(self.limit * factor);
         }
+    }
+
+    /// Starts a probe down by a quarter from the current limit (where throughput was `rate`), unless
+    /// the limit is at the start (a probe of slow start, `then_grow`, tests from
+    /// [`MIN_DOWN_PROBE_FROM`] up, and grows if it lost nearly in proportion); returns whether it
+    /// started.
+    fn probe_down(&mut self, rate: f64, then_grow: bool) -> bool {
+        let floor = if then_grow { MIN_DOWN_PROBE_FROM } else { self.start + 1 };
+        if self.limit < floor {
+            return false;
+        }
+        let from = self.limit;
+        let to = from - probe_step(from);
+        self.phase = Phase::ProbingDown { from, rate, then_grow };
+        self.set(if then_grow { to } else { to.max(self.start) });
+        true
     }
 
     fn back_off(&mut self) {
@@ -401,6 +524,12 @@ impl Controller {
 /// How much a probe from `limit` adds: a quarter, at least one.
 fn probe_step(limit: usize) -> usize {
     (limit / 4).max(1)
+}
+
+/// What a step from `from` to `to` requests must raise throughput by to be kept: half the
+/// proportional gain, at least [`MIN_PROBE_GAIN`].
+fn probe_gain_needed(from: usize, to: usize) -> f64 {
+    MIN_PROBE_GAIN.max(0.5 * to.saturating_sub(from) as f64 / from.max(1) as f64)
 }
 
 /// The relative change from `before` to `after` (0 when nothing moved before).

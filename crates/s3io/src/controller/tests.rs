@@ -45,8 +45,15 @@ fn rising_curve_ramps_multiplicatively_then_stops_where_the_link_is_full() {
     // One interval to warm up, then 8 → 16, and as 16 moved twice what 8 did, 16 → 64:
     // within three intervals (300 ms).
     assert_eq!(&limits[..3], &[8, 16, 64], "{limits:?}");
-    // 64 moves 1 GB/s, 56% more than 16: at the cap, it stays.
-    assert!(limits[3..].iter().all(|&l| l == 64), "{limits:?}");
+    // 64 moves 1 GB/s, 56% more than 16: at the cap, it stays until its first probe (down,
+    // since it cannot go up), ...
+    assert!(limits[3..11].iter().all(|&l| l == 64), "{limits:?}");
+    // ... which finds the same 1 GB/s with fewer requests, and so on down to where the link
+    // stops being full: 64 → 48 → 36 → 27, 21 too few.
+    assert_eq!(&limits[11..16], &[48, 36, 27, 21, 27], "{limits:?}");
+    // There it stays, probing 21 and 33 now and then.
+    assert!(limits[16..].iter().all(|&l| l == 21 || l == 27 || l == 33), "{limits:?}");
+    assert_eq!(*limits.last().unwrap(), 27, "{limits:?}");
 }
 
 #[test]
@@ -54,16 +61,20 @@ fn rising_curve_without_a_link_cap_grows_to_the_connection_cap_and_stays() {
     let mut controller = Controller::new(START, 48);
     let limits = drive(&mut controller, 20, |n| n as f64 * 40.0 * MB, flat_latency);
     assert_eq!(&limits[..3], &[8, 16, 48], "{limits:?}");
-    assert!(limits[2..].iter().all(|&l| l == 48), "{limits:?}");
+    // Probes down (48 → 36) lose in proportion: each is undone after one interval.
+    assert!(limits[2..].iter().all(|&l| l == 48 || l == 36), "{limits:?}");
+    assert!(limits.windows(2).all(|w| w[0] != 36 || w[1] == 48), "{limits:?}");
+    assert!(limits[2..].iter().filter(|&&l| l == 48).count() * 10 >= limits[2..].len() * 8, "{limits:?}");
 }
 
 #[test]
-fn flat_curve_tries_one_doubling_and_settles_at_the_start() {
-    // Loopback: 8 requests already move all the machine can.
+fn flat_curve_tries_fewer_once_and_settles_at_the_start() {
+    // Loopback: 8 requests already move all the machine can. Fewer (6) move as much: no sign
+    // that more would move more, and none below the start is kept.
     let mut controller = Controller::new(START, DEFAULT_MAX_CONCURRENCY);
     let limits = drive(&mut controller, 50, |_| 2000.0 * MB, |_| Duration::from_micros(500));
-    assert_eq!(&limits[..3], &[8, 12, 8], "{limits:?}");
-    assert_eq!(controller.max_reached(), 12, "{limits:?}");
+    assert_eq!(&limits[..3], &[8, 6, 8], "{limits:?}");
+    assert_eq!(controller.max_reached(), 10, "the probes up only: {limits:?}");
     // Probes (8 → 10) are undone: never above 10 again, and back at 8.
     assert!(limits[3..].iter().all(|&l| l == 8 || l == 10), "{limits:?}");
     assert_eq!(*limits.last().unwrap(), 8);
@@ -71,12 +82,16 @@ fn flat_curve_tries_one_doubling_and_settles_at_the_start() {
 
 #[test]
 fn a_short_path_only_doubles_whatever_the_gain() {
-    // Loopback with a noisy interval: 12 seemed 80% faster than 8, 18 no faster than 12.
-    // Steps of a half, never a quadrupling.
+    // Loopback with noisy intervals: 6 seemed 40% slower than 8, 12 80% faster than 8, 18 no
+    // faster than 12. Steps of a half, never a quadrupling.
     let mut controller = Controller::new(START, DEFAULT_MAX_CONCURRENCY);
-    let curve = |n: usize| if n >= 12 { 1800.0 * MB } else { 1000.0 * MB };
+    let curve = |n: usize| match n {
+        0..8 => 600.0 * MB,
+        8..12 => 1000.0 * MB,
+        _ => 1800.0 * MB,
+    };
     let limits = drive(&mut controller, 6, curve, |_| Duration::from_micros(500));
-    assert_eq!(&limits[..4], &[8, 12, 18, 12], "{limits:?}");
+    assert_eq!(&limits[..5], &[8, 6, 12, 18, 12], "{limits:?}");
     assert_eq!(controller.max_reached(), 18);
 }
 
@@ -106,8 +121,8 @@ fn falling_curve_settles_at_its_peak() {
     let limits = drive(&mut controller, 40, curve, flat_latency);
     // 16 doubled 8's throughput, so 64 is tried, then 32 (worse than 16), then 16 again.
     assert_eq!(&limits[..5], &[8, 16, 64, 32, 16], "{limits:?}");
-    assert!(limits[4..].iter().all(|&l| (16..=20).contains(&l)), "{limits:?}");
-    // Probes (16 → 20) take one interval in nine.
+    assert!(limits[4..].iter().all(|&l| (12..=20).contains(&l)), "{limits:?}");
+    // Probes (16 → 12, 16 → 20, alternating) take one interval in nine.
     assert!(limits[4..].iter().filter(|&&l| l == 16).count() * 10 >= limits[4..].len() * 8, "{limits:?}");
 }
 
@@ -125,9 +140,10 @@ fn climbing_latency_with_less_throughput_than_fewer_requests_backs_off() {
     controller.set(32);
     let limits = drive(&mut controller, 12, curve, latency);
     // 32 → 24 → 18 → 14: at 14, latency (8.75 ms) is below twice 5 ms and throughput within
-    // a tenth of 8's; probes above it are undone.
+    // a tenth of 8's; the probes that follow go down, since fewer requests move more.
     assert_eq!(&limits[..3], &[24, 18, 14], "{limits:?}");
-    assert!(limits[3..].iter().all(|&l| (10..=17).contains(&l)), "{limits:?}");
+    assert!(limits[3..].iter().all(|&l| (8..=14).contains(&l)), "{limits:?}");
+    assert!(limits.windows(2).all(|w| w[1] <= w[0]), "{limits:?}");
 }
 
 #[test]
@@ -219,4 +235,97 @@ fn limits_stay_within_one_and_the_cap() {
     let limits = drive(&mut controller, 10, |n| n as f64 * MB, flat_latency);
     assert!(limits.iter().all(|&l| (1..=4).contains(&l)), "{limits:?}");
     assert_eq!(Controller::new(0, 0).limit(), 1);
+}
+
+/// Loopback-like: a fraction of a millisecond to the first byte.
+fn loopback_latency(_: usize) -> Duration {
+    Duration::from_micros(500)
+}
+
+#[test]
+fn flat_curve_on_a_short_path_holds_the_start_without_trying_more() {
+    // Loopback: 16 requests (a client's start) move no more than 12.
+    let mut controller = Controller::new(START_LIMIT, DEFAULT_MAX_CONCURRENCY);
+    let limits = drive(&mut controller, 60, |_| 2000.0 * MB, loopback_latency);
+    // Warm-up, then a probe down (12 move as much: no sign that more would move more), back to
+    // the start, never above it but for the probes up (16 → 20), each undone.
+    assert_eq!(&limits[..3], &[16, 12, 16], "{limits:?}");
+    assert!(limits[3..].iter().all(|&l| l == 16 || l == 20), "{limits:?}");
+    assert!(limits.windows(2).all(|w| w[0] != 20 || w[1] == 16), "{limits:?}");
+    assert_eq!(*limits.last().unwrap(), 16);
+}
+
+#[test]
+fn a_short_path_grows_only_after_fewer_requests_moved_less() {
+    // 2 ms to the first byte, 40 MB/s per connection, a 1 GB/s link: full at 25 requests.
+    let mut controller = Controller::new(START_LIMIT, DEFAULT_MAX_CONCURRENCY);
+    let curve = |n: usize| (n as f64 * 40.0 * MB).min(1000.0 * MB);
+    let limits = drive(&mut controller, 40, curve, |_| Duration::from_millis(2));
+    // 12 moves a quarter less than 16: undone, and slow start grows by half (24, 54% more
+    // throughput); 36 adds 4%: undone.
+    assert_eq!(&limits[..5], &[16, 12, 24, 36, 24], "{limits:?}");
+    // Probes down (18) and up (30) are undone.
+    assert!(limits[5..].iter().all(|&l| l == 18 || l == 24 || l == 30), "{limits:?}");
+    assert!(limits[5..].iter().filter(|&&l| l == 24).count() * 10 >= limits[5..].len() * 8, "{limits:?}");
+}
+
+#[test]
+fn a_limit_carried_over_an_idle_time_is_checked_again() {
+    // A previous transfer left the limit at 36; the next one moves as much with 8 (loopback).
+    let mut controller = Controller::new(START_LIMIT, DEFAULT_MAX_CONCURRENCY);
+    controller.set(36);
+    controller.phase = Phase::Steady { held: 3 };
+    controller.resume_after_idle(Sample { at: Duration::from_secs(5), bytes: 0, latency: None, saturated: false });
+    let limits = drive(&mut controller, 20, |_| 2000.0 * MB, loopback_latency);
+    // Warm-up at 36, then down a quarter per interval to the start.
+    assert_eq!(&limits[..4], &[36, 27, 21, 16], "{limits:?}");
+    assert!(limits[4..].iter().all(|&l| l == 16 || l == 20), "{limits:?}");
+}
+
+#[test]
+fn a_limit_that_stops_paying_comes_back_down() {
+    // A long path whose link is full at 25 requests, then (another client took most of it)
+    // at 10: the limit follows it down without an idle time.
+    let mut controller = Controller::new(START, DEFAULT_MAX_CONCURRENCY);
+    let before = drive(&mut controller, 40, |n| (n as f64 * 40.0 * MB).min(1000.0 * MB), flat_latency);
+    assert_eq!(*before.last().unwrap(), 27, "{before:?}");
+    let after = drive(&mut controller, 60, |n| (n as f64 * 40.0 * MB).min(400.0 * MB), flat_latency);
+    let settled = *after.last().unwrap();
+    assert!((10..=13).contains(&settled), "{after:?}");
+    assert!(after[after.len() - 20..].iter().all(|&l| (8..=16).contains(&l)), "{after:?}");
+}
+
+#[test]
+fn the_latency_of_a_request_made_alone_tells_a_long_path() {
+    // An upload's CreateMultipartUpload is answered before its parts start: the client was idle
+    // at that sample, yet its 20 ms say the path is long, so slow start doubles.
+    let mut controller = Controller::new(START_LIMIT, DEFAULT_MAX_CONCURRENCY);
+    let sample = Sample { at: Duration::from_millis(30), bytes: 0, latency: Some(flat_latency(1)), saturated: false };
+    controller.resume_after_idle(sample);
+    // The parts' PUTs tell no first-byte latency.
+    let (mut at, mut bytes) = (sample.at, 0);
+    let limits: Vec<usize> = (0..3)
+        .map(|_| {
+            at += MIN_INTERVAL;
+            bytes += (controller.limit() as f64 * 40.0 * MB * MIN_INTERVAL.as_secs_f64()) as u64;
+            controller.observe(Sample { at, bytes, latency: None, saturated: true })
+        })
+        .collect();
+    assert_eq!(limits, [16, 32, 64]);
+}
+
+#[test]
+fn a_path_is_long_by_its_fastest_requests_not_by_an_interval_s_mean() {
+    // A loaded loopback: 16 requests queued at the store make an interval's mean first-byte
+    // latency 15 ms, though a request answered alone took 1 ms. Short path: a probe down, no
+    // doubling.
+    let mut controller = Controller::new(START_LIMIT, DEFAULT_MAX_CONCURRENCY);
+    controller.note_latency(Duration::from_millis(1));
+    let limits = drive(&mut controller, 3, |_| 1500.0 * MB, |_| Duration::from_millis(15));
+    assert_eq!(limits, [16, 12, 16]);
+    // Where every request waits 20 ms, the path is long.
+    let mut controller = Controller::new(START_LIMIT, DEFAULT_MAX_CONCURRENCY);
+    controller.note_latency(Duration::from_millis(20));
+    let limits = drive(&mut controller, 2, |n| n as f64 * 40.0 * MB, flat_latency);
+    assert_eq!(limits, [16, 32]);
 }

@@ -1,7 +1,7 @@
 //! The client-wide concurrency controller, end to end: on an emulated network whose connections
-//! are each bandwidth-bound it raises the requests in flight above its start of 8; on plain
-//! loopback, where 8 already move all the machine can, it keeps connections few; a pinned
-//! concurrency stays as pinned.
+//! are each bandwidth-bound it raises the requests in flight above its start of 16; on plain
+//! loopback, where 8 already move all the machine can, it keeps connections few, transfer after
+//! transfer; a pinned concurrency stays as pinned.
 
 use s3io::config::TransferConfig;
 use s3io_server::ServerConfig;
@@ -76,6 +76,39 @@ async fn a_many_part_download_on_loopback_keeps_connections_few() {
     );
     assert!(throttle.max_limit_reached() <= 24, "the limit rose to {} on loopback", throttle.max_limit_reached());
     assert!(throttle.peak_in_flight() <= 24, "{} requests in flight at once", throttle.peak_in_flight());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn downloads_one_after_another_on_a_short_full_link_do_not_ratchet_the_limit_up() {
+    // A short path whose link two connections fill, as loopback is filled by a few. Each
+    // download after an idle time used to raise the limit it inherited by half a step, kept on
+    // a noisy gain: 16, 24, 36, 54 over the transfers of one client. Now a carried-over limit
+    // is checked by a probe down first, and grows only if fewer requests moved nearly
+    // proportionally less.
+    // Small parts keep the link's queue short (16 × 32 KiB at 80 MB/s: 6.5 ms), so that the
+    // first-byte latency, which counts the time queued behind other answers, says "short path".
+    let part = 32 * 1024;
+    let data = test_data(24 * MIB, 45);
+    let server = shaped("rtt=1ms,bw=40MB/s,link=80MB/s", "again", &data, part, None).await;
+    let client = &server.client;
+    let dir = tempfile::tempdir().expect("temp dir");
+    let mut limits = Vec::new();
+    for round in 0..4 {
+        let path = dir.path().join(format!("again-{round}.bin"));
+        client.throttle().reset_peaks();
+        client.download(&server.bucket, "again").to_file(&path).await.expect("download");
+        assert!(std::fs::read(&path).expect("read the file") == data, "download {round} is not the object");
+        limits.push((client.throttle().max_limit_reached(), client.throttle().limit()));
+    }
+    // 12 requests move as much as 16: no download tries more than the start (the old
+    // controller tried 24 in each). On a loaded machine one noisy interval may make 12 look
+    // slower and one download try 24, never more.
+    let above = limits.iter().filter(|&&(max, _)| max > 16).count();
+    assert!(above <= 1, "(highest, last) limit of each download: {limits:?}");
+    assert!(
+        limits.iter().all(|&(max, last)| max <= 24 && last <= 16),
+        "(highest, last) limit of each download: {limits:?}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
