@@ -124,7 +124,18 @@ impl FaultService {
             _ => {}
         }
         let _ = &mut req;
-        let resp = hyper::service::Service::call(&self.inner, req).await?;
+        let resp = match req.body().size_hint().exact() {
+            // A small body goes through a handle this service keeps, so that what the S3 service
+            // left unread is read before the answer goes out (see `KeptBody`).
+            Some(len) if len > 0 && len <= KEPT_BODY_MAX => {
+                let (parts, body) = req.into_parts();
+                let kept = KeptBody(Arc::new(std::sync::Mutex::new(body)));
+                let resp = self.inner.call(Request::from_parts(parts, Body::http_body(kept.clone()))).await?;
+                let _ = tokio::time::timeout(KEPT_BODY_WAIT, kept.collect()).await;
+                resp
+            }
+            _ => hyper::service::Service::call(&self.inner, req).await?,
+        };
         if let Some(ends) = self.dropping_until() {
             tokio::time::sleep_until(ends).await;
         }
@@ -200,5 +211,43 @@ mod tests {
         assert_eq!(resp.headers()[http::header::RETRY_AFTER], "2");
         assert_eq!(resp.status(), StatusCode::SERVICE_UNAVAILABLE);
         assert!(resp.headers().contains_key("x-amz-request-id"));
+    }
+}
+
+/// Request bodies up to this size are read to their end before the answer goes out, whether the
+/// S3 service read them or answered first.
+const KEPT_BODY_MAX: u64 = 1024 * 1024;
+
+/// How long the rest of such a body may take to arrive.
+const KEPT_BODY_WAIT: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// A small request body the S3 service reads through a shared handle, which this service keeps:
+/// whatever the S3 service left unread (it answers some requests before their body, as the
+/// region check does with 301) is read before the answer is sent. A server that closes a
+/// connection with request bytes unread makes the kernel answer them with a reset, and a reset
+/// can take the answer with it: the client then sees the connection die and sends the request
+/// again (two 301s for one PUT, now and then, on a loaded machine). Larger bodies are not worth
+/// reading for nothing: their connection closes, as the client's drain-or-close rule does.
+#[derive(Clone)]
+struct KeptBody(Arc<std::sync::Mutex<Incoming>>);
+
+impl http_body::Body for KeptBody {
+    type Data = bytes::Bytes;
+    type Error = hyper::Error;
+
+    fn poll_frame(
+        self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Result<http_body::Frame<Self::Data>, Self::Error>>> {
+        let mut body = self.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        std::pin::Pin::new(&mut *body).poll_frame(cx)
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner).is_end_stream()
+    }
+
+    fn size_hint(&self) -> http_body::SizeHint {
+        self.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner).size_hint()
     }
 }
