@@ -10,7 +10,7 @@
 use std::sync::Arc;
 
 use s3io::config::{ChecksumAlgorithm, ChecksumMode};
-use s3io::types::{CopyProperties, HeadObjectOptions, PutObjectOptions, ServerSideEncryption};
+use s3io::types::{CopyProperties, HeadObjectOptions, PutObjectOptions, ServerSideEncryption, SseCustomerKey};
 use s3io::{Client, Download, ServerCopy, Upload};
 
 use crate::args::{ChecksumAlgorithmArg, ChecksumModeArg, CopyProps, MetadataDirective, ObjectArgs, Sse, SseCArgs};
@@ -155,17 +155,19 @@ impl ObjectSettings {
 
     /// HeadObject's options for an object this command reads.
     pub(crate) fn head_options(&self) -> HeadObjectOptions {
-        let mut options = HeadObjectOptions::default();
-        options.sse_customer_key = self.sse_c.object.clone();
-        options.version_id = self.version_id.clone();
-        options
+        self.head_with(self.sse_c.object.as_ref())
     }
 
     /// HeadObject's options for the source object of a server-side copy: its SSE-C key
     /// (`--sse-c-copy-source-key`), if one was given.
     pub(crate) fn copy_source_head_options(&self) -> HeadObjectOptions {
+        self.head_with(self.sse_c.copy_source.as_ref())
+    }
+
+    /// HeadObject's options with `sse_key` and this command's version.
+    fn head_with(&self, sse_key: Option<&SseCustomerKey>) -> HeadObjectOptions {
         let mut options = HeadObjectOptions::default();
-        options.sse_customer_key = self.sse_c.copy_source.clone();
+        options.sse_customer_key = sse_key.cloned();
         options.version_id = self.version_id.clone();
         options
     }
