@@ -13,9 +13,9 @@
 //! the newer checksums) makes a first pass over the part through a scratch buffer the worker
 //! owns ([`checksum_range`]) and sends the checksum as a header.
 //!
-//! Memory per worker is the chunks hyper holds while writing them (the one being sent, one read
-//! ahead), so a 1 GiB upload at concurrency 8 needs a few MiB of payload buffers instead of
-//! 8 × the part size.
+//! Memory per request is the chunks hyper holds while writing them and the one read ahead, which
+//! the reader starts only once hyper has taken the one before it, so a 1 GiB upload at 16
+//! requests needs a few MiB of payload buffers instead of 16 × the part size.
 
 use std::fs::File;
 use std::os::unix::fs::FileExt;
@@ -37,20 +37,23 @@ use crate::http::{ReplayablePayload, StreamingBody};
 use crate::upload::plan::PartLayout;
 use crate::upload::Upload;
 
-/// Bytes per positional read of a file upload: 512 KiB. Every chunk costs a hand-off to the
-/// blocking pool and back (two context switches); measured on a 1 GiB upload to the embedded
-/// server, 256 KiB chunks made 12,000–14,000 context switches and 1.7–2.3 CPU s, 512 KiB
-/// 7,700–8,600 and 1.5 s, 1 MiB 4,700–5,000 and 1.4–1.5 s but 8 MiB more peak RSS. A worker
-/// holds two chunks (hyper queues one while it writes, the next is read ahead), so 8 workers
-/// hold 8 MiB.
-pub(crate) const FILE_CHUNK_SIZE: usize = 512 * 1024;
+/// Bytes per positional read of a file upload: a 256 KiB chunk buffer less its framing. Every
+/// chunk costs a hand-off from the reader on the blocking pool to hyper (a context switch when
+/// one side waits). A request holds at most two chunks (the one hyper writes and the one read
+/// ahead) plus, for a moment, a third while hyper finishes the one before; at the start's 16
+/// requests that is 8–12 MiB of chunk buffers. 512 KiB chunks, read ahead while another waited
+/// in the channel, held three per request, 27 MiB at 16 requests: a 1 GiB upload to the
+/// embedded server (`s3io bench --scenarios large-upload`, server root in tmpfs) peaked at
+/// 38 MiB of RSS, with 256 KiB read only after the previous one is taken at 27, against 23 when
+/// the client ran 8 requests, with throughput and CPU per GiB unchanged within the noise.
+pub(crate) const FILE_CHUNK_SIZE: usize = CHUNK_BUFFER_SIZE - CHUNK_FRAMING;
 
 /// Bytes of aws-chunked framing a chunk buffer holds around its data: the size line (at most
-/// 5 hex digits for a 512 KiB chunk, and CRLF) and the CRLF after the data.
+/// 5 hex digits for a chunk below 1 MiB, and CRLF) and the CRLF after the data.
 const CHUNK_FRAMING: usize = 16;
 
 /// Every chunk buffer has this one size, so the pool reuses them all (a short last chunk too).
-const CHUNK_BUFFER_SIZE: usize = FILE_CHUNK_SIZE + CHUNK_FRAMING;
+const CHUNK_BUFFER_SIZE: usize = 256 * 1024;
 
 /// The `x-amz-content-sha256` value of an aws-chunked body with unsigned chunks and trailers.
 pub(crate) const STREAMING_UNSIGNED_PAYLOAD_TRAILER: &str = "STREAMING-UNSIGNED-PAYLOAD-TRAILER";
@@ -172,8 +175,8 @@ enum ReadChunk {
     Failed(String),
 }
 
-/// Chunks the reader may have ready beyond the one it is reading: one, so the next chunk is read
-/// while hyper writes the current one.
+/// Chunks the reader may have ready or be reading beyond the one hyper holds: one, so the next
+/// chunk is read while hyper writes the current one.
 const READ_AHEAD: usize = 1;
 
 /// One attempt's body over a [`FileRange`].
@@ -200,18 +203,21 @@ impl FileRange {
         let mut position = self.offset;
         while position < end {
             let len = (end - position).min(FILE_CHUNK_SIZE as u64) as usize;
-            // Waiting for pool capacity ends when the body is dropped, so a reader never
-            // outlives its attempt waiting for memory.
+            // A place in the channel first, then a buffer: the next chunk is read once the one
+            // before it has been taken, so a reader holds no buffer while a read chunk waits
+            // (two chunks per request at most, not three). Waiting ends when the body is
+            // dropped, so a reader never outlives its attempt waiting for memory.
             let acquired = runtime.block_on(async {
+                let permit = chunks.reserve().await.ok()?;
                 tokio::select! {
-                    buffer = self.pool.acquire(CHUNK_BUFFER_SIZE) => Some(buffer),
+                    buffer = self.pool.acquire(CHUNK_BUFFER_SIZE) => Some((permit, buffer)),
                     () = chunks.closed() => None,
                 }
             });
-            let mut buffer = match acquired {
-                Some(Ok(buffer)) => buffer,
-                Some(Err(e)) => {
-                    let _ = chunks.blocking_send(ReadChunk::Failed(e.to_string()));
+            let (permit, mut buffer) = match acquired {
+                Some((permit, Ok(buffer))) => (permit, buffer),
+                Some((permit, Err(e))) => {
+                    permit.send(ReadChunk::Failed(e.to_string()));
                     return;
                 }
                 None => return,
@@ -232,13 +238,11 @@ impl FileRange {
                 }
             };
             if let Err(e) = result {
-                let _ = chunks.blocking_send(ReadChunk::Failed(format!("reading {}: {e}", self.file.path.display())));
+                permit.send(ReadChunk::Failed(format!("reading {}: {e}", self.file.path.display())));
                 return;
             }
             position += len as u64;
-            if chunks.blocking_send(ReadChunk::Data(buffer.freeze())).is_err() {
-                return; // The body was dropped.
-            }
+            permit.send(ReadChunk::Data(buffer.freeze()));
         }
         let _ = chunks.blocking_send(ReadChunk::End(hasher.map(|h| h.finish())));
     }
@@ -419,7 +423,8 @@ mod tests {
         let stats = pool.stats();
         assert_eq!(stats.in_use_bytes, 0, "chunks not returned");
         assert!(stats.reused > 0, "chunks not reused: {stats:?}");
-        assert!(stats.high_water_bytes <= (READ_AHEAD as u64 + 2) * CHUNK_BUFFER_SIZE as u64, "{stats:?}");
+        // The consumer's chunk and the one read ahead: the reader takes no buffer while one waits.
+        assert!(stats.allocated <= READ_AHEAD as u64 + 1, "{stats:?}");
     }
 
     #[tokio::test]
@@ -458,8 +463,8 @@ mod tests {
                 assert_eq!(trailer.value(), Some(expected));
             }
         }
-        // The consumer's chunk, the one waiting in the channel, the one the reader holds.
-        let working_set = READ_AHEAD as u64 + 2;
+        // The consumer's chunk and the one waiting in the channel (or being read into).
+        let working_set = READ_AHEAD as u64 + 1;
         assert!(pool.stats().allocated <= working_set, "chunk buffers of one size not reused: {:?}", pool.stats());
     }
 
