@@ -72,8 +72,8 @@ fn build(py: Python<'_>, error: &s3io::Error) -> PyResult<PyErr> {
     let exception = class.call1((chain(error),))?;
     if let Some(context) = error.context() {
         exception.setattr("operation", context.operation.name())?;
-        exception.setattr("bucket", &context.bucket)?;
-        exception.setattr("key", context.key.as_deref())?;
+        exception.setattr("bucket", context.bucket())?;
+        exception.setattr("key", context.key())?;
     }
     if let Some(service) = error.service_error() {
         exception.setattr("code", &service.code)?;

@@ -15,6 +15,7 @@
 
 use std::fmt;
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Duration;
 
 /// A boxed error source.
@@ -98,27 +99,45 @@ impl fmt::Display for Operation {
 }
 
 /// What an error is about: the operation, the bucket and (for object operations) the key.
+///
+/// Cheap to clone (the bucket and key are shared): a transfer makes its context once, and each
+/// of its requests carries a copy, so that a request's errors can name the object without a
+/// copy of its bucket and key per request.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct ErrorContext {
     /// The operation that failed.
     pub operation: Operation,
-    /// The bucket, empty for ListBuckets.
-    pub bucket: String,
-    /// The key, for object operations.
-    pub key: Option<String>,
+    bucket: Arc<str>,
+    key: Option<Arc<str>>,
 }
 
 impl ErrorContext {
     /// Context for an operation on a bucket or an object.
     pub fn new(operation: Operation, bucket: &str, key: Option<&str>) -> Self {
-        Self { operation, bucket: bucket.to_owned(), key: key.map(str::to_owned) }
+        Self { operation, bucket: bucket.into(), key: key.map(Arc::from) }
+    }
+
+    /// The bucket, empty for ListBuckets.
+    pub fn bucket(&self) -> &str {
+        &self.bucket
+    }
+
+    /// The key, for object operations.
+    pub fn key(&self) -> Option<&str> {
+        self.key.as_deref()
+    }
+
+    /// The same bucket and key for another operation (one of a transfer's requests), sharing
+    /// their text.
+    pub(crate) fn with_operation(&self, operation: Operation) -> Self {
+        Self { operation, ..self.clone() }
     }
 }
 
 impl fmt::Display for ErrorContext {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match (&self.key, self.bucket.is_empty()) {
+        match (self.key(), self.bucket.is_empty()) {
             (Some(key), _) => write!(f, "{} s3://{}/{}", self.operation, Escaped(&self.bucket), Escaped(key)),
             (None, false) => write!(f, "{} s3://{}", self.operation, Escaped(&self.bucket)),
             (None, true) => write!(f, "{}", self.operation),

@@ -77,8 +77,9 @@ pub struct DownloadOutput {
 #[derive(Debug, Clone)]
 pub struct Download {
     client: Client,
-    bucket: String,
-    key: String,
+    /// The bucket and key, as every error of the download names them (made once: each request
+    /// carries a clone that shares their text).
+    context: ErrorContext,
     transfer: TransferConfig,
     /// The caller's token, if any (no token: nothing to watch, nothing allocated).
     cancel: Option<CancellationToken>,
@@ -91,11 +92,10 @@ pub struct Download {
 
 impl Client {
     /// Starts setting up a download of `bucket/key`, with the client's transfer settings.
-    pub fn download(&self, bucket: impl Into<String>, key: impl Into<String>) -> Download {
+    pub fn download(&self, bucket: impl AsRef<str>, key: impl AsRef<str>) -> Download {
         Download {
             client: self.clone(),
-            bucket: bucket.into(),
-            key: key.into(),
+            context: ErrorContext::new(Operation::Download, bucket.as_ref(), Some(key.as_ref())),
             transfer: self.config().transfer.clone(),
             cancel: None,
             progress: None,
@@ -190,7 +190,15 @@ impl Download {
     }
 
     fn context(&self) -> ErrorContext {
-        ErrorContext::new(Operation::Download, &self.bucket, Some(&self.key))
+        self.context.clone()
+    }
+
+    pub(crate) fn bucket(&self) -> &str {
+        self.context.bucket()
+    }
+
+    pub(crate) fn key(&self) -> &str {
+        self.context.key().unwrap_or_default()
     }
 
     /// Downloads into the file at `path`: written to a temporary file in the same directory and

@@ -13,7 +13,7 @@ use super::sink::PartWriter;
 use super::Plan;
 use crate::checksum::Hasher;
 use crate::client::Client;
-use crate::error::{Error, Result, ServiceError};
+use crate::error::{Error, Operation, Result, ServiceError};
 use crate::progress::Progress;
 use crate::retry::{Failure, RetryContext};
 use crate::s3::object::{ByteRange, GetObjectOptions, GetObjectOutput};
@@ -109,7 +109,7 @@ async fn attempt<W: PartWriter>(
                 version_id: plan.version_id.clone(),
             };
             client
-                .get_object_once(plan.bucket(), plan.key(), &options)
+                .get_object_once(&plan.context.with_operation(Operation::GetObject), &options)
                 .await
                 .map_err(|(e, retry_after)| (explain_changed(e, plan), retry_after))?
         }

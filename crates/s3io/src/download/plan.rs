@@ -35,7 +35,7 @@ use super::part::FirstAnswer;
 use super::Download;
 use crate::checksum::ChecksumValue;
 use crate::config::{ChecksumAlgorithm, ChecksumMode};
-use crate::error::{Error, ErrorContext, Result, ServiceError};
+use crate::error::{Error, ErrorContext, Operation, Result, ServiceError};
 use crate::retry::RetryContext;
 use crate::s3::object::{ByteRange, GetObjectOptions, GetObjectOutput, HeadObjectOptions, ObjectInfo, SseCustomerKey};
 
@@ -96,7 +96,7 @@ pub(crate) struct Plan {
     pub(crate) part_size: u64,
     pub(crate) etag: Option<String>,
     pub(crate) last_modified: Option<SystemTime>,
-    /// The download's bucket and key (read with [`Plan::bucket`] and [`Plan::key`]).
+    /// The download's bucket and key.
     pub(crate) context: ErrorContext,
     /// What the bytes are checked against.
     pub(crate) check: Check,
@@ -122,11 +122,12 @@ impl Plan {
             version_id: download.version_id.clone(),
         };
         let mut retry = RetryContext::new();
-        let first = match client.get_object_with(&download.bucket, &download.key, &options, &mut retry).await {
+        let context = download.context().with_operation(Operation::GetObject);
+        let first = match client.get_object_with(&context, &options, &mut retry).await {
             // S3 answers a range on an empty object with 416: ask for the whole (empty) object.
             Err(e) if e.status() == Some(416) => {
                 options.range = None;
-                client.get_object_with(&download.bucket, &download.key, &options, &mut retry).await?
+                client.get_object_with(&context, &options, &mut retry).await?
             }
             other => other?,
         };
@@ -151,7 +152,8 @@ impl Plan {
             version_id: download.version_id.clone(),
         };
         let mut retry = RetryContext::new();
-        let first = match download.client.get_object_with(&download.bucket, &download.key, &options, &mut retry).await {
+        let context = download.context().with_operation(Operation::GetObject);
+        let first = match download.client.get_object_with(&context, &options, &mut retry).await {
             Err(e) if matches!(e.status(), Some(412 | 416)) => return Ok(None),
             other => other?,
         };
@@ -188,7 +190,8 @@ impl Plan {
         // Moved, not copied: nothing reads the first answer's headers after this.
         plan.etag = first.info.etag.take();
         if plan.check == Check::AfterHead {
-            let (client, bucket, key) = (download.client.clone(), download.bucket.clone(), download.key.clone());
+            let (client, bucket, key) =
+                (download.client.clone(), download.bucket().to_owned(), download.key().to_owned());
             let options = HeadObjectOptions {
                 sse_customer_key: plan.sse_customer_key.clone(),
                 version_id: plan.version_id.clone(),
@@ -199,14 +202,6 @@ impl Plan {
         // The part reads this answer's body as the rest of the same attempt.
         retry.continue_last_attempt();
         Ok((plan, FirstAnswer { answer: first, retry, index }))
-    }
-
-    pub(crate) fn bucket(&self) -> &str {
-        &self.context.bucket
-    }
-
-    pub(crate) fn key(&self) -> &str {
-        self.context.key.as_deref().unwrap_or_default()
     }
 
     pub(crate) fn part_count(&self) -> u64 {

@@ -18,21 +18,21 @@ use super::reuse::{Claim, Hosts};
 use crate::config::ClientConfig;
 use crate::error::{Error, ErrorContext};
 
-/// The most a connection's read buffer grows to: 256 KiB (hyper's default is about 400 KiB).
+/// The most a connection's read buffer grows to: 128 KiB (hyper's default is about 400 KiB).
 /// hyper grows the buffer while reads fill it and allocates a new one whenever the body chunks
-/// split from the old one are still alive, so on a fast link every 1.2 MiB download allocated
-/// about 650 KB of read buffers in blocks of up to 400 KiB (dhat), and 16 idle connections held
-/// 6 MiB. At 256 KiB the bytes allocated per download fall by a fifth and the idle connections
-/// hold a third less (128 KiB cut the bytes further but took three more allocations per download).
+/// split from the old one are still alive (the consumer copies one while hyper reads the next),
+/// so every download allocates read buffers, and what a connection holds and the allocator
+/// keeps of the freed ones is resident memory.
 ///
-/// Smaller buffers trade the allocation count against memory (`s3io bench --scenarios small`,
-/// 16 in flight, on a loaded 2-core machine): at 256 KiB peak RSS was 46–50 MiB, at 128 KiB
-/// 41–45, at 64 KiB 39–41, with the bench's 35–38 allocations per download unchanged and its
-/// throughput no lower; but one download at a time (the alloc guard, `tests/alloc.rs`) took
-/// 34–37 allocations per download at 256 KiB, 36–42 with an exact 128 KiB buffer
-/// (`http1_read_buf_exact_size`) and 39–49 with an exact 64 KiB one, over a guard of 40: each
-/// read that finds the previous chunk still alive costs a new buffer and its shared header.
-const READ_BUFFER_MAX: usize = 256 * 1024;
+/// Smaller buffers trade the allocation count against memory. `s3io bench --scenarios small`
+/// (1,000 x 1.2 MiB, 16 in flight, 2-core machine, release build with LTO): at 256 KiB peak RSS
+/// was 44–47 MiB, at 128 KiB 38–40, at the same throughput and 30 allocations per download
+/// (both with error contexts shared, not copied, per request). One download at a time (the
+/// alloc guard, `tests/alloc.rs`) takes 31–40 per download at 128 KiB against 30–34 at 256 KiB
+/// (earlier: 64 KiB exact took 39–49 before the contexts were shared): each read that finds
+/// the previous chunk still alive costs a new buffer and its shared header. A 1 GiB download
+/// makes 21,000 allocations instead of 13,500, at the same throughput and CPU within noise.
+const READ_BUFFER_MAX: usize = 128 * 1024;
 
 /// How long a request waits for its response headers (after its body, if it has one).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

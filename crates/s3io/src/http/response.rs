@@ -32,7 +32,7 @@ pub struct ResponseBody {
     remaining: Option<u64>,
     read_timeout: Duration,
     /// Shared with the request (copied only into an error).
-    context: std::sync::Arc<ErrorContext>,
+    context: ErrorContext,
     /// The request's slot of the client's limit on requests in flight, given back when the body
     /// ends or is dropped; it also counts the body's bytes into the client's metrics.
     slot: Option<ThrottlePermit>,
@@ -51,7 +51,7 @@ impl ResponseBody {
     pub(crate) fn new(
         body: Incoming,
         read_timeout: Duration,
-        context: std::sync::Arc<ErrorContext>,
+        context: ErrorContext,
         slot: Option<ThrottlePermit>,
         claim: Option<Claim>,
     ) -> Self {

@@ -40,8 +40,8 @@ pub(crate) struct S3Request<'a> {
     pub(crate) body: Bytes,
     /// A streamed body, re-read for every attempt; when set it replaces `body`.
     pub(crate) payload: Option<Arc<dyn ReplayablePayload>>,
-    /// Shared with the response bodies of its attempts (no copy of bucket and key per attempt).
-    pub(crate) context: Arc<ErrorContext>,
+    /// Given to the response bodies of its attempts (a clone shares the bucket and key).
+    pub(crate) context: ErrorContext,
 }
 
 impl<'a> S3Request<'a> {
@@ -54,7 +54,7 @@ impl<'a> S3Request<'a> {
             headers: HeaderMap::new(),
             body: Bytes::new(),
             payload: None,
-            context: Arc::new(context),
+            context,
         }
     }
 

@@ -59,21 +59,22 @@ impl Client {
 
     /// GetObject: the whole object or a range, with a streaming body.
     pub async fn get_object(&self, bucket: &str, key: &str, options: &GetObjectOptions) -> Result<GetObjectOutput> {
-        let mut output = self.get_object_with(bucket, key, options, &mut RetryContext::new()).await?;
+        let context = ErrorContext::new(Operation::GetObject, bucket, Some(key));
+        let mut output = self.get_object_with(&context, options, &mut RetryContext::new()).await?;
         // The caller may hold the body as long as it likes: it does not hold a request slot.
         output.body.release_slot();
         Ok(output)
     }
 
-    /// GetObject with retries, counting its attempts in `retry`.
+    /// GetObject of the object `context` names (its operation `GetObject`) with retries,
+    /// counting its attempts in `retry`.
     pub(crate) async fn get_object_with(
         &self,
-        bucket: &str,
-        key: &str,
+        context: &ErrorContext,
         options: &GetObjectOptions,
         retry: &mut RetryContext,
     ) -> Result<GetObjectOutput> {
-        let request = get_object_request(bucket, key, options)?;
+        let request = get_object_request(context, options)?;
         let response = self.send_with(&request, retry).await?;
         get_object_output(response, &request.context)
     }
@@ -82,11 +83,10 @@ impl Client {
     /// headers: a download part, whose body is read in the same attempt).
     pub(crate) async fn get_object_once(
         &self,
-        bucket: &str,
-        key: &str,
+        context: &ErrorContext,
         options: &GetObjectOptions,
     ) -> std::result::Result<GetObjectOutput, Failure> {
-        let request = get_object_request(bucket, key, options).map_err(|e| (e, None))?;
+        let request = get_object_request(context, options).map_err(|e| (e, None))?;
         let response = self.send_once(&request).await?;
         get_object_output(response, &request.context).map_err(|e| (e, None))
     }
@@ -253,10 +253,10 @@ fn explain_head_error(mut error: Error, with_key: bool) -> Error {
     error
 }
 
-/// The request of a GetObject.
-fn get_object_request<'a>(bucket: &'a str, key: &'a str, options: &GetObjectOptions) -> Result<S3Request<'a>> {
-    let context = ErrorContext::new(Operation::GetObject, bucket, Some(key));
-    let mut request = S3Request::new(Method::GET, bucket, Some(key), context);
+/// The request of a GetObject of the object `context` names (a clone of it, which shares its
+/// bucket and key: no copy of them per request).
+fn get_object_request<'a>(context: &'a ErrorContext, options: &GetObjectOptions) -> Result<S3Request<'a>> {
+    let mut request = S3Request::new(Method::GET, context.bucket(), context.key(), context.clone());
     if let Some(range) = &options.range {
         // Written on the stack, then shared: the value's one allocation is its shared owner, so
         // the copy each attempt takes of it is a reference count (a value copied into a plain
