@@ -148,15 +148,17 @@ pub(crate) fn client_config_with(global: &GlobalArgs, env: &Environment) -> Resu
     // An explicit part size above the default memory limit raises the limit to one part per
     // request in flight rather than failing validation.
     let memory_limit = global.memory_limit.map_or(defaults.memory_limit.max(part_size), |s| s.bytes());
-    // A stream holds as many parts of an explicit part size as of the default one.
-    let stream_parts = defaults.stream_buffer / defaults.part_size;
-    let stream_buffer =
-        global.stream_buffer.map_or(defaults.stream_buffer.max(part_size.saturating_mul(stream_parts)), |s| s.bytes());
+    // A stream holds as many parts of an explicit part size as of the default one; an explicit
+    // --stream-buffer is the budget of either direction.
+    let scaled = |default: u64| default.max(part_size.saturating_mul(default / defaults.part_size));
+    let stream_buffer = global.stream_buffer.map_or(scaled(defaults.stream_buffer), |s| s.bytes());
+    let upload_stream_buffer = global.stream_buffer.map_or(scaled(defaults.upload_stream_buffer), |s| s.bytes());
     let transfer = defaults
         .with_part_size(part_size)
         .with_pinned_concurrency(concurrency)
         .with_memory_limit(memory_limit)
         .with_stream_buffer(stream_buffer)
+        .with_upload_stream_buffer(upload_stream_buffer)
         .with_resume(!global.no_resume)
         .with_fsync(global.fsync);
     let credentials = match (&global.profile, global.no_sign_request) {
@@ -352,10 +354,13 @@ mod tests {
     }
 
     #[test]
-    fn the_stream_buffer_is_six_parts_unless_set() {
+    fn the_stream_buffer_is_six_parts_for_downloads_and_eight_for_uploads_unless_set() {
         assert_eq!(config(&[]).unwrap().transfer.stream_buffer, 48 << 20);
         assert_eq!(config(&["--part-size", "16MiB"]).unwrap().transfer.stream_buffer, 96 << 20);
         assert_eq!(config(&["--stream-buffer", "200MiB"]).unwrap().transfer.stream_buffer, 200 << 20);
+        assert_eq!(config(&[]).unwrap().transfer.upload_stream_buffer, 64 << 20);
+        assert_eq!(config(&["--part-size", "16MiB"]).unwrap().transfer.upload_stream_buffer, 128 << 20);
+        assert_eq!(config(&["--stream-buffer", "200MiB"]).unwrap().transfer.upload_stream_buffer, 200 << 20);
     }
 
     #[test]

@@ -86,8 +86,9 @@ pub(crate) struct GlobalArgs {
     pub(crate) memory_limit: Option<ByteSize>,
 
     /// Payload bytes one stream (`cp s3://… -`, `cat`, `cp - s3://…`) holds at once: its
-    /// in-order window, and so its requests in flight (this many bytes in whole parts). By
-    /// default 48 MiB, six parts (scaled with a larger --part-size), within --memory-limit.
+    /// in-order window or read-ahead, and so its requests in flight (this many bytes in whole
+    /// parts). By default 48 MiB (six parts) for a download to stdout and 64 MiB (eight) for an
+    /// upload from stdin, scaled with a larger --part-size, within --memory-limit.
     #[arg(long, global = true, value_name = "SIZE", help_heading = "Transfer")]
     pub(crate) stream_buffer: Option<ByteSize>,
 

@@ -32,7 +32,7 @@ pub(crate) use proxy::check_proxy_url;
 pub use proxy::ProxyConfig;
 pub use transfer::{
     ChecksumAlgorithm, ChecksumMode, TransferConfig, DEFAULT_CONCURRENCY, DEFAULT_MEMORY_LIMIT, DEFAULT_PART_SIZE,
-    DEFAULT_STREAM_BUFFER, MAX_UPLOAD_PARTS, MAX_UPLOAD_PART_SIZE, MIN_UPLOAD_PART_SIZE,
+    DEFAULT_STREAM_BUFFER, DEFAULT_UPLOAD_STREAM_BUFFER, MAX_UPLOAD_PARTS, MAX_UPLOAD_PART_SIZE, MIN_UPLOAD_PART_SIZE,
 };
 
 pub use crate::controller::DEFAULT_MAX_CONCURRENCY;

@@ -136,11 +136,11 @@ impl Upload {
 
     /// Most payload bytes this upload holds in memory at once (streams only, whose parts in
     /// flight it bounds; files and `Bytes` need no part buffers); the client's shared pool cap
-    /// applies too. By default the client's [`TransferConfig::stream_buffer`] within its
+    /// applies too. By default the client's [`TransferConfig::upload_stream_buffer`] within its
     /// [`TransferConfig::memory_limit`].
     pub fn memory_limit(mut self, bytes: u64) -> Self {
         self.config.memory_limit = bytes;
-        self.config.stream_buffer = bytes;
+        self.config.upload_stream_buffer = bytes;
         self
     }
 

@@ -5,7 +5,7 @@
 //! in order and hands them to the workers over a channel of one slot; a buffer goes back to the
 //! pool when its part is uploaded. The reader waits for a buffer when the pool's cap is reached
 //! (and for a slot of this transfer's own budget: its stream buffer,
-//! [`TransferConfig::stream_buffer`](crate::config::TransferConfig::stream_buffer), within the
+//! [`TransferConfig::upload_stream_buffer`](crate::config::TransferConfig::upload_stream_buffer), within the
 //! memory limit), so no more than that budget of payload is ever held, however fast the stream
 //! and however slow the store; the workers are as many as the budget holds parts.
 //!
@@ -100,7 +100,7 @@ impl Upload {
         let pool = self.client.buffer_pool().clone();
         let context = &self.context();
         // This transfer's own share of memory: its stream buffer in whole parts (at least one).
-        let memory_parts = self.config.stream_parts(part_size) as usize;
+        let memory_parts = self.config.upload_stream_parts(part_size) as usize;
         let slots = Arc::new(Semaphore::new(memory_parts));
         let acquire = || async {
             let slot = slots.clone().acquire_owned().await.map_err(|_| Error::cancelled(context.clone()))?;
