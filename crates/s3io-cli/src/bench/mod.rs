@@ -14,7 +14,10 @@
 //! pins it; `peak`: the most requests in flight at once) and connections opened and reused: as a
 //! table, as JSON (`--json`), and as an SVG chart (`--plot`: the small downloads' latency
 //! distribution and, per large transfer, throughput, connections open and concurrency every
-//! 10 ms). With `--faults` the embedded server injects faults, so the same figures show what
+//! 10 ms). Each large transfer runs on a fresh client, as one `cp` would: its own connections,
+//! and a concurrency controller that starts from its start instead of from where the set-up
+//! (the upload of the large object, over the same emulated network) left the shared one, so the
+//! figures and the chart show the ramp. With `--faults` the embedded server injects faults, so the same figures show what
 //! retries cost; with `--network` it emulates a network (bandwidth, round trips, a shared link),
 //! so they show the engine off loopback.
 
@@ -28,7 +31,7 @@ mod timeline;
 use std::path::PathBuf;
 
 use anyhow::Context as _;
-use s3io::config::AddressingStyle;
+use s3io::config::{AddressingStyle, ClientConfig};
 use s3io::{Client, CredentialsSource};
 
 use crate::args::{BenchArgs, GlobalArgs, Scenario};
@@ -42,6 +45,8 @@ const NO_ALLOCATION_COUNT: &str = "n/a (build with --features alloc-count)";
 /// What the scenarios share.
 pub(crate) struct Bench {
     pub(crate) client: Client,
+    /// What `client` was made from: each large transfer runs on a fresh client made from it.
+    pub(crate) config: ClientConfig,
     pub(crate) bucket: String,
     pub(crate) prefix: String,
     pub(crate) size: u64,
@@ -86,15 +91,16 @@ pub(crate) async fn run(global: &GlobalArgs, args: BenchArgs, out: &mut Printer)
             return Err(crate::exit::UsageError::new(format!("--bucket is needed to benchmark {endpoint}")).into());
         }
     };
-    let client = Client::from_config(config).await?;
+    let client = Client::from_config(config.clone()).await?;
     if server.is_some() {
         client.create_bucket(&bucket).await?;
     }
     let target =
         server.as_ref().map_or_else(|| client.endpoint().to_string(), |s| format!("{} (embedded)", s.endpoint));
-    let bench = Bench {
+    let mut bench = Bench {
         prefix: format!("s3io-bench-{:08x}/", rand_suffix()),
         client,
+        config,
         bucket,
         size: args.size.bytes(),
         small_count: args.small_count,

@@ -17,6 +17,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::Context as _;
 use bytes::{Bytes, BytesMut};
+use s3io::Client;
 
 use super::result::{latency, ScenarioResult};
 use super::Bench;
@@ -64,9 +65,10 @@ impl Bench {
     }
 
     /// Runs one scenario.
-    pub(crate) async fn run(&self, scenario: Scenario) -> anyhow::Result<ScenarioResult> {
+    pub(crate) async fn run(&mut self, scenario: Scenario) -> anyhow::Result<ScenarioResult> {
         match scenario {
             Scenario::LargeUpload => {
+                self.fresh_client().await?;
                 let before = self.before();
                 let (progress, timeline) = self.timeline();
                 self.client
@@ -78,6 +80,7 @@ impl Bench {
             }
             Scenario::LargeUploadStream => {
                 let file = tokio::fs::File::open(self.large_file()).await.context("opening the large file")?;
+                self.fresh_client().await?;
                 let before = self.before();
                 let (progress, timeline) = self.timeline();
                 self.client.upload(&self.bucket, self.key("large-stream")).progress(progress).from_reader(file).await?;
@@ -85,6 +88,7 @@ impl Bench {
             }
             Scenario::LargeDownload => {
                 self.ensure_large_object().await?;
+                self.fresh_client().await?;
                 let target = self.work_dir.join("s3io-bench-download.bin");
                 let before = self.before();
                 let (progress, timeline) = self.timeline();
@@ -95,6 +99,7 @@ impl Bench {
             }
             Scenario::LargeDownloadStream => {
                 self.ensure_large_object().await?;
+                self.fresh_client().await?;
                 let before = self.before();
                 let (progress, timeline) = self.timeline();
                 self.client
@@ -277,6 +282,13 @@ impl Bench {
             all.extend(joined??);
         }
         Ok(all)
+    }
+
+    /// Replaces the client with a fresh one made from the same settings (no connections, the
+    /// controller at its start), for a transfer measured as one `cp` runs it.
+    async fn fresh_client(&mut self) -> anyhow::Result<()> {
+        self.client = Client::from_config(self.config.clone()).await.context("making a fresh client")?;
+        Ok(())
     }
 
     async fn ensure_large_object(&self) -> anyhow::Result<()> {
