@@ -53,7 +53,7 @@ use crate::s3::object::{
     ByteRange, CopyProperties, CopySource, HeadObjectOptions, ObjectInfo, PutObjectOutput, SseCustomerKey,
 };
 use crate::upload::plan::{plan, PartLayout, UploadPlan};
-use crate::upload::run::{combined_checksum, AbortOnDrop, PartDone};
+use crate::upload::run::{combined_checksum, AbortOnDrop, PartDone, PendingCreate};
 
 /// S3's largest CopyObject source, 5 GiB: the default multipart threshold of copies and the
 /// largest one allowed.
@@ -392,8 +392,11 @@ impl ServerCopy {
             let head = crate::overwrite::require_absent(&self.client, &self.bucket, &self.key, self.context());
             self.cancellable(head).await?;
         }
-        let upload_id =
-            self.cancellable(self.client.create_multipart_upload(&self.bucket, &self.key, &options, algorithm)).await?;
+        if self.cancel.is_cancelled() {
+            return Err(Error::cancelled(self.context()));
+        }
+        // Not cancellable once sent: a cancelled copy waits for the id, then aborts the upload.
+        let upload_id = PendingCreate::start(&self.client, &self.bucket, &self.key, &options, algorithm).id().await?;
         let guard = AbortOnDrop::new(&self.client, &self.bucket, &self.key, &upload_id);
         let etag = head.etag.as_deref();
         let run = async {

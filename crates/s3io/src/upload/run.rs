@@ -24,7 +24,7 @@ use crate::client::Client;
 use crate::config::ChecksumAlgorithm;
 use crate::error::{Error, ErrorContext, Operation, Result};
 use crate::s3::multipart::CompletedPart;
-use crate::s3::object::ObjectInfo;
+use crate::s3::object::{ObjectInfo, PutObjectOptions};
 use crate::s3::request::{header_str, S3Request};
 
 /// The checksum a request carried (as a header or a trailer), after it succeeded.
@@ -225,8 +225,9 @@ impl Upload {
         let (upload_id, reused) = match resumed {
             Some(resumed) => (resumed.upload_id, resumed.parts),
             None => {
-                let created = self.client.create_multipart_upload(&self.bucket, &self.key, &self.options, algorithm);
-                (self.cancellable(created).await?, Vec::new())
+                // Not cancellable once sent: a cancelled upload waits for the id, then aborts.
+                let created = PendingCreate::start(&self.client, &self.bucket, &self.key, &self.options, algorithm);
+                (created.id().await?, Vec::new())
             }
         };
         self.record_progress(resumed_bytes);
@@ -395,6 +396,67 @@ impl AbortOnDrop {
                 })
             }
         }
+    }
+}
+
+/// A CreateMultipartUpload on its way, in a task of its own: the store may create the upload
+/// before its answer arrives, so a transfer cancelled or dropped meanwhile must not forget it.
+/// Awaited, it yields the upload id; dropped first, it leaves a task that aborts the upload
+/// once the answer names it.
+pub(crate) struct PendingCreate {
+    task: Option<tokio::task::JoinHandle<Result<String>>>,
+    client: Client,
+    bucket: String,
+    key: String,
+}
+
+impl PendingCreate {
+    /// Sends CreateMultipartUpload for `bucket`/`key`.
+    pub(crate) fn start(
+        client: &Client,
+        bucket: &str,
+        key: &str,
+        options: &PutObjectOptions,
+        algorithm: Option<ChecksumAlgorithm>,
+    ) -> Self {
+        let (task_client, task_bucket, task_key) = (client.clone(), bucket.to_owned(), key.to_owned());
+        let options = options.clone();
+        let task = tokio::spawn(async move {
+            task_client.create_multipart_upload(&task_bucket, &task_key, &options, algorithm).await
+        });
+        Self { task: Some(task), client: client.clone(), bucket: bucket.to_owned(), key: key.to_owned() }
+    }
+
+    /// The upload id, once the store has answered (not cancellable: a cancelled transfer
+    /// waits for the answer, then aborts the upload through its [`AbortOnDrop`]).
+    pub(crate) async fn id(mut self) -> Result<String> {
+        let Some(task) = self.task.as_mut() else { unreachable!("awaited once") };
+        let joined = task.await;
+        self.task = None;
+        match joined {
+            Ok(created) => created,
+            Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
+            Err(_) => Err(Error::cancelled(ErrorContext::new(
+                Operation::CreateMultipartUpload,
+                &self.bucket,
+                Some(&self.key),
+            ))),
+        }
+    }
+}
+
+impl Drop for PendingCreate {
+    fn drop(&mut self) {
+        let Some(task) = self.task.take() else { return };
+        let Ok(runtime) = tokio::runtime::Handle::try_current() else { return };
+        let (client, bucket, key) =
+            (self.client.clone(), std::mem::take(&mut self.bucket), std::mem::take(&mut self.key));
+        let handle = runtime.clone();
+        runtime.spawn(async move {
+            if let Ok(Ok(upload_id)) = task.await {
+                crate::cleanup::spawn_abort(&handle, client, bucket, key, upload_id);
+            }
+        });
     }
 }
 
