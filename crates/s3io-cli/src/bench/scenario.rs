@@ -1,7 +1,9 @@
 //! The benchmark scenarios and what each one measures.
 //!
-//! Every scenario runs against one shared [`Client`](s3io::Client), so connection reuse and the
-//! buffer pool carry over between scenarios as they would in a service. Each is measured from
+//! The small and mixed scenarios run against one shared [`Client`], so connection reuse and the
+//! buffer pool carry over between them as they would in a service; each large transfer runs on
+//! a fresh client, as one `cp` would (its own connections, its controller from the start). Each
+//! is measured from
 //! snapshots taken around its timed part only (set-up, such as uploading the objects a download
 //! reads, is not timed); what the snapshots hold and the figures made of them are in `result.rs`.
 //!
