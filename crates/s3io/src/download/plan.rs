@@ -122,7 +122,7 @@ impl Plan {
             version_id: download.version_id.clone(),
         };
         let mut retry = RetryContext::new();
-        let context = download.context().with_operation(Operation::GetObject);
+        let context = download.context.with_operation(Operation::GetObject);
         let first = match client.get_object_with(&context, &options, &mut retry).await {
             // S3 answers a range on an empty object with 416: ask for the whole (empty) object.
             Err(e) if e.status() == Some(416) => {
@@ -152,7 +152,7 @@ impl Plan {
             version_id: download.version_id.clone(),
         };
         let mut retry = RetryContext::new();
-        let context = download.context().with_operation(Operation::GetObject);
+        let context = download.context.with_operation(Operation::GetObject);
         let first = match download.client.get_object_with(&context, &options, &mut retry).await {
             Err(e) if matches!(e.status(), Some(412 | 416)) => return Ok(None),
             other => other?,
