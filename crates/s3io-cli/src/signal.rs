@@ -162,12 +162,11 @@ pub(crate) fn left_behind() -> String {
     let uploads: Vec<String> = pending
         .iter()
         .map(|abort| {
-            format!(
-                "s3://{}/{} (upload id {})",
-                crate::escape::text(&abort.bucket),
-                crate::escape::text(&abort.key),
-                crate::escape::text(&abort.upload_id)
-            )
+            let id = match &abort.upload_id {
+                Some(id) => format!("upload id {}", crate::escape::text(id)),
+                None => "upload id not yet answered".to_owned(),
+            };
+            format!("s3://{}/{} ({id})", crate::escape::text(&abort.bucket), crate::escape::text(&abort.key))
         })
         .collect();
     format!(

@@ -3,7 +3,9 @@
 //! A transfer future dropped midway (Ctrl-C, a timeout around it, an aborted task) cannot await
 //! anything in its `Drop`. What it still owes the store — the abort of its multipart upload or
 //! multipart copy — is spawned on the runtime and registered here, process-wide, until it has
-//! been answered. A program about to exit waits for it with [`finish`]; one that cannot wait
+//! been answered. A transfer dropped while its CreateMultipartUpload is unanswered owes the
+//! abort of an upload whose id it does not know yet: that wait is registered too (without an
+//! id), and hands over to the abort once the answer names the upload. A program about to exit waits for it with [`finish`]; one that cannot wait
 //! (a second Ctrl-C) says what it leaves behind with [`pending`]. Without the wait the clean-up
 //! is lost: a runtime shutting down drops its spawned tasks.
 //!
@@ -18,7 +20,9 @@ use tokio::sync::watch;
 
 use crate::client::Client;
 
-/// A multipart upload whose abort has been sent (or is about to be) but not yet answered.
+/// A multipart upload whose abort has been sent (or is about to be) but not yet answered, or
+/// whose CreateMultipartUpload is still unanswered (the upload may exist; it is aborted once the
+/// answer names it).
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct PendingAbort {
@@ -26,8 +30,8 @@ pub struct PendingAbort {
     pub bucket: String,
     /// The key of the upload.
     pub key: String,
-    /// The upload id.
-    pub upload_id: String,
+    /// The upload id; `None` while the CreateMultipartUpload that makes it is unanswered.
+    pub upload_id: Option<String>,
 }
 
 /// The aborts in flight in this process.
@@ -62,7 +66,7 @@ impl Registry {
 /// Removes its entry from the registry when dropped: when the abort task ends, or when a
 /// shutting-down runtime drops it unfinished (then [`pending`] no longer lists it either, but
 /// nobody is left to ask).
-struct Registered(u64);
+pub(crate) struct Registered(u64);
 
 impl Drop for Registered {
     fn drop(&mut self) {
@@ -81,7 +85,7 @@ pub(crate) fn spawn_abort(
     let registered = Registered(REGISTRY.insert(PendingAbort {
         bucket: bucket.clone(),
         key: key.clone(),
-        upload_id: upload_id.clone(),
+        upload_id: Some(upload_id.clone()),
     }));
     runtime.spawn(async move {
         let _registered = registered;
@@ -94,13 +98,21 @@ pub(crate) fn spawn_abort(
     });
 }
 
+/// Registers the wait of a dropped transfer for its CreateMultipartUpload's answer, until the
+/// returned guard is dropped: the task holding it spawns the upload's abort ([`spawn_abort`],
+/// which registers the abort before the guard goes) or learns that no upload was made.
+pub(crate) fn awaiting_create(bucket: &str, key: &str) -> Registered {
+    Registered(REGISTRY.insert(PendingAbort { bucket: bucket.to_owned(), key: key.to_owned(), upload_id: None }))
+}
+
 /// The aborts of dropped multipart uploads (and copies) still in flight in this process.
 pub fn pending() -> Vec<PendingAbort> {
     REGISTRY.pending.lock().expect("not poisoned").values().cloned().collect()
 }
 
 /// Waits until every abort of a dropped multipart upload (or copy) in this process has been
-/// answered (successfully or not: a failure is logged). Each abort is one request through the
+/// answered (successfully or not: a failure is logged), and every CreateMultipartUpload of a
+/// dropped transfer has been answered and its upload aborted. Each abort is one request through the
 /// client's retries, so the wait is bounded by its attempts and timeouts; put a timeout around
 /// it to bound it further.
 pub async fn finish() {

@@ -451,8 +451,12 @@ impl Drop for PendingCreate {
         let Ok(runtime) = tokio::runtime::Handle::try_current() else { return };
         let (client, bucket, key) =
             (self.client.clone(), std::mem::take(&mut self.bucket), std::mem::take(&mut self.key));
+        // Registered until the abort is (so `cleanup::finish` waits for the answer, then the
+        // abort): a program exiting right after the drop would otherwise leave the upload.
+        let registered = crate::cleanup::awaiting_create(&bucket, &key);
         let handle = runtime.clone();
         runtime.spawn(async move {
+            let _registered = registered;
             if let Ok(Ok(upload_id)) = task.await {
                 crate::cleanup::spawn_abort(&handle, client, bucket, key, upload_id);
             }
