@@ -22,6 +22,7 @@ const SHUTDOWN_TIMEOUT: Duration = Duration::from_secs(1);
 /// Runs the command line and returns the exit code.
 pub(crate) fn main(cli: Cli) -> ExitCode {
     init_logging(cli.global.verbose);
+    one_malloc_arena();
     let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(runtime) => runtime,
         Err(e) => return exit::report(&anyhow::Error::new(e).context("starting the tokio runtime")),
@@ -29,6 +30,28 @@ pub(crate) fn main(cli: Cli) -> ExitCode {
     let code = runtime.block_on(run(cli));
     runtime.shutdown_timeout(SHUTDOWN_TIMEOUT);
     code
+}
+
+/// Has glibc's malloc keep one arena for all threads (`M_ARENA_MAX` = 1) instead of up to eight
+/// per core. Each arena keeps the memory its threads freed, so with per-thread arenas a buffer
+/// freed on one runtime thread is resident but unusable by the others; s3io allocates little (its
+/// payload buffers are pooled, a few tens of allocations per request), so one arena costs no
+/// lock contention worth measuring. `s3io bench` (all scenarios, 2-core machine, 3 runs each,
+/// medians) with one arena against glibc's default: peak RSS of `small downloads` 39.0 vs 46.5
+/// MiB, `large download (file)` 28.6 vs 34.5, `large upload (stream)` 81.1 vs 83.9, at the same
+/// or higher throughput and no more CPU per GiB. `MALLOC_ARENA_MAX` in the environment still
+/// applies where glibc reads it (an explicit `mallopt` overrides it, so it is only set here when
+/// the variable is absent). No-op on other C libraries.
+fn one_malloc_arena() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    if std::env::var_os("MALLOC_ARENA_MAX").is_none() {
+        // SAFETY: mallopt only sets an allocator parameter; it is called before the runtime
+        // starts any thread, and glibc synchronises it with allocations in any case.
+        #[allow(unsafe_code)]
+        unsafe {
+            libc::mallopt(libc::M_ARENA_MAX, 1);
+        }
+    }
 }
 
 async fn run(cli: Cli) -> ExitCode {
