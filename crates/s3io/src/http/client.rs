@@ -18,21 +18,23 @@ use super::reuse::{Claim, Hosts};
 use crate::config::ClientConfig;
 use crate::error::{Error, ErrorContext};
 
-/// The most a connection's read buffer grows to: 128 KiB (hyper's default is about 400 KiB).
+/// The most a connection's read buffer grows to: 192 KiB (hyper's default is about 400 KiB).
 /// hyper grows the buffer while reads fill it and allocates a new one whenever the body chunks
 /// split from the old one are still alive (the consumer copies one while hyper reads the next),
 /// so every download allocates read buffers, and what a connection holds and the allocator
-/// keeps of the freed ones is resident memory.
+/// keeps of the freed ones is resident memory. Each read is one `recv` of at most this much.
 ///
-/// Smaller buffers trade the allocation count against memory. `s3io bench --scenarios small`
-/// (1,000 x 1.2 MiB, 16 in flight, 2-core machine, release build with LTO): at 256 KiB peak RSS
-/// was 44–47 MiB, at 128 KiB 38–40, at the same throughput and 30 allocations per download
-/// (both with error contexts shared, not copied, per request). One download at a time (the
-/// alloc guard, `tests/alloc.rs`) takes 31–40 per download at 128 KiB against 30–34 at 256 KiB
-/// (earlier: 64 KiB exact took 39–49 before the contexts were shared): each read that finds
-/// the previous chunk still alive costs a new buffer and its shared header. A 1 GiB download
-/// makes 21,000 allocations instead of 13,500, at the same throughput and CPU within noise.
-const READ_BUFFER_MAX: usize = 128 * 1024;
+/// Smaller buffers trade memory against system CPU: a 1 GiB download to a file (16 connections,
+/// 2-core machine, release build with LTO, one malloc arena as the CLI runs, 16 runs alternating,
+/// medians of user + system CPU) took 1.075 CPU seconds at 128 KiB (8,400 `recv`s), 1.05 at
+/// 192 KiB, 1.03 for the base client (aa37b99, hyper's default buffer, 8 connections) — the
+/// kernel's copy-out and ACK work per `recv` is what grows. `s3io bench --scenarios small`
+/// (1,000 x 1.2 MiB, 16 in flight; 4 runs) peaked at 37.2 MiB of RSS at 128 KiB, 38.4 at
+/// 192 KiB, 41 at 256 KiB, at the same throughput and 29–31 allocations per download. One
+/// download at a time (the alloc guard, `tests/alloc.rs`) takes more allocations with smaller
+/// buffers (31–40 per download at 128 KiB, 30–34 at 256 KiB): each read that finds the previous
+/// chunk still alive costs a new buffer and its shared header.
+const READ_BUFFER_MAX: usize = 192 * 1024;
 
 /// How long a request waits for its response headers (after its body, if it has one).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
