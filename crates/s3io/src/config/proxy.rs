@@ -18,7 +18,9 @@ pub enum ProxyConfig {
     /// endpoints, `HTTP_PROXY`/`http_proxy` for `http://` ones, `ALL_PROXY`/`all_proxy` for
     /// either when its own is unset, and `NO_PROXY`/`no_proxy` for the hosts reached directly:
     /// comma-separated host names (each also matching its subdomains; a leading `.` is
-    /// optional), IP addresses, CIDR blocks (`10.0.0.0/8`), or `*` for every host. Loopback
+    /// optional), IP addresses, CIDR blocks (`10.0.0.0/8`), or `*` for every host; a host name
+    /// or address with a port (`localhost:9000`, `[::1]:9000`) exempts that port only (as Go's
+    /// and Python's rules do; curl ignores the port). Loopback
     /// addresses are proxied unless listed, as curl and the AWS CLI do. The default.
     #[default]
     FromEnvironment,

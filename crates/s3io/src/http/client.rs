@@ -12,7 +12,7 @@ use hyper_util::client::legacy::Client;
 use hyper_util::rt::TokioExecutor;
 
 use super::body::{BodyProgress, RequestBody};
-use super::connector::{connector, proxy_matcher, ConnectionMetrics, Connector};
+use super::connector::{connector, proxy_matcher, ConnectionMetrics, Connector, ProxyRules};
 use super::latency::LatencyTracker;
 use super::reuse::{Claim, Hosts};
 use crate::config::ClientConfig;
@@ -61,7 +61,7 @@ pub(crate) struct HttpClient {
     /// The proxies, when any: an absolute-form request to an `http://` endpoint carries the
     /// proxy's credentials in a `Proxy-Authorization` header (a CONNECT tunnel carries them
     /// once, for the connection).
-    http_proxy: Option<Arc<hyper_util::client::proxy::matcher::Matcher>>,
+    http_proxy: Option<Arc<ProxyRules>>,
 }
 
 impl HttpClient {

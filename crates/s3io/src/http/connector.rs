@@ -2,8 +2,10 @@
 //! through an HTTP proxy.
 //!
 //! The proxy ([`ProxyConfig`], read once when the client is built) is chosen per connection by
-//! hyper-util's [`Matcher`] (curl's rules for `HTTPS_PROXY`, `HTTP_PROXY`, `ALL_PROXY` and
-//! `NO_PROXY`). An `https://` endpoint is reached through a CONNECT tunnel (hyper-util's
+//! [`ProxyRules`]: hyper-util's [`Matcher`] (curl's rules for `HTTPS_PROXY`, `HTTP_PROXY`,
+//! `ALL_PROXY` and `NO_PROXY`), plus the `NO_PROXY` entries with a port (`localhost:9000`), which
+//! the matcher ignores and which exempt that port of that host only (as Go's and Python's rules
+//! do). An `https://` endpoint is reached through a CONNECT tunnel (hyper-util's
 //! [`Tunnel`], with `Proxy-Authorization` from the proxy URL's user info), and TLS runs end to
 //! end inside it. An `http://` endpoint is reached through a plain connection to the proxy,
 //! marked proxied so that hyper sends absolute-form requests (`GET http://host/key`); their
@@ -28,7 +30,7 @@ use std::task::{Context, Poll};
 use hyper::rt::{Read, ReadBufCursor, Write};
 use hyper_util::client::legacy::connect::proxy::Tunnel;
 use hyper_util::client::legacy::connect::{Connected, Connection, HttpConnector};
-use hyper_util::client::proxy::matcher::Matcher;
+use hyper_util::client::proxy::matcher::{Intercept, Matcher};
 use hyper_util::rt::TokioIo;
 use tokio::net::TcpStream;
 use tokio::sync::OwnedSemaphorePermit;
@@ -124,7 +126,7 @@ pub(crate) struct CountingConnector {
     inner: HttpConnector,
     metrics: Arc<ConnectionMetrics>,
     hosts: Arc<Hosts>,
-    proxy: Option<Arc<Matcher>>,
+    proxy: Option<Arc<ProxyRules>>,
     connect_timeout: std::time::Duration,
 }
 
@@ -315,9 +317,69 @@ fn bypasses_all(no_proxy: &str) -> bool {
     no_proxy.split(',').any(|entry| entry.trim() == "*")
 }
 
-/// The proxy matcher of `config`, or `None` when no connection goes through a proxy.
-pub(crate) fn proxy_matcher(config: &ProxyConfig) -> Result<Option<Arc<Matcher>>, Error> {
-    let matcher = match config {
+/// Which connections go through a proxy: hyper-util's [`Matcher`], except for the hosts and
+/// ports of the `NO_PROXY` entries that name a port, which the matcher ignores.
+pub(crate) struct ProxyRules {
+    matcher: Matcher,
+    /// `NO_PROXY` entries `host:port`: the host in lower case (an IPv6 address without its
+    /// brackets) and the port.
+    direct: Vec<(String, u16)>,
+}
+
+impl ProxyRules {
+    fn new(matcher: Matcher, no_proxy: &str) -> Self {
+        Self { matcher, direct: entries_with_port(no_proxy) }
+    }
+
+    /// The proxy for a connection to `uri`, or `None` to connect directly.
+    pub(crate) fn intercept(&self, uri: &http::Uri) -> Option<Intercept> {
+        if self.exempts_port(uri) {
+            return None;
+        }
+        self.matcher.intercept(uri)
+    }
+
+    fn exempts_port(&self, uri: &http::Uri) -> bool {
+        let Some(host) = uri.host() else { return false };
+        let host = host.trim_start_matches('[').trim_end_matches(']').to_ascii_lowercase();
+        let https = uri.scheme() == Some(&http::uri::Scheme::HTTPS);
+        let port = uri.port_u16().unwrap_or(if https { 443 } else { 80 });
+        self.direct.iter().any(|(entry, entry_port)| {
+            // As the matcher treats entries without a port: an address matches itself, a host
+            // name itself and its subdomains (a leading `.` or `*.` changes nothing).
+            let name = entry.strip_prefix("*.").or_else(|| entry.strip_prefix('.')).unwrap_or(entry);
+            *entry_port == port
+                && (host == name
+                    || (name.parse::<std::net::IpAddr>().is_err()
+                        && host.strip_suffix(name).is_some_and(|sub| sub.ends_with('.'))))
+        })
+    }
+}
+
+/// The `NO_PROXY` entries that name a port: `host:port` or `[v6-address]:port`.
+fn entries_with_port(no_proxy: &str) -> Vec<(String, u16)> {
+    no_proxy
+        .split(',')
+        .filter_map(|entry| {
+            let entry = entry.trim();
+            let (host, port) = match entry.strip_prefix('[') {
+                Some(rest) => {
+                    let (address, after) = rest.split_once(']')?;
+                    (address, after.strip_prefix(':')?)
+                }
+                // A bare IPv6 address has several colons and no port.
+                None if entry.matches(':').count() == 1 => entry.split_once(':')?,
+                None => return None,
+            };
+            let port = port.parse().ok()?;
+            (!host.is_empty()).then(|| (host.to_ascii_lowercase(), port))
+        })
+        .collect()
+}
+
+/// The proxy rules of `config`, or `None` when no connection goes through a proxy.
+pub(crate) fn proxy_matcher(config: &ProxyConfig) -> Result<Option<Arc<ProxyRules>>, Error> {
+    let rules = match config {
         ProxyConfig::Disabled => return Ok(None),
         ProxyConfig::FromEnvironment => {
             let mut any = false;
@@ -331,7 +393,7 @@ pub(crate) fn proxy_matcher(config: &ProxyConfig) -> Result<Option<Arc<Matcher>>
             if !any || bypasses_all(&no_proxy) {
                 return Ok(None);
             }
-            Matcher::from_env()
+            ProxyRules::new(Matcher::from_env(), &no_proxy)
         }
         ProxyConfig::Explicit { http, https, no_proxy } => {
             config.validate()?;
@@ -348,10 +410,10 @@ pub(crate) fn proxy_matcher(config: &ProxyConfig) -> Result<Option<Arc<Matcher>>
             if let Some(no) = no_proxy {
                 builder = builder.no(no.clone());
             }
-            builder.build()
+            ProxyRules::new(builder.build(), no_proxy.as_deref().unwrap_or_default())
         }
     };
-    Ok(Some(Arc::new(matcher)))
+    Ok(Some(Arc::new(rules)))
 }
 
 /// The connector for `config`, counting into `metrics`, through the proxy `proxy` chooses.
@@ -359,7 +421,7 @@ pub(crate) fn connector(
     config: &ClientConfig,
     metrics: Arc<ConnectionMetrics>,
     hosts: Arc<Hosts>,
-    proxy: Option<Arc<Matcher>>,
+    proxy: Option<Arc<ProxyRules>>,
     ca_bundle: Option<&[u8]>,
 ) -> Result<Connector, Error> {
     let mut http = HttpConnector::new();
@@ -458,5 +520,54 @@ impl rustls::client::danger::ServerCertVerifier for AcceptAnyCertificate {
 
     fn supported_verify_schemes(&self) -> Vec<rustls::SignatureScheme> {
         self.0.signature_verification_algorithms.supported_schemes()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rules(no_proxy: &str) -> ProxyRules {
+        let matcher = Matcher::builder()
+            .http("http://proxy.test:3128".to_owned())
+            .https("http://proxy.test:3128".to_owned())
+            .no(no_proxy.to_owned())
+            .build();
+        ProxyRules::new(matcher, no_proxy)
+    }
+
+    fn direct(rules: &ProxyRules, uri: &str) -> bool {
+        rules.intercept(&uri.parse().unwrap()).is_none()
+    }
+
+    #[test]
+    fn no_proxy_entries_with_a_port_exempt_that_port_only() {
+        let rules = rules("localhost:9000, [::1]:9000, .corp.test:443, example.com, 10.0.0.0/8, fd00::1");
+        assert!(direct(&rules, "http://localhost:9000/b/k"));
+        assert!(direct(&rules, "http://LocalHost:9000/"));
+        assert!(!direct(&rules, "http://localhost:9001/"));
+        assert!(!direct(&rules, "http://localhost/"));
+        assert!(direct(&rules, "http://minio.localhost:9000/"));
+        assert!(!direct(&rules, "http://notlocalhost:9000/"));
+        assert!(direct(&rules, "http://[::1]:9000/"));
+        assert!(!direct(&rules, "http://[::1]:9001/"));
+        // A domain entry with a port: the domain and its subdomains, on that port (443 is https's
+        // default).
+        assert!(direct(&rules, "https://s3.corp.test/"));
+        assert!(direct(&rules, "https://corp.test:443/"));
+        assert!(!direct(&rules, "http://s3.corp.test/"));
+        assert!(!direct(&rules, "https://notcorp.test/"));
+        // Entries without a port stay the matcher's.
+        assert!(direct(&rules, "http://example.com:1234/"));
+        assert!(direct(&rules, "http://10.1.2.3:9000/"));
+        assert!(!direct(&rules, "http://other.test/"));
+    }
+
+    #[test]
+    fn entries_with_port_skips_the_rest() {
+        assert_eq!(
+            entries_with_port(" a.test:80 ,b.test, [fd00::1]:9000, fd00::1, :80, c.test:x, [::1], *.d.test:8080"),
+            vec![("a.test".into(), 80), ("fd00::1".into(), 9000), ("*.d.test".into(), 8080)]
+        );
     }
 }

@@ -107,15 +107,33 @@ async fn no_proxy_hosts_are_reached_directly() {
         .unwrap();
     client.head_bucket(&server.bucket).await.unwrap();
     assert_eq!(proxy.forwarded(), 0);
+    // An entry with a port exempts that port of that host only (another port: further down).
+    let client =
+        server.client_with(|b| b.proxy(ProxyConfig::all(proxy.url(), Some(format!("127.0.0.1:{port}"))))).await;
+    client.head_bucket(&server.bucket).await.unwrap();
+    assert_eq!(proxy.forwarded(), 0, "NO_PROXY=127.0.0.1:{port}");
+    let client = TestServer::builder_for_url(&format!("http://localhost:{port}"))
+        .proxy(ProxyConfig::all(proxy.url(), Some(format!("example.com, LOCALHOST:{port}"))))
+        .build()
+        .await
+        .unwrap();
+    client.head_bucket(&server.bucket).await.unwrap();
+    assert_eq!(proxy.forwarded(), 0, "NO_PROXY=example.com, LOCALHOST:{port}");
     // Not listed: through the proxy.
     let client =
         server.client_with(|b| b.proxy(ProxyConfig::all(proxy.url(), Some("10.0.0.0/8,example.com".into())))).await;
     client.head_bucket(&server.bucket).await.unwrap();
     assert_eq!(proxy.forwarded(), 1);
+    // Listed with another port: through the proxy.
+    let other = port.wrapping_add(1).max(1);
+    let client =
+        server.client_with(|b| b.proxy(ProxyConfig::all(proxy.url(), Some(format!("127.0.0.1:{other}"))))).await;
+    client.head_bucket(&server.bucket).await.unwrap();
+    assert_eq!(proxy.forwarded(), 2);
     // Disabled: never, whatever the environment says.
     let client = server.client_with(|b| b.proxy(ProxyConfig::Disabled)).await;
     client.head_bucket(&server.bucket).await.unwrap();
-    assert_eq!(proxy.forwarded(), 1);
+    assert_eq!(proxy.forwarded(), 2);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
