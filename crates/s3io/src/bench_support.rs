@@ -76,6 +76,8 @@ impl DownloadPlan {
         Self(Plan {
             size,
             part_size,
+            first_len: part_size,
+            first_answer_after: std::time::Duration::ZERO,
             etag: Some("\"0123456789abcdef0123456789abcdef\"".to_owned()),
             last_modified: None,
             context: ErrorContext::new(Operation::Download, "bucket", Some("key")),

@@ -255,7 +255,13 @@ impl TransferConfig {
     /// [`stream_buffer`](Self::stream_buffer), within the [`memory_limit`](Self::memory_limit),
     /// in whole parts, at least one.
     pub(crate) fn stream_parts(&self, part_memory: u64) -> u64 {
-        (self.stream_buffer.min(self.memory_limit) / part_memory.max(1)).max(1)
+        (self.stream_memory() / part_memory.max(1)).max(1)
+    }
+
+    /// The memory one download to a stream may hold: its
+    /// [`stream_buffer`](Self::stream_buffer), within the [`memory_limit`](Self::memory_limit).
+    pub(crate) fn stream_memory(&self) -> u64 {
+        self.stream_buffer.min(self.memory_limit)
     }
 
     /// The parts of `part_memory` bytes each that one upload from a stream may hold: its

@@ -93,7 +93,14 @@ impl Drop for PendingHead {
 #[derive(Debug, Clone)]
 pub(crate) struct Plan {
     pub(crate) size: u64,
+    /// Bytes per part after the first (the last may be shorter).
     pub(crate) part_size: u64,
+    /// Bytes of the first part: the part size the first request asked for. Only a stream
+    /// download cuts the rest smaller ([`Plan::cut_rest`]); every other layout is uniform.
+    pub(crate) first_len: u64,
+    /// How long the first request took to its answer's headers: on a fresh connection, a
+    /// connect and a round trip, the path's length as the download first sees it.
+    pub(crate) first_answer_after: std::time::Duration,
     pub(crate) etag: Option<String>,
     pub(crate) last_modified: Option<SystemTime>,
     /// The download's bucket and key.
@@ -123,6 +130,7 @@ impl Plan {
         };
         let mut retry = RetryContext::new();
         let context = download.context.with_operation(Operation::GetObject);
+        let started = std::time::Instant::now();
         let first = match client.get_object_with(&context, &options, &mut retry).await {
             // S3 answers a range on an empty object with 416: ask for the whole (empty) object.
             Err(e) if e.status() == Some(416) => {
@@ -131,7 +139,9 @@ impl Plan {
             }
             other => other?,
         };
-        Self::from_first(download, part_size, first, 0, retry).await
+        let (mut plan, first) = Self::from_first(download, part_size, first, 0, retry).await?;
+        plan.first_answer_after = started.elapsed();
+        Ok((plan, first))
     }
 
     /// Resumes a download journaled as `state`: the first request asks for part `first_index`
@@ -175,6 +185,8 @@ impl Plan {
         let mut plan = Plan {
             size: first.object_size(),
             part_size,
+            first_len: part_size,
+            first_answer_after: std::time::Duration::ZERO,
             etag: None,
             last_modified: first.info.last_modified,
             context,
@@ -205,13 +217,27 @@ impl Plan {
     }
 
     pub(crate) fn part_count(&self) -> u64 {
-        self.size.div_ceil(self.part_size).max(1)
+        match self.size.checked_sub(self.first_len) {
+            Some(rest) if rest > 0 => 1 + rest.div_ceil(self.part_size),
+            _ => 1,
+        }
     }
 
     /// Byte range `[start, end)` of part `index`.
     pub(crate) fn part_range(&self, index: u64) -> (u64, u64) {
-        let start = index * self.part_size;
-        (start, (start + self.part_size).min(self.size))
+        let start = match index {
+            0 => 0,
+            _ => self.first_len + (index - 1) * self.part_size,
+        };
+        let len = if index == 0 { self.first_len } else { self.part_size };
+        (start, (start + len).min(self.size))
+    }
+
+    /// Cuts the parts after the first into parts of `part_size` bytes (smaller than the first
+    /// one's), before any of them is asked for.
+    pub(crate) fn cut_rest(&mut self, part_size: u64) {
+        debug_assert!(part_size > 0 && part_size <= self.first_len);
+        self.part_size = part_size.clamp(1, self.first_len);
     }
 
     /// Decides what to verify from the first answer's headers (see the module doc); the
@@ -294,6 +320,51 @@ fn take_checksum(checksums: &mut Vec<ChecksumValue>, single: bool) -> Option<Che
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn plan(size: u64, part_size: u64) -> Plan {
+        Plan {
+            size,
+            part_size,
+            first_len: part_size,
+            first_answer_after: std::time::Duration::ZERO,
+            etag: None,
+            last_modified: None,
+            context: ErrorContext::new(Operation::Download, "b", Some("k")),
+            check: Check::Nothing,
+            head: None,
+            sse_customer_key: None,
+            version_id: None,
+        }
+    }
+
+    /// Every part's range, in order.
+    fn ranges(plan: &Plan) -> Vec<(u64, u64)> {
+        (0..plan.part_count()).map(|i| plan.part_range(i)).collect()
+    }
+
+    #[test]
+    fn parts_cover_the_object_once_whether_cut_or_not() {
+        assert_eq!(ranges(&plan(0, 8)), vec![(0, 0)]);
+        assert_eq!(ranges(&plan(8, 8)), vec![(0, 8)]);
+        assert_eq!(ranges(&plan(20, 8)), vec![(0, 8), (8, 16), (16, 20)]);
+        let mut cut = plan(20, 8);
+        cut.cut_rest(3);
+        assert_eq!(ranges(&cut), vec![(0, 8), (8, 11), (11, 14), (14, 17), (17, 20)]);
+        let mut cut = plan(9, 8);
+        cut.cut_rest(3);
+        assert_eq!(ranges(&cut), vec![(0, 8), (8, 9)]);
+        let mut one = plan(5, 8);
+        one.cut_rest(3);
+        assert_eq!(ranges(&one), vec![(0, 5)]);
+        for (size, part, rest) in [(1 << 30, 8 << 20, 3 << 20), (100 << 20, 8 << 20, 1 << 20), (17, 5, 2)] {
+            let mut p = plan(size, part);
+            p.cut_rest(rest);
+            let all = ranges(&p);
+            assert_eq!(all[0], (0, part));
+            assert!(all.windows(2).all(|w| w[0].1 == w[1].0 && w[1].1 - w[1].0 <= rest));
+            assert_eq!(all.last().unwrap().1, size);
+        }
+    }
 
     fn info(etag: &str, sse: Option<&str>, sse_c: bool) -> ObjectInfo {
         ObjectInfo {

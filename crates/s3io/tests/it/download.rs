@@ -491,3 +491,36 @@ async fn lent_memory_shorter_than_the_object_fails_naming_both_sizes() {
         )
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stream_download_on_a_long_path_cuts_its_later_parts() {
+    // On a 20 ms round trip the first answer comes after the long-path latency: the parts after
+    // the first are cut so that 16 fit the stream's 48 MiB (3 MiB each), and the bytes arrive
+    // in order and whole.
+    let data = test_data(40 * MIB, 41);
+    let server = TestServer::start().await;
+    server.put("long-path", &data).await;
+    let server = server
+        .restart_configured(
+            |c: s3io_server::ServerConfig| c.with_network("rtt=20ms".parse().unwrap()).with_request_log(),
+            |b| b,
+        )
+        .await;
+    let mut streamed = Vec::new();
+    let output = server.client.download(&server.bucket, "long-path").to_writer(&mut streamed).await.unwrap();
+    assert!(streamed == data, "streamed bytes differ");
+    let ranges: Vec<(u64, u64)> = server
+        .server
+        .request_log()
+        .iter()
+        .filter(|r| r.method == "GET" && r.status == 206)
+        .filter_map(|r| {
+            let (start, end) = r.range.as_deref()?.strip_prefix("bytes=")?.split_once('-')?;
+            Some((start.parse().ok()?, end.parse::<u64>().ok()? + 1))
+        })
+        .collect();
+    assert!(ranges.contains(&(0, 8 * MIB as u64)), "{ranges:?}");
+    let later: Vec<_> = ranges.iter().filter(|r| r.0 > 0).collect();
+    assert!(!later.is_empty() && later.iter().all(|(s, e)| e - s <= 3 * MIB as u64), "{ranges:?}");
+    assert_eq!(output.parts, 1 + (32 * MIB as u64).div_ceil(3 * MIB as u64));
+}
