@@ -5,9 +5,10 @@
 //! multipart copy — is spawned on the runtime and registered here, process-wide, until it has
 //! been answered. A transfer dropped while its CreateMultipartUpload is unanswered owes the
 //! abort of an upload whose id it does not know yet: that wait is registered too (without an
-//! id), and hands over to the abort once the answer names the upload. A program about to exit waits for it with [`finish`]; one that cannot wait
-//! (a second Ctrl-C) says what it leaves behind with [`pending`]. Without the wait the clean-up
-//! is lost: a runtime shutting down drops its spawned tasks.
+//! id), and hands over to the abort once the answer names the upload. A program about to exit
+//! waits for it with [`finish`]; one that cannot wait (a second Ctrl-C) says what it leaves
+//! behind with [`pending`]. Without the wait the clean-up is lost: a runtime shutting down drops
+//! its spawned tasks.
 //!
 //! The registry is a map of the aborts in flight and a [`watch`] channel of their count, so
 //! [`finish`] wakes when the count reaches zero, whichever task finished last.
@@ -112,9 +113,9 @@ pub fn pending() -> Vec<PendingAbort> {
 
 /// Waits until every abort of a dropped multipart upload (or copy) in this process has been
 /// answered (successfully or not: a failure is logged), and every CreateMultipartUpload of a
-/// dropped transfer has been answered and its upload aborted. Each abort is one request through the
-/// client's retries, so the wait is bounded by its attempts and timeouts; put a timeout around
-/// it to bound it further.
+/// dropped transfer has been answered and its upload aborted. Each abort (and create) is one
+/// request through the client's retries, so the wait is bounded by its attempts and timeouts;
+/// put a timeout around it to bound it further.
 pub async fn finish() {
     let mut count = REGISTRY.count.subscribe();
     // The sender lives in a static: the channel never closes.
