@@ -17,9 +17,9 @@
 //! 10 ms). Each large transfer runs on a fresh client, as one `cp` would: its own connections,
 //! and a concurrency controller that starts from its start instead of from where the set-up
 //! (the upload of the large object, over the same emulated network) left the shared one, so the
-//! figures and the chart show the ramp. With `--faults` the embedded server injects faults, so the same figures show what
-//! retries cost; with `--network` it emulates a network (bandwidth, round trips, a shared link),
-//! so they show the engine off loopback.
+//! figures and the chart show the ramp. With `--faults` the embedded server injects faults, so
+//! the same figures show what retries cost; with `--network` it emulates a network (bandwidth,
+//! round trips, a shared link), so they show the engine off loopback.
 
 mod measure;
 mod plot;

@@ -3,9 +3,9 @@
 //! The small and mixed scenarios run against one shared [`Client`], so connection reuse and the
 //! buffer pool carry over between them as they would in a service; each large transfer runs on
 //! a fresh client, as one `cp` would (its own connections, its controller from the start). Each
-//! is measured from
-//! snapshots taken around its timed part only (set-up, such as uploading the objects a download
-//! reads, is not timed); what the snapshots hold and the figures made of them are in `result.rs`.
+//! is measured from snapshots taken around its timed part only (set-up, such as uploading the
+//! objects a download reads, is not timed); what the snapshots hold and the figures made of
+//! them are in `result.rs`.
 //!
 //! `small-mixed` is the service scenario: objects of varied sizes (a seeded log-uniform draw,
 //! 100 KiB to 16 MiB by default) downloaded into memory ([`s3io::Download::to_bytes`], pooled

@@ -74,6 +74,16 @@ struct Pending {
     garbage_bytes: u64,
 }
 
+impl Pending {
+    /// After a durable commit: starts counting afresh and returns the data files it covers,
+    /// now free to remove.
+    fn made_durable(&mut self) -> Vec<String> {
+        self.commits = 0;
+        self.garbage_bytes = 0;
+        std::mem::take(&mut self.garbage)
+    }
+}
+
 /// What a visitor of [`Index::scan`] asks for next.
 pub(crate) enum Scan {
     /// The next entry.
@@ -308,9 +318,7 @@ impl Index {
         }
         txn.commit().map_err(db_error)?;
         if durable {
-            pending.commits = 0;
-            pending.garbage_bytes = 0;
-            self.remove_data(std::mem::take(&mut pending.garbage));
+            self.remove_data(pending.made_durable());
         }
         Ok(())
     }
@@ -330,9 +338,7 @@ impl Index {
         let txn = self.begin()?;
         let mut pending = self.pending.lock().unwrap_or_else(PoisonError::into_inner);
         txn.commit().map_err(db_error)?;
-        pending.commits = 0;
-        pending.garbage_bytes = 0;
-        self.remove_data(std::mem::take(&mut pending.garbage));
+        self.remove_data(pending.made_durable());
         Ok(())
     }
 

@@ -25,7 +25,7 @@
 //! The plan is then fixed for the whole download.
 
 use std::sync::{Arc, Mutex};
-use std::time::SystemTime;
+use std::time::{Duration, Instant, SystemTime};
 
 use base64::Engine as _;
 use tokio::task::JoinHandle;
@@ -100,7 +100,7 @@ pub(crate) struct Plan {
     pub(crate) first_len: u64,
     /// How long the first request took to its answer's headers: on a fresh connection, a
     /// connect and a round trip, the path's length as the download first sees it.
-    pub(crate) first_answer_after: std::time::Duration,
+    pub(crate) first_answer_after: Duration,
     pub(crate) etag: Option<String>,
     pub(crate) last_modified: Option<SystemTime>,
     /// The download's bucket and key.
@@ -130,7 +130,7 @@ impl Plan {
         };
         let mut retry = RetryContext::new();
         let context = download.context.with_operation(Operation::GetObject);
-        let started = std::time::Instant::now();
+        let started = Instant::now();
         let first = match client.get_object_with(&context, &options, &mut retry).await {
             // S3 answers a range on an empty object with 416: ask for the whole (empty) object.
             Err(e) if e.status() == Some(416) => {
@@ -186,7 +186,7 @@ impl Plan {
             size: first.object_size(),
             part_size,
             first_len: part_size,
-            first_answer_after: std::time::Duration::ZERO,
+            first_answer_after: Duration::ZERO,
             etag: None,
             last_modified: first.info.last_modified,
             context,
@@ -326,7 +326,7 @@ mod tests {
             size,
             part_size,
             first_len: part_size,
-            first_answer_after: std::time::Duration::ZERO,
+            first_answer_after: Duration::ZERO,
             etag: None,
             last_modified: None,
             context: ErrorContext::new(Operation::Download, "b", Some("k")),

@@ -321,9 +321,32 @@ fn bypasses_all(no_proxy: &str) -> bool {
 /// ports of the `NO_PROXY` entries that name a port, which the matcher ignores.
 pub(crate) struct ProxyRules {
     matcher: Matcher,
-    /// `NO_PROXY` entries `host:port`: the host in lower case (an IPv6 address without its
-    /// brackets) and the port.
-    direct: Vec<(String, u16)>,
+    /// The `NO_PROXY` entries that name a port, parsed once.
+    direct: Vec<PortEntry>,
+}
+
+/// A `NO_PROXY` entry `host:port`.
+#[derive(Debug, PartialEq, Eq)]
+struct PortEntry {
+    /// The host in lower case: an address (IPv6 without its brackets) or a host name without a
+    /// leading `.` or `*.` (which change nothing: a name matches itself and its subdomains).
+    host: String,
+    /// Whether `host` is a name, which subdomains match too.
+    name: bool,
+    port: u16,
+}
+
+impl PortEntry {
+    /// As the matcher treats entries without a port: an address matches itself, a host name
+    /// itself and its subdomains.
+    fn matches(&self, host: &str, port: u16) -> bool {
+        if port != self.port {
+            return false;
+        }
+        let Some(at) = host.len().checked_sub(self.host.len()) else { return false };
+        host.get(at..).is_some_and(|tail| tail.eq_ignore_ascii_case(&self.host))
+            && (at == 0 || (self.name && host.as_bytes()[at - 1] == b'.'))
+    }
 }
 
 impl ProxyRules {
@@ -340,24 +363,19 @@ impl ProxyRules {
     }
 
     fn exempts_port(&self, uri: &http::Uri) -> bool {
+        if self.direct.is_empty() {
+            return false;
+        }
         let Some(host) = uri.host() else { return false };
-        let host = host.trim_start_matches('[').trim_end_matches(']').to_ascii_lowercase();
+        let host = host.trim_start_matches('[').trim_end_matches(']');
         let https = uri.scheme() == Some(&http::uri::Scheme::HTTPS);
         let port = uri.port_u16().unwrap_or(if https { 443 } else { 80 });
-        self.direct.iter().any(|(entry, entry_port)| {
-            // As the matcher treats entries without a port: an address matches itself, a host
-            // name itself and its subdomains (a leading `.` or `*.` changes nothing).
-            let name = entry.strip_prefix("*.").or_else(|| entry.strip_prefix('.')).unwrap_or(entry);
-            *entry_port == port
-                && (host == name
-                    || (name.parse::<std::net::IpAddr>().is_err()
-                        && host.strip_suffix(name).is_some_and(|sub| sub.ends_with('.'))))
-        })
+        self.direct.iter().any(|entry| entry.matches(host, port))
     }
 }
 
 /// The `NO_PROXY` entries that name a port: `host:port` or `[v6-address]:port`.
-fn entries_with_port(no_proxy: &str) -> Vec<(String, u16)> {
+fn entries_with_port(no_proxy: &str) -> Vec<PortEntry> {
     no_proxy
         .split(',')
         .filter_map(|entry| {
@@ -372,7 +390,9 @@ fn entries_with_port(no_proxy: &str) -> Vec<(String, u16)> {
                 None => return None,
             };
             let port = port.parse().ok()?;
-            (!host.is_empty()).then(|| (host.to_ascii_lowercase(), port))
+            let host = host.strip_prefix("*.").or_else(|| host.strip_prefix('.')).unwrap_or(host);
+            let name = host.parse::<std::net::IpAddr>().is_err();
+            (!host.is_empty()).then(|| PortEntry { host: host.to_ascii_lowercase(), name, port })
         })
         .collect()
 }
@@ -565,9 +585,10 @@ mod tests {
 
     #[test]
     fn entries_with_port_skips_the_rest() {
+        let entry = |host: &str, name, port| PortEntry { host: host.into(), name, port };
         assert_eq!(
-            entries_with_port(" a.test:80 ,b.test, [fd00::1]:9000, fd00::1, :80, c.test:x, [::1], *.d.test:8080"),
-            vec![("a.test".into(), 80), ("fd00::1".into(), 9000), ("*.d.test".into(), 8080)]
+            entries_with_port(" A.test:80 ,b.test, [fd00::1]:9000, fd00::1, :80, c.test:x, [::1], *.d.test:8080"),
+            vec![entry("a.test", true, 80), entry("fd00::1", false, 9000), entry("d.test", true, 8080)]
         );
     }
 }

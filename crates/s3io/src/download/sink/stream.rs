@@ -267,7 +267,7 @@ const MIN_LONG_PATH_PART: u64 = 1024 * 1024;
 /// [`LONG_PATH_PARTS`] of them fit (3 MiB at the defaults), and at least 1 MiB. On a short path
 /// they are not: there more, smaller requests cost throughput (a 1 GiB stream to `/dev/null` on
 /// loopback: 2438 MiB/s at 8 MiB, 2251 at 4 or 3 MiB, 2111 at 2 MiB).
-fn long_path_part_size(part_size: u64, first_answer_after: std::time::Duration, memory: u64) -> u64 {
+fn long_path_part_size(part_size: u64, first_answer_after: Duration, memory: u64) -> u64 {
     if first_answer_after < crate::controller::LONG_PATH_LATENCY {
         return part_size;
     }
