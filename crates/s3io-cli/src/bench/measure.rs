@@ -67,13 +67,10 @@ pub(crate) fn reset_peak_rss() {
 #[cfg(all(target_os = "linux", target_env = "gnu"))]
 #[allow(unsafe_code)] // A call into glibc, which Rust cannot check.
 fn release_free_heap() {
-    extern "C" {
-        fn malloc_trim(pad: usize) -> std::ffi::c_int;
-    }
     // SAFETY: malloc_trim takes no pointers and only releases free heap memory; glibc allows it
     // at any time from any thread.
     unsafe {
-        malloc_trim(0);
+        libc::malloc_trim(0);
     }
 }
 
@@ -115,5 +112,17 @@ mod tests {
     fn reads_cpu_and_rss_of_this_process() {
         assert!(cpu_time().is_some());
         assert!(peak_rss().unwrap() > 0);
+    }
+
+    #[test]
+    fn the_peak_is_reset_to_what_is_resident_now() {
+        // 64 MiB written (so resident), then freed (above glibc's largest mmap threshold, so
+        // unmapped): the peak reading covers it until the reset, and not after.
+        let touched = std::hint::black_box(vec![1u8; 64 << 20]);
+        let high = peak_rss().unwrap();
+        drop(touched);
+        reset_peak_rss();
+        let after = peak_rss().unwrap();
+        assert!(after + (32 << 20) < high, "peak {high} bytes before the reset, {after} after");
     }
 }
