@@ -295,8 +295,16 @@ impl Throttle {
         if let Some(metrics) = self.metrics.as_deref() {
             let (count, micros) = metrics.first_byte_totals();
             let (seen, seen_micros) = std::mem::replace(&mut adaptive.latency_seen, (count, micros));
-            if count > seen {
-                adaptive.controller.note_latency(Duration::from_micros((micros - seen_micros) / (count - seen)));
+            let before = adaptive.controller.limit();
+            if count > seen
+                && adaptive.controller.note_latency(Duration::from_micros((micros - seen_micros) / (count - seen)))
+            {
+                // The path showed itself long during slow start's warm-up: the limit doubled.
+                let after = adaptive.controller.limit();
+                adaptive.changed = true;
+                tracing::debug!(from = before, to = after, "concurrency limit (a long path)");
+                self.set_limit(state, after as f64);
+                return after > before;
             }
         }
         let at = self.origin.elapsed();

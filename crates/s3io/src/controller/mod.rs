@@ -16,8 +16,18 @@
 //! - **Slow start.** From [`START_LIMIT`], after one interval to warm up (connections opening),
 //!   on a long path (first-byte latency of [`LONG_PATH_LATENCY`] or more) the limit doubles
 //!   every interval while doubling it raised throughput by at least [`DOUBLING_GAIN`] (a
-//!   quarter), so a link whose connections are each bandwidth-bound reaches 32 requests within
-//!   four intervals (a few hundred milliseconds), not seconds. A doubling that paid nearly in
+//!   quarter, so a link whose connections are each bandwidth-bound reaches 32 requests within
+//!   four intervals (a few hundred milliseconds), not seconds. When an earlier request (a
+//!   listing, a HEAD, a download's first part) already showed the path long, the warm-up
+//!   interval ends with a doubling instead of only a measurement (slow start would double after
+//!   the next interval whatever it moved); the doubling after it is judged against the
+//!   warm-up's rate, which opening connections held down, so it may not be a quadrupling. A
+//!   path that shows itself long during the warm-up (a batch's listing, answered before its
+//!   downloads start; a download's first part, before the others) makes the limit jump at once
+//!   to [`EARLY_GROWTH`] times what it was, and the warm-up measures that: on the 20 ms shape a
+//!   batch of 1,000 small objects ran at 16 requests for its first 120 ms, where s5cmd starts
+//!   256. Probes down bring the limit back where fewer requests move as much.
+//!   A doubling that paid nearly in
 //!   proportion ([`QUADRUPLING_GAIN`]) is followed by a quadrupling; if that pays less than a
 //!   quarter, twice the lower limit is tried and kept only if it beats it. When a doubling paid
 //!   less than [`KEEP_GAIN`], the limit goes back to the one before it, and between the two it
@@ -62,8 +72,11 @@
 //!
 //! The interval is [`MIN_INTERVAL`], or [`LATENCY_INTERVALS`] times the lowest first-byte
 //! latency seen if that is longer (a request must have had time to show its effect), at most
-//! [`MAX_INTERVAL`]; the throttle also waits for half a round of requests (half the limit) to
-//! complete, since an upload's bytes count when the store acknowledges them, a part at a time.
+//! [`MAX_INTERVAL`] (the lowest of a request seen alone and of an interval's mean: a first
+//! interval's mean counts connections being opened); the warm-up of a slow start on a path
+//! already known long lasts half of it, since it is not measured. The throttle also waits for
+//! half a round of requests (half the limit) to complete, since an upload's bytes count when
+//! the store acknowledges them, a part at a time.
 //! A client that was idle starts slow start again from its current limit.
 
 use std::time::Duration;
@@ -79,6 +92,10 @@ pub(crate) const START_LIMIT: usize = 16;
 /// The most requests in flight a client's controller allows unless the connection pool caps
 /// connections otherwise: 64 (at 40 MB/s per connection, 2.5 GB/s).
 pub const DEFAULT_MAX_CONCURRENCY: usize = 64;
+
+/// How much the limit grows at once when the path shows itself long during slow start's warm-up
+/// (see [`Controller::note_latency`]).
+pub(crate) const EARLY_GROWTH: usize = 4;
 
 /// Shortest time between two judgements: 100 ms.
 pub(crate) const MIN_INTERVAL: Duration = Duration::from_millis(100);
@@ -208,6 +225,10 @@ pub(crate) struct Controller {
     throttled_at: Option<Duration>,
     /// Whether the steady state's next probe goes down (they alternate after a rejected one).
     probe_down_next: bool,
+    /// Whether the limit was doubled at the end of slow start's warm-up, unmeasured (the path
+    /// was known long): the next judgement compares with the warm-up's rate, which connections
+    /// being opened held down, so it may double again but not quadruple.
+    unmeasured_doubling: bool,
 }
 
 impl Controller {
@@ -228,6 +249,7 @@ impl Controller {
             path_latency: None,
             throttled_at: None,
             probe_down_next: true,
+            unmeasured_doubling: false,
         }
     }
 
@@ -242,16 +264,39 @@ impl Controller {
         self.max_reached
     }
 
-    /// How long after the previous sample the next one should be taken.
+    /// How long after the previous sample the next one should be taken: half as long for the
+    /// warm-up of a slow start on a path known long, which is not measured (it ends with a
+    /// doubling, see [`Controller::observe`]) and only lets the connections open.
     pub(crate) fn interval(&self) -> Duration {
-        self.base_latency
-            .map_or(MIN_INTERVAL, |latency| (latency * LATENCY_INTERVALS).clamp(MIN_INTERVAL, MAX_INTERVAL))
+        let interval = self
+            .lowest_latency()
+            .map_or(MIN_INTERVAL, |latency| (latency * LATENCY_INTERVALS).clamp(MIN_INTERVAL, MAX_INTERVAL));
+        if self.warming_up() && self.long_path() {
+            interval / 2
+        } else {
+            interval
+        }
     }
 
     /// A first-byte latency seen outside of a sample (one request's, or a few's): whether the
-    /// path is long follows the lowest of them.
-    pub(crate) fn note_latency(&mut self, latency: Duration) {
+    /// path is long follows the lowest of them. Returns whether the limit changed: a path that
+    /// shows itself long during the warm-up of a slow start doubles the limit at once, without
+    /// waiting for the warm-up's end (where it doubles again, see [`Controller::observe`]): a
+    /// batch's listing tells the path before its downloads start.
+    pub(crate) fn note_latency(&mut self, latency: Duration) -> bool {
+        let was_long = self.long_path();
         self.path_latency = Some(self.path_latency.map_or(latency, |path| path.min(latency)));
+        if was_long || !self.long_path() || !self.warming_up() || self.unmeasured_doubling {
+            return false;
+        }
+        self.set(self.limit * EARLY_GROWTH);
+        self.unmeasured_doubling = true;
+        true
+    }
+
+    /// Whether slow start has measured nothing yet (and may still grow).
+    fn warming_up(&self) -> bool {
+        self.phase == Phase::SlowStart && self.reference.is_none() && self.limit < self.max
     }
 
     /// Starts a new measurement at `sample` without judging the time since the previous one (the
@@ -303,6 +348,10 @@ impl Controller {
     /// Judges the interval since the previous sample and returns the new limit.
     pub(crate) fn observe(&mut self, sample: Sample) -> usize {
         let climbing = self.climbing(sample.latency);
+        // Known before this interval's requests answered: an earlier request's latency (a
+        // listing, a HEAD, a CreateMultipartUpload, an earlier transfer).
+        let known_long = self.long_path();
+        let unmeasured_doubling = std::mem::take(&mut self.unmeasured_doubling);
         if let Some(latency) = sample.latency {
             self.base_latency = Some(self.base_latency.map_or(latency, |base| base.min(latency)));
         }
@@ -329,6 +378,17 @@ impl Controller {
                 // The first judged interval (of the client, or after an idle one) includes the
                 // requests' start, connections being opened: it is not the limit's rate. The
                 // next one is, and slow start goes on from it.
+                // An early jump (the path showed itself long during the warm-up) was growth
+                // enough: the warm-up is measured.
+                None if unmeasured_doubling => {}
+                None if known_long && !climbing && self.limit < self.max => {
+                    // With the path known long before it, slow start doubles now: on a long
+                    // path it doubles after the next interval whatever that interval moves, so
+                    // waiting for it only keeps a batch of small objects at the start's pace
+                    // one interval (100 ms or more) longer.
+                    self.set(self.limit * 2);
+                    self.unmeasured_doubling = true;
+                }
                 None => {}
                 Some(before) if before.limit == self.limit => {
                     let rate = rate.max(before.rate);
@@ -352,7 +412,7 @@ impl Controller {
                 Some(before) => {
                     let gain = gain(before.rate, rate);
                     let jumped = self.limit >= before.limit * 4;
-                    if gain >= QUADRUPLING_GAIN && self.long_path() && !climbing && !jumped {
+                    if gain >= QUADRUPLING_GAIN && self.long_path() && !climbing && !jumped && !unmeasured_doubling {
                         self.grow(4);
                     } else if gain >= DOUBLING_GAIN && !(climbing && gain < 2.0 * DOUBLING_GAIN) {
                         self.grow_doubling();
@@ -478,11 +538,17 @@ impl Controller {
     /// Whether the lowest first-byte latency seen is at least [`LONG_PATH_LATENCY`]: that of
     /// the requests seen one or a few at a time if any, else of an interval's mean.
     fn long_path(&self) -> bool {
-        let lowest = match (self.base_latency, self.path_latency) {
+        self.lowest_latency().is_some_and(|l| l >= LONG_PATH_LATENCY)
+    }
+
+    /// The lowest first-byte latency seen: of the requests seen one or a few at a time, or of
+    /// an interval's mean (which counts connections being opened and requests queued behind
+    /// others: the first interval of a 20 ms path measured 41 ms).
+    fn lowest_latency(&self) -> Option<Duration> {
+        match (self.base_latency, self.path_latency) {
             (Some(base), Some(path)) => Some(base.min(path)),
             (base, path) => base.or(path),
-        };
-        lowest.is_some_and(|l| l >= LONG_PATH_LATENCY)
+        }
     }
 
     fn grow(&mut self, factor: usize) {

@@ -164,9 +164,10 @@ fn an_idle_client_starts_slow_start_again() {
     assert!((8..=10).contains(&controller.limit()), "at {} (8, or probing 10)", controller.limit());
     let at = controller.last.unwrap().0 + Duration::from_secs(5);
     controller.resume_after_idle(Sample { at, bytes: 0, latency: None, saturated: false });
-    // Then a thin link: warm-up, then doubling.
+    // Then a thin link: the path is known long, so the warm-up ends with a doubling, then
+    // doubling (not quadrupling: judged against the warm-up's rate), then quadrupling.
     let limits = drive(&mut controller, 3, |n| n as f64 * 40.0 * MB, flat_latency);
-    assert_eq!(limits, [8, 16, 64]);
+    assert_eq!(limits, [16, 32, 64]);
 }
 
 #[test]
@@ -207,25 +208,39 @@ fn unsaturated_intervals_hold_the_limit_and_restart_the_comparison() {
         assert_eq!(controller.observe(sample), START);
     }
     assert_eq!(controller.max_reached(), START);
-    // Then a transfer that uses the limit: slow start goes on from there, after its warm-up.
+    // Then a transfer that uses the limit: slow start goes on from there, its warm-up ending
+    // with a doubling (the unsaturated intervals showed the path long).
     let limits = drive(&mut controller, 3, |n| n as f64 * 40.0 * MB, flat_latency);
-    assert_eq!(limits, [8, 16, 64]);
+    assert_eq!(limits, [16, 32, 64]);
 }
 
 #[test]
 fn interval_follows_the_lowest_first_byte_latency_within_bounds() {
     let mut controller = Controller::new(START, DEFAULT_MAX_CONCURRENCY);
     assert_eq!(controller.interval(), MIN_INTERVAL);
-    let sample = |at, latency| Sample { at, bytes: 0, latency: Some(latency), saturated: false };
-    controller.observe(sample(Duration::ZERO, Duration::from_millis(80)));
-    controller.observe(sample(Duration::from_secs(1), Duration::from_millis(80)));
+    let sample = |at, latency, saturated| Sample { at, bytes: 0, latency: Some(latency), saturated };
+    controller.observe(sample(Duration::ZERO, Duration::from_millis(80), false));
+    controller.observe(sample(Duration::from_secs(1), Duration::from_millis(80), false));
+    // Idle, on a path now known long: the next busy interval is a warm-up, half of 4 × 80 ms.
+    assert_eq!(controller.interval(), Duration::from_millis(160));
+    // It ends with a doubling; the next interval is measured, and whole.
+    controller.observe(sample(Duration::from_millis(1160), Duration::from_millis(80), true));
+    assert_eq!(controller.limit(), 2 * START);
     assert_eq!(controller.interval(), Duration::from_millis(320));
-    controller.observe(sample(Duration::from_secs(2), Duration::from_secs(5)));
+    // A slower interval does not lengthen it: the lowest latency counts.
+    controller.observe(sample(Duration::from_millis(1480), Duration::from_secs(5), true));
     assert_eq!(controller.interval(), Duration::from_millis(320));
     let mut slow = Controller::new(START, DEFAULT_MAX_CONCURRENCY);
-    slow.observe(sample(Duration::ZERO, Duration::from_secs(1)));
-    slow.observe(sample(Duration::from_secs(1), Duration::from_secs(1)));
+    slow.observe(sample(Duration::ZERO, Duration::from_secs(1), true));
+    slow.observe(sample(Duration::from_secs(1), Duration::from_secs(1), true));
     assert_eq!(slow.interval(), MAX_INTERVAL);
+    // An interval's mean counts connections opening and requests queued: a request seen alone
+    // that was faster sets the interval (4 × 50 ms, not 4 × 120 ms).
+    let mut controller = Controller::new(START, DEFAULT_MAX_CONCURRENCY);
+    controller.observe(sample(Duration::ZERO, Duration::from_millis(120), true));
+    controller.observe(sample(Duration::from_millis(500), Duration::from_millis(120), true));
+    controller.note_latency(Duration::from_millis(50));
+    assert_eq!(controller.interval(), Duration::from_millis(200));
 }
 
 #[test]
@@ -311,7 +326,28 @@ fn the_latency_of_a_request_made_alone_tells_a_long_path() {
             controller.observe(Sample { at, bytes, latency: None, saturated: true })
         })
         .collect();
-    assert_eq!(limits, [16, 32, 64]);
+    // Known long before the parts started: the warm-up ends with a doubling (one interval
+    // sooner than a path found long by the warm-up itself, as in the rising curve above).
+    assert_eq!(limits, [32, 64, 64]);
+}
+
+#[test]
+fn the_doubling_after_an_unmeasured_one_is_not_a_quadrupling() {
+    // Known long when slow start begins; connections of 40 MB/s each, no link cap, room for 256. The warm-up at 16 is
+    // held down by connections opening (half its rate here): 32 against it looks like four
+    // times the rate, but may only double; 64 against 32 is measured, and quadruples.
+    let mut controller = Controller::new(START_LIMIT, 256);
+    let (mut at, mut bytes) = (Duration::ZERO, 0u64);
+    controller.resume_after_idle(Sample { at, bytes, latency: Some(flat_latency(1)), saturated: false });
+    let limits: Vec<usize> = (0..3)
+        .map(|interval| {
+            let per_connection = if interval == 0 { 20.0 } else { 40.0 };
+            at += MIN_INTERVAL;
+            bytes += (controller.limit() as f64 * per_connection * MB * MIN_INTERVAL.as_secs_f64()) as u64;
+            controller.observe(Sample { at, bytes, latency: Some(flat_latency(1)), saturated: true })
+        })
+        .collect();
+    assert_eq!(limits, [32, 64, 256]);
 }
 
 #[test]
@@ -323,9 +359,36 @@ fn a_path_is_long_by_its_fastest_requests_not_by_an_interval_s_mean() {
     controller.note_latency(Duration::from_millis(1));
     let limits = drive(&mut controller, 3, |_| 1500.0 * MB, |_| Duration::from_millis(15));
     assert_eq!(limits, [16, 12, 16]);
-    // Where every request waits 20 ms, the path is long.
+    // Where every request waits 20 ms, the path is long: seen during the warm-up, at once
+    // four times the requests.
     let mut controller = Controller::new(START_LIMIT, DEFAULT_MAX_CONCURRENCY);
-    controller.note_latency(Duration::from_millis(20));
+    assert!(controller.note_latency(Duration::from_millis(20)));
     let limits = drive(&mut controller, 2, |n| n as f64 * 40.0 * MB, flat_latency);
-    assert_eq!(limits, [16, 32]);
+    assert_eq!(limits, [64, 64]);
+}
+
+#[test]
+fn a_path_shown_long_during_the_warm_up_quadruples_the_limit_at_once() {
+    // A batch: its listing (one request, alone) answers after 20 ms, before its downloads start.
+    let mut controller = Controller::new(START_LIMIT, DEFAULT_MAX_CONCURRENCY);
+    controller.resume_after_idle(Sample { at: Duration::ZERO, bytes: 0, latency: None, saturated: false });
+    assert!(controller.note_latency(Duration::from_millis(20)));
+    assert_eq!(controller.limit(), EARLY_GROWTH * START_LIMIT);
+    // Once: a later request's latency changes nothing.
+    assert!(!controller.note_latency(Duration::from_millis(25)));
+    assert_eq!(controller.limit(), EARLY_GROWTH * START_LIMIT);
+    // The warm-up's end measures, without growing again.
+    let sample = Sample { at: MIN_INTERVAL, bytes: 100_000_000, latency: Some(flat_latency(1)), saturated: true };
+    assert_eq!(controller.observe(sample), EARLY_GROWTH * START_LIMIT);
+    // A short path (loopback) does not jump: it grows only on evidence.
+    let mut controller = Controller::new(START_LIMIT, DEFAULT_MAX_CONCURRENCY);
+    controller.resume_after_idle(Sample { at: Duration::ZERO, bytes: 0, latency: None, saturated: false });
+    assert!(!controller.note_latency(Duration::from_micros(300)));
+    assert_eq!(controller.limit(), START_LIMIT);
+    // Nor does a path found long after slow start measured something.
+    let mut controller = Controller::new(START_LIMIT, DEFAULT_MAX_CONCURRENCY);
+    drive(&mut controller, 2, |_| 1000.0 * MB, |_| Duration::from_millis(1));
+    let limit = controller.limit();
+    assert!(!controller.note_latency(Duration::from_millis(20)));
+    assert_eq!(controller.limit(), limit);
 }
