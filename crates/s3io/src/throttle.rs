@@ -299,7 +299,7 @@ impl Throttle {
             if count > seen
                 && adaptive.controller.note_latency(Duration::from_micros((micros - seen_micros) / (count - seen)))
             {
-                // The path showed itself long during slow start's warm-up: the limit doubled.
+                // The path showed itself long during slow start's warm-up: the limit grew at once.
                 let after = adaptive.controller.limit();
                 adaptive.changed = true;
                 tracing::debug!(from = before, to = after, "concurrency limit (a long path)");

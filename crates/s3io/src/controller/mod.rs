@@ -16,7 +16,7 @@
 //! - **Slow start.** From [`START_LIMIT`], after one interval to warm up (connections opening),
 //!   on a long path (first-byte latency of [`LONG_PATH_LATENCY`] or more) the limit doubles
 //!   every interval while doubling it raised throughput by at least [`DOUBLING_GAIN`] (a
-//!   quarter, so a link whose connections are each bandwidth-bound reaches 32 requests within
+//!   quarter), so a link whose connections are each bandwidth-bound reaches 32 requests within
 //!   four intervals (a few hundred milliseconds), not seconds. When an earlier request (a
 //!   listing, a HEAD, a download's first part) already showed the path long, the warm-up
 //!   interval ends with a doubling instead of only a measurement (slow start would double after
@@ -26,12 +26,11 @@
 //!   downloads start; a download's first part, before the others) makes the limit jump at once
 //!   to [`EARLY_GROWTH`] times what it was, and the warm-up measures that: on the 20 ms shape a
 //!   batch of 1,000 small objects ran at 16 requests for its first 120 ms, where s5cmd starts
-//!   256. Probes down bring the limit back where fewer requests move as much.
-//!   A doubling that paid nearly in
-//!   proportion ([`QUADRUPLING_GAIN`]) is followed by a quadrupling; if that pays less than a
-//!   quarter, twice the lower limit is tried and kept only if it beats it. When a doubling paid
-//!   less than [`KEEP_GAIN`], the limit goes back to the one before it, and between the two it
-//!   keeps the doubled one.
+//!   256. Probes down bring the limit back where fewer requests move as much. A doubling that
+//!   paid nearly in proportion ([`QUADRUPLING_GAIN`]) is followed by a quadrupling; if that pays
+//!   less than a quarter, twice the lower limit is tried and kept only if it beats it. When a
+//!   doubling paid less than [`KEEP_GAIN`], the limit goes back to the one before it, and between
+//!   the two it keeps the doubled one.
 //! - **Short paths grow only on evidence.** On a short path (loopback, a LAN: a few requests
 //!   fill it, and every connection tried stays open and holds memory) the warm-up is followed
 //!   by a probe *down* by a quarter. If fewer requests lost nearly in proportion
@@ -225,9 +224,11 @@ pub(crate) struct Controller {
     throttled_at: Option<Duration>,
     /// Whether the steady state's next probe goes down (they alternate after a rejected one).
     probe_down_next: bool,
-    /// Whether the limit was doubled at the end of slow start's warm-up, unmeasured (the path
-    /// was known long): the next judgement compares with the warm-up's rate, which connections
-    /// being opened held down, so it may double again but not quadruple.
+    /// Whether the limit grew unmeasured since the last judgement: at once, when the path showed
+    /// itself long during slow start's warm-up (the warm-up's end then only measures), or at the
+    /// warm-up's end, the path being known long before it (the next judgement compares with the
+    /// warm-up's rate, which connections being opened held down, so it may double, not
+    /// quadruple).
     unmeasured_doubling: bool,
 }
 
@@ -280,9 +281,10 @@ impl Controller {
 
     /// A first-byte latency seen outside of a sample (one request's, or a few's): whether the
     /// path is long follows the lowest of them. Returns whether the limit changed: a path that
-    /// shows itself long during the warm-up of a slow start doubles the limit at once, without
-    /// waiting for the warm-up's end (where it doubles again, see [`Controller::observe`]): a
-    /// batch's listing tells the path before its downloads start.
+    /// shows itself long during the warm-up of a slow start multiplies the limit by
+    /// [`EARLY_GROWTH`] at once, without waiting for the warm-up's end (which then only
+    /// measures, see [`Controller::observe`]): a batch's listing tells the path before its
+    /// downloads start.
     pub(crate) fn note_latency(&mut self, latency: Duration) -> bool {
         let was_long = self.long_path();
         self.path_latency = Some(self.path_latency.map_or(latency, |path| path.min(latency)));

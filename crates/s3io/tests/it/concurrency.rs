@@ -1,5 +1,6 @@
 //! The client-wide concurrency controller, end to end: on an emulated network whose connections
-//! are each bandwidth-bound it raises the requests in flight above its start of 16; on plain
+//! are each bandwidth-bound it raises the requests in flight above its start of 16 (on a long
+//! path, to four times the start at the first answer); on plain
 //! loopback, where 8 already move all the machine can, it keeps connections few, transfer after
 //! transfer; a pinned concurrency stays as pinned.
 
@@ -51,6 +52,22 @@ async fn a_download_on_a_thin_link_raises_concurrency_above_the_start() {
     assert!(opened > 16 && opened as usize <= max + 1, "{opened} connections for a limit of at most {max}");
     // 64 MiB at 16 × 4 MB/s would take 1.05 s after the ramp; more requests make it faster.
     assert!(elapsed < std::time::Duration::from_secs(10), "took {elapsed:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_download_on_a_long_path_jumps_to_four_times_the_start_at_its_first_answer() {
+    // A 20 ms round trip: the first part's answer shows the path long while slow start warms
+    // up, and the limit goes from 16 to 64 at once (not 16, 32, 64 over two intervals or more).
+    let part = 256 * 1024;
+    let data = test_data(32 * MIB, 46);
+    let server = shaped("rtt=20ms,bw=8MB/s", "long", &data, part, None).await;
+    let throttle = server.client.throttle();
+    assert_eq!(throttle.limit(), 16, "the controller starts at 16");
+    let bytes = server.client.download(&server.bucket, "long").to_bytes().await.expect("download");
+    assert!(bytes[..] == data[..], "the download is not the object");
+    let (max, peak) = (throttle.max_limit_reached(), throttle.peak_in_flight());
+    assert_eq!(max, 64, "the limit reached {max} (peak in flight {peak})");
+    assert!(peak > 32, "never more than {peak} requests in flight (limit up to {max})");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
