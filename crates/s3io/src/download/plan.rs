@@ -163,6 +163,7 @@ impl Plan {
         };
         let mut retry = RetryContext::new();
         let context = download.context.with_operation(Operation::GetObject);
+        let started = Instant::now();
         let first = match download.client.get_object_with(&context, &options, &mut retry).await {
             Err(e) if matches!(e.status(), Some(412 | 416)) => return Ok(None),
             other => other?,
@@ -170,7 +171,9 @@ impl Plan {
         if first.object_size() != state.size || first.info.etag.as_deref() != Some(state.etag.as_str()) {
             return Ok(None);
         }
-        Self::from_first(download, state.part_size, first, first_index, retry).await.map(Some)
+        let (mut plan, first) = Self::from_first(download, state.part_size, first, first_index, retry).await?;
+        plan.first_answer_after = started.elapsed();
+        Ok(Some((plan, first)))
     }
 
     /// The plan that `first`, the answer for part `index`, fixes.
