@@ -40,8 +40,8 @@ use crate::error::{Error, ErrorContext, Result};
 /// Bytes a file-download worker gathers before one positional write: 256 KiB, large enough that
 /// a `pwritev` per batch costs little, small enough that 16 workers hold 8 MiB (two batches each:
 /// one staged, one queued for the file's writing thread). A 1 GiB download to a file on loopback
-/// (`cp`, 6 runs alternating): 1829 MiB/s, 0.76 CPU s/GiB, 34.6 MiB peak RSS at 256 KiB against
-/// 1796, 0.80 and 41.6 at 512 KiB — the writing thread is the slower side there, and the batches
+/// (`cp`, 6 runs alternating): 1829 MiB/s, 0.76 CPU s/GiB, 34.4 MiB peak RSS at 256 KiB against
+/// 1812, 0.80 and 41.7 at 512 KiB — the writing thread is the slower side there, and the batches
 /// queued for it hold the read buffers their frames point into.
 pub(crate) const STAGING_BUFFER_SIZE: usize = 256 * 1024;
 
