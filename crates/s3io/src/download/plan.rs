@@ -139,9 +139,7 @@ impl Plan {
             }
             other => other?,
         };
-        let (mut plan, first) = Self::from_first(download, part_size, first, 0, retry).await?;
-        plan.first_answer_after = started.elapsed();
-        Ok((plan, first))
+        Self::from_first(download, part_size, first, 0, retry, started).await
     }
 
     /// Resumes a download journaled as `state`: the first request asks for part `first_index`
@@ -171,25 +169,24 @@ impl Plan {
         if first.object_size() != state.size || first.info.etag.as_deref() != Some(state.etag.as_str()) {
             return Ok(None);
         }
-        let (mut plan, first) = Self::from_first(download, state.part_size, first, first_index, retry).await?;
-        plan.first_answer_after = started.elapsed();
-        Ok(Some((plan, first)))
+        Self::from_first(download, state.part_size, first, first_index, retry, started).await.map(Some)
     }
 
-    /// The plan that `first`, the answer for part `index`, fixes.
+    /// The plan that `first`, the answer for part `index` to a request made at `started`, fixes.
     async fn from_first(
         download: &Download,
         part_size: u64,
         mut first: GetObjectOutput,
         index: u64,
         mut retry: RetryContext,
+        started: Instant,
     ) -> Result<(Plan, FirstAnswer)> {
         let context = download.context();
         let mut plan = Plan {
             size: first.object_size(),
             part_size,
             first_len: part_size,
-            first_answer_after: Duration::ZERO,
+            first_answer_after: started.elapsed(),
             etag: None,
             last_modified: first.info.last_modified,
             context,

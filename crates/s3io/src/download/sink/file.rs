@@ -491,11 +491,16 @@ impl FileWriter {
         Error::io(self.context.clone(), "writing", &self.path, error)
     }
 
+    /// The file's writing thread is gone (it panicked): the write cannot have happened.
+    fn writer_gone(&self) -> Error {
+        self.io_error(std::io::Error::other("the file's writing thread ended"))
+    }
+
     async fn wait_pending(&mut self) -> Result<()> {
         if let Some(pending) = self.pending.take() {
             let frames = match pending.await {
                 Ok(result) => result.map_err(|e| self.io_error(e))?,
-                Err(_) => return Err(self.io_error(std::io::Error::other("the file's writing thread ended"))),
+                Err(_) => return Err(self.writer_gone()),
             };
             self.spare = Some(frames);
         }
@@ -513,7 +518,7 @@ impl FileWriter {
         self.staged_len = 0;
         let (done, pending) = oneshot::channel();
         if self.writes.jobs.send(WriteJob { frames, offset: self.staged_at, done }).is_err() {
-            return Err(self.io_error(std::io::Error::other("the file's writing thread ended")));
+            return Err(self.writer_gone());
         }
         self.pending = Some(pending);
         Ok(())
