@@ -94,11 +94,13 @@ fn local_to_s3_copies_what_differs_and_nothing_the_second_time() {
 #[test]
 fn local_to_s3_delete_and_dry_run() {
     let h = Harness::start();
+    // The local files first: `keep` must not be newer than its object, which it would be (by a
+    // whole second) if the object were stored before a second boundary and the file after it.
+    let dir = h.tree("src", &[("keep", b"k"), ("new", b"n")]);
     h.bucket_with(
         "data",
         &[("p/keep", b"k"), ("p/extra", b"x"), ("p/old/deep", b"y"), ("p2/outside", b"o"), ("q", b"q")],
     );
-    let dir = h.tree("src", &[("keep", b"k"), ("new", b"n")]);
 
     let dry = h.ok(&["sync", "--delete", "--dry-run", &dir, "s3://data/p"]);
     assert_eq!(
